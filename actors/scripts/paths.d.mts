@@ -1,0 +1,8 @@
+/** The actors package directory. */
+export declare const actorsDir: string;
+/** Where `npm run build` writes the .wasm files. */
+export declare const buildDir: string;
+/** Names of the actors in this package. */
+export declare function actorNames(): string[];
+/** Path of the compiled actor `name` (e.g. `echo`). */
+export declare function actorPath(name: string): string;

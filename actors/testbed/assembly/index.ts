@@ -1,0 +1,62 @@
+// testbed: an actor that misbehaves on request, for the runtime's tests. Not an example to copy.
+import { hostCall, log, register, Result } from "../../sdk/assembly";
+export { __guest_call } from "../../sdk/assembly";
+
+function trap(_p: ArrayBuffer): Result {
+  abort("deliberate trap");
+  return Result.err("unreachable");
+}
+
+function spin(_p: ArrayBuffer): Result {
+  let i: u64 = 0;
+  while (true) {
+    i++;
+    if (i == 0) break; // never: keeps the loop from being optimised away
+  }
+  return Result.okText(i.toString());
+}
+
+function growMemory(_p: ArrayBuffer): Result {
+  // Grow one page at a time until the host stops us.
+  while (memory.grow(1) >= 0) {}
+  return Result.err("memory.grow failed without the host stopping the guest");
+}
+
+function depth(n: u64): u64 {
+  return n == 0 ? 0 : depth(n - 1) + 1;
+}
+
+function recurse(_p: ArrayBuffer): Result {
+  return Result.okText(depth(u64.MAX_VALUE).toString());
+}
+
+/** Responds with N bytes, N given as decimal text. */
+function huge(p: ArrayBuffer): Result {
+  const n = I32.parseInt(String.UTF8.decode(p));
+  return Result.ok(new ArrayBuffer(n));
+}
+
+/** Forwards the payload to the host as binding "default", namespace "testbed", operation "Forward". */
+function forward(p: ArrayBuffer): Result {
+  const r = hostCall("default", "testbed", "Forward", p);
+  if (!r.isOk) return Result.err("host call failed: " + r.error!);
+  return r;
+}
+
+function logLines(p: ArrayBuffer): Result {
+  log("testbed says: " + String.UTF8.decode(p));
+  return Result.okText("logged");
+}
+
+function fail(p: ArrayBuffer): Result {
+  return Result.err("failing on purpose: " + String.UTF8.decode(p));
+}
+
+register("Trap", trap);
+register("Spin", spin);
+register("GrowMemory", growMemory);
+register("Recurse", recurse);
+register("Huge", huge);
+register("Forward", forward);
+register("Log", logLines);
+register("Fail", fail);

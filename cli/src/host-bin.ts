@@ -1,0 +1,49 @@
+/**
+ * Commands that execute wasm (`run`, `inspect`) live in the host's own executable, `wasmesh-host`:
+ * the CLI depends on the lattice only and never loads the native runtime. This module finds that
+ * executable and hands the command line over to it.
+ */
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { ExitCode, WasmeshError } from '@wasmesh/lattice';
+
+/** Commands forwarded verbatim to `wasmesh-host`. */
+export const HOST_COMMANDS: readonly string[] = Object.freeze(['run', 'inspect']);
+
+/** Path of the `wasmesh-host` script: `WASMESH_HOST_BIN`, else the installed `@wasmesh/host` package. */
+export function hostBinPath(): string {
+  if (process.env.WASMESH_HOST_BIN) return process.env.WASMESH_HOST_BIN;
+  try {
+    const pkg = createRequire(import.meta.url).resolve('@wasmesh/host/package.json');
+    return path.join(path.dirname(pkg), 'dist', 'bin', 'wasmesh-host.js');
+  } catch (err) {
+    throw new WasmeshError(
+      'WASMESH_ERR_HOST_MISSING',
+      'this command runs wasm locally and needs the @wasmesh/host package, which is not installed (or set WASMESH_HOST_BIN)',
+      { cause: err },
+    );
+  }
+}
+
+/** Runs `wasmesh-host <args>` with this process's stdio and resolves with its exit status. */
+export function forwardToHost(args: string[]): Promise<number> {
+  const child = spawn(process.execPath, [hostBinPath(), ...args], { stdio: 'inherit' });
+  const forward = (sig: NodeJS.Signals): void => {
+    child.kill(sig);
+  };
+  process.on('SIGTERM', forward);
+  process.on('SIGINT', forward);
+  return new Promise((resolve) => {
+    child.on('error', () => resolve(ExitCode.INTERNAL));
+    child.on('exit', (code, signal) => {
+      process.off('SIGTERM', forward);
+      process.off('SIGINT', forward);
+      resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : ExitCode.INTERNAL));
+    });
+  });
+}
+
+function signalNumber(sig: NodeJS.Signals): number | undefined {
+  return { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }[sig as string];
+}

@@ -1,0 +1,61 @@
+//! What an actor can reach outside its sandbox: host calls and logging, provided by the embedder.
+
+use std::future::Future;
+use std::pin::Pin;
+
+/// A guest's `__host_call`: waPC's binding / namespace / operation and an opaque payload.
+#[derive(Debug, Clone)]
+pub struct HostCall {
+    pub binding: String,
+    pub namespace: String,
+    pub operation: String,
+    pub payload: Vec<u8>,
+}
+
+impl HostCall {
+    /// `binding/namespace.operation`, for error messages.
+    pub fn target(&self) -> String {
+        format!("{}/{}.{}", self.binding, self.namespace, self.operation)
+    }
+}
+
+/// Severity of a guest log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// `__console_log` and WASI stdout.
+    Info,
+    /// WASI stderr.
+    Warn,
+}
+
+impl LogLevel {
+    /// Lower-case name as used by pino-style loggers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+        }
+    }
+}
+
+/// Future returned by [`Host::host_call`]: the response bytes, or the error text the guest sees.
+pub type HostCallFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send>>;
+
+/// The embedder's side of an actor: answers host calls and receives guest logs.
+pub trait Host: Send + Sync + 'static {
+    /// Runs a host call; the guest is suspended (its fiber parked) until the future resolves.
+    fn host_call(&self, call: HostCall) -> HostCallFuture;
+    /// Receives one guest log line.
+    fn log(&self, level: LogLevel, line: String);
+}
+
+/// A host that refuses every host call and drops logs; for actors that need neither.
+pub struct NoHost;
+
+impl Host for NoHost {
+    fn host_call(&self, call: HostCall) -> HostCallFuture {
+        let target = call.target();
+        Box::pin(async move { Err(format!("no host call handler is configured (call to {target})")) })
+    }
+    fn log(&self, _level: LogLevel, _line: String) {}
+}

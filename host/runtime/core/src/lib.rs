@@ -1,0 +1,24 @@
+//! wasmesh's actor runtime: wasmtime with a pooling allocator, the waPC ABI with async host calls,
+//! per-actor limits (memory, deadline, fuel, concurrency) and a compiled-module cache on disk.
+//!
+//! Every invocation gets a fresh instance from a pre-linked [`wasmtime::InstancePre`]; wasm runs
+//! inside tokio tasks (never on the caller's thread when called from Node), and host calls suspend
+//! the guest while the embedder's future runs.
+
+mod abi;
+mod actor;
+mod cache;
+mod config;
+mod engine;
+mod error;
+mod host;
+mod module_check;
+mod runtime;
+
+pub use actor::Actor;
+pub use cache::CacheSource;
+pub use config::{ActorLimits, RuntimeConfig, WASM_PAGE};
+pub use error::{Error, Result};
+pub use host::{Host, HostCall, HostCallFuture, LogLevel, NoHost};
+pub use module_check::ItemInfo;
+pub use runtime::{ModuleInfo, Runtime, RuntimeStats};

@@ -1,0 +1,107 @@
+//! Validation of a module against the waPC actor contract, shared by `load` and `inspect` so both
+//! give the same verdict with the same words.
+
+use wasmtime::{ExternType, Module, ValType};
+
+use crate::error::{Error, Result};
+
+/// First bytes of every WebAssembly binary.
+const MAGIC: &[u8; 4] = b"\0asm";
+
+/// Refuses bytes that are not a core wasm module before they reach the compiler, naming what they are.
+pub(crate) fn check_header(wasm: &[u8]) -> Result<()> {
+    if wasm.len() < 8 || &wasm[..4] != MAGIC {
+        let head: Vec<String> = wasm.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        return Err(Error::InvalidModule {
+            message: format!(
+                "not a WebAssembly binary: expected the magic bytes 00 61 73 6d at offset 0, found [{}] ({} bytes in all)",
+                head.join(" "),
+                wasm.len()
+            ),
+        });
+    }
+    if wasm[4..8] != [1, 0, 0, 0] {
+        return Err(Error::InvalidModule {
+            message: format!(
+                "unsupported binary version/layer {:02x?} at offset 4: wasmesh runs core modules (version 1), not components",
+                &wasm[4..8]
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Describes one import or export for `inspect`.
+#[derive(Debug, Clone)]
+pub struct ItemInfo {
+    /// Import module (empty for exports).
+    pub module: String,
+    pub name: String,
+    /// `func (i32, i32) -> i32`, `memory 1..16 pages`, …
+    pub ty: String,
+}
+
+fn describe(ty: &ExternType) -> String {
+    match ty {
+        ExternType::Func(f) => {
+            let p: Vec<String> = f.params().map(|t| t.to_string()).collect();
+            let r: Vec<String> = f.results().map(|t| t.to_string()).collect();
+            format!("func ({}) -> ({})", p.join(", "), r.join(", "))
+        }
+        ExternType::Memory(m) => match m.maximum() {
+            Some(max) => format!("memory {}..{} pages", m.minimum(), max),
+            None => format!("memory {}.. pages", m.minimum()),
+        },
+        ExternType::Table(t) => format!("table {}", t.minimum()),
+        ExternType::Global(g) => format!("global {}", g.content()),
+        ExternType::Tag(_) => "tag".to_owned(),
+    }
+}
+
+/// Imports and exports of a compiled module.
+pub(crate) fn items(module: &Module) -> (Vec<ItemInfo>, Vec<ItemInfo>) {
+    let imports = module
+        .imports()
+        .map(|i| ItemInfo { module: i.module().to_owned(), name: i.name().to_owned(), ty: describe(&i.ty()) })
+        .collect();
+    let exports = module
+        .exports()
+        .map(|e| ItemInfo { module: String::new(), name: e.name().to_owned(), ty: describe(&e.ty()) })
+        .collect();
+    (imports, exports)
+}
+
+/// Checks the exports waPC needs: `__guest_call(i32, i32) -> i32` and a `memory`.
+pub(crate) fn check_exports(module: &Module) -> Result<()> {
+    match module.get_export("__guest_call") {
+        Some(ExternType::Func(f)) => {
+            let ok = f.params().map(|t| matches!(t, ValType::I32)).eq([true, true])
+                && f.results().map(|t| matches!(t, ValType::I32)).eq([true]);
+            if !ok {
+                return Err(Error::MissingExport {
+                    name: "__guest_call".into(),
+                    message: format!("it has type {}, but waPC requires func (i32, i32) -> (i32)", describe(&ExternType::Func(f))),
+                });
+            }
+        }
+        Some(other) => {
+            return Err(Error::MissingExport {
+                name: "__guest_call".into(),
+                message: format!("it is a {}, but waPC requires a function", describe(&other)),
+            });
+        }
+        None => {
+            return Err(Error::MissingExport {
+                name: "__guest_call".into(),
+                message: "the module is not a waPC actor: it must export `__guest_call(op_len: i32, msg_len: i32) -> i32`".into(),
+            });
+        }
+    }
+    if !matches!(module.get_export("memory"), Some(ExternType::Memory(_))) {
+        return Err(Error::MissingExport {
+            name: "memory".into(),
+            message: "waPC guests must export their linear memory as `memory`".into(),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+/**
+ * `wasmesh-host`: the host-side commands (those that run wasm in this process). The `wasmesh` CLI
+ * forwards `run` and `inspect` here, so the CLI itself never loads the native runtime.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode } from '@wasmesh/lattice';
+import { intFlag } from '../commands/args.js';
+import { inspectCommand } from '../commands/inspect.js';
+import { reportError, UsageError } from '../commands/output.js';
+import { runCommand } from '../commands/run.js';
+
+const program = new Command('wasmesh')
+  .description('run and inspect wasmesh actors locally')
+  .exitOverride()
+  .configureOutput({ outputError: (str, write) => write(str) });
+
+program
+  .command('run')
+  .description('load an actor and invoke one operation; the response bytes go to stdout')
+  .argument('<file.wasm>', 'the actor module')
+  .argument('<operation>', 'operation name, e.g. SayHello or Greeter.SayHello')
+  .addOption(new Option('--data <string>', 'request payload as a UTF-8 string').conflicts('dataFile'))
+  .option('--data-file <path>', 'request payload from a file (bytes as they are)')
+  .option('--timeout-ms <n>', 'deadline of the invocation in ms (default 10000)', intFlag('--timeout-ms', 1, 3_600_000))
+  .option('--max-memory-mb <n>', 'linear memory cap in MiB (default 64)', intFlag('--max-memory-mb', 1, 4096))
+  .option('--fuel <n>', 'fuel budget (deterministic metering; slower)', intFlag('--fuel', 1, Number.MAX_SAFE_INTEGER))
+  .option('--no-cache', 'do not read or write the precompiled-artifact cache')
+  .option('--json', 'print a JSON object instead of the raw response', false)
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ wasmesh run actors/build/hello.wasm SayHello --data World
+  Hello, World!
+  $ wasmesh run actors/build/fib.wasm Fib --data 30 --timeout-ms 500
+  $ wasmesh run actors/build/echo.wasm Echo --data-file request.bin > response.bin
+  $ wasmesh run actors/build/hello.wasm SayHello --data Ada --json
+
+Exit status: 0 ok, 2 usage error, 3 actor error (guest error, trap, unknown operation,
+invalid module), 4 limit (timeout, memory, fuel, response size), 1 internal error.`,
+  )
+  .action(async (file: string, operation: string, opts: Parameters<typeof runCommand>[2]) => {
+    await runCommand(file, operation, opts);
+  });
+
+program
+  .command('inspect')
+  .description('show imports, exports, size, hash and claims of a module, and whether it is a valid waPC actor')
+  .argument('<file.wasm>', 'the module')
+  .option('--json', 'print a JSON object', false)
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ wasmesh inspect actors/build/echo.wasm
+  $ wasmesh inspect some.wasm --json | jq .validActor`,
+  )
+  .action(async (file: string, opts: { json: boolean }) => {
+    await inspectCommand(file, opts);
+  });
+
+const json = process.argv.includes('--json');
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Help and version end here with status 0; anything else is a usage error already printed.
+    process.exitCode = err.exitCode === 0 ? ExitCode.OK : reportUsage(err);
+  } else {
+    process.exitCode = reportError(err, json);
+  }
+}
+
+function reportUsage(err: CommanderError): number {
+  if (json) return reportError(new UsageError(err.message.replace(/^error: /, '')), true);
+  return ExitCode.USAGE;
+}

@@ -1,0 +1,43 @@
+/**
+ * Parsers for command-line values: each names the flag and what was expected, so a bad value is a
+ * usage error that says exactly what to fix.
+ */
+import { readFile } from 'node:fs/promises';
+import { UsageError } from './output.js';
+
+/** Parses a positive integer flag value in [min, max]. */
+export function intFlag(flag: string, min: number, max: number): (raw: string) => number {
+  return (raw: string) => {
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new UsageError(`${flag} expects an integer in ${min}..${max}, got "${raw}"`);
+    }
+    return n;
+  };
+}
+
+/** Reads an input file, turning I/O failures into usage errors that name the file. */
+export async function readInputFile(file: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new UsageError(`cannot read ${what} "${file}": ${reason}`, { cause: err });
+  }
+}
+
+/** The request payload from `--data` or `--data-file` (not both); empty when neither is given. */
+export async function payloadFrom(opts: { data?: string; dataFile?: string }): Promise<Buffer> {
+  if (opts.data !== undefined && opts.dataFile !== undefined) {
+    throw new UsageError('give either --data or --data-file, not both');
+  }
+  if (opts.dataFile !== undefined) return readInputFile(opts.dataFile, 'data file');
+  return Buffer.from(opts.data ?? '', 'utf8');
+}
+
+/** Renders bytes for JSON output: UTF-8 text when they decode cleanly, else base64. */
+export function bytesJson(b: Uint8Array): { encoding: 'utf8' | 'base64'; data: string } {
+  const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
+  if (!text.includes('\uFFFD') && Buffer.byteLength(text) === b.byteLength) return { encoding: 'utf8', data: text };
+  return { encoding: 'base64', data: Buffer.from(b).toString('base64') };
+}

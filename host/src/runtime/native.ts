@@ -1,0 +1,106 @@
+/**
+ * The native addon's surface, typed by hand, and its loader. Only this module touches the `.node`
+ * file; everything above it goes through `ActorRuntime`. The addon is built from source by
+ * `npm install` (see host/scripts/build-native.mjs).
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WasmeshError } from '@wasmesh/lattice';
+
+/**
+ * Engine and pool sizing as the addon takes it. napi-rs maps `Option<T>` to an absent property or
+ * `undefined` (not `null`), hence the optional fields here and nowhere above this module.
+ */
+export interface NativeRuntimeOptions {
+  maxInstances: number;
+  maxMemoryBytes: number;
+  maxWasmStackBytes: number;
+  epochTickUs: number;
+  cacheDir?: string;
+}
+
+/** Actor limits as the addon takes them (every field set). */
+export interface NativeActorOptions {
+  maxMemoryBytes: number;
+  timeoutMs: number;
+  fuel?: number;
+  maxConcurrent: number;
+  maxResponseBytes: number;
+  maxLogBytes: number;
+}
+
+/** An import or export of a module. */
+export interface NativeItem {
+  module: string;
+  name: string;
+  type: string;
+}
+
+/** What `inspect` returns. */
+export interface NativeModuleInfo {
+  hash: string;
+  size: number;
+  imports: NativeItem[];
+  exports: NativeItem[];
+  validActor: boolean;
+  problem: string | null;
+}
+
+/** Pool and cache counters. */
+export interface NativeStats {
+  instancesInUse: number;
+  maxInstances: number;
+  modulesCached: number;
+}
+
+/** JS side of a guest host call; must return a promise (never throw synchronously). */
+export type NativeHostCall = (binding: string, namespace: string, operation: string, payload: Buffer) => Promise<Buffer>;
+
+/** Receives guest log lines. */
+export type NativeLog = (level: string, line: string) => void;
+
+/** A loaded actor in the addon. */
+export interface NativeActor {
+  invoke(operation: string, payload: Buffer, timeoutMs: number | undefined): Promise<Buffer>;
+  readonly hash: string;
+  readonly source: 'memory' | 'disk' | 'compiled';
+  readonly inFlight: number;
+}
+
+/** The addon's runtime class. */
+export interface NativeRuntime {
+  load(wasm: Buffer, opts: NativeActorOptions, hostCall: NativeHostCall | undefined, log: NativeLog | undefined): Promise<NativeActor>;
+  inspect(wasm: Buffer): Promise<NativeModuleInfo>;
+  stats(): NativeStats;
+  close(): void;
+}
+
+interface NativeModule {
+  NativeRuntime: new (opts: NativeRuntimeOptions) => NativeRuntime;
+}
+
+/** Path of the built addon; `WASMESH_NATIVE_PATH` overrides it. */
+export function nativeAddonPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return process.env.WASMESH_NATIVE_PATH ?? path.resolve(here, '..', '..', 'native', 'wasmesh_runtime.node');
+}
+
+let loaded: NativeModule | undefined;
+
+/** Loads the addon once; a clear error says how to build it when it is missing. */
+export function loadNative(): NativeModule {
+  if (loaded) return loaded;
+  const file = nativeAddonPath();
+  if (!existsSync(file)) {
+    throw new WasmeshError(
+      'WASMESH_ERR_NATIVE_MISSING',
+      `the native runtime is not built (${file} does not exist); run \`npm install\` or \`npm run build\` in the repository`,
+      { details: { path: file } },
+    );
+  }
+  const require = createRequire(import.meta.url);
+  loaded = require(file) as NativeModule;
+  return loaded;
+}

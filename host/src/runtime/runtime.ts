@@ -1,0 +1,174 @@
+/**
+ * `ActorRuntime`: the process's wasm runtime (one wasmtime engine, pool and compiled-code cache) and
+ * the actors loaded into it. Wasm runs on the addon's worker threads, never on the JS thread.
+ */
+import { silentLogger, WasmeshError, type Logger } from '@wasmesh/lattice';
+import { ActorError, fromNative, mapNative } from './errors.js';
+import { loadNative, type NativeActor, type NativeRuntime, type NativeStats } from './native.js';
+import {
+  resolveRuntimeOptions,
+  toNativeActorOptions,
+  toNativeRuntimeOptions,
+  type ActorOptions,
+  type ResolvedRuntimeOptions,
+  type RuntimeOptions,
+} from './options.js';
+
+/** Answers a guest's `__host_call(binding, namespace, operation, payload)`; a rejection becomes the guest's host error. */
+export type HostCallHandler = (call: HostCallRequest) => Promise<Uint8Array>;
+
+/** One host call made by a guest. */
+export interface HostCallRequest {
+  binding: string;
+  namespace: string;
+  operation: string;
+  payload: Uint8Array;
+}
+
+/** What a loaded actor can reach and where its logs go. */
+export interface ActorBindings {
+  /** Host-call handler; without one, every host call fails with a clear message. */
+  hostCall?: HostCallHandler;
+  /** Logger for the guest's `__console_log` and WASI stdout/stderr; default: the runtime's. */
+  logger?: Logger;
+}
+
+/** Options of {@link ActorRuntime.create}. */
+export interface ActorRuntimeOptions extends RuntimeOptions {
+  logger?: Logger;
+}
+
+/** Lifecycle of the runtime: `running` until `close()`, then `closed` for good. */
+export type RuntimeState = 'running' | 'closed';
+
+/** Describes a module (see `inspect`). */
+export interface ModuleInfo {
+  hash: string;
+  size: number;
+  imports: { module: string; name: string; type: string }[];
+  exports: { name: string; type: string }[];
+  validActor: boolean;
+  problem: ActorError | null;
+}
+
+/** A loaded actor: invoke operations on fresh instances of it. */
+export class Actor {
+  /** @internal */
+  constructor(
+    private readonly native: NativeActor,
+    /** A name for errors and logs (file name or actor id). */
+    readonly name: string,
+  ) {}
+
+  /** SHA-256 of the module bytes, hex. */
+  get hash(): string {
+    return this.native.hash;
+  }
+
+  /** Where the compiled code came from at load: `memory`, `disk` (precompiled artifact) or `compiled`. */
+  get source(): 'memory' | 'disk' | 'compiled' {
+    return this.native.source;
+  }
+
+  /** Invocations of this actor running now. */
+  get inFlight(): number {
+    return this.native.inFlight;
+  }
+
+  /**
+   * Runs `operation` with `payload` and resolves with the guest's response bytes. Rejects with an
+   * {@link ActorError}: its code says whether the guest failed, trapped, or hit a limit.
+   */
+  async invoke(operation: string, payload: Uint8Array = new Uint8Array(), options: { timeoutMs?: number } = {}): Promise<Buffer> {
+    return mapNative(() => this.native.invoke(operation, toBuffer(payload), options.timeoutMs), { actor: this.name, operation });
+  }
+}
+
+/** The process's actor runtime. Create one per process with {@link ActorRuntime.create}. */
+export class ActorRuntime {
+  #state: RuntimeState = 'running';
+
+  private constructor(
+    private readonly native: NativeRuntime,
+    /** The options in force after defaults, environment and validation. */
+    readonly options: ResolvedRuntimeOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Builds the engine and pool. Throws `WASMESH_ERR_CONFIG` for bad options. */
+  static create(options: ActorRuntimeOptions = {}): ActorRuntime {
+    const { logger, ...rest } = options;
+    const resolved = resolveRuntimeOptions(rest);
+    const { NativeRuntime } = loadNative();
+    let native: NativeRuntime;
+    try {
+      native = new NativeRuntime(toNativeRuntimeOptions(resolved));
+    } catch (err) {
+      throw fromNative(err);
+    }
+    return new ActorRuntime(native, resolved, logger ?? silentLogger());
+  }
+
+  /** `running` or `closed`. */
+  get state(): RuntimeState {
+    return this.#state;
+  }
+
+  /**
+   * Validates, compiles (or takes from the memory/disk cache) and links `wasm` as a waPC actor.
+   * Rejects with `WASMESH_ERR_INVALID_MODULE`, `WASMESH_ERR_MISSING_EXPORT` or `WASMESH_ERR_CONFIG`.
+   */
+  async load(wasm: Uint8Array, options: ActorOptions & { name?: string } = {}, bindings: ActorBindings = {}): Promise<Actor> {
+    this.#ensureRunning();
+    const name = options.name ?? 'actor';
+    const dto = toNativeActorOptions(options, this.options);
+    const log = bindings.logger ?? this.logger.child({ actor: name });
+    const handler = bindings.hostCall;
+    const hostCall = handler
+      ? async (binding: string, namespace: string, operation: string, payload: Buffer): Promise<Buffer> => {
+          return toBuffer(await handler({ binding, namespace, operation, payload }));
+        }
+      : undefined;
+    const onLog = (level: string, line: string): void => {
+      if (level === 'warn') log.warn({ stream: 'guest' }, line);
+      else log.info({ stream: 'guest' }, line);
+    };
+    const native = await mapNative(() => this.native.load(toBuffer(wasm), dto, hostCall, onLog), { actor: name });
+    log.debug({ hash: native.hash, source: native.source }, 'actor loaded');
+    return new Actor(native, name);
+  }
+
+  /** Describes a module: hash, size, imports, exports and whether it is a valid waPC actor here. */
+  async inspect(wasm: Uint8Array): Promise<ModuleInfo> {
+    this.#ensureRunning();
+    const info = await mapNative(() => this.native.inspect(toBuffer(wasm)));
+    return {
+      hash: info.hash,
+      size: info.size,
+      imports: info.imports.map(({ module, name, type }) => ({ module, name, type })),
+      exports: info.exports.map(({ name, type }) => ({ name, type })),
+      validActor: info.validActor,
+      problem: info.problem === null ? null : fromNative(new Error(info.problem)),
+    };
+  }
+
+  /** Pool and cache counters (instances in use, pool size, compiled modules held). */
+  stats(): NativeStats {
+    return this.native.stats();
+  }
+
+  /** Refuses further loads and queued invocations; in-flight ones finish. Idempotent. */
+  close(): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.native.close();
+  }
+
+  #ensureRunning(): void {
+    if (this.#state !== 'running') throw new WasmeshError('WASMESH_ERR_CLOSED', 'the actor runtime is closed');
+  }
+}
+
+function toBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}

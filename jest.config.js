@@ -1,0 +1,10 @@
+// Jest runs the compiled ESM tests (tsc is the one compiler; see scripts/test.mjs).
+export default {
+  testEnvironment: 'node',
+  roots: ['<rootDir>'],
+  testMatch: ['<rootDir>/*/dist/**/*.test.js'],
+  testPathIgnorePatterns: ['/node_modules/'],
+  transform: {},
+  testTimeout: 60_000,
+  reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.cjs'],
+};

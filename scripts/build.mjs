@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// The whole build, in dependency order: the native runtime (cargo), the actors (AssemblyScript),
+// the test fixtures (wabt + AssemblyScript), then TypeScript. Run by `npm install` (prepare) and
+// before `npm test`. Every step is incremental, so a warm run takes seconds.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const steps = [
+  ['native runtime', ['host/scripts/build-native.mjs']],
+  ['actors', ['actors/scripts/build.mjs']],
+  ['test fixtures', ['test/scripts/build-fixtures.mjs']],
+  ['typescript', ['node_modules/typescript/bin/tsc', '--build']],
+];
+for (const [name, args] of steps) {
+  const started = Date.now();
+  const res = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+  if (res.status !== 0) {
+    console.error(`build: ${name} failed (exit ${res.status ?? res.signal})`);
+    process.exit(res.status ?? 1);
+  }
+  console.log(`build: ${name} ok (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}

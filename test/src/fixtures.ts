@@ -1,0 +1,14 @@
+/** Paths of compiled test fixtures and example actors. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { actorPath } from '@wasmesh/actors';
+
+/** test/build, where scripts/build-fixtures.mjs writes fixture modules. */
+export const fixtureBuildDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'build');
+
+/** Path of fixture `name` (from fixtures/wat/<name>.wat, or `wapc-as-guest`). */
+export function fixturePath(name: string): string {
+  return path.join(fixtureBuildDir, `${name}.wasm`);
+}
+
+export { actorPath };

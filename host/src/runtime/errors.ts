@@ -54,7 +54,8 @@ const KNOWN = new Set<string>(RUNTIME_ERROR_CODES);
 export function fromNative(err: unknown, context: Record<string, unknown> = {}): ActorError {
   const raw = err instanceof Error ? err.message : String(err);
   try {
-    const parsed = JSON.parse(raw) as Record<string, unknown>;
+    // napi-rs prefixes async rejections with "Error: "; the payload is the JSON object after it.
+    const parsed = JSON.parse(raw.slice(raw.indexOf('{'))) as Record<string, unknown>;
     const code = String(parsed.code);
     if (KNOWN.has(code)) {
       const { code: _c, message, ...rest } = parsed;

@@ -122,7 +122,7 @@ export class ActorRuntime {
     this.#ensureRunning();
     const name = options.name ?? 'actor';
     const dto = toNativeActorOptions(options, this.options);
-    const log = bindings.logger ?? this.logger.child({ actor: name });
+    const log = (bindings.logger ?? this.logger).child({ actor: name });
     const handler = bindings.hostCall;
     const hostCall = handler
       ? async (binding: string, namespace: string, operation: string, payload: Buffer): Promise<Buffer> => {

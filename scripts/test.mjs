@@ -18,7 +18,13 @@ const run = (cmd, args, extraEnv = {}) =>
 const jestArgs = process.argv.slice(2);
 if (jestArgs.length === 0) {
   const cargo = run(process.env.CARGO || 'cargo', [
-    'test', '--release', '--locked', '--manifest-path', 'host/runtime/Cargo.toml', '-p', 'wasmesh-runtime',
+    'test',
+    '--release',
+    '--locked',
+    '--manifest-path',
+    'host/runtime/Cargo.toml',
+    '-p',
+    'wasmesh-runtime',
   ]);
   if (cargo !== 0) process.exit(cargo);
 }

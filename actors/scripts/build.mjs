@@ -31,11 +31,14 @@ for (const name of actorNames()) {
     [
       path.join(src, 'index.ts'),
       '-O3',
-      '--runtime', 'stub',
+      '--runtime',
+      'stub',
       '--noAssert',
       '--debug', // keeps the name section, so traps show function names
-      '--use', `abort=${path.relative(process.cwd(), path.join(actorsDir, 'sdk', 'assembly', 'wapc'))}/abortHandler`,
-      '--outFile', out,
+      '--use',
+      `abort=${path.relative(process.cwd(), path.join(actorsDir, 'sdk', 'assembly', 'wapc'))}/abortHandler`,
+      '--outFile',
+      out,
     ],
     {},
   );

@@ -12,7 +12,9 @@ export const buildDir = path.join(actorsDir, 'build');
 /** Names of the actors in this package (folders with assembly/index.ts, except the SDK). */
 export function actorNames() {
   return readdirSync(actorsDir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && d.name !== 'sdk' && existsSync(path.join(actorsDir, d.name, 'assembly', 'index.ts')))
+    .filter(
+      (d) => d.isDirectory() && d.name !== 'sdk' && existsSync(path.join(actorsDir, d.name, 'assembly', 'index.ts')),
+    )
     .map((d) => d.name)
     .sort();
 }

@@ -24,7 +24,12 @@ Run 'wasmesh <command> --help' for a command's flags and examples.`,
     inspect: 'show imports, exports, hash and claims of a module',
   };
   for (const name of HOST_COMMANDS) {
-    program.command(name).description(descriptions[name] ?? '').helpOption(false).allowUnknownOption().allowExcessArguments();
+    program
+      .command(name)
+      .description(descriptions[name] ?? '')
+      .helpOption(false)
+      .allowUnknownOption()
+      .allowExcessArguments();
   }
   return program;
 }

@@ -24,8 +24,10 @@ const guestDir = path.join(testDir, 'fixtures', 'wapc-as-guest');
 const { error, stderr } = await asc.main([
   path.join(guestDir, 'index.ts'),
   '-O3',
-  '--use', `abort=${path.relative(process.cwd(), path.join(guestDir, 'index'))}/abort`,
-  '--outFile', path.join(out, 'wapc-as-guest.wasm'),
+  '--use',
+  `abort=${path.relative(process.cwd(), path.join(guestDir, 'index'))}/abort`,
+  '--outFile',
+  path.join(out, 'wapc-as-guest.wasm'),
 ]);
 if (error) {
   process.stderr.write(`fixtures: wapc-as-guest failed to compile:\n${stderr.toString()}\n`);

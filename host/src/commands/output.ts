@@ -28,7 +28,10 @@ export function errorJson(err: unknown): { ok: false; error: Record<string, unkn
   if (err instanceof WasmeshError) {
     return { ok: false, error: { code: err.code, message: err.message, ...err.details } };
   }
-  return { ok: false, error: { code: 'WASMESH_ERR_INTERNAL', message: err instanceof Error ? err.message : String(err) } };
+  return {
+    ok: false,
+    error: { code: 'WASMESH_ERR_INTERNAL', message: err instanceof Error ? err.message : String(err) },
+  };
 }
 
 /** Reports `err` (one line on stderr, or JSON on stdout) and returns the exit status to use. */

@@ -39,7 +39,13 @@ export async function runCommand(file: string, operation: string, opts: RunOptio
     const response = await actor.invoke(operation, payload);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     if (opts.json) {
-      const out = { ok: true, operation, actor: { hash: actor.hash, source: actor.source }, durationMs: ms, response: bytesJson(response) };
+      const out = {
+        ok: true,
+        operation,
+        actor: { hash: actor.hash, source: actor.source },
+        durationMs: ms,
+        response: bytesJson(response),
+      };
       process.stdout.write(`${JSON.stringify(out)}\n`);
     } else {
       process.stdout.write(response);

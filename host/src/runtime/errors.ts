@@ -36,7 +36,11 @@ export const LIMIT_ERROR_CODES: ReadonlySet<string> = new Set([
 export class ActorError extends WasmeshError {
   declare readonly code: RuntimeErrorCode;
 
-  constructor(code: RuntimeErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(
+    code: RuntimeErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
     super(code, message, options);
     this.name = 'ActorError';
   }
@@ -59,7 +63,10 @@ export function fromNative(err: unknown, context: Record<string, unknown> = {}):
     const code = String(parsed.code);
     if (KNOWN.has(code)) {
       const { code: _c, message, ...rest } = parsed;
-      return new ActorError(code as RuntimeErrorCode, String(message), { cause: err, details: { ...rest, ...context } });
+      return new ActorError(code as RuntimeErrorCode, String(message), {
+        cause: err,
+        details: { ...rest, ...context },
+      });
     }
   } catch {
     // not one of ours: fall through

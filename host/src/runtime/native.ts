@@ -56,7 +56,12 @@ export interface NativeStats {
 }
 
 /** JS side of a guest host call; must return a promise (never throw synchronously). */
-export type NativeHostCall = (binding: string, namespace: string, operation: string, payload: Buffer) => Promise<Buffer>;
+export type NativeHostCall = (
+  binding: string,
+  namespace: string,
+  operation: string,
+  payload: Buffer,
+) => Promise<Buffer>;
 
 /** Receives guest log lines. */
 export type NativeLog = (level: string, line: string) => void;
@@ -71,7 +76,12 @@ export interface NativeActor {
 
 /** The addon's runtime class. */
 export interface NativeRuntime {
-  load(wasm: Buffer, opts: NativeActorOptions, hostCall: NativeHostCall | undefined, log: NativeLog | undefined): Promise<NativeActor>;
+  load(
+    wasm: Buffer,
+    opts: NativeActorOptions,
+    hostCall: NativeHostCall | undefined,
+    log: NativeLog | undefined,
+  ): Promise<NativeActor>;
   inspect(wasm: Buffer): Promise<NativeModuleInfo>;
   stats(): NativeStats;
   close(): void;

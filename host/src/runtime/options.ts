@@ -43,9 +43,13 @@ export interface ActorOptions {
 }
 
 function fail(field: string, expected: string, got: unknown): never {
-  throw new WasmeshError('WASMESH_ERR_CONFIG', `invalid option ${field}: expected ${expected}, got ${JSON.stringify(got)}`, {
-    details: { field, got },
-  });
+  throw new WasmeshError(
+    'WASMESH_ERR_CONFIG',
+    `invalid option ${field}: expected ${expected}, got ${JSON.stringify(got)}`,
+    {
+      details: { field, got },
+    },
+  );
 }
 
 /** Checks `value` is an integer in [min, max] and returns it. */

@@ -3,7 +3,8 @@
  * the actors loaded into it. Wasm runs on the addon's worker threads, never on the JS thread.
  */
 import { silentLogger, WasmeshError, type Logger } from '@wasmesh/lattice';
-import { ActorError, fromNative, mapNative } from './errors.js';
+import type { ActorError } from './errors.js';
+import { fromNative, mapNative } from './errors.js';
 import { loadNative, type NativeActor, type NativeRuntime, type NativeStats } from './native.js';
 import {
   resolveRuntimeOptions,
@@ -79,8 +80,15 @@ export class Actor {
    * Runs `operation` with `payload` and resolves with the guest's response bytes. Rejects with an
    * {@link ActorError}: its code says whether the guest failed, trapped, or hit a limit.
    */
-  async invoke(operation: string, payload: Uint8Array = new Uint8Array(), options: { timeoutMs?: number } = {}): Promise<Buffer> {
-    return mapNative(() => this.native.invoke(operation, toBuffer(payload), options.timeoutMs), { actor: this.name, operation });
+  async invoke(
+    operation: string,
+    payload: Uint8Array = new Uint8Array(),
+    options: { timeoutMs?: number } = {},
+  ): Promise<Buffer> {
+    return mapNative(() => this.native.invoke(operation, toBuffer(payload), options.timeoutMs), {
+      actor: this.name,
+      operation,
+    });
   }
 }
 
@@ -118,7 +126,11 @@ export class ActorRuntime {
    * Validates, compiles (or takes from the memory/disk cache) and links `wasm` as a waPC actor.
    * Rejects with `WASMESH_ERR_INVALID_MODULE`, `WASMESH_ERR_MISSING_EXPORT` or `WASMESH_ERR_CONFIG`.
    */
-  async load(wasm: Uint8Array, options: ActorOptions & { name?: string } = {}, bindings: ActorBindings = {}): Promise<Actor> {
+  async load(
+    wasm: Uint8Array,
+    options: ActorOptions & { name?: string } = {},
+    bindings: ActorBindings = {},
+  ): Promise<Actor> {
     this.#ensureRunning();
     const name = options.name ?? 'actor';
     const dto = toNativeActorOptions(options, this.options);

@@ -89,14 +89,14 @@ test('a WASI guest gets _start then wapc_init, stdout in the log, clocks and ran
       8, // fd_prestat_get(3) = EBADF: no preopened directories
     ]);
   }
-  await eventually(() =>
-    expect(lines.filter((l) => l.msg === 'hello from wasi stdout')).toHaveLength(2),
-  );
+  await eventually(() => expect(lines.filter((l) => l.msg === 'hello from wasi stdout')).toHaveLength(2));
 });
 
 test('the testbed forwards guest log lines to the injected logger with the actor name', async () => {
   const { logger, lines } = captureLogger();
   const tb = await runtime.load(actorBytes('testbed'), { name: 'tb' }, { logger });
   expect((await tb.invoke('Log', Buffer.from('hi'))).toString()).toBe('logged');
-  await eventually(() => expect(lines).toContainEqual(expect.objectContaining({ msg: 'testbed says: hi', stream: 'guest' })));
+  await eventually(() =>
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'testbed says: hi', stream: 'guest' })),
+  );
 });

@@ -31,14 +31,18 @@ describe('loading', () => {
   test('non-wasm bytes are refused, naming the bytes found', async () => {
     await expect(runtime.load(Buffer.from('#!/bin/sh\necho hi\n'))).rejects.toMatchObject({
       code: 'WASMESH_ERR_INVALID_MODULE',
-      message: expect.stringMatching(/not a WebAssembly binary: expected the magic bytes 00 61 73 6d at offset 0, found \[23 21 2f 62/),
+      message: expect.stringMatching(
+        /not a WebAssembly binary: expected the magic bytes 00 61 73 6d at offset 0, found \[23 21 2f 62/,
+      ),
     });
     await expect(runtime.load(Buffer.alloc(0))).rejects.toMatchObject({ code: 'WASMESH_ERR_INVALID_MODULE' });
   });
 
   test('truncated wasm is refused with the offset of the problem', async () => {
     const full = actorBytes('echo');
-    const err = (await runtime.load(full.subarray(0, Math.floor(full.length / 2))).catch((e: unknown) => e)) as ActorError;
+    const err = (await runtime
+      .load(full.subarray(0, Math.floor(full.length / 2)))
+      .catch((e: unknown) => e)) as ActorError;
     expect(err).toBeInstanceOf(ActorError);
     expect(err.code).toBe('WASMESH_ERR_INVALID_MODULE');
     expect(err.message).toMatch(/offset|unexpected end/i);
@@ -71,7 +75,9 @@ describe('loading', () => {
       code: 'WASMESH_ERR_CONFIG',
       message: expect.stringContaining('maxMemoryMb'),
     });
-    await expect(runtime.load(actorBytes('echo'), { timeoutMs: 0 })).rejects.toMatchObject({ code: 'WASMESH_ERR_CONFIG' });
+    await expect(runtime.load(actorBytes('echo'), { timeoutMs: 0 })).rejects.toMatchObject({
+      code: 'WASMESH_ERR_CONFIG',
+    });
   });
 });
 
@@ -173,7 +179,9 @@ describe('invoking', () => {
 
   test('fuel stops a runaway guest deterministically', async () => {
     const metered = await runtime.load(actorBytes('fib'), { name: 'metered', fuel: 10_000 });
-    await expect(metered.invoke('Fib', Buffer.from('30'))).rejects.toMatchObject({ code: 'WASMESH_ERR_FUEL_EXHAUSTED' });
+    await expect(metered.invoke('Fib', Buffer.from('30'))).rejects.toMatchObject({
+      code: 'WASMESH_ERR_FUEL_EXHAUSTED',
+    });
     expect((await metered.invoke('Fib', Buffer.from('5'))).toString()).toBe('5');
   });
 

@@ -1,0 +1,34 @@
+/** Runs the real `wasmesh` executable in a child process, as a user's shell would. */
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+/** Path of the built `wasmesh` entry script. */
+export const wasmeshBin = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('@wasmesh/cli/package.json')),
+  'dist',
+  'wasmesh.js',
+);
+
+/** What a command printed and how it ended. */
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `wasmesh ...args` and collects its output. */
+export function wasmesh(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [wasmeshBin, ...args], {
+      env: { ...process.env, NODE_OPTIONS: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

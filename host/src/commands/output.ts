@@ -14,12 +14,18 @@ export class UsageError extends WasmeshError {
   }
 }
 
-/** Exit status for `err`. */
+const INTERNAL_CODES: ReadonlySet<string> = new Set([
+  'WASMESH_ERR_INTERNAL',
+  'WASMESH_ERR_NATIVE_MISSING',
+  'WASMESH_ERR_CLOSED',
+]);
+
+/** Exit status for `err` (see the README's error table). */
 export function exitCodeFor(err: unknown): ExitCodeValue {
   if (!(err instanceof WasmeshError)) return ExitCode.INTERNAL;
   if (err.code === 'WASMESH_ERR_USAGE' || err.code === 'WASMESH_ERR_CONFIG') return ExitCode.USAGE;
   if (LIMIT_ERROR_CODES.has(err.code)) return ExitCode.LIMIT;
-  if (err.code === 'WASMESH_ERR_INTERNAL' || err.code === 'WASMESH_ERR_NATIVE_MISSING') return ExitCode.INTERNAL;
+  if (INTERNAL_CODES.has(err.code)) return ExitCode.INTERNAL;
   return ExitCode.ACTOR;
 }
 

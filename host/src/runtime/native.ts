@@ -45,7 +45,7 @@ export interface NativeModuleInfo {
   imports: NativeItem[];
   exports: NativeItem[];
   validActor: boolean;
-  problem: string | null;
+  problem?: string;
 }
 
 /** Pool and cache counters. */
@@ -66,9 +66,13 @@ export type NativeHostCall = (
 /** Receives guest log lines. */
 export type NativeLog = (level: string, line: string) => void;
 
+/** Receives the outcome of invocation `id`: the response, or the error as the addon's JSON text (the other is null). */
+export type NativeComplete = (id: number, response: Buffer | null, error: string | null) => void;
+
 /** A loaded actor in the addon. */
 export interface NativeActor {
-  invoke(operation: string, payload: Buffer, timeoutMs: number | undefined): Promise<Buffer>;
+  /** Starts invocation `id`; the runtime's {@link NativeComplete} callback receives its outcome. */
+  invoke(id: number, operation: string, payload: Uint8Array, timeoutMs: number | undefined): void;
   readonly hash: string;
   readonly source: 'memory' | 'disk' | 'compiled';
   readonly inFlight: number;
@@ -85,10 +89,12 @@ export interface NativeRuntime {
   inspect(wasm: Buffer): Promise<NativeModuleInfo>;
   stats(): NativeStats;
   close(): void;
+  /** References (keeps Node alive) or unreferences the completion callback. */
+  setActive(active: boolean): void;
 }
 
 interface NativeModule {
-  NativeRuntime: new (opts: NativeRuntimeOptions) => NativeRuntime;
+  NativeRuntime: new (opts: NativeRuntimeOptions, complete: NativeComplete) => NativeRuntime;
 }
 
 /** Path of the built addon; `WASMESH_NATIVE_PATH` overrides it. */

@@ -5,6 +5,7 @@
 import { silentLogger, WasmeshError, type Logger } from '@wasmesh/lattice';
 import type { ActorError } from './errors.js';
 import { fromNative, mapNative } from './errors.js';
+import { PendingInvocations } from './pending.js';
 import { loadNative, type NativeActor, type NativeRuntime, type NativeStats } from './native.js';
 import {
   resolveRuntimeOptions,
@@ -57,6 +58,7 @@ export class Actor {
   /** @internal */
   constructor(
     private readonly native: NativeActor,
+    private readonly pending: PendingInvocations,
     /** A name for errors and logs (file name or actor id). */
     readonly name: string,
   ) {}
@@ -80,14 +82,14 @@ export class Actor {
    * Runs `operation` with `payload` and resolves with the guest's response bytes. Rejects with an
    * {@link ActorError}: its code says whether the guest failed, trapped, or hit a limit.
    */
-  async invoke(
-    operation: string,
-    payload: Uint8Array = new Uint8Array(),
-    options: { timeoutMs?: number } = {},
-  ): Promise<Buffer> {
-    return mapNative(() => this.native.invoke(operation, toBuffer(payload), options.timeoutMs), {
-      actor: this.name,
-      operation,
+  invoke(operation: string, payload: Uint8Array = EMPTY, options: { timeoutMs?: number } = {}): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const id = this.pending.add(resolve, reject, { actor: this.name, operation });
+      try {
+        this.native.invoke(id, operation, payload, options.timeoutMs);
+      } catch (err) {
+        this.pending.fail(id, err);
+      }
     });
   }
 }
@@ -98,6 +100,7 @@ export class ActorRuntime {
 
   private constructor(
     private readonly native: NativeRuntime,
+    private readonly pending: PendingInvocations,
     /** The options in force after defaults, environment and validation. */
     readonly options: ResolvedRuntimeOptions,
     private readonly logger: Logger,
@@ -108,13 +111,14 @@ export class ActorRuntime {
     const { logger, ...rest } = options;
     const resolved = resolveRuntimeOptions(rest);
     const { NativeRuntime } = loadNative();
-    let native: NativeRuntime;
+    let native: NativeRuntime | undefined;
+    const pending = new PendingInvocations((active) => native?.setActive(active));
     try {
-      native = new NativeRuntime(toNativeRuntimeOptions(resolved));
+      native = new NativeRuntime(toNativeRuntimeOptions(resolved), pending.complete);
     } catch (err) {
       throw fromNative(err);
     }
-    return new ActorRuntime(native, resolved, logger ?? silentLogger());
+    return new ActorRuntime(native, pending, resolved, logger ?? silentLogger());
   }
 
   /** `running` or `closed`. */
@@ -147,7 +151,7 @@ export class ActorRuntime {
     };
     const native = await mapNative(() => this.native.load(toBuffer(wasm), dto, hostCall, onLog), { actor: name });
     log.debug({ hash: native.hash, source: native.source }, 'actor loaded');
-    return new Actor(native, name);
+    return new Actor(native, this.pending, name);
   }
 
   /** Describes a module: hash, size, imports, exports and whether it is a valid waPC actor here. */
@@ -160,7 +164,7 @@ export class ActorRuntime {
       imports: info.imports.map(({ module, name, type }) => ({ module, name, type })),
       exports: info.exports.map(({ name, type }) => ({ name, type })),
       validActor: info.validActor,
-      problem: info.problem === null ? null : fromNative(new Error(info.problem)),
+      problem: info.problem === undefined ? null : fromNative(new Error(info.problem)),
     };
   }
 
@@ -180,6 +184,8 @@ export class ActorRuntime {
     if (this.#state !== 'running') throw new WasmeshError('WASMESH_ERR_CLOSED', 'the actor runtime is closed');
   }
 }
+
+const EMPTY = new Uint8Array(0);
 
 function toBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);

@@ -36,7 +36,8 @@ pub enum Error {
     /// The guest's response is larger than the actor's limit.
     #[error("guest response of {size} bytes exceeds the limit of {limit} bytes")]
     ResponseTooLarge { size: u64, limit: u64 },
-    /// The guest finished without calling `__guest_response` or `__guest_error`.
+    /// The guest broke the waPC protocol: `__guest_call` returned something other than 0 or 1.
+    /// (Returning 1 without `__guest_response` is an empty response, as for a handler returning nothing.)
     #[error("guest protocol violation: {message}")]
     Protocol { message: String },
     /// Options were out of range.

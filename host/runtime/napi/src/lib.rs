@@ -5,12 +5,12 @@
 //! `host/src/runtime/errors.ts` turns it into a typed `WasmeshError` in one place.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use napi::bindgen_prelude::{Buffer, FnArgs, Promise};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::{Error as NapiError, Status};
+use napi::{Env, Error as NapiError, Status};
 use napi_derive::napi;
 use wasmesh_runtime as rt;
 
@@ -23,6 +23,17 @@ type HostCallFn = ThreadsafeFunction<
     Status,
     false,
     true,
+>;
+
+/// JS `(id, response, errorJson) => void`: one long-lived callback per runtime delivers every
+/// invocation's outcome. Creating a promise per call through napi's async machinery costs a
+/// threadsafe function per call on the JS thread; this keeps the JS thread's share of a call small.
+type CompleteFn = ThreadsafeFunction<
+    FnArgs<(u32, Option<Buffer>, Option<String>)>,
+    (),
+    FnArgs<(u32, Option<Buffer>, Option<String>)>,
+    Status,
+    false,
 >;
 
 /// JS `(level, line) => void`.
@@ -173,12 +184,18 @@ impl rt::Host for JsHost {
 #[napi]
 pub struct NativeRuntime {
     inner: rt::Runtime,
+    /// Outcome callback; read-locked by workers to call it, write-locked by JS to ref/unref it.
+    complete: Arc<RwLock<CompleteFn>>,
 }
 
 #[napi]
 impl NativeRuntime {
+    /// `complete` receives every invocation outcome; it starts unreferenced (it does not keep Node
+    /// alive) and JS references it while invocations are outstanding.
     #[napi(constructor)]
-    pub fn new(opts: NativeRuntimeOptions) -> napi::Result<Self> {
+    #[allow(deprecated, reason = "napi_unref_threadsafe_function is exactly the uv_unref we want; the deprecation is about reference counting")]
+    pub fn new(env: Env, opts: NativeRuntimeOptions, mut complete: CompleteFn) -> napi::Result<Self> {
+        complete.unref(&env)?;
         let cfg = rt::RuntimeConfig {
             max_instances: opts.max_instances,
             max_memory_bytes: bytes(opts.max_memory_bytes, "maxMemoryBytes")?,
@@ -186,7 +203,15 @@ impl NativeRuntime {
             epoch_tick: Duration::from_micros(u64::from(opts.epoch_tick_us)),
             cache_dir: opts.cache_dir.map(PathBuf::from),
         };
-        Ok(Self { inner: rt::Runtime::new(cfg).map_err(to_js)? })
+        Ok(Self { inner: rt::Runtime::new(cfg).map_err(to_js)?, complete: Arc::new(RwLock::new(complete)) })
+    }
+
+    /// Keeps Node alive while invocations are outstanding (`true`), or lets it exit (`false`).
+    #[napi]
+    #[allow(deprecated, reason = "napi_ref/unref_threadsafe_function is exactly the uv_ref/unref we want")]
+    pub fn set_active(&self, env: Env, active: bool) -> napi::Result<()> {
+        let mut f = self.complete.write().map_err(|_| NapiError::from_reason("completion lock poisoned"))?;
+        if active { f.refer(&env) } else { f.unref(&env) }
     }
 
     /// Compiles (or fetches from cache) and links an actor, off the JS thread.
@@ -213,7 +238,7 @@ impl NativeRuntime {
             .await
             .map_err(|e| NapiError::from_reason(format!("load task failed: {e}")))?
             .map_err(to_js)?;
-        Ok(NativeActor { inner: actor })
+        Ok(NativeActor { inner: actor, complete: self.complete.clone() })
     }
 
     /// Describes a module, off the JS thread.
@@ -255,20 +280,28 @@ impl NativeRuntime {
 #[napi]
 pub struct NativeActor {
     inner: rt::Actor,
+    complete: Arc<RwLock<CompleteFn>>,
 }
 
 #[napi]
 impl NativeActor {
-    /// Runs one waPC call in a fresh instance on a runtime worker thread.
+    /// Starts one waPC call in a fresh instance on a runtime worker thread and returns at once;
+    /// the runtime's `complete(id, response, errorJson)` callback receives the outcome.
     #[napi]
-    pub async fn invoke(&self, operation: String, payload: Buffer, timeout_ms: Option<u32>) -> napi::Result<Buffer> {
+    pub fn invoke(&self, id: u32, operation: String, payload: &[u8], timeout_ms: Option<u32>) {
         let payload = payload.to_vec();
         let actor = self.inner.clone();
-        let out = actor
-            .invoke(&operation, payload, timeout_ms.map(|t| Duration::from_millis(u64::from(t))))
-            .await
-            .map_err(to_js)?;
-        Ok(out.into())
+        let complete = self.complete.clone();
+        napi::bindgen_prelude::spawn(async move {
+            let outcome = actor.invoke(&operation, payload, timeout_ms.map(|t| Duration::from_millis(u64::from(t)))).await;
+            let args = match outcome {
+                Ok(out) => (id, Some(Buffer::from(out)), None),
+                Err(e) => (id, None, Some(to_js(e).reason)),
+            };
+            if let Ok(f) = complete.read() {
+                f.call(FnArgs::from(args), ThreadsafeFunctionCallMode::NonBlocking);
+            }
+        });
     }
 
     #[napi(getter)]

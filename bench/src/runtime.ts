@@ -7,7 +7,9 @@
  * Configuration (flags win over environment):
  *   --seconds N       / BENCH_SECONDS          measured seconds per case (default 3)
  *   --warmup N        / BENCH_WARMUP_SECONDS   warm-up seconds per case (default 1)
- *   --concurrency N   / BENCH_CONCURRENCY      invocations in flight on our runtime (default 2 × cores)
+ *   --concurrency N   / BENCH_CONCURRENCY      invocations in flight on our runtime (default 8 × cores:
+ *                                              each call crosses threads twice, so fewer in flight leave
+ *                                              cores idle waiting for wake-ups; see echo.throughput_by_concurrency)
  *   --cold-runs N     / BENCH_COLD_RUNS        child processes for cold_load_ms (default 5)
  *   --fib-n N         / BENCH_FIB_N            fib's n (default: calibrated to ~500 µs per call)
  *   --fib-target-us N / BENCH_FIB_TARGET_US    calibration target (default 500)
@@ -92,14 +94,14 @@ export function parseRuntimeBenchConfig(
   const get = (flag: string, name: string): string | undefined => option(args, env, flag, name);
   const fibRaw = get('--fib-n', 'BENCH_FIB_N');
   const fibN = fibRaw === undefined ? null : positive('fib n', fibRaw, 0, true);
-  if (fibN !== null && fibN > 90) throw new Error(`invalid fib n: at most 90, got ${fibN}`);
+  if (fibN !== null && fibN > 45) throw new Error(`invalid fib n: at most 45, got ${fibN}`);
   return {
     seconds: positive('seconds', get('--seconds', 'BENCH_SECONDS'), 3, false),
     warmupSeconds: positive('warm-up seconds', get('--warmup', 'BENCH_WARMUP_SECONDS'), 1, false),
     concurrency: positive(
       'concurrency',
       get('--concurrency', 'BENCH_CONCURRENCY'),
-      2 * os.availableParallelism(),
+      8 * os.availableParallelism(),
       true,
     ),
     coldRuns: positive('cold runs', get('--cold-runs', 'BENCH_COLD_RUNS'), 5, true),
@@ -285,6 +287,11 @@ export async function runRuntimeBench(args: readonly string[]): Promise<Record<s
     const echoLoad = await measureCase('echo ours', echoOurs, C, cfg);
     const echoSeq = await measureCase('echo ours sequential', echoOurs, 1, cfg);
     const echoBaseline = await measureCase('echo baseline', () => echoBase.invoke('Echo', echoPayload), 1, cfg);
+    const sweep: Record<string, number> = {};
+    for (const c of [1, 2, 4, 8, 16, 32, 64]) {
+      const short = { ...cfg, seconds: Math.min(cfg.seconds, 1), warmupSeconds: Math.min(cfg.warmupSeconds, 0.25) };
+      sweep[String(c)] = (await measureCase(`echo ours c=${c}`, echoOurs, c, short)).throughput_per_s;
+    }
 
     // Fib.
     const fibPayloads = new Map<number, Buffer>();
@@ -321,6 +328,7 @@ export async function runRuntimeBench(args: readonly string[]): Promise<Record<s
         sequential_throughput_per_s: echoSeq.throughput_per_s,
         sequential_p50_ratio: round(echoSeq.invoke_p50_us / echoBaseline.invoke_p50_us, 2),
         payload_bytes: ECHO_PAYLOAD_BYTES,
+        throughput_by_concurrency: sweep,
       },
       fib: {
         ...withRatio(fibLoad, fibBaseline),

@@ -66,12 +66,21 @@ export type NativeHostCall = (
 /** Receives guest log lines. */
 export type NativeLog = (level: string, line: string) => void;
 
-/** Receives the outcome of invocation `id`: the response, or the error as the addon's JSON text (the other is null). */
-export type NativeComplete = (id: number, response: Buffer | null, error: string | null) => void;
+/**
+ * A batch of invocation outcomes. `lengths[i]` is the byte length of invocation `ids[i]`'s
+ * response within `data` (responses are stored back to back), or -1 when it failed: its error
+ * is then the next entry of `errors`, as the addon's `{code, message, ...}` JSON text.
+ */
+export interface NativeCompletions {
+  ids: Uint32Array;
+  lengths: Int32Array;
+  data: Buffer;
+  errors: string[];
+}
 
 /** A loaded actor in the addon. */
 export interface NativeActor {
-  /** Starts invocation `id`; the runtime's {@link NativeComplete} callback receives its outcome. */
+  /** Queues invocation `id`; its outcome arrives through the runtime's `takeCompleted()`. */
   invoke(id: number, operation: string, payload: Uint8Array, timeoutMs: number | undefined): void;
   readonly hash: string;
   readonly source: 'memory' | 'disk' | 'compiled';
@@ -89,12 +98,15 @@ export interface NativeRuntime {
   inspect(wasm: Buffer): Promise<NativeModuleInfo>;
   stats(): NativeStats;
   close(): void;
-  /** References (keeps Node alive) or unreferences the completion callback. */
+  /** References (keeps Node alive) or unreferences the wake-up callback. */
   setActive(active: boolean): void;
+  /** Every outcome finished since the last call. */
+  takeCompleted(): NativeCompletions;
 }
 
 interface NativeModule {
-  NativeRuntime: new (opts: NativeRuntimeOptions, complete: NativeComplete) => NativeRuntime;
+  /** `wake` is called when outcomes are waiting for `takeCompleted()`. */
+  NativeRuntime: new (opts: NativeRuntimeOptions, wake: () => void) => NativeRuntime;
 }
 
 /** Path of the built addon; `WASMESH_NATIVE_PATH` overrides it. */

@@ -1,9 +1,10 @@
 /**
- * Invocations in flight in the addon, by id. The addon reports every outcome through one callback
- * (see `NativeComplete`); this table turns outcomes back into settled promises and keeps Node alive
- * exactly while something is outstanding.
+ * Invocations in flight in the addon, by id. The addon wakes JS once per batch of finished
+ * invocations; this table takes the batch and turns each outcome back into a settled promise, and
+ * keeps Node alive exactly while something is outstanding.
  */
 import { fromNative } from './errors.js';
+import type { NativeCompletions } from './native.js';
 
 interface Entry {
   resolve: (response: Buffer) => void;
@@ -16,8 +17,14 @@ export class PendingInvocations {
   readonly #entries = new Map<number, Entry>();
   #nextId = 0;
 
-  /** `setActive(true)` when the first invocation starts, `false` when the last one ends. */
-  constructor(private readonly setActive: (active: boolean) => void) {}
+  /**
+   * `setActive(true)` when the first invocation starts, `false` when the last one ends;
+   * `takeCompleted` fetches the finished batch from the addon.
+   */
+  constructor(
+    private readonly setActive: (active: boolean) => void,
+    private readonly takeCompleted: () => NativeCompletions,
+  ) {}
 
   /** Invocations outstanding. */
   get size(): number {
@@ -33,12 +40,25 @@ export class PendingInvocations {
     return this.#nextId;
   }
 
-  /** Settles invocation `id` with the addon's outcome. */
-  readonly complete = (id: number, response: Buffer | null, error: string | null): void => {
-    const entry = this.#take(id);
-    if (!entry) return;
-    if (error === null) entry.resolve(response ?? Buffer.alloc(0));
-    else entry.reject(fromNative(new Error(error), entry.context));
+  /**
+   * Settles every invocation in the addon's finished batch. Responses are views into one buffer
+   * per batch (a copy of each would cost more than it saves).
+   */
+  readonly drain = (): void => {
+    const { ids, lengths, data, errors } = this.takeCompleted();
+    let offset = 0;
+    let nextError = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const entry = this.#take(ids[i]!);
+      const length = lengths[i]!;
+      if (length >= 0) {
+        entry?.resolve(data.subarray(offset, offset + length));
+        offset += length;
+      } else {
+        const error = errors[nextError++]!;
+        entry?.reject(fromNative(new Error(error), entry.context));
+      }
+    }
   };
 
   /** Rejects invocation `id` with `err` (the addon refused to start it). */

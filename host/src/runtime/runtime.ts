@@ -112,9 +112,12 @@ export class ActorRuntime {
     const resolved = resolveRuntimeOptions(rest);
     const { NativeRuntime } = loadNative();
     let native: NativeRuntime | undefined;
-    const pending = new PendingInvocations((active) => native?.setActive(active));
+    const pending = new PendingInvocations(
+      (active) => native?.setActive(active),
+      () => native!.takeCompleted(),
+    );
     try {
-      native = new NativeRuntime(toNativeRuntimeOptions(resolved), pending.complete);
+      native = new NativeRuntime(toNativeRuntimeOptions(resolved), pending.drain);
     } catch (err) {
       throw fromNative(err);
     }

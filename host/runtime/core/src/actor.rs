@@ -91,15 +91,8 @@ impl Actor {
         let start = Instant::now();
         let deadline = start + timeout;
         let tdeadline = tokio::time::Instant::from_std(deadline);
-        let queued = Error::Timeout { timeout, queued: true };
-        let _actor_permit = tokio::time::timeout_at(tdeadline, a.concurrency.acquire())
-            .await
-            .map_err(|_| queued.clone())?
-            .map_err(|_| Error::Closed)?;
-        let _slot = tokio::time::timeout_at(tdeadline, a.shared.slots.acquire())
-            .await
-            .map_err(|_| queued)?
-            .map_err(|_| Error::Closed)?;
+        let _actor_permit = acquire(&a.concurrency, tdeadline, timeout).await?;
+        let _slot = acquire(&a.shared.slots, tdeadline, timeout).await?;
         match tokio::time::timeout_at(tdeadline, self.run(operation, payload, deadline, timeout)).await {
             Ok(r) => r,
             Err(_) => Err(Error::Timeout { timeout, queued: false }),
@@ -151,6 +144,22 @@ impl Actor {
             .and_then(|e| e.into_func())
             .ok_or_else(|| wasmtime::format_err!("__guest_call is not a function"))?;
         f.typed::<(i32, i32), i32>(&*store)?.call_async(&mut *store, (op_len, len)).await
+    }
+}
+
+/// Takes a permit, waiting at most until `deadline`; the uncontended path sets no timer.
+async fn acquire(
+    sem: &Semaphore,
+    deadline: tokio::time::Instant,
+    timeout: Duration,
+) -> Result<tokio::sync::SemaphorePermit<'_>> {
+    match sem.try_acquire() {
+        Ok(p) => Ok(p),
+        Err(tokio::sync::TryAcquireError::Closed) => Err(Error::Closed),
+        Err(tokio::sync::TryAcquireError::NoPermits) => tokio::time::timeout_at(deadline, sem.acquire())
+            .await
+            .map_err(|_| Error::Timeout { timeout, queued: true })?
+            .map_err(|_| Error::Closed),
     }
 }
 

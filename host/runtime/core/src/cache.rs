@@ -45,6 +45,13 @@ impl ModuleCache {
         self.memory.lock().map(|m| m.len()).unwrap_or(0)
     }
 
+    /// Whether `hash` is compiled in memory or on disk, i.e. `get_or_compile` will not compile.
+    pub(crate) fn contains(&self, engine_key: &str, hash: &str) -> bool {
+        let key = (engine_key.to_owned(), hash.to_owned());
+        self.memory.lock().is_ok_and(|m| m.contains_key(&key))
+            || self.dir.as_ref().is_some_and(|d| d.join(engine_key).join(format!("{hash}.cwasm")).is_file())
+    }
+
     /// Returns the compiled module for `wasm` (whose SHA-256 hex is `hash`).
     pub(crate) fn get_or_compile(
         &self,

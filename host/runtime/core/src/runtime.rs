@@ -125,6 +125,17 @@ impl Runtime {
         Ok((module, hash, source))
     }
 
+    /// Whether loading `wasm` (with or without fuel) would find compiled code in the memory or
+    /// disk cache, so that `load` is quick enough to run without moving to a blocking thread.
+    pub fn is_precompiled(&self, wasm: &[u8], metered: bool) -> bool {
+        let key = match (metered, self.inner.metered.get()) {
+            (false, _) => &self.inner.standard.key,
+            (true, Some(set)) => &set.key,
+            (true, None) => return false,
+        };
+        self.inner.cache.contains(key, &hex::encode(Sha256::digest(wasm)))
+    }
+
     /// Validates, compiles (or fetches from the cache) and links an actor. Blocking: compiling
     /// can take a while, so async callers run it on a blocking thread.
     pub fn load(&self, wasm: &[u8], limits: ActorLimits, host: Arc<dyn Host>) -> Result<Actor> {

@@ -4,101 +4,22 @@
 //! Errors cross as a JS `Error` whose message is a JSON object `{code, message, ...fields}`;
 //! `host/src/runtime/errors.ts` turns it into a typed `WasmeshError` in one place.
 
+mod dispatch;
+mod errors;
+mod host;
+
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use napi::bindgen_prelude::{Buffer, FnArgs, Promise};
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::bindgen_prelude::Buffer;
 use napi::{Env, Error as NapiError, Status};
 use napi_derive::napi;
 use wasmesh_runtime as rt;
 
-/// JS `(binding, namespace, operation, payload) => Promise<Buffer>`; never throws synchronously
-/// (the TS side wraps it in an async function). Weak: it does not keep Node alive.
-type HostCallFn = ThreadsafeFunction<
-    FnArgs<(String, String, String, Buffer)>,
-    Promise<Buffer>,
-    FnArgs<(String, String, String, Buffer)>,
-    Status,
-    false,
-    true,
->;
-
-/// JS `(id, response, errorJson) => void`: one long-lived callback per runtime delivers every
-/// invocation's outcome. Creating a promise per call through napi's async machinery costs a
-/// threadsafe function per call on the JS thread; this keeps the JS thread's share of a call small.
-type CompleteFn = ThreadsafeFunction<
-    FnArgs<(u32, Option<Buffer>, Option<String>)>,
-    (),
-    FnArgs<(u32, Option<Buffer>, Option<String>)>,
-    Status,
-    false,
->;
-
-/// JS `(level, line) => void`.
-type LogFn = ThreadsafeFunction<FnArgs<(String, String)>, (), FnArgs<(String, String)>, Status, false, true>;
-
-fn to_js(e: rt::Error) -> NapiError {
-    let mut fields = vec![
-        ("code".to_owned(), json_str(e.code())),
-        ("message".to_owned(), json_str(&e.to_string())),
-    ];
-    let mut put = |k: &str, v: String| fields.push((k.to_owned(), v));
-    match &e {
-        rt::Error::Trap { trap_code, backtrace, .. } => {
-            put("trapCode", json_str(trap_code));
-            if let Some(b) = backtrace {
-                put("backtrace", json_str(b));
-            }
-        }
-        rt::Error::Timeout { timeout, queued } => {
-            put("timeoutMs", timeout.as_millis().to_string());
-            put("queued", queued.to_string());
-        }
-        rt::Error::MemoryLimit { limit_bytes, requested_bytes } => {
-            put("limitBytes", limit_bytes.to_string());
-            put("requestedBytes", requested_bytes.to_string());
-        }
-        rt::Error::HostCallFailed { target, host_message, guest_message } => {
-            put("target", json_str(target));
-            put("hostMessage", json_str(host_message));
-            put("guestMessage", json_str(guest_message));
-        }
-        rt::Error::GuestError { message } => put("guestMessage", json_str(message)),
-        rt::Error::UnknownOperation { operation, message } => {
-            put("operation", json_str(operation));
-            put("guestMessage", json_str(message));
-        }
-        rt::Error::MissingExport { name, .. } => put("export", json_str(name)),
-        rt::Error::ResponseTooLarge { size, limit } => {
-            put("size", size.to_string());
-            put("limit", limit.to_string());
-        }
-        rt::Error::FuelExhausted { fuel } => put("fuel", fuel.to_string()),
-        _ => {}
-    }
-    let body: Vec<String> = fields.iter().map(|(k, v)| format!("{}:{v}", json_str(k))).collect();
-    NapiError::new(Status::GenericFailure, format!("{{{}}}", body.join(",")))
-}
-
-fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+use crate::dispatch::{Dispatch, Job, NativeCompletions, WakeFn};
+use crate::errors::to_js;
+use crate::host::{HostCallFn, JsHost, LogFn};
 
 /// Engine and pool sizing (all fields filled in by the TS side).
 #[napi(object)]
@@ -157,45 +78,20 @@ fn bytes(n: i64, what: &str) -> napi::Result<u64> {
     u64::try_from(n).map_err(|_| NapiError::new(Status::InvalidArg, format!("{what} must not be negative")))
 }
 
-struct JsHost {
-    call: Option<Arc<HostCallFn>>,
-    log: Option<LogFn>,
-}
-
-impl rt::Host for JsHost {
-    fn host_call(&self, call: rt::HostCall) -> rt::HostCallFuture {
-        let Some(f) = self.call.clone() else { return rt::NoHost.host_call(call) };
-        let args = FnArgs::from((call.binding, call.namespace, call.operation, Buffer::from(call.payload)));
-        Box::pin(async move {
-            let promise = f.call_async(args).await.map_err(|e| e.reason.clone())?;
-            let out = promise.await.map_err(|e| e.reason.clone())?;
-            Ok(out.to_vec())
-        })
-    }
-
-    fn log(&self, level: rt::LogLevel, line: String) {
-        if let Some(f) = &self.log {
-            f.call(FnArgs::from((level.as_str().to_owned(), line)), ThreadsafeFunctionCallMode::NonBlocking);
-        }
-    }
-}
-
 /// The process's wasm runtime (engine, pool, cache).
 #[napi]
 pub struct NativeRuntime {
     inner: rt::Runtime,
-    /// Outcome callback; read-locked by workers to call it, write-locked by JS to ref/unref it.
-    complete: Arc<RwLock<CompleteFn>>,
+    dispatch: Arc<Dispatch>,
 }
 
 #[napi]
 impl NativeRuntime {
-    /// `complete` receives every invocation outcome; it starts unreferenced (it does not keep Node
-    /// alive) and JS references it while invocations are outstanding.
+    /// `wake` is called (with no arguments) when invocation outcomes are ready for
+    /// `takeCompleted()`. It starts unreferenced, so it does not keep Node alive; JS references it
+    /// with `setActive(true)` while invocations are outstanding.
     #[napi(constructor)]
-    #[allow(deprecated, reason = "napi_unref_threadsafe_function is exactly the uv_unref we want; the deprecation is about reference counting")]
-    pub fn new(env: Env, opts: NativeRuntimeOptions, mut complete: CompleteFn) -> napi::Result<Self> {
-        complete.unref(&env)?;
+    pub fn new(env: Env, opts: NativeRuntimeOptions, wake: WakeFn) -> napi::Result<Self> {
         let cfg = rt::RuntimeConfig {
             max_instances: opts.max_instances,
             max_memory_bytes: bytes(opts.max_memory_bytes, "maxMemoryBytes")?,
@@ -203,15 +99,23 @@ impl NativeRuntime {
             epoch_tick: Duration::from_micros(u64::from(opts.epoch_tick_us)),
             cache_dir: opts.cache_dir.map(PathBuf::from),
         };
-        Ok(Self { inner: rt::Runtime::new(cfg).map_err(to_js)?, complete: Arc::new(RwLock::new(complete)) })
+        let dispatch = Dispatch::new(wake);
+        dispatch.set_active(&env, false)?;
+        // Start napi's tokio runtime (its worker threads) now rather than on the first load.
+        napi::bindgen_prelude::spawn(async {});
+        Ok(Self { inner: rt::Runtime::new(cfg).map_err(to_js)?, dispatch })
     }
 
     /// Keeps Node alive while invocations are outstanding (`true`), or lets it exit (`false`).
     #[napi]
-    #[allow(deprecated, reason = "napi_ref/unref_threadsafe_function is exactly the uv_ref/unref we want")]
     pub fn set_active(&self, env: Env, active: bool) -> napi::Result<()> {
-        let mut f = self.complete.write().map_err(|_| NapiError::from_reason("completion lock poisoned"))?;
-        if active { f.refer(&env) } else { f.unref(&env) }
+        self.dispatch.set_active(&env, active)
+    }
+
+    /// Every invocation outcome finished since the last call.
+    #[napi]
+    pub fn take_completed(&self) -> NativeCompletions {
+        self.dispatch.take()
     }
 
     /// Compiles (or fetches from cache) and links an actor, off the JS thread.
@@ -234,11 +138,18 @@ impl NativeRuntime {
         let wasm = wasm.to_vec();
         let runtime = self.inner.clone();
         let host: Arc<dyn rt::Host> = Arc::new(JsHost { call: host_call.map(Arc::new), log });
-        let actor = tokio::task::spawn_blocking(move || runtime.load(&wasm, limits, host))
-            .await
-            .map_err(|e| NapiError::from_reason(format!("load task failed: {e}")))?
-            .map_err(to_js)?;
-        Ok(NativeActor { inner: actor, complete: self.complete.clone() })
+        let metered = limits.fuel.is_some();
+        // Precompiled code loads in about 0.2 ms: do it here rather than pay for a hop to the
+        // blocking pool; compiling can take seconds, so it goes there.
+        let actor = if runtime.is_precompiled(&wasm, metered) {
+            runtime.load(&wasm, limits, host)
+        } else {
+            tokio::task::spawn_blocking(move || runtime.load(&wasm, limits, host))
+                .await
+                .map_err(|e| NapiError::from_reason(format!("load task failed: {e}")))?
+        }
+        .map_err(to_js)?;
+        Ok(NativeActor { inner: actor, dispatch: self.dispatch.clone() })
     }
 
     /// Describes a module, off the JS thread.
@@ -280,27 +191,21 @@ impl NativeRuntime {
 #[napi]
 pub struct NativeActor {
     inner: rt::Actor,
-    complete: Arc<RwLock<CompleteFn>>,
+    dispatch: Arc<Dispatch>,
 }
 
 #[napi]
 impl NativeActor {
-    /// Starts one waPC call in a fresh instance on a runtime worker thread and returns at once;
-    /// the runtime's `complete(id, response, errorJson)` callback receives the outcome.
+    /// Queues invocation `id` to run in a fresh instance on a worker thread and returns at once;
+    /// its outcome comes back through the runtime's `takeCompleted()`.
     #[napi]
     pub fn invoke(&self, id: u32, operation: String, payload: &[u8], timeout_ms: Option<u32>) {
-        let payload = payload.to_vec();
-        let actor = self.inner.clone();
-        let complete = self.complete.clone();
-        napi::bindgen_prelude::spawn(async move {
-            let outcome = actor.invoke(&operation, payload, timeout_ms.map(|t| Duration::from_millis(u64::from(t)))).await;
-            let args = match outcome {
-                Ok(out) => (id, Some(Buffer::from(out)), None),
-                Err(e) => (id, None, Some(to_js(e).reason)),
-            };
-            if let Ok(f) = complete.read() {
-                f.call(FnArgs::from(args), ThreadsafeFunctionCallMode::NonBlocking);
-            }
+        self.dispatch.submit(Job {
+            id,
+            actor: self.inner.clone(),
+            operation,
+            payload: payload.to_vec(),
+            timeout: timeout_ms.map(|t| Duration::from_millis(u64::from(t))),
         });
     }
 

@@ -1,0 +1,46 @@
+//! The JS side of an actor's host calls and logs, as a [`wasmesh_runtime::Host`].
+
+use std::sync::Arc;
+
+use napi::Status;
+use napi::bindgen_prelude::{Buffer, FnArgs, Promise};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use wasmesh_runtime as rt;
+
+/// JS `(binding, namespace, operation, payload) => Promise<Buffer>`; never throws synchronously
+/// (the TS side wraps it in an async function). Weak: it does not keep Node alive.
+pub(crate) type HostCallFn = ThreadsafeFunction<
+    FnArgs<(String, String, String, Buffer)>,
+    Promise<Buffer>,
+    FnArgs<(String, String, String, Buffer)>,
+    Status,
+    false,
+    true,
+>;
+
+/// JS `(level, line) => void`.
+pub(crate) type LogFn = ThreadsafeFunction<FnArgs<(String, String)>, (), FnArgs<(String, String)>, Status, false, true>;
+
+/// Host calls and logs forwarded to JS callbacks.
+pub(crate) struct JsHost {
+    pub(crate) call: Option<Arc<HostCallFn>>,
+    pub(crate) log: Option<LogFn>,
+}
+
+impl rt::Host for JsHost {
+    fn host_call(&self, call: rt::HostCall) -> rt::HostCallFuture {
+        let Some(f) = self.call.clone() else { return rt::NoHost.host_call(call) };
+        let args = FnArgs::from((call.binding, call.namespace, call.operation, Buffer::from(call.payload)));
+        Box::pin(async move {
+            let promise = f.call_async(args).await.map_err(|e| e.reason.clone())?;
+            let out = promise.await.map_err(|e| e.reason.clone())?;
+            Ok(out.to_vec())
+        })
+    }
+
+    fn log(&self, level: rt::LogLevel, line: String) {
+        if let Some(f) = &self.log {
+            f.call(FnArgs::from((level.as_str().to_owned(), line)), ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+}

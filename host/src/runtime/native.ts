@@ -89,6 +89,13 @@ export interface NativeActor {
 
 /** The addon's runtime class. */
 export interface NativeRuntime {
+  /** Loads synchronously when the compiled code is cached (no wasm runs); `null` means use `load`. */
+  loadPrecompiled(
+    wasm: Uint8Array,
+    opts: NativeActorOptions,
+    hostCall: NativeHostCall | undefined,
+    log: NativeLog | undefined,
+  ): NativeActor | null;
   load(
     wasm: Buffer,
     opts: NativeActorOptions,

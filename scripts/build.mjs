@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The whole build, in dependency order: the native runtime (cargo), the actors (AssemblyScript),
+// The whole build, in dependency order: protobuf code (pbjs), the native runtime (cargo), the actors (AssemblyScript),
 // the test fixtures (wabt + AssemblyScript), then TypeScript. Run by `npm install` (prepare) and
 // before `npm test`. Every step is incremental, so a warm run takes seconds.
 import { spawnSync } from 'node:child_process';
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const steps = [
+  ['protobuf code', ['proto/scripts/generate.mjs']],
   ['native runtime', ['host/scripts/build-native.mjs']],
   ['actors', ['actors/scripts/build.mjs']],
   ['test fixtures', ['test/scripts/build-fixtures.mjs']],

@@ -1,14 +1,28 @@
 #!/usr/bin/env bash
 # Installs what wasmesh needs from outside npm and crates.io, and checks the toolchains.
-# Idempotent: safe to run on every CI run. Needs root (or sudo) only when something is missing.
-#   Debian packages: none yet beyond the base image (nats-server and redis-server join with the
-#   lattice and provider work).
+# Idempotent: safe to run on every CI run; a rerun with everything present takes milliseconds.
+# Needs root (or sudo) only when a Debian package is missing.
 #   Toolchains: Node.js >= 20.17 and Rust (cargo/rustc) >= 1.95, which wasmtime 48 requires.
+#   nats-server (the lattice bus; the test harness starts real servers): a pinned release built
+#     with `go install` from the Go module proxy into $WASMESH_BIN_DIR (default
+#     ~/.cache/wasmesh/bin, outside the clone so clean clones reuse it). Without Go, or if the build
+#     fails, Debian's nats-server package (older, but enough for tests) is installed instead.
+#   Debian packages: none else yet (redis-server joins with the provider work).
 set -euo pipefail
 
+NATS_SERVER_MODULE=github.com/nats-io/nats-server/v2
+NATS_SERVER_VERSION=v2.14.9
+WASMESH_BIN_DIR="${WASMESH_BIN_DIR:-$HOME/.cache/wasmesh/bin}"
 APT_PACKAGES=()
 
 fail() { echo "setup: $*" >&2; exit 1; }
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+apt_install() {
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@"
+}
 
 node_version=$(node -p 'process.versions.node' 2>/dev/null) || fail "Node.js is missing: install Node.js 20.17 or newer"
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=17)?0:1)' \
@@ -24,9 +38,46 @@ for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+  apt_install "${missing[@]}"
 fi
-echo "setup: ok (node $node_version, rust $rust_version)"
+
+# nats-server: "nats-server: v2.14.9" -> "v2.14.9"; empty when the binary is missing or broken.
+nats_version_of() { "$1" --version 2>/dev/null | awk '{print $NF}' || true; }
+
+nats_bin="$WASMESH_BIN_DIR/nats-server"
+nats_version=$([ -x "$nats_bin" ] && nats_version_of "$nats_bin" || true)
+nats_source="cached build, $nats_bin"
+if [ "$nats_version" != "$NATS_SERVER_VERSION" ]; then
+  nats_version=""
+  go_bin=$(command -v go || { [ -x /usr/local/go/bin/go ] && echo /usr/local/go/bin/go; } || true)
+  if [ -n "$go_bin" ]; then
+    echo "setup: building nats-server $NATS_SERVER_VERSION with $("$go_bin" version | awk '{print $3}') into $WASMESH_BIN_DIR" >&2
+    mkdir -p "$WASMESH_BIN_DIR"
+    # Build into a scratch dir next to the target, then rename: an interrupted build never leaves a
+    # half-written binary. GOTOOLCHAIN=local: use the installed Go, never download another one.
+    gobin=$(mktemp -d "$WASMESH_BIN_DIR/.build.XXXXXX")
+    if GOBIN="$gobin" GOTOOLCHAIN=local CGO_ENABLED=0 "$go_bin" install "$NATS_SERVER_MODULE@$NATS_SERVER_VERSION" \
+      && [ "$(nats_version_of "$gobin/nats-server")" = "$NATS_SERVER_VERSION" ]; then
+      mv -f "$gobin/nats-server" "$nats_bin"
+      nats_version=$NATS_SERVER_VERSION
+      nats_source="built, $nats_bin"
+    else
+      echo "setup: building nats-server $NATS_SERVER_VERSION failed; falling back to Debian's nats-server" >&2
+    fi
+    rm -rf "$gobin"
+  else
+    echo "setup: go is missing; falling back to Debian's nats-server" >&2
+  fi
+fi
+if [ -z "$nats_version" ]; then
+  nats_bin=$(command -v nats-server || { [ -x /usr/sbin/nats-server ] && echo /usr/sbin/nats-server; } || true)
+  if [ -z "$nats_bin" ]; then
+    apt_install nats-server
+    nats_bin=$(command -v nats-server || echo /usr/sbin/nats-server)
+  fi
+  nats_version=$(nats_version_of "$nats_bin")
+  [ -n "$nats_version" ] || fail "nats-server at $nats_bin does not run"
+  nats_source="system, $nats_bin"
+fi
+
+echo "setup: ok (node $node_version, rust $rust_version, nats-server $nats_version: $nats_source)"

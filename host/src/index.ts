@@ -8,6 +8,7 @@ export type {
   ActorRuntimeOptions,
   HostCallHandler,
   HostCallRequest,
+  InvokeOptions,
   ModuleInfo,
   RuntimeState,
 } from './runtime/runtime.js';

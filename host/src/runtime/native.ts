@@ -55,8 +55,12 @@ export interface NativeStats {
   modulesCached: number;
 }
 
-/** JS side of a guest host call; must return a promise (never throw synchronously). */
+/**
+ * JS side of a guest host call; must return a promise (never throw synchronously). `invocation`
+ * is the id of the invocation (as passed to `NativeActor.invoke`) whose guest made the call.
+ */
 export type NativeHostCall = (
+  invocation: number,
   binding: string,
   namespace: string,
   operation: string,

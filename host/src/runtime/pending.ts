@@ -9,7 +9,10 @@ import type { NativeCompletions } from './native.js';
 interface Entry {
   resolve: (response: Buffer) => void;
   reject: (err: unknown) => void;
+  /** Added to the details of an error (actor, operation). */
   context: Record<string, unknown>;
+  /** The caller's value handed to host calls this invocation's guest makes. */
+  hostContext: unknown;
 }
 
 /** The table of outstanding invocations of one runtime. */
@@ -31,13 +34,18 @@ export class PendingInvocations {
     return this.#entries.size;
   }
 
-  /** Registers an invocation and returns its id; `context` (actor, operation) goes into errors. */
-  add(resolve: Entry['resolve'], reject: Entry['reject'], context: Record<string, unknown>): number {
+  /** Registers an invocation and returns its id (never 0, which means "no invocation"). */
+  add(entry: Entry): number {
     do this.#nextId = (this.#nextId + 1) >>> 0;
-    while (this.#entries.has(this.#nextId));
+    while (this.#nextId === 0 || this.#entries.has(this.#nextId));
     if (this.#entries.size === 0) this.setActive(true);
-    this.#entries.set(this.#nextId, { resolve, reject, context });
+    this.#entries.set(this.#nextId, entry);
     return this.#nextId;
+  }
+
+  /** The host context of invocation `id` while it is outstanding. */
+  hostContext(id: number): unknown {
+    return this.#entries.get(id)?.hostContext;
   }
 
   /**

@@ -25,6 +25,8 @@ export interface HostCallRequest {
   namespace: string;
   operation: string;
   payload: Uint8Array;
+  /** The `hostContext` given to the `invoke` whose guest made this call (deadline, trace, caller…). */
+  context: unknown;
 }
 
 /** What a loaded actor can reach and where its logs go. */
@@ -51,6 +53,14 @@ export interface ModuleInfo {
   exports: { name: string; type: string }[];
   validActor: boolean;
   problem: ActorError | null;
+}
+
+/** Options of {@link Actor.invoke}. */
+export interface InvokeOptions {
+  /** Deadline of this invocation (waiting for a slot included); default: the actor's `timeoutMs`. */
+  timeoutMs?: number;
+  /** Handed to the host-call handler for every host call this invocation's guest makes. */
+  hostContext?: unknown;
 }
 
 /** A loaded actor: invoke operations on fresh instances of it. */
@@ -82,9 +92,10 @@ export class Actor {
    * Runs `operation` with `payload` and resolves with the guest's response bytes. Rejects with an
    * {@link ActorError}: its code says whether the guest failed, trapped, or hit a limit.
    */
-  invoke(operation: string, payload: Uint8Array = EMPTY, options: { timeoutMs?: number } = {}): Promise<Buffer> {
+  invoke(operation: string, payload: Uint8Array = EMPTY, options: InvokeOptions = {}): Promise<Buffer> {
     return new Promise((resolve, reject) => {
-      const id = this.pending.add(resolve, reject, { actor: this.name, operation });
+      const context = { actor: this.name, operation };
+      const id = this.pending.add({ resolve, reject, context, hostContext: options.hostContext });
       try {
         this.native.invoke(id, operation, payload, options.timeoutMs);
       } catch (err) {
@@ -144,8 +155,9 @@ export class ActorRuntime {
     const log = (bindings.logger ?? this.logger).child({ actor: name });
     const handler = bindings.hostCall;
     const hostCall = handler
-      ? async (binding: string, namespace: string, operation: string, payload: Buffer): Promise<Buffer> => {
-          return toBuffer(await handler({ binding, namespace, operation, payload }));
+      ? async (invocation: number, binding: string, namespace: string, operation: string, payload: Buffer) => {
+          const context = this.pending.hostContext(invocation);
+          return toBuffer(await handler({ binding, namespace, operation, payload, context }));
         }
       : undefined;
     const onLog = (level: string, line: string): void => {

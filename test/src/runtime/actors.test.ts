@@ -1,7 +1,7 @@
 /**
  * The example actors and third-party waPC guests run on the runtime as users expect.
  */
-import { messageType } from '@wasmesh/proto';
+import { examples } from '@wasmesh/proto';
 import type { ActorRuntime } from '@wasmesh/host';
 import { actorBytes, captureLogger, eventually, fixtureBytes, newRuntime } from './helpers.js';
 
@@ -23,11 +23,9 @@ test('hello greets by name in text and through the protobuf Greeter contract', a
   expect((await hello.invoke('SayHello', Buffer.from('Ada'))).toString()).toBe('Hello, Ada!');
   expect((await hello.invoke('SayHello')).toString()).toBe('Hello, World!');
 
-  const Request = messageType('wasmesh.examples.v1.HelloRequest');
-  const Reply = messageType('wasmesh.examples.v1.HelloReply');
-  const req = Request.encode(Request.create({ name: 'Grace Hopper ✓' })).finish();
-  const reply = Reply.toObject(Reply.decode(await hello.invoke('Greeter.SayHello', req)));
-  expect(reply).toEqual({ message: 'Hello, Grace Hopper ✓!' });
+  const req = examples.HelloRequest.encode({ name: 'Grace Hopper ✓' }).finish();
+  const reply = examples.HelloReply.decode(await hello.invoke('Greeter.SayHello', req));
+  expect(reply.message).toBe('Hello, Grace Hopper ✓!');
 });
 
 test('hello rejects a malformed protobuf request with a guest error naming the problem', async () => {
@@ -99,4 +97,27 @@ test('the testbed forwards guest log lines to the injected logger with the actor
   await eventually(() =>
     expect(lines).toContainEqual(expect.objectContaining({ msg: 'testbed says: hi', stream: 'guest' })),
   );
+});
+
+test('host calls carry the hostContext of the invocation that made them', async () => {
+  const seen: unknown[] = [];
+  const tb = await runtime.load(
+    actorBytes('testbed'),
+    { name: 'ctx' },
+    {
+      hostCall: async ({ context, payload }) => {
+        seen.push(context);
+        return payload;
+      },
+    },
+  );
+  const calls = Array.from({ length: 20 }, (_, i) =>
+    tb.invoke('Forward', Buffer.from(String(i)), { hostContext: { call: i } }),
+  );
+  const out = await Promise.all(calls);
+  expect(out.map((b) => b.toString())).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
+  expect(seen).toHaveLength(20);
+  expect(new Set(seen.map((c) => (c as { call: number }).call)).size).toBe(20);
+  expect(await tb.invoke('Forward', Buffer.from('none'))).toEqual(Buffer.from('none'));
+  expect(seen[20]).toBeUndefined();
 });

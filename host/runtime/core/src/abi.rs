@@ -30,6 +30,8 @@ impl std::error::Error for Stopped {}
 
 /// Per-invocation store data: the request, what the guest answered, and its limits.
 pub(crate) struct InvocationState {
+    /// The embedder's id of this invocation, passed along with each host call.
+    pub invocation: u64,
     pub operation: String,
     pub payload: Vec<u8>,
     pub response: Option<Vec<u8>>,
@@ -49,6 +51,7 @@ pub(crate) struct InvocationState {
 
 impl InvocationState {
     pub(crate) fn new(
+        invocation: u64,
         operation: String,
         payload: Vec<u8>,
         max_memory: u64,
@@ -57,6 +60,7 @@ impl InvocationState {
         host: Arc<dyn Host>,
     ) -> Self {
         Self {
+            invocation,
             operation,
             payload,
             response: None,
@@ -198,6 +202,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<InvocationState>) -> wasmtime::R
         |mut c: Caller<'_, InvocationState>, (bp, bl, np, nl, op, ol, pp, pl): (i32, i32, i32, i32, i32, i32, i32, i32)| {
             Box::new(async move {
                 let call = HostCall {
+                    invocation: c.data().invocation,
                     binding: read_string(&mut c, bp, bl)?,
                     namespace: read_string(&mut c, np, nl)?,
                     operation: read_string(&mut c, op, ol)?,

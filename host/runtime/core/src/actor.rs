@@ -86,6 +86,18 @@ impl Actor {
     /// Runs `operation` with `payload` in a fresh instance and returns the guest's response.
     /// `timeout` (default: the actor's) covers waiting for a slot as well as execution.
     pub async fn invoke(&self, operation: &str, payload: Vec<u8>, timeout: Option<Duration>) -> Result<Vec<u8>> {
+        self.invoke_as(0, operation, payload, timeout).await
+    }
+
+    /// [`Actor::invoke`], tagging the host calls the guest makes with `invocation` (see
+    /// [`HostCall::invocation`]) so the embedder can tie them to the call that caused them.
+    pub async fn invoke_as(
+        &self,
+        invocation: u64,
+        operation: &str,
+        payload: Vec<u8>,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<u8>> {
         let a = &self.inner;
         let timeout = timeout.unwrap_or(a.limits.timeout);
         let start = Instant::now();
@@ -93,16 +105,24 @@ impl Actor {
         let tdeadline = tokio::time::Instant::from_std(deadline);
         let _actor_permit = acquire(&a.concurrency, tdeadline, timeout).await?;
         let _slot = acquire(&a.shared.slots, tdeadline, timeout).await?;
-        match tokio::time::timeout_at(tdeadline, self.run(operation, payload, deadline, timeout)).await {
+        match tokio::time::timeout_at(tdeadline, self.run(invocation, operation, payload, deadline, timeout)).await {
             Ok(r) => r,
             Err(_) => Err(Error::Timeout { timeout, queued: false }),
         }
     }
 
-    async fn run(&self, operation: &str, payload: Vec<u8>, deadline: Instant, timeout: Duration) -> Result<Vec<u8>> {
+    async fn run(
+        &self,
+        invocation: u64,
+        operation: &str,
+        payload: Vec<u8>,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<Vec<u8>> {
         let a = &self.inner;
         let (op_len, len) = (operation.len() as i32, payload.len() as i32);
         let state = InvocationState::new(
+            invocation,
             operation.to_owned(),
             payload,
             a.limits.max_memory_bytes,

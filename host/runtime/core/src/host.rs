@@ -6,6 +6,8 @@ use std::pin::Pin;
 /// A guest's `__host_call`: waPC's binding / namespace / operation and an opaque payload.
 #[derive(Debug, Clone)]
 pub struct HostCall {
+    /// The id the embedder gave the invocation making this call (`Actor::invoke_as`), 0 otherwise.
+    pub invocation: u64,
     pub binding: String,
     pub namespace: String,
     pub operation: String,

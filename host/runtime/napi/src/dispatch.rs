@@ -87,7 +87,7 @@ impl Dispatch {
     }
 
     async fn run(self: Arc<Self>, job: Job) {
-        let outcome = job.actor.invoke(&job.operation, job.payload, job.timeout).await;
+        let outcome = job.actor.invoke_as(u64::from(job.id), &job.operation, job.payload, job.timeout).await;
         self.finish(job.id, outcome);
     }
 

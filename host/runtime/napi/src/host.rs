@@ -7,12 +7,13 @@ use napi::bindgen_prelude::{Buffer, FnArgs, Promise};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use wasmesh_runtime as rt;
 
-/// JS `(binding, namespace, operation, payload) => Promise<Buffer>`; never throws synchronously
-/// (the TS side wraps it in an async function). Weak: it does not keep Node alive.
+/// JS `(invocation, binding, namespace, operation, payload) => Promise<Buffer>`, where
+/// `invocation` is the id JS gave the call that made this host call. It never throws
+/// synchronously (the TS side wraps it in an async function). Weak: it does not keep Node alive.
 pub(crate) type HostCallFn = ThreadsafeFunction<
-    FnArgs<(String, String, String, Buffer)>,
+    FnArgs<(u32, String, String, String, Buffer)>,
     Promise<Buffer>,
-    FnArgs<(String, String, String, Buffer)>,
+    FnArgs<(u32, String, String, String, Buffer)>,
     Status,
     false,
     true,
@@ -30,7 +31,14 @@ pub(crate) struct JsHost {
 impl rt::Host for JsHost {
     fn host_call(&self, call: rt::HostCall) -> rt::HostCallFuture {
         let Some(f) = self.call.clone() else { return rt::NoHost.host_call(call) };
-        let args = FnArgs::from((call.binding, call.namespace, call.operation, Buffer::from(call.payload)));
+        // JS invocation ids are u32 (see Dispatch); the runtime carries them as u64.
+        let args = FnArgs::from((
+            call.invocation as u32,
+            call.binding,
+            call.namespace,
+            call.operation,
+            Buffer::from(call.payload),
+        ));
         Box::pin(async move {
             let promise = f.call_async(args).await.map_err(|e| e.reason.clone())?;
             let out = promise.await.map_err(|e| e.reason.clone())?;

@@ -1,7 +1,69 @@
 /**
- * @wasmesh/lattice: what every wasmesh process shares — typed errors and logging today; subjects,
- * codecs, the control client and lattice state as the lattice grows.
+ * @wasmesh/lattice: what every wasmesh process shares — typed errors and logging, subjects,
+ * protobuf codecs, the NATS connection, request/reply with deadlines, the control client, the
+ * event stream, lattice state in JetStream KV, artifacts, actor invocation and tracing.
  */
 export { WasmeshError, isWasmeshError } from './errors.js';
 export { ExitCode, type ExitCodeValue } from './exit-codes.js';
 export { createLogger, silentLogger, type Logger, type LoggerOptions } from './logger.js';
+export { Subjects, checkToken, HOST_TARGETED_OPS, type ControlOp, type EventType } from './subjects.js';
+export {
+  decode,
+  encode,
+  toErrorInfo,
+  fromErrorInfo,
+  okReply,
+  errorReply,
+  unwrapReply,
+  type Decoder,
+  type Encoder,
+} from './codec.js';
+export { connectNats, natsServers, DEFAULT_NATS_URL, type ConnectOptions } from './connection.js';
+export {
+  request,
+  controlRequest,
+  scatter,
+  serve,
+  requestFailure,
+  type Handler,
+  type RequestOptions,
+  type ScatterOptions,
+  type ServeOptions,
+} from './rpc.js';
+export { ControlClient, CONTROL_TIMEOUT_MS, SCATTER_WAIT_MS } from './control-client.js';
+export {
+  publishEvent,
+  subscribeEvents,
+  encodeEvent,
+  decodeEvent,
+  type LatticeEvent,
+  type EventBodies,
+  type EventStreamOptions,
+} from './events.js';
+export { openBucket, StateBucket, type StateChange } from './state.js';
+export {
+  LatticeObjects,
+  digestOf,
+  parseArtifactRef,
+  loadArtifact,
+  artifactName,
+  type ArtifactRef,
+} from './artifacts.js';
+export {
+  invokeActor,
+  offloadIfLarge,
+  inlinePayloadLimit,
+  ENVELOPE_OVERHEAD,
+  type InvokeActorOptions,
+} from './invocation.js';
+export {
+  ensurePropagation,
+  traceHeaders,
+  contextFrom,
+  activeTraceparent,
+  inSpan,
+  SpanKind,
+  type SpanOptions,
+} from './tracing.js';
+export { setupTelemetry, tracesExporter } from './telemetry.js';
+export { LatticeClient, latticeName, DEFAULT_LATTICE, type LatticeClientOptions } from './client.js';

@@ -11,10 +11,8 @@ import { wasmesh } from '../gen/wasmesh.js';
 /** Directory holding the `.proto` tree (import paths are relative to it, e.g. `wasmesh/lattice/v1/control.proto`). */
 export const protoDir: string = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** `wasmesh.lattice.v1`: control API, events and the invocation envelope. */
-export const lattice = wasmesh.lattice.v1;
-/** The `wasmesh.lattice.v1` namespace as a type namespace (`lattice.IInvocation`, …). */
-export type { wasmesh } from '../gen/wasmesh.js';
+/** `wasmesh.lattice.v1`: control API, events and the invocation envelope (classes and types). */
+export import lattice = wasmesh.lattice.v1;
 
 /** `wasmesh.examples.v1`: the example Greeter contract. */
-export const examples = wasmesh.examples.v1;
+export import examples = wasmesh.examples.v1;

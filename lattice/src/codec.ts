@@ -1,0 +1,84 @@
+/**
+ * Encoding at the bus edge: every message read from NATS is decoded here, and a malformed one
+ * becomes a `WASMESH_ERR_BAD_REQUEST` that names what could not be read; errors cross the bus as
+ * `ErrorInfo` and come back as `WasmeshError` with the same code and details.
+ */
+import { lattice } from '@wasmesh/proto';
+import { WasmeshError } from './errors.js';
+
+/** A protobufjs message class (its static `decode`). */
+export interface Decoder<T> {
+  decode(reader: Uint8Array): T;
+}
+
+/** A protobufjs message class (its static `encode`). */
+export interface Encoder<T> {
+  encode(message: T): { finish(): Uint8Array };
+}
+
+/** Decodes `data` as `type`; malformed bytes become `WASMESH_ERR_BAD_REQUEST` naming `what`. */
+export function decode<T>(type: Decoder<T>, data: Uint8Array, what: string): T {
+  try {
+    return type.decode(data);
+  } catch (err) {
+    throw new WasmeshError(
+      'WASMESH_ERR_BAD_REQUEST',
+      `malformed ${what}: ${(err as Error).message} (${data.length} bytes)`,
+      { cause: err, details: { what, bytes: data.length } },
+    );
+  }
+}
+
+/** Encodes `message` with `type`. */
+export function encode<T>(type: Encoder<T>, message: T): Uint8Array {
+  return type.encode(message).finish();
+}
+
+/** An error as it crosses the bus. Non-wasmesh errors become `WASMESH_ERR_INTERNAL`. */
+export function toErrorInfo(err: unknown): lattice.IErrorInfo {
+  if (err instanceof WasmeshError) {
+    const details: Record<string, string> = {};
+    for (const [k, v] of Object.entries(err.details)) {
+      if (v !== undefined && v !== null) details[k] = typeof v === 'string' ? v : JSON.stringify(v);
+    }
+    return { code: err.code, message: err.message, details };
+  }
+  return { code: 'WASMESH_ERR_INTERNAL', message: err instanceof Error ? err.message : String(err), details: {} };
+}
+
+/** The `WasmeshError` for an `ErrorInfo` received from the bus; `context` is added to its details. */
+export function fromErrorInfo(info: lattice.IErrorInfo, context: Record<string, unknown> = {}): WasmeshError {
+  const details: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(info.details ?? {})) details[k] = parseDetail(v);
+  return new WasmeshError(info.code || 'WASMESH_ERR_INTERNAL', info.message || 'unknown error', {
+    details: { ...details, ...context },
+  });
+}
+
+function parseDetail(v: string): unknown {
+  if (v === 'true' || v === 'false' || /^-?\d+(\.\d+)?$/.test(v) || v.startsWith('{') || v.startsWith('[')) {
+    try {
+      return JSON.parse(v);
+    } catch {
+      return v;
+    }
+  }
+  return v;
+}
+
+/** A control reply carrying `body`. */
+export function okReply(body: Uint8Array): Uint8Array {
+  return encode(lattice.Reply, { body });
+}
+
+/** A control reply carrying `err`. */
+export function errorReply(err: unknown): Uint8Array {
+  return encode(lattice.Reply, { error: toErrorInfo(err) });
+}
+
+/** Unwraps a control reply: its body, or throws the error it carries. */
+export function unwrapReply(data: Uint8Array, what: string, context: Record<string, unknown> = {}): Uint8Array {
+  const reply = decode(lattice.Reply, data, `${what} reply`);
+  if (reply.error?.code) throw fromErrorInfo(reply.error, context);
+  return reply.body;
+}

@@ -1,0 +1,120 @@
+/**
+ * Calling an actor over the bus: the invocation envelope goes to the actor's subject, where the
+ * hosts running it share the load through a queue group. The deadline travels in the envelope;
+ * failures come back typed (`WASMESH_ERR_NO_RESPONDERS` when no host runs the actor,
+ * `WASMESH_ERR_TIMEOUT`, or the actor's own error code) with the actor id and operation.
+ * Payloads too large for one NATS message go through the lattice object store.
+ */
+import { randomUUID } from 'node:crypto';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { lattice } from '@wasmesh/proto';
+import type { LatticeObjects } from './artifacts.js';
+import { decode, encode, fromErrorInfo } from './codec.js';
+import { WasmeshError } from './errors.js';
+import { request } from './rpc.js';
+import type { Subjects } from './subjects.js';
+import { activeTraceparent, inSpan, SpanKind, traceHeaders } from './tracing.js';
+
+/** Room left in a NATS message for the envelope around a payload. */
+export const ENVELOPE_OVERHEAD = 4096;
+
+/** Options of {@link invokeActor}. */
+export interface InvokeActorOptions {
+  timeoutMs: number;
+  /** Who calls (actor id, provider id, `cli`). */
+  source: string;
+  /** Opens the object store when a payload is too large for a message; without it, large payloads fail. */
+  objects?: () => Promise<LatticeObjects>;
+  /** Unix-ms deadline inherited from a caller; the earlier of it and now + timeoutMs wins. */
+  deadlineMs?: number;
+}
+
+/** The largest payload that fits in one message on this connection. */
+export function inlinePayloadLimit(nc: NatsConnection): number {
+  return (nc.info?.max_payload ?? 1024 * 1024) - ENVELOPE_OVERHEAD;
+}
+
+/** Stores `payload` in the object store when it is too large to go inline; returns the object name or ''. */
+export async function offloadIfLarge(
+  nc: NatsConnection,
+  payload: Uint8Array,
+  objects: (() => Promise<LatticeObjects>) | undefined,
+  what: string,
+): Promise<string> {
+  const limit = inlinePayloadLimit(nc);
+  if (payload.length <= limit) return '';
+  if (!objects) {
+    throw new WasmeshError(
+      'WASMESH_ERR_PAYLOAD_TOO_LARGE',
+      `the ${what} is ${payload.length} bytes, more than the ${limit} bytes that fit in one NATS message`,
+      { details: { size: payload.length, limit } },
+    );
+  }
+  const name = `payloads/${randomUUID()}`;
+  await (await objects()).putPayload(name, payload);
+  return name;
+}
+
+/** Invokes `operation` on actor `actorId` somewhere in the lattice and returns the response bytes. */
+export async function invokeActor(
+  nc: NatsConnection,
+  subjects: Subjects,
+  actorId: string,
+  operation: string,
+  payload: Uint8Array,
+  options: InvokeActorOptions,
+): Promise<Uint8Array> {
+  const subject = subjects.actor(actorId);
+  const context = { actor: actorId, operation };
+  const what = `invocation of ${actorId}.${operation}`;
+  return inSpan(
+    `invoke ${actorId}.${operation}`,
+    { kind: SpanKind.CLIENT, attributes: { 'wasmesh.actor': actorId, 'wasmesh.operation': operation } },
+    async () => {
+      const deadlineMs = Math.min(Date.now() + options.timeoutMs, options.deadlineMs ?? Number.POSITIVE_INFINITY);
+      const timeoutMs = Math.max(1, deadlineMs - Date.now());
+      const payloadObject = await offloadIfLarge(
+        nc,
+        payload,
+        options.objects,
+        `request payload for ${actorId}.${operation}`,
+      );
+      const envelope = encode(lattice.Invocation, {
+        id: randomUUID(),
+        source: options.source,
+        target: actorId,
+        operation,
+        payload: payloadObject ? new Uint8Array() : payload,
+        payloadObject,
+        deadlineMs,
+        ...activeTraceparent(),
+      });
+      const msg = await request(nc, subject, envelope, { timeoutMs, headers: traceHeaders(), context, what }).catch(
+        (err: WasmeshError) => {
+          if (err.code === 'WASMESH_ERR_NO_RESPONDERS') {
+            throw new WasmeshError(
+              'WASMESH_ERR_NO_RESPONDERS',
+              `no host runs actor "${actorId}" in lattice "${subjects.lattice}"`,
+              {
+                cause: err,
+                details: context,
+              },
+            );
+          }
+          throw err;
+        },
+      );
+      const result = decode(lattice.InvocationResult, msg.data, `reply to the ${what}`);
+      if (result.error?.code) throw fromErrorInfo(result.error, { ...context, host: result.hostId });
+      if (result.payloadObject) {
+        if (!options.objects)
+          throw new WasmeshError(
+            'WASMESH_ERR_PAYLOAD_TOO_LARGE',
+            `the response of the ${what} is in the object store, which this caller cannot open`,
+          );
+        return (await options.objects()).takePayload(result.payloadObject);
+      }
+      return result.payload;
+    },
+  );
+}

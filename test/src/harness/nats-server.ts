@@ -305,8 +305,8 @@ async function waitForPortsFile(portsDir: string, child: ChildProcess, done: () 
     const name = (await readdir(portsDir)).find((f) => f.endsWith(suffix));
     if (name) {
       try {
-        const ports = JSON.parse(await readFile(path.join(portsDir, name), 'utf8')) as { client?: string[] };
-        const port = Number(/:(\d+)$/.exec(ports.client?.[0] ?? '')?.[1]);
+        const ports = JSON.parse(await readFile(path.join(portsDir, name), 'utf8')) as { nats?: string[] };
+        const port = Number(/:(\d+)$/.exec(ports.nats?.[0] ?? '')?.[1]);
         if (port > 0) return port;
       } catch {
         // Not completely written yet.

@@ -188,20 +188,33 @@ describe('invoking', () => {
   test('invocations past the concurrency cap wait, and time out when their deadline passes first', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
+    let started: () => void = () => {};
+    const firstHoldsTheSlot = new Promise<void>((r) => (started = r));
     const single = await runtime.load(
       actorBytes('testbed'),
       { name: 'single', maxConcurrent: 1 },
-      { hostCall: async () => (await gate, Buffer.from('done')) },
+      {
+        hostCall: async () => {
+          started();
+          await gate;
+          return Buffer.from('done');
+        },
+      },
     );
-    const first = single.invoke('Forward', Buffer.from('a'), { timeoutMs: 5000 });
-    await expect(single.invoke('Forward', Buffer.from('b'), { timeoutMs: 100 })).rejects.toMatchObject({
-      code: 'WASMESH_ERR_TIMEOUT',
-      details: expect.objectContaining({ queued: true }),
-    });
-    const third = single.invoke('Forward', Buffer.from('c'), { timeoutMs: 5000 });
-    release();
-    expect((await first).toString()).toBe('done');
-    expect((await third).toString()).toBe('done');
+    try {
+      const first = single.invoke('Forward', Buffer.from('a'), { timeoutMs: 5000 });
+      await firstHoldsTheSlot;
+      await expect(single.invoke('Forward', Buffer.from('b'), { timeoutMs: 100 })).rejects.toMatchObject({
+        code: 'WASMESH_ERR_TIMEOUT',
+        details: expect.objectContaining({ queued: true }),
+      });
+      const third = single.invoke('Forward', Buffer.from('c'), { timeoutMs: 5000 });
+      release();
+      expect((await first).toString()).toBe('done');
+      expect((await third).toString()).toBe('done');
+    } finally {
+      release();
+    }
   });
 });
 

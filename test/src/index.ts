@@ -1,3 +1,3 @@
 /** @wasmesh/test: fixtures and the harness that starts real servers for tests. */
 export { actorPath, fixturePath, fixtureBuildDir } from './fixtures.js';
-export { NatsServer } from './harness/nats-server.js';
+export { NatsServer, findNatsServerBinary, type NatsServerOptions } from './harness/nats-server.js';

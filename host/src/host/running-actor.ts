@@ -1,0 +1,179 @@
+/**
+ * One actor running on this host: its loaded module, its subscription on the actor subject (queue
+ * group shared with the other hosts running it), and the in-flight count that `stop` and `update`
+ * wait on. Updating swaps the module for new invocations while in-flight ones finish on the old.
+ */
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { context } from '@opentelemetry/api';
+import {
+  contextFrom,
+  decode,
+  encode,
+  inSpan,
+  offloadIfLarge,
+  SpanKind,
+  toErrorInfo,
+  traceHeaders,
+  WasmeshError,
+  type LatticeObjects,
+  type Logger,
+  type Subjects,
+} from '@wasmesh/lattice';
+import { lattice } from '@wasmesh/proto';
+import type { Actor } from '../runtime/runtime.js';
+
+/** What a host call made during an invocation knows about that invocation. */
+export interface InvocationContext {
+  actorId: string;
+  /** Unix-ms deadline of the invocation; nested calls must finish before it. */
+  deadlineMs: number;
+  /** The OpenTelemetry context of the invocation's span, so nested calls join the trace. */
+  trace: ReturnType<typeof context.active>;
+}
+
+/** The module an actor currently runs. */
+export interface ActorModule {
+  actor: Actor;
+  ref: string;
+  digest: string;
+  maxConcurrent: number;
+}
+
+/** Dependencies of a running actor, provided by the host. */
+export interface RunningActorEnv {
+  nc: NatsConnection;
+  subjects: Subjects;
+  hostId: string;
+  logger: Logger;
+  objects: () => Promise<LatticeObjects>;
+}
+
+/** An actor served by this host. */
+export class RunningActor {
+  #module: ActorModule;
+  #sub: Subscription | undefined;
+  #inFlight = 0;
+  #idle: (() => void)[] = [];
+  #revision = 1;
+  readonly startedAtMs = Date.now();
+
+  constructor(
+    readonly id: string,
+    module: ActorModule,
+    readonly annotations: Record<string, string>,
+    private readonly env: RunningActorEnv,
+  ) {
+    this.#module = module;
+  }
+
+  /** The module new invocations run on. */
+  get module(): ActorModule {
+    return this.#module;
+  }
+
+  /** Invocations running now. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** How this actor appears in inventories and events. */
+  describe(): lattice.IActorDescription {
+    return {
+      actorId: this.id,
+      artifactRef: this.#module.ref,
+      digest: this.#module.digest,
+      maxConcurrent: this.#module.maxConcurrent,
+      inFlight: this.#inFlight,
+      annotations: this.annotations,
+      startedAtMs: this.startedAtMs,
+      revision: this.#revision,
+    };
+  }
+
+  /** Starts serving invocations (queue group = the actor subject). */
+  serve(): void {
+    const subject = this.env.subjects.actor(this.id);
+    this.#sub = this.env.nc.subscribe(subject, {
+      queue: subject,
+      callback: (err, msg) => {
+        if (err) this.env.logger.warn({ err, actor: this.id }, 'actor subscription error');
+        else void this.#handle(msg);
+      },
+    });
+  }
+
+  /** Makes new invocations run `module`; in-flight ones finish on the module they started on. */
+  swap(module: ActorModule): string {
+    const previous = this.#module.digest;
+    this.#module = module;
+    this.#revision++;
+    return previous;
+  }
+
+  /**
+   * Stops taking invocations, then waits (at most `timeoutMs`) for in-flight ones to finish.
+   * Resolves with the number still running when it gave up.
+   */
+  async stop(timeoutMs: number): Promise<number> {
+    const sub = this.#sub;
+    this.#sub = undefined;
+    if (sub && !sub.isClosed()) await sub.drain().catch(() => sub.unsubscribe());
+    if (this.#inFlight > 0) {
+      await Promise.race([
+        new Promise<void>((r) => this.#idle.push(r)),
+        new Promise<void>((r) => setTimeout(r, timeoutMs).unref()),
+      ]);
+    }
+    return this.#inFlight;
+  }
+
+  async #handle(msg: Msg): Promise<void> {
+    const { hostId, logger } = this.env;
+    this.#inFlight++;
+    let reply: lattice.IInvocationResult;
+    try {
+      reply = await inSpan(
+        `serve ${this.id}`,
+        { kind: SpanKind.SERVER, parent: contextFrom(msg.headers), attributes: { 'wasmesh.actor': this.id, 'wasmesh.host': hostId } },
+        async (span) => {
+          const inv = decode(lattice.Invocation, msg.data, `invocation envelope for actor ${this.id}`);
+          span.setAttribute('wasmesh.operation', inv.operation);
+          return this.#run(inv);
+        },
+      );
+    } catch (err) {
+      logger.debug({ err, actor: this.id }, 'invocation failed');
+      reply = { error: toErrorInfo(err), hostId };
+    } finally {
+      if (--this.#inFlight === 0) for (const wake of this.#idle.splice(0)) wake();
+    }
+    if (msg.reply) {
+      try {
+        msg.respond(encode(lattice.InvocationResult, reply), { headers: traceHeaders() });
+      } catch (err) {
+        logger.warn({ err, actor: this.id }, 'cannot send the invocation reply');
+      }
+    }
+  }
+
+  async #run(inv: lattice.Invocation): Promise<lattice.IInvocationResult> {
+    const { nc, hostId, objects } = this.env;
+    const deadlineMs = Number(inv.deadlineMs) || Date.now() + 10_000;
+    const timeoutMs = deadlineMs - Date.now();
+    if (timeoutMs <= 0) {
+      throw new WasmeshError('WASMESH_ERR_TIMEOUT', `invocation of ${this.id}.${inv.operation} arrived after its deadline`, {
+        details: { actor: this.id, operation: inv.operation, timeoutMs: 0 },
+      });
+    }
+    const payload = inv.payloadObject ? await (await objects()).takePayload(inv.payloadObject) : inv.payload;
+    const hostContext: InvocationContext = { actorId: this.id, deadlineMs, trace: context.active() };
+    const out = await this.#module.actor
+      .invoke(inv.operation, payload, { timeoutMs, hostContext })
+      .catch((err: unknown) => {
+        if (err instanceof WasmeshError) Object.assign(err.details, { actor: this.id, operation: inv.operation });
+        throw err;
+      });
+    const payloadObject = await offloadIfLarge(nc, out, objects, `response of ${this.id}.${inv.operation}`);
+    return { payload: payloadObject ? new Uint8Array() : out, payloadObject, hostId };
+  }
+}

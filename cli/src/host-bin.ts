@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ExitCode, WasmeshError } from '@wasmesh/lattice';
 
 /** Commands forwarded verbatim to `wasmesh-host`. */
-export const HOST_COMMANDS: readonly string[] = Object.freeze(['run', 'inspect']);
+export const HOST_COMMANDS: readonly string[] = Object.freeze(['run', 'inspect', 'host']);
 
 /** Path of the `wasmesh-host` script: `WASMESH_HOST_BIN`, else the installed `@wasmesh/host` package. */
 export function hostBinPath(): string {

@@ -22,6 +22,7 @@ Run 'wasmesh <command> --help' for a command's flags and examples.`,
   const descriptions: Record<string, string> = {
     run: 'load an actor locally and invoke one operation',
     inspect: 'show imports, exports, hash and claims of a module',
+    host: 'run a lattice host in the foreground',
   };
   for (const name of HOST_COMMANDS) {
     program

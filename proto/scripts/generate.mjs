@@ -30,7 +30,11 @@ execFileSync(
   [bin('pbjs'), '-t', 'static-module', '-w', 'es6', '--force-number', '--no-verify', '--no-delimited', '--no-convert', '-p', protoDir, '-o', out, ...files],
   { cwd: protoDir, stdio: 'inherit' },
 );
-// Node's ESM loader needs the file extension on the protobufjs subpath import.
-writeFileSync(out, readFileSync(out, 'utf8').replace('"protobufjs/minimal"', '"protobufjs/minimal.js"'));
+// Node's ESM loader needs the file extension on the protobufjs subpath import, and the CommonJS
+// module's exports arrive as its default export (a namespace import would not see them).
+writeFileSync(
+  out,
+  readFileSync(out, 'utf8').replace('import * as $protobuf from "protobufjs/minimal";', 'import $protobuf from "protobufjs/minimal.js";'),
+);
 execFileSync(process.execPath, [bin('pbts'), '--no-comments', '-o', dts, out], { cwd: protoDir, stdio: 'inherit' });
 process.stdout.write(`proto: generated ${path.relative(process.cwd(), out)} from ${files.length} files\n`);

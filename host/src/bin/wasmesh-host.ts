@@ -9,6 +9,8 @@ import { intFlag } from '../commands/args.js';
 import { inspectCommand } from '../commands/inspect.js';
 import { reportError, UsageError } from '../commands/output.js';
 import { runCommand } from '../commands/run.js';
+import { hostCommand, type HostCommandOptions } from '../commands/host.js';
+import { labelFlag } from '../commands/args.js';
 
 const program = new Command('wasmesh')
   .description('run and inspect wasmesh actors locally')
@@ -58,6 +60,32 @@ Examples:
   )
   .action(async (file: string, opts: { json: boolean }) => {
     await inspectCommand(file, opts);
+  });
+
+program
+  .command('host')
+  .description('run a lattice host in the foreground until SIGINT/SIGTERM, then drain')
+  .option('--nats <url>', 'NATS server URL (env WASMESH_NATS_URL, default nats://127.0.0.1:4222)')
+  .option('--lattice <name>', 'lattice to join (env WASMESH_LATTICE, default "default")')
+  .option('--label <key=value>', 'a host label (repeatable; env WASMESH_LABEL_<KEY>=value adds more)', labelFlag, {})
+  .option('--seed <nkey-seed>', 'nkey server seed (SN…) for a stable host id (env WASMESH_HOST_SEED)')
+  .option('--heartbeat-ms <n>', 'heartbeat interval in ms (default 2000)', intFlag('--heartbeat-ms', 100, 300_000))
+  .option(
+    '--max-concurrent <n>',
+    'default max concurrent invocations per actor (default 64)',
+    intFlag('--max-concurrent', 1, 100_000),
+  )
+  .option('--json', 'print the host identity as one JSON line when ready', false)
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ wasmesh host
+  $ wasmesh host --label zone=eu-1 --label tier=gpu --lattice staging
+  $ WASMESH_NATS_URL=nats://10.0.0.5:4222 wasmesh host --json`,
+  )
+  .action(async (opts: HostCommandOptions) => {
+    await hostCommand(opts);
   });
 
 const json = process.argv.includes('--json');

@@ -41,3 +41,10 @@ export function bytesJson(b: Uint8Array): { encoding: 'utf8' | 'base64'; data: s
   if (!text.includes('\uFFFD') && Buffer.byteLength(text) === b.byteLength) return { encoding: 'utf8', data: text };
   return { encoding: 'base64', data: Buffer.from(b).toString('base64') };
 }
+
+/** Collects repeated `--label key=value` flags into an object. */
+export function labelFlag(raw: string, previous: Record<string, string>): Record<string, string> {
+  const eq = raw.indexOf('=');
+  if (eq <= 0) throw new UsageError(`--label expects key=value, got "${raw}"`);
+  return { ...previous, [raw.slice(0, eq)]: raw.slice(eq + 1) };
+}

@@ -15,21 +15,91 @@ export function hostKeyPair(seed?: string): KeyPair {
     if (!kp.getPublicKey().startsWith('N')) throw new Error('not a server key');
     return kp;
   } catch (err) {
-    throw new WasmeshError('WASMESH_ERR_CONFIG', `invalid host seed: expected an nkey server seed (SN…): ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new WasmeshError(
+      'WASMESH_ERR_CONFIG',
+      `invalid host seed: expected an nkey server seed (SN…): ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
 const ADJECTIVES = [
-  'amber', 'bold', 'brave', 'calm', 'clever', 'cool', 'crisp', 'eager', 'fancy', 'gentle', 'glad', 'golden', 'happy',
-  'keen', 'lively', 'lucky', 'mellow', 'nimble', 'proud', 'quick', 'quiet', 'rapid', 'shiny', 'silent', 'sly', 'snowy',
-  'steady', 'sunny', 'swift', 'tidy', 'vivid', 'warm', 'wise', 'witty', 'young', 'zesty',
+  'amber',
+  'bold',
+  'brave',
+  'calm',
+  'clever',
+  'cool',
+  'crisp',
+  'eager',
+  'fancy',
+  'gentle',
+  'glad',
+  'golden',
+  'happy',
+  'keen',
+  'lively',
+  'lucky',
+  'mellow',
+  'nimble',
+  'proud',
+  'quick',
+  'quiet',
+  'rapid',
+  'shiny',
+  'silent',
+  'sly',
+  'snowy',
+  'steady',
+  'sunny',
+  'swift',
+  'tidy',
+  'vivid',
+  'warm',
+  'wise',
+  'witty',
+  'young',
+  'zesty',
 ];
 const NOUNS = [
-  'badger', 'bison', 'cedar', 'comet', 'coral', 'crane', 'delta', 'falcon', 'fern', 'firefly', 'fox', 'glacier',
-  'harbor', 'heron', 'lake', 'lynx', 'maple', 'meadow', 'moon', 'otter', 'owl', 'panda', 'pine', 'prairie', 'quartz',
-  'raven', 'reef', 'river', 'sparrow', 'star', 'stone', 'tiger', 'tundra', 'willow', 'wolf', 'zephyr',
+  'badger',
+  'bison',
+  'cedar',
+  'comet',
+  'coral',
+  'crane',
+  'delta',
+  'falcon',
+  'fern',
+  'firefly',
+  'fox',
+  'glacier',
+  'harbor',
+  'heron',
+  'lake',
+  'lynx',
+  'maple',
+  'meadow',
+  'moon',
+  'otter',
+  'owl',
+  'panda',
+  'pine',
+  'prairie',
+  'quartz',
+  'raven',
+  'reef',
+  'river',
+  'sparrow',
+  'star',
+  'stone',
+  'tiger',
+  'tundra',
+  'willow',
+  'wolf',
+  'zephyr',
 ];
 
 /** A random `adjective-noun-NNNN` name, easier to read than a host id. */
@@ -50,9 +120,13 @@ const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
 /** Checks a label key; throws `WASMESH_ERR_BAD_REQUEST` naming it. */
 export function checkLabelKey(key: string): string {
   if (!LABEL_KEY.test(key)) {
-    throw new WasmeshError('WASMESH_ERR_BAD_REQUEST', `invalid label key "${key}": 1-63 letters, digits, '.', '_', '/' or '-'`, {
-      details: { key },
-    });
+    throw new WasmeshError(
+      'WASMESH_ERR_BAD_REQUEST',
+      `invalid label key "${key}": 1-63 letters, digits, '.', '_', '/' or '-'`,
+      {
+        details: { key },
+      },
+    );
   }
   return key;
 }
@@ -61,10 +135,14 @@ export function checkLabelKey(key: string): string {
  * The host's labels: built-ins, then `WASMESH_LABEL_<KEY>=value` from the environment (key
  * lower-cased), then explicit ones (flags) which win.
  */
-export function resolveLabels(explicit: Record<string, string>, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function resolveLabels(
+  explicit: Record<string, string>,
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
   const fromEnv: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (name.startsWith('WASMESH_LABEL_') && value !== undefined) fromEnv[name.slice('WASMESH_LABEL_'.length).toLowerCase()] = value;
+    if (name.startsWith('WASMESH_LABEL_') && value !== undefined)
+      fromEnv[name.slice('WASMESH_LABEL_'.length).toLowerCase()] = value;
   }
   const labels = { ...builtinLabels(), ...fromEnv, ...explicit };
   for (const key of Object.keys(labels)) checkLabelKey(key);

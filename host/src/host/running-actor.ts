@@ -134,7 +134,11 @@ export class RunningActor {
     try {
       reply = await inSpan(
         `serve ${this.id}`,
-        { kind: SpanKind.SERVER, parent: contextFrom(msg.headers), attributes: { 'wasmesh.actor': this.id, 'wasmesh.host': hostId } },
+        {
+          kind: SpanKind.SERVER,
+          parent: contextFrom(msg.headers),
+          attributes: { 'wasmesh.actor': this.id, 'wasmesh.host': hostId },
+        },
         async (span) => {
           const inv = decode(lattice.Invocation, msg.data, `invocation envelope for actor ${this.id}`);
           span.setAttribute('wasmesh.operation', inv.operation);
@@ -161,18 +165,18 @@ export class RunningActor {
     const deadlineMs = Number(inv.deadlineMs) || Date.now() + 10_000;
     const timeoutMs = deadlineMs - Date.now();
     if (timeoutMs <= 0) {
-      throw new WasmeshError('WASMESH_ERR_TIMEOUT', `invocation of ${this.id}.${inv.operation} arrived after its deadline`, {
-        details: { actor: this.id, operation: inv.operation, timeoutMs: 0 },
-      });
+      throw new WasmeshError(
+        'WASMESH_ERR_TIMEOUT',
+        `invocation of ${this.id}.${inv.operation} arrived after its deadline`,
+        {
+          details: { actor: this.id, operation: inv.operation, timeoutMs: 0 },
+        },
+      );
     }
     const payload = inv.payloadObject ? await (await objects()).takePayload(inv.payloadObject) : inv.payload;
     const hostContext: InvocationContext = { actorId: this.id, deadlineMs, trace: context.active() };
-    const out = await this.#module.actor
-      .invoke(inv.operation, payload, { timeoutMs, hostContext })
-      .catch((err: unknown) => {
-        if (err instanceof WasmeshError) Object.assign(err.details, { actor: this.id, operation: inv.operation });
-        throw err;
-      });
+    // Runtime errors already name the actor (its runtime name is the actor id) and the operation.
+    const out = await this.#module.actor.invoke(inv.operation, payload, { timeoutMs, hostContext });
     const payloadObject = await offloadIfLarge(nc, out, objects, `response of ${this.id}.${inv.operation}`);
     return { payload: payloadObject ? new Uint8Array() : out, payloadObject, hostId };
   }

@@ -157,7 +157,14 @@ export class ActorRuntime {
     const hostCall = handler
       ? async (invocation: number, binding: string, namespace: string, operation: string, payload: Buffer) => {
           const context = this.pending.hostContext(invocation);
-          return toBuffer(await handler({ binding, namespace, operation, payload, context }));
+          try {
+            return toBuffer(await handler({ binding, namespace, operation, payload, context }));
+          } catch (err) {
+            // The guest sees this text as its host error: keep the code in it.
+            throw new Error(
+              err instanceof WasmeshError ? err.toLine() : err instanceof Error ? err.message : String(err),
+            );
+          }
         }
       : undefined;
     const onLog = (level: string, line: string): void => {

@@ -1,0 +1,53 @@
+/**
+ * `wasmesh host`: runs a lattice host in the foreground until SIGINT/SIGTERM (or a remote
+ * `host.stop`), then drains: in-flight invocations finish, host_stopped is published, NATS flushed.
+ */
+import { createLogger, setupTelemetry } from '@wasmesh/lattice';
+import { LatticeHost } from '../host/host.js';
+
+/** Parsed flags of `wasmesh host`. */
+export interface HostCommandOptions {
+  nats?: string;
+  lattice?: string;
+  label: Record<string, string>;
+  seed?: string;
+  heartbeatMs?: number;
+  maxConcurrent?: number;
+  json: boolean;
+}
+
+/** Runs the host until it is told to stop; resolves when it has drained. */
+export async function hostCommand(opts: HostCommandOptions): Promise<void> {
+  const shutdownTelemetry = await setupTelemetry('wasmesh-host');
+  const logger = createLogger({ component: 'host' });
+  const host = await LatticeHost.start({
+    ...(opts.nats ? { nats: opts.nats } : {}),
+    ...(opts.lattice ? { lattice: opts.lattice } : {}),
+    ...(opts.seed ? { seed: opts.seed } : {}),
+    ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
+    ...(opts.maxConcurrent ? { defaultMaxConcurrent: opts.maxConcurrent } : {}),
+    labels: opts.label,
+    logger,
+  });
+  const ready = {
+    hostId: host.id,
+    friendlyName: host.friendlyName,
+    lattice: host.subjects.lattice,
+    labels: host.labels,
+  };
+  process.stdout.write(
+    opts.json
+      ? `${JSON.stringify(ready)}\n`
+      : `host ${host.friendlyName} (${host.id}) joined lattice "${ready.lattice}"; Ctrl-C to stop\n`,
+  );
+  const onSignal = (sig: NodeJS.Signals): void => {
+    logger.info({ signal: sig }, 'signal received, draining');
+    void host.drain(`signal ${sig}`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  await host.stopped();
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  await shutdownTelemetry();
+}

@@ -1,0 +1,223 @@
+/**
+ * The host's side of the control API: one handler per operation. Requests are decoded at the
+ * edge (malformed → `WASMESH_ERR_BAD_REQUEST`), and every failure is a typed error reply; a bad
+ * request never disturbs the host.
+ */
+import type { Msg } from '@nats-io/transport-node';
+import { checkToken, decode, digestOf, encode, loadArtifact, WasmeshError, type ControlOp } from '@wasmesh/lattice';
+import { lattice } from '@wasmesh/proto';
+import { BUILTIN_LABEL_PREFIX, checkLabelKey } from './identity.js';
+import { hostCallHandler } from './host-calls.js';
+import type { LatticeHost } from './host.js';
+import { RunningActor, type ActorModule } from './running-actor.js';
+
+/** Control handlers bound to one host. */
+export class ControlHandlers {
+  constructor(private readonly host: LatticeHost) {}
+
+  /** Handles one control request; `null` means "no reply" (an auction this host does not bid in). */
+  async handle(op: ControlOp, msg: Msg): Promise<Uint8Array | null> {
+    switch (op) {
+      case 'host.ping':
+        decode(lattice.PingRequest, msg.data, 'ping request');
+        return encode(lattice.HostInfo, this.host.info());
+      case 'host.inventory':
+        decode(lattice.GetInventoryRequest, msg.data, 'inventory request');
+        return encode(lattice.HostInventory, this.host.inventory());
+      case 'host.stop':
+        return this.#stopHost(decode(lattice.StopHostRequest, msg.data, 'stop-host request'));
+      case 'label.put':
+        return this.#putLabel(decode(lattice.PutLabelRequest, msg.data, 'label put request'));
+      case 'label.del':
+        return this.#deleteLabel(decode(lattice.DeleteLabelRequest, msg.data, 'label delete request'));
+      case 'actor.auction':
+        return this.#auction(decode(lattice.AuctionActorRequest, msg.data, 'actor auction request'));
+      case 'actor.start':
+        return this.#startActor(decode(lattice.StartActorRequest, msg.data, 'start-actor request'));
+      case 'actor.stop':
+        return this.#stopActor(decode(lattice.StopActorRequest, msg.data, 'stop-actor request'));
+      case 'actor.update':
+        return this.#updateActor(decode(lattice.UpdateActorRequest, msg.data, 'update-actor request'));
+      case 'claims.get':
+        return this.#claims();
+    }
+  }
+
+  #ack(message: string): Uint8Array {
+    return encode(lattice.Ack, { message });
+  }
+
+  #stopHost(req: lattice.StopHostRequest): Uint8Array {
+    const timeout = req.timeoutMs || this.host.options.drainTimeoutMs;
+    // Reply first, then drain: the requester gets its answer before the connection closes.
+    setImmediate(() => void this.host.drain('stop requested', timeout));
+    return this.#ack(`host ${this.host.id} is draining (up to ${timeout} ms)`);
+  }
+
+  #putLabel(req: lattice.PutLabelRequest): Uint8Array {
+    checkLabelKey(req.key);
+    if (req.key.startsWith(BUILTIN_LABEL_PREFIX)) {
+      throw new WasmeshError('WASMESH_ERR_BAD_REQUEST', `label "${req.key}" is built in and cannot be changed`, {
+        details: { key: req.key },
+      });
+    }
+    this.host.labels[req.key] = req.value;
+    this.host.publish('labels_changed', { hostId: this.host.id, labels: this.host.labels });
+    return this.#ack(`label ${req.key}=${req.value} set`);
+  }
+
+  #deleteLabel(req: lattice.DeleteLabelRequest): Uint8Array {
+    checkLabelKey(req.key);
+    if (req.key.startsWith(BUILTIN_LABEL_PREFIX)) {
+      throw new WasmeshError('WASMESH_ERR_BAD_REQUEST', `label "${req.key}" is built in and cannot be removed`, {
+        details: { key: req.key },
+      });
+    }
+    if (!(req.key in this.host.labels)) {
+      throw new WasmeshError('WASMESH_ERR_NOT_FOUND', `host ${this.host.id} has no label "${req.key}"`, {
+        details: { key: req.key },
+      });
+    }
+    delete this.host.labels[req.key];
+    this.host.publish('labels_changed', { hostId: this.host.id, labels: this.host.labels });
+    return this.#ack(`label ${req.key} removed`);
+  }
+
+  #auction(req: lattice.AuctionActorRequest): Uint8Array | null {
+    if (this.host.actors.has(req.actorId)) return null;
+    for (const [k, v] of Object.entries(req.constraints ?? {})) if (this.host.labels[k] !== v) return null;
+    return encode(lattice.AuctionOffer, {
+      hostId: this.host.id,
+      friendlyName: this.host.friendlyName,
+      labels: this.host.labels,
+      actorsRunning: this.host.actors.size,
+    });
+  }
+
+  /** Fetches, validates and loads an artifact into a module this host can run. */
+  async #loadModule(actorId: string, ref: string, maxConcurrent: number): Promise<ActorModule> {
+    const bytes = await loadArtifact(ref, () => this.host.objects());
+    const actor = await this.host.runtime.load(
+      bytes,
+      { name: actorId, maxConcurrent, timeoutMs: this.host.options.invocationTimeoutMs },
+      {
+        hostCall: hostCallHandler(
+          this.host.nc,
+          this.host.subjects,
+          () => this.host.objects(),
+          this.host.options.invocationTimeoutMs,
+        ),
+      },
+    );
+    return { actor, ref, digest: digestOf(bytes), maxConcurrent };
+  }
+
+  #failed(actorId: string, ref: string, err: unknown): never {
+    const error = err instanceof WasmeshError ? err : new WasmeshError('WASMESH_ERR_INTERNAL', String(err));
+    this.host.publish('actor_failed', {
+      hostId: this.host.id,
+      actorId,
+      artifactRef: ref,
+      error: { code: error.code, message: error.message },
+    });
+    throw error;
+  }
+
+  async #startActor(req: lattice.StartActorRequest): Promise<Uint8Array> {
+    const actorId = checkToken('actor id', req.actorId);
+    if (!req.artifactRef)
+      throw new WasmeshError('WASMESH_ERR_BAD_REQUEST', 'start-actor request without an artifact reference');
+    const maxConcurrent = req.maxConcurrent || this.host.options.defaultMaxConcurrent;
+    const existing = this.host.actors.get(actorId);
+    if (existing && existing.module.ref !== req.artifactRef) {
+      throw new WasmeshError(
+        'WASMESH_ERR_CONFLICT',
+        `actor "${actorId}" already runs ${existing.module.ref} on host ${this.host.id}; use update to change its artifact`,
+        { details: { actor: actorId, running: existing.module.ref, requested: req.artifactRef } },
+      );
+    }
+    if (existing && existing.module.maxConcurrent === maxConcurrent)
+      return this.#ack(`actor ${actorId} already running`);
+    let module: ActorModule;
+    try {
+      module = await this.#loadModule(actorId, req.artifactRef, maxConcurrent);
+    } catch (err) {
+      this.#failed(actorId, req.artifactRef, err);
+    }
+    if (existing) {
+      existing.swap(module);
+      this.host.publish('actor_updated', {
+        hostId: this.host.id,
+        actor: existing.describe(),
+        previousDigest: module.digest,
+      });
+      return this.#ack(`actor ${actorId} now allows ${maxConcurrent} concurrent invocations`);
+    }
+    const running = new RunningActor(actorId, module, req.annotations ?? {}, {
+      nc: this.host.nc,
+      subjects: this.host.subjects,
+      hostId: this.host.id,
+      logger: this.host.logger,
+      objects: () => this.host.objects(),
+    });
+    this.host.actors.set(actorId, running);
+    running.serve();
+    await this.host.nc.flush();
+    await this.#recordClaims(actorId, module.digest);
+    this.host.publish('actor_started', { hostId: this.host.id, actor: running.describe() });
+    this.host.logger.info({ actor: actorId, ref: req.artifactRef, digest: module.digest }, 'actor started');
+    return this.#ack(`actor ${actorId} started on host ${this.host.id}`);
+  }
+
+  async #recordClaims(actorId: string, digest: string): Promise<void> {
+    try {
+      // No signed claims yet: the record says which module the id runs.
+      await (await this.host.claims()).put(actorId, { actorId, digest, claims: {} });
+    } catch (err) {
+      this.host.logger.warn({ err, actor: actorId }, 'cannot record claims');
+    }
+  }
+
+  #running(actorId: string): RunningActor {
+    const running = this.host.actors.get(checkToken('actor id', actorId));
+    if (!running) {
+      throw new WasmeshError('WASMESH_ERR_NOT_FOUND', `actor "${actorId}" is not running on host ${this.host.id}`, {
+        details: { actor: actorId, host: this.host.id },
+      });
+    }
+    return running;
+  }
+
+  async #stopActor(req: lattice.StopActorRequest): Promise<Uint8Array> {
+    const running = this.#running(req.actorId);
+    this.host.actors.delete(req.actorId);
+    const left = await running.stop(req.timeoutMs || this.host.options.drainTimeoutMs);
+    this.host.publish('actor_stopped', { hostId: this.host.id, actorId: req.actorId, reason: 'stop requested' });
+    this.host.logger.info({ actor: req.actorId, unfinished: left }, 'actor stopped');
+    return this.#ack(
+      left ? `actor ${req.actorId} stopped; ${left} invocations were still running` : `actor ${req.actorId} stopped`,
+    );
+  }
+
+  async #updateActor(req: lattice.UpdateActorRequest): Promise<Uint8Array> {
+    const running = this.#running(req.actorId);
+    if (!req.artifactRef)
+      throw new WasmeshError('WASMESH_ERR_BAD_REQUEST', 'update-actor request without an artifact reference');
+    let module: ActorModule;
+    try {
+      module = await this.#loadModule(req.actorId, req.artifactRef, running.module.maxConcurrent);
+    } catch (err) {
+      this.#failed(req.actorId, req.artifactRef, err);
+    }
+    const previousDigest = running.swap(module);
+    await this.#recordClaims(req.actorId, module.digest);
+    this.host.publish('actor_updated', { hostId: this.host.id, actor: running.describe(), previousDigest });
+    this.host.logger.info({ actor: req.actorId, ref: req.artifactRef, previousDigest }, 'actor updated');
+    return this.#ack(`actor ${req.actorId} updated to ${module.digest}`);
+  }
+
+  async #claims(): Promise<Uint8Array> {
+    const entries = await (await this.host.claims()).entries();
+    return encode(lattice.GetClaimsResponse, { claims: [...entries.values()] });
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * `LatticeHost`: a host node. It joins a lattice over NATS, answers the control API, runs actors
+ * and serves their invocations from the bus, heartbeats its inventory, and drains gracefully.
+ *
+ * Lifecycle: created → starting → running → draining → stopped. `drain()` stops intake, lets
+ * in-flight invocations finish (bounded), publishes host_stopped and flushes NATS; it is
+ * idempotent, and `stopped()` resolves when it is done (also after a remote `host.stop`).
+ */
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { KeyPair } from '@nats-io/nkeys';
+import {
+  connectNats,
+  LatticeObjects,
+  openBucket,
+  publishEvent,
+  serve,
+  silentLogger,
+  Subjects,
+  WasmeshError,
+  type EventBodies,
+  type EventType,
+  type Logger,
+  type StateBucket,
+} from '@wasmesh/lattice';
+import { lattice } from '@wasmesh/proto';
+import { ActorRuntime } from '../runtime/runtime.js';
+import { ControlHandlers } from './control.js';
+import { friendlyName, hostKeyPair, resolveLabels } from './identity.js';
+import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
+import type { RunningActor } from './running-actor.js';
+
+/** The version hosts report. */
+export const HOST_VERSION = '0.1.0';
+
+/** Named states of a host. */
+export type HostState = 'created' | 'starting' | 'running' | 'draining' | 'stopped';
+
+/** A lattice host. Create with {@link LatticeHost.start}. */
+export class LatticeHost {
+  #state: HostState = 'created';
+  readonly id: string;
+  readonly friendlyName = friendlyName();
+  readonly startedAtMs = Date.now();
+  readonly subjects: Subjects;
+  readonly labels: Record<string, string>;
+  /** Actors this host runs, by id. */
+  readonly actors = new Map<string, RunningActor>();
+  readonly logger: Logger;
+  readonly runtime: ActorRuntime;
+  #nc: NatsConnection | undefined;
+  #controlSubs: Subscription[] = [];
+  #heartbeat: NodeJS.Timeout | undefined;
+  #objects: Promise<LatticeObjects> | undefined;
+  #claims: Promise<StateBucket<lattice.IClaims>> | undefined;
+  #drained: Promise<void> | undefined;
+  #stoppedResolve!: () => void;
+  readonly #stopped = new Promise<void>((r) => (this.#stoppedResolve = r));
+
+  private constructor(
+    readonly options: Readonly<ResolvedHostOptions>,
+    keyPair: KeyPair,
+    logger: Logger,
+  ) {
+    this.id = keyPair.getPublicKey();
+    this.subjects = new Subjects(options.lattice);
+    this.labels = resolveLabels(options.labels);
+    this.logger = logger.child({ host: this.id.slice(0, 12), lattice: options.lattice });
+    this.runtime = ActorRuntime.create({ ...options.runtime, logger: this.logger });
+  }
+
+  /** Connects, subscribes to the control API, announces itself and starts heartbeating. */
+  static async start(options: HostOptions = {}): Promise<LatticeHost> {
+    const resolved = resolveHostOptions(options);
+    const host = new LatticeHost(resolved, hostKeyPair(resolved.seed), options.logger ?? silentLogger());
+    await host.#start();
+    return host;
+  }
+
+  /** The current lifecycle state. */
+  get state(): HostState {
+    return this.#state;
+  }
+
+  /** The NATS connection (running hosts only). */
+  get nc(): NatsConnection {
+    if (!this.#nc) throw new WasmeshError('WASMESH_ERR_CLOSED', 'the host is not connected');
+    return this.#nc;
+  }
+
+  /** Resolves once the host has stopped (after `drain`, or a remote stop request). */
+  stopped(): Promise<void> {
+    return this.#stopped;
+  }
+
+  /** The lattice object store, opened on first use. */
+  objects(): Promise<LatticeObjects> {
+    this.#objects ??= LatticeObjects.open(this.nc, this.subjects);
+    this.#objects.catch(() => (this.#objects = undefined));
+    return this.#objects;
+  }
+
+  /** The lattice's claims bucket, opened on first use. */
+  claims(): Promise<StateBucket<lattice.IClaims>> {
+    this.#claims ??= openBucket(this.nc, this.subjects, 'claims', lattice.Claims);
+    this.#claims.catch(() => (this.#claims = undefined));
+    return this.#claims;
+  }
+
+  /** This host as ping replies and events describe it. */
+  info(): lattice.IHostInfo {
+    return {
+      hostId: this.id,
+      friendlyName: this.friendlyName,
+      labels: { ...this.labels },
+      lattice: this.subjects.lattice,
+      version: HOST_VERSION,
+      startedAtMs: this.startedAtMs,
+      uptimeMs: Date.now() - this.startedAtMs,
+    };
+  }
+
+  /** What this host runs. */
+  inventory(): lattice.IHostInventory {
+    return { host: this.info(), actors: [...this.actors.values()].map((a) => a.describe()) };
+  }
+
+  /** Publishes a lattice event from this host. */
+  publish<T extends EventType>(type: T, data: EventBodies[T]): void {
+    if (this.#nc && !this.#nc.isClosed()) publishEvent(this.#nc, this.subjects, type, this.id, data);
+  }
+
+  async #start(): Promise<void> {
+    this.#state = 'starting';
+    this.#nc = await connectNats({
+      servers: this.options.nats,
+      name: `wasmesh-host ${this.id}`,
+      logger: this.logger,
+    });
+    const handlers = new ControlHandlers(this);
+    for (const { op, subject, queue } of this.subjects.hostControlSubjects(this.id)) {
+      this.#controlSubs.push(
+        serve(this.#nc, subject, (msg) => handlers.handle(op, msg), {
+          logger: this.logger,
+          name: `control ${op}`,
+          ...(queue ? { queue } : {}),
+        }),
+      );
+    }
+    await this.#nc.flush();
+    this.#state = 'running';
+    this.publish('host_started', { host: this.info() });
+    this.#beat();
+    this.#heartbeat = setInterval(() => this.#beat(), this.options.heartbeatMs);
+    this.logger.info({ hostId: this.id, name: this.friendlyName, labels: this.labels }, 'host started');
+  }
+
+  #beat(): void {
+    this.publish('host_heartbeat', { inventory: this.inventory(), intervalMs: this.options.heartbeatMs });
+  }
+
+  /**
+   * Graceful stop: no new invocations or control requests, in-flight invocations finish (at most
+   * `timeoutMs`, default the host's drainTimeoutMs), host_stopped is published and NATS flushed.
+   */
+  drain(reason = 'drained', timeoutMs = this.options.drainTimeoutMs): Promise<void> {
+    this.#drained ??= this.#drain(reason, timeoutMs);
+    return this.#drained;
+  }
+
+  async #drain(reason: string, timeoutMs: number): Promise<void> {
+    if (this.#state === 'created') {
+      this.#state = 'stopped';
+      this.#stoppedResolve();
+      return;
+    }
+    this.#state = 'draining';
+    this.logger.info({ reason }, 'host draining');
+    clearInterval(this.#heartbeat);
+    for (const sub of this.#controlSubs.splice(0)) sub.unsubscribe();
+    const left = await Promise.all([...this.actors.values()].map((a) => a.stop(timeoutMs)));
+    const unfinished = left.reduce((a, b) => a + b, 0);
+    if (unfinished > 0) this.logger.warn({ unfinished }, 'drain timed out with invocations still running');
+    this.publish('host_stopped', { host: this.info(), reason });
+    if (this.#nc && !this.#nc.isClosed()) await this.#nc.drain().catch(() => this.#nc?.close());
+    this.runtime.close();
+    this.#state = 'stopped';
+    this.logger.info('host stopped');
+    this.#stoppedResolve();
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Host options: documented defaults → environment (`WASMESH_*`) → validation → frozen.
+ */
+import { latticeName, natsServers, WasmeshError, type Logger } from '@wasmesh/lattice';
+import type { RuntimeOptions } from '../runtime/options.js';
+import { intInRange } from '../runtime/options.js';
+
+/** Options of a lattice host. */
+export interface HostOptions {
+  /** NATS URL(s). @default WASMESH_NATS_URL or nats://127.0.0.1:4222 */
+  nats?: string | string[];
+  /** Lattice to join. @default WASMESH_LATTICE or `default` */
+  lattice?: string;
+  /** nkey server seed (SN…) giving the host a stable id. @default WASMESH_HOST_SEED, else generated */
+  seed?: string;
+  /** User labels (flags); `WASMESH_LABEL_<KEY>` adds more, built-in `hostcore.*` are always there. */
+  labels?: Record<string, string>;
+  /** Heartbeat interval in ms. @default 2000 (env WASMESH_HEARTBEAT_MS) */
+  heartbeatMs?: number;
+  /** Default max concurrent invocations per actor on this host. @default 64 */
+  defaultMaxConcurrent?: number;
+  /** Default deadline of an invocation that carries none, and the cap of an actor's execution. @default 30000 */
+  invocationTimeoutMs?: number;
+  /** How long `drain` waits for in-flight invocations. @default 10000 */
+  drainTimeoutMs?: number;
+  /** Wasm runtime sizing. */
+  runtime?: RuntimeOptions;
+  logger?: Logger;
+}
+
+/** Options after defaults and validation. */
+export interface ResolvedHostOptions {
+  nats: string[];
+  lattice: string;
+  seed: string | undefined;
+  labels: Record<string, string>;
+  heartbeatMs: number;
+  defaultMaxConcurrent: number;
+  invocationTimeoutMs: number;
+  drainTimeoutMs: number;
+  runtime: RuntimeOptions;
+}
+
+function envInt(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n)) {
+    throw new WasmeshError('WASMESH_ERR_CONFIG', `invalid ${name}: expected an integer, got "${raw}"`);
+  }
+  return n;
+}
+
+/** Applies defaults and environment, validates, freezes. */
+export function resolveHostOptions(o: HostOptions = {}): Readonly<ResolvedHostOptions> {
+  return Object.freeze({
+    nats: natsServers(o.nats),
+    lattice: latticeName(o.lattice),
+    seed: o.seed ?? process.env.WASMESH_HOST_SEED ?? undefined,
+    labels: { ...(o.labels ?? {}) },
+    heartbeatMs: intInRange('heartbeatMs', o.heartbeatMs ?? envInt('WASMESH_HEARTBEAT_MS') ?? 2000, 100, 300_000),
+    defaultMaxConcurrent: intInRange('defaultMaxConcurrent', o.defaultMaxConcurrent ?? 64, 1, 100_000),
+    invocationTimeoutMs: intInRange('invocationTimeoutMs', o.invocationTimeoutMs ?? 30_000, 1, 3_600_000),
+    drainTimeoutMs: intInRange('drainTimeoutMs', o.drainTimeoutMs ?? 10_000, 0, 3_600_000),
+    runtime: { ...(o.runtime ?? {}) },
+  });
+}

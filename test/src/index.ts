@@ -1,3 +1,4 @@
 /** @wasmesh/test: fixtures and the harness that starts real servers for tests. */
 export { actorPath, fixturePath, fixtureBuildDir } from './fixtures.js';
 export { NatsServer, findNatsServerBinary, type NatsServerOptions } from './harness/nats-server.js';
+export { HostProcess, hostBin, type HostProcessOptions } from './harness/host-process.js';

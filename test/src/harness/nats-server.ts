@@ -351,6 +351,13 @@ interface Registry {
   tempDirs: Set<string>;
 }
 
+/** Kills `child` (with SIGKILL) if it is still running when the test process exits. */
+export function killOnExit(child: ChildProcess): void {
+  const reg = registry();
+  reg.processes.add(child);
+  child.once('exit', () => reg.processes.delete(child));
+}
+
 /**
  * Servers and temp dirs still alive, killed and removed when the process exits. Kept on the real
  * `process`, once per process: under jest the global `process` is a per-test-file copy whose 'exit'

@@ -7,8 +7,16 @@ import { LatticeObjects } from './artifacts.js';
 import { connectNats, type ConnectOptions } from './connection.js';
 import { ControlClient } from './control-client.js';
 import { subscribeEvents, type EventStreamOptions, type LatticeEvent } from './events.js';
-import { invokeActor } from './invocation.js';
+import { invokeActorDetailed, type InvocationOutcome } from './invocation.js';
 import { Subjects } from './subjects.js';
+
+/** Options of {@link LatticeClient.invoke}. */
+export interface InvokeOptions {
+  /** Deadline of the call. @default 10000 */
+  timeoutMs?: number;
+  /** Who is calling, for the actor's logs and traces. @default 'client' */
+  source?: string;
+}
 
 /** Default lattice name (env `WASMESH_LATTICE` overrides it where options allow). */
 export const DEFAULT_LATTICE = 'default';
@@ -61,14 +69,24 @@ export class LatticeClient {
     return subscribeEvents(this.nc, this.subjects, options);
   }
 
-  /** Invokes an actor anywhere in the lattice. */
-  invoke(
+  /** Invokes an actor anywhere in the lattice and returns the response bytes. */
+  async invoke(
     actorId: string,
     operation: string,
     payload: Uint8Array,
-    options: { timeoutMs?: number; source?: string } = {},
+    options: InvokeOptions = {},
   ): Promise<Uint8Array> {
-    return invokeActor(this.nc, this.subjects, actorId, operation, payload, {
+    return (await this.invokeDetailed(actorId, operation, payload, options)).payload;
+  }
+
+  /** {@link invoke}, also telling which host served the call. */
+  invokeDetailed(
+    actorId: string,
+    operation: string,
+    payload: Uint8Array,
+    options: InvokeOptions = {},
+  ): Promise<InvocationOutcome> {
+    return invokeActorDetailed(this.nc, this.subjects, actorId, operation, payload, {
       timeoutMs: options.timeoutMs ?? 10_000,
       source: options.source ?? 'client',
       objects: () => this.objects(),

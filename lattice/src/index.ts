@@ -51,10 +51,12 @@ export {
 } from './artifacts.js';
 export {
   invokeActor,
+  invokeActorDetailed,
   offloadIfLarge,
   inlinePayloadLimit,
   ENVELOPE_OVERHEAD,
   type InvokeActorOptions,
+  type InvocationOutcome,
 } from './invocation.js';
 export {
   ensurePropagation,
@@ -66,4 +68,10 @@ export {
   type SpanOptions,
 } from './tracing.js';
 export { setupTelemetry, tracesExporter } from './telemetry.js';
-export { LatticeClient, latticeName, DEFAULT_LATTICE, type LatticeClientOptions } from './client.js';
+export {
+  LatticeClient,
+  latticeName,
+  DEFAULT_LATTICE,
+  type LatticeClientOptions,
+  type InvokeOptions,
+} from './client.js';

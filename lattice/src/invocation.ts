@@ -64,6 +64,24 @@ export async function invokeActor(
   payload: Uint8Array,
   options: InvokeActorOptions,
 ): Promise<Uint8Array> {
+  return (await invokeActorDetailed(nc, subjects, actorId, operation, payload, options)).payload;
+}
+
+/** What an invocation returned, and which host served it. */
+export interface InvocationOutcome {
+  payload: Uint8Array;
+  hostId: string;
+}
+
+/** {@link invokeActor}, also telling which host served the call. */
+export async function invokeActorDetailed(
+  nc: NatsConnection,
+  subjects: Subjects,
+  actorId: string,
+  operation: string,
+  payload: Uint8Array,
+  options: InvokeActorOptions,
+): Promise<InvocationOutcome> {
   const subject = subjects.actor(actorId);
   const context = { actor: actorId, operation };
   const what = `invocation of ${actorId}.${operation}`;
@@ -112,9 +130,9 @@ export async function invokeActor(
             'WASMESH_ERR_PAYLOAD_TOO_LARGE',
             `the response of the ${what} is in the object store, which this caller cannot open`,
           );
-        return (await options.objects()).takePayload(result.payloadObject);
+        return { payload: await (await options.objects()).takePayload(result.payloadObject), hostId: result.hostId };
       }
-      return result.payload;
+      return { payload: result.payload, hostId: result.hostId };
     },
   );
 }

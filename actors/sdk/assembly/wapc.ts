@@ -116,6 +116,14 @@ export function hostCall(binding: string, namespace: string, operation: string, 
   return Result.err(String.UTF8.decode(err));
 }
 
+/** The contract id of actor-to-actor calls. */
+export const ACTOR_CONTRACT = "wasmesh:actor";
+
+/** Calls `operation` of actor `actorId` anywhere in the lattice (within this invocation's deadline). */
+export function callActor(actorId: string, operation: string, payload: ArrayBuffer): Result {
+  return hostCall(actorId, ACTOR_CONTRACT, operation, payload);
+}
+
 /** Writes one line to the host's log. */
 export function log(message: string): void {
   const bytes = String.UTF8.encode(message);

@@ -1,5 +1,5 @@
 // testbed: an actor that misbehaves on request, for the runtime's tests. Not an example to copy.
-import { hostCall, log, register, Result } from "../../sdk/assembly";
+import { callActor, hostCall, log, register, Result } from "../../sdk/assembly";
 export { __guest_call } from "../../sdk/assembly";
 
 function trap(_p: ArrayBuffer): Result {
@@ -48,6 +48,17 @@ function logLines(p: ArrayBuffer): Result {
   return Result.okText("logged");
 }
 
+/** Calls another actor: payload "<actorId>/<operation>/<data>", answers with its response. */
+function relay(p: ArrayBuffer): Result {
+  const text = String.UTF8.decode(p);
+  const first = text.indexOf("/");
+  const second = first < 0 ? -1 : text.indexOf("/", first + 1);
+  if (second < 0) return Result.err("relay expects <actorId>/<operation>/<data>, got \"" + text + "\"");
+  const r = callActor(text.substring(0, first), text.substring(first + 1, second), String.UTF8.encode(text.substring(second + 1)));
+  if (!r.isOk) return Result.err("relay failed: " + r.error!);
+  return r;
+}
+
 function fail(p: ArrayBuffer): Result {
   return Result.err("failing on purpose: " + String.UTF8.decode(p));
 }
@@ -60,3 +71,4 @@ register("Huge", huge);
 register("Forward", forward);
 register("Log", logLines);
 register("Fail", fail);
+register("Relay", relay);

@@ -34,7 +34,12 @@ execFileSync(
 // module's exports arrive as its default export (a namespace import would not see them).
 writeFileSync(
   out,
-  readFileSync(out, 'utf8').replace('import * as $protobuf from "protobufjs/minimal";', 'import $protobuf from "protobufjs/minimal.js";'),
+  readFileSync(out, 'utf8').replace(
+    'import * as $protobuf from "protobufjs/minimal";',
+    'import $protobuf from "protobufjs/minimal.js";\n' +
+      '// 64-bit fields decode to JS numbers (exact to 2^53: our ids, timestamps and counters fit).\n' +
+      '$protobuf.util.Long = undefined;\n$protobuf.configure();',
+  ),
 );
 execFileSync(process.execPath, [bin('pbts'), '--no-comments', '-o', dts, out], { cwd: protoDir, stdio: 'inherit' });
 process.stdout.write(`proto: generated ${path.relative(process.cwd(), out)} from ${files.length} files\n`);

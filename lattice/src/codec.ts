@@ -19,7 +19,9 @@ export interface Encoder<T> {
 /** Decodes `data` as `type`; malformed bytes become `WASMESH_ERR_BAD_REQUEST` naming `what`. */
 export function decode<T>(type: Decoder<T>, data: Uint8Array, what: string): T {
   try {
-    return type.decode(data);
+    // protobufjs's Buffer reader clamps a string that runs past the end instead of failing; the
+    // plain Uint8Array reader checks every length, so malformed input is refused, not truncated.
+    return type.decode(Buffer.isBuffer(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data);
   } catch (err) {
     throw new WasmeshError(
       'WASMESH_ERR_BAD_REQUEST',

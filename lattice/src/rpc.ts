@@ -108,7 +108,7 @@ export async function scatter(
         strategy: 'stall',
         maxWait: options.maxWaitMs,
         stall: options.stallMs ?? 300,
-        headers: traceHeaders(),
+        ...(traceHeaders() ? { headers: traceHeaders() } : {}),
       });
     } catch (err) {
       throw requestFailure(err, { ...options, timeoutMs: options.maxWaitMs });
@@ -164,7 +164,7 @@ export function serve(nc: NatsConnection, subject: string, handler: Handler, opt
           options.logger.debug({ err: e, subject }, 'request failed');
           reply = errorReply(e);
         }
-        if (reply !== null && msg.reply) msg.respond(reply, { headers: traceHeaders() });
+        if (reply !== null && msg.reply) msg.respond(reply);
       });
     },
   });

@@ -39,11 +39,14 @@ export function ensurePropagation(): void {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 }
 
-/** NATS headers carrying the trace context of `ctx` (default: the active one), plus `extra`. */
-export function traceHeaders(ctx: Context = context.active(), extra: Record<string, string> = {}): MsgHdrs {
+/**
+ * NATS headers carrying the trace context of `ctx` (default: the active one), or `undefined` when
+ * there is no trace to continue: a message without headers is cheaper to send and to parse.
+ */
+export function traceHeaders(ctx: Context = context.active()): MsgHdrs | undefined {
+  if (!trace.getSpanContext(ctx)) return undefined;
   const h = natsHeaders();
   propagation.inject(ctx, h, setter);
-  for (const [k, v] of Object.entries(extra)) h.set(k, v);
   return h;
 }
 

@@ -13,7 +13,6 @@ import {
   offloadIfLarge,
   SpanKind,
   toErrorInfo,
-  traceHeaders,
   WasmeshError,
   type LatticeObjects,
   type Logger,
@@ -153,7 +152,7 @@ export class RunningActor {
     }
     if (msg.reply) {
       try {
-        msg.respond(encode(lattice.InvocationResult, reply), { headers: traceHeaders() });
+        msg.respond(encode(lattice.InvocationResult, reply));
       } catch (err) {
         logger.warn({ err, actor: this.id }, 'cannot send the invocation reply');
       }

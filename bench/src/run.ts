@@ -2,11 +2,13 @@
  * Bench entry point: `npm run bench -- <name> [flags]`. Prints exactly one JSON object on stdout;
  * progress goes to stderr.
  */
+import { runBusBench } from './bus.js';
 import { runRuntimeBench } from './runtime.js';
 
 /** The benches by name; each returns the JSON-ready result. */
 const BENCHES: Record<string, (args: readonly string[]) => Promise<Record<string, unknown>>> = {
   runtime: runRuntimeBench,
+  bus: runBusBench,
 };
 
 async function main(): Promise<void> {

@@ -62,7 +62,13 @@ function log(msg: string): void {
   process.stderr.write(`[bench runtime] ${msg}\n`);
 }
 
-function option(args: readonly string[], env: NodeJS.ProcessEnv, flag: string, name: string): string | undefined {
+/** A setting from `--flag N`, `--flag=N`, or the environment variable `name` (flags win); undefined when unset. */
+export function option(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  flag: string,
+  name: string,
+): string | undefined {
   const i = args.indexOf(flag);
   if (i >= 0) {
     const v = args[i + 1];
@@ -75,7 +81,8 @@ function option(args: readonly string[], env: NodeJS.ProcessEnv, flag: string, n
   return e === undefined || e.trim() === '' ? undefined : e;
 }
 
-function positive(name: string, raw: string | undefined, fallback: number, integer: boolean): number {
+/** Parses a positive number (an integer when `integer`), `fallback` when `raw` is undefined; throws when invalid. */
+export function positive(name: string, raw: string | undefined, fallback: number, integer: boolean): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
@@ -170,7 +177,8 @@ function fibExpected(n: number): string {
   return a.toString();
 }
 
-function check(what: string, got: Uint8Array, want: Uint8Array): void {
+/** Throws when `got` is not byte-for-byte `want`. */
+export function check(what: string, got: Uint8Array, want: Uint8Array): void {
   if (!Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(want)) {
     throw new Error(`${what}: unexpected response ${JSON.stringify(Buffer.from(got).toString().slice(0, 80))}`);
   }

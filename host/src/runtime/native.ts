@@ -113,6 +113,8 @@ export interface NativeRuntime {
   setActive(active: boolean): void;
   /** Every outcome finished since the last call. */
   takeCompleted(): NativeCompletions;
+  /** Busy-waits up to `maxMicros` for an outcome; true when `takeCompleted` has one. */
+  waitCompleted(maxMicros: number): boolean;
 }
 
 interface NativeModule {

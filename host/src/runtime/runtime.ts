@@ -100,7 +100,9 @@ export class Actor {
         this.native.invoke(id, operation, payload, options.timeoutMs);
       } catch (err) {
         this.pending.fail(id, err);
+        return;
       }
+      this.pending.submitted();
     });
   }
 }
@@ -126,6 +128,8 @@ export class ActorRuntime {
     const pending = new PendingInvocations(
       (active) => native?.setActive(active),
       () => native!.takeCompleted(),
+      (us) => native!.waitCompleted(us),
+      resolved.spinWaitUs,
     );
     try {
       native = new NativeRuntime(toNativeRuntimeOptions(resolved), pending.drain);

@@ -6,8 +6,9 @@
 //! queue and wake JS once per batch, and JS takes every finished outcome in one call (one buffer
 //! holding all responses). Under load, many invocations share each wake-up.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use napi::bindgen_prelude::{Buffer, Int32Array, Uint32Array};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -53,13 +54,20 @@ pub struct NativeCompletions {
 pub(crate) struct Dispatch {
     submitted: Mutex<Vec<Job>>,
     finished: Mutex<Finished>,
+    /// Outcomes in `finished`, readable without the lock (for `wait_finished`).
+    finished_count: AtomicUsize,
     /// Read-locked by workers to call it, write-locked by JS to ref/unref it.
     wake_js: RwLock<WakeFn>,
 }
 
 impl Dispatch {
     pub(crate) fn new(wake_js: WakeFn) -> Arc<Self> {
-        Arc::new(Self { submitted: Mutex::new(Vec::new()), finished: Mutex::new(Finished::default()), wake_js: RwLock::new(wake_js) })
+        Arc::new(Self {
+            submitted: Mutex::new(Vec::new()),
+            finished: Mutex::new(Finished::default()),
+            finished_count: AtomicUsize::new(0),
+            wake_js: RwLock::new(wake_js),
+        })
     }
 
     /// Queues `job` (JS thread); the first job of a batch spawns the task that starts them all.
@@ -105,6 +113,7 @@ impl Dispatch {
                     f.errors.push(to_js(e).reason);
                 }
             }
+            self.finished_count.store(f.ids.len(), Ordering::Release);
             f.ids.len() == 1
         };
         if first && let Ok(wake) = self.wake_js.read() {
@@ -114,12 +123,32 @@ impl Dispatch {
 
     /// Takes every finished outcome (JS thread).
     pub(crate) fn take(&self) -> NativeCompletions {
-        let f = std::mem::take(&mut *self.finished.lock().unwrap_or_else(|p| p.into_inner()));
+        let f = {
+            let mut guard = self.finished.lock().unwrap_or_else(|p| p.into_inner());
+            self.finished_count.store(0, Ordering::Release);
+            std::mem::take(&mut *guard)
+        };
         NativeCompletions {
             ids: Uint32Array::new(f.ids),
             lengths: Int32Array::new(f.lengths),
             data: f.data.into(),
             errors: f.errors,
+        }
+    }
+
+    /// Busy-waits up to `max` for an outcome to be ready (JS thread). Used when a single
+    /// invocation is outstanding: catching its outcome here saves the JS thread the wake-up from
+    /// its event loop, which dominates the latency of a lone call. Returns whether one is ready.
+    pub(crate) fn wait_finished(&self, max: Duration) -> bool {
+        let start = Instant::now();
+        loop {
+            if self.finished_count.load(Ordering::Acquire) > 0 {
+                return true;
+            }
+            if start.elapsed() >= max {
+                return false;
+            }
+            std::hint::spin_loop();
         }
     }
 

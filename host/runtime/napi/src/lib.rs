@@ -127,6 +127,12 @@ impl NativeRuntime {
         self.dispatch.set_active(&env, active)
     }
 
+    /// Busy-waits up to `max_micros` for an outcome; true when `takeCompleted` has one.
+    #[napi]
+    pub fn wait_completed(&self, max_micros: u32) -> bool {
+        self.dispatch.wait_finished(Duration::from_micros(u64::from(max_micros)))
+    }
+
     /// Every invocation outcome finished since the last call.
     #[napi]
     pub fn take_completed(&self) -> NativeCompletions {

@@ -1,0 +1,316 @@
+/**
+ * The bus benchmark: end-to-end actor invocation over the lattice against the floor NATS itself
+ * sets, on one nats-server and from one client process.
+ *
+ *   mesh   `LatticeClient.invoke('echo', 'Echo', payload)`: client → NATS → a host process (its own
+ *          Node process, as in production) → the echo actor in wasm → reply.
+ *   floor  plain nats.js request/reply: `nc.request(subject, payload)` answered by a responder in a
+ *          child process doing `msg.respond(msg.data)` (floor-responder.ts).
+ *
+ * Each case is measured sequentially (one request at a time: p50/p99 latency) and as a closed loop
+ * with `concurrency` requests in flight (each completion issues the next: throughput, and the
+ * latency under that load). Every response is checked against the payload.
+ *
+ * Configuration (flags win over environment):
+ *   --seconds N       / BENCH_SECONDS          measured seconds per case (default 3)
+ *   --warmup N        / BENCH_WARMUP_SECONDS   warm-up seconds per case (default 1)
+ *   --concurrency N   / BENCH_CONCURRENCY      requests in flight in the loaded cases (default 256)
+ *   --timeout-ms N    / BENCH_TIMEOUT_MS       per-request timeout (default 10000)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { actorPath } from '@wasmesh/actors';
+import { LatticeClient } from '@wasmesh/lattice';
+import { HostProcess, NatsServer } from '@wasmesh/test';
+import { check, closedLoop, option, positive } from './runtime.js';
+import { LatencyRecorder, mean, percentile, round } from './stats.js';
+
+/** Settings of one run of the bus bench. */
+export interface BusBenchConfig {
+  seconds: number;
+  warmupSeconds: number;
+  concurrency: number;
+  timeoutMs: number;
+}
+
+/** Latency and throughput of one measured case at one concurrency. */
+interface Measured {
+  p50_us: number;
+  p99_us: number;
+  mean_us: number;
+  throughput_per_s: number;
+  calls: number;
+}
+
+type Call = () => Promise<unknown>;
+
+const PAYLOAD_BYTES = 100;
+const LATTICE = 'bench';
+const ACTOR_ID = 'echo';
+const FLOOR_SUBJECT = 'bench.floor.echo';
+/** How long the responder may take to say `ready`, and a child to exit once asked to. */
+const CHILD_START_MS = 15_000;
+const CHILD_STOP_MS = 10_000;
+
+function log(msg: string): void {
+  process.stderr.write(`[bench bus] ${msg}\n`);
+}
+
+/** Reads the bench settings from `args` (flags after the bench name) and the environment. */
+export function parseBusBenchConfig(args: readonly string[], env: NodeJS.ProcessEnv = process.env): BusBenchConfig {
+  const get = (flag: string, name: string): string | undefined => option(args, env, flag, name);
+  return {
+    seconds: positive('seconds', get('--seconds', 'BENCH_SECONDS'), 3, false),
+    warmupSeconds: positive('warm-up seconds', get('--warmup', 'BENCH_WARMUP_SECONDS'), 1, false),
+    concurrency: positive('concurrency', get('--concurrency', 'BENCH_CONCURRENCY'), 256, true),
+    timeoutMs: positive('timeout', get('--timeout-ms', 'BENCH_TIMEOUT_MS'), 10_000, true),
+  };
+}
+
+/** An error's message, with the per-request timeout (nats.js says just `timeout`). */
+function describe(err: unknown, cfg: BusBenchConfig): string {
+  return `${err instanceof Error ? err.message : String(err)} (per-request timeout ${cfg.timeoutMs} ms)`;
+}
+
+/** Warms `call` up, then runs it for `cfg.seconds` with `concurrency` in flight. */
+async function measure(label: string, call: Call, concurrency: number, cfg: BusBenchConfig): Promise<Measured> {
+  log(`${label}: warm-up ${cfg.warmupSeconds}s, then ${cfg.seconds}s, ${concurrency} in flight`);
+  try {
+    await closedLoop(call, concurrency, cfg.warmupSeconds);
+    const rec = new LatencyRecorder();
+    const { completed, wallS } = await closedLoop(call, concurrency, cfg.seconds, rec);
+    const sorted = rec.sorted();
+    const r: Measured = {
+      p50_us: round(percentile(sorted, 50)),
+      p99_us: round(percentile(sorted, 99)),
+      mean_us: round(mean(sorted)),
+      throughput_per_s: round(completed / wallS, 0),
+      calls: completed,
+    };
+    log(`${label}: p50 ${r.p50_us} µs, p99 ${r.p99_us} µs, ${r.throughput_per_s}/s (${completed} calls)`);
+    return r;
+  } catch (err) {
+    throw new Error(`${label} failed: ${describe(err, cfg)}`, { cause: err });
+  }
+}
+
+/** The floor's responder child process; see floor-responder.ts. */
+class FloorResponder {
+  #stderr = '';
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly exited: Promise<void>,
+  ) {}
+
+  /** Starts the responder on `subject` and resolves once it has subscribed. */
+  static async start(natsUrl: string, subject: string): Promise<FloorResponder> {
+    const script = fileURLToPath(new URL('./floor-responder.js', import.meta.url));
+    const child = spawn(process.execPath, [script, natsUrl, subject], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const killOnExit = (): void => void child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    const exited = new Promise<void>((resolve) =>
+      child.once('close', () => {
+        process.off('exit', killOnExit);
+        resolve();
+      }),
+    );
+    const responder = new FloorResponder(child, exited);
+    child.stderr!.on('data', (d: Buffer) => (responder.#stderr = (responder.#stderr + d.toString()).slice(-64 * 1024)));
+    child.stdin!.on('error', () => {}); // EPIPE once it has exited: stop() handles that
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(
+          () => reject(new Error(`floor responder not ready within ${CHILD_START_MS} ms:\n${responder.#stderr}`)),
+          CHILD_START_MS,
+        );
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.split('\n').includes('ready')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        child.once('error', (err) => {
+          clearTimeout(timer);
+          reject(new Error(`cannot start the floor responder: ${err.message}`));
+        });
+        child.once('exit', (code, signal) => {
+          clearTimeout(timer);
+          reject(new Error(`floor responder exited (${signal ?? code}) before it was ready:\n${responder.#stderr}`));
+        });
+      });
+    } catch (err) {
+      await responder.stop();
+      throw err;
+    }
+    return responder;
+  }
+
+  /** What the responder wrote on stderr. */
+  logs(): string {
+    return this.#stderr;
+  }
+
+  /** Closes its stdin (it drains and exits), then SIGKILL after a grace period; waits for the exit. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.stdin?.end();
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), CHILD_STOP_MS);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    await this.exited;
+  }
+}
+
+/** Stops a host process: SIGTERM (it drains), SIGKILL if it has not exited after a grace period. */
+async function stopHost(host: HostProcess): Promise<void> {
+  const timer = setTimeout(() => {
+    log(`host did not exit within ${CHILD_STOP_MS} ms of SIGTERM; killing it`);
+    void host.kill();
+  }, CHILD_STOP_MS);
+  try {
+    await host.stop();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs `cleanups` in reverse order, each even if an earlier one failed; logs failures. */
+async function unwind(cleanups: Array<[string, () => Promise<unknown>]>): Promise<void> {
+  for (const [what, cleanup] of cleanups.reverse()) {
+    try {
+      await cleanup();
+    } catch (err) {
+      log(`cleanup: ${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
+
+function tail(text: string, chars = 4000): string {
+  return text.length > chars ? `…${text.slice(-chars)}` : text;
+}
+
+function caseResult(seq: Measured, loaded: Measured, concurrency: number): Record<string, unknown> {
+  return {
+    p50_us: seq.p50_us,
+    p99_us: seq.p99_us,
+    throughput_per_s: loaded.throughput_per_s,
+    mean_us: seq.mean_us,
+    sequential_throughput_per_s: seq.throughput_per_s,
+    sequential_calls: seq.calls,
+    [`c${concurrency}_p50_us`]: loaded.p50_us,
+    [`c${concurrency}_p99_us`]: loaded.p99_us,
+    [`c${concurrency}_mean_us`]: loaded.mean_us,
+    [`c${concurrency}_calls`]: loaded.calls,
+  };
+}
+
+/** Runs the bus bench and returns its JSON-ready result object. */
+export async function runBusBench(args: readonly string[]): Promise<Record<string, unknown>> {
+  const cfg = parseBusBenchConfig(args);
+  const began = process.hrtime.bigint();
+  const C = cfg.concurrency;
+  const payload = Buffer.alloc(PAYLOAD_BYTES);
+  for (let i = 0; i < PAYLOAD_BYTES; i++) payload[i] = 32 + (i % 95);
+  log(
+    `cores ${os.availableParallelism()}, ${PAYLOAD_BYTES}-byte payload, concurrency ${C}, ` +
+      `${cfg.seconds}s per case (+${cfg.warmupSeconds}s warm-up)`,
+  );
+
+  const cleanups: Array<[string, () => Promise<unknown>]> = [];
+  let host: HostProcess | undefined;
+  let responder: FloorResponder | undefined;
+  let stoppingHost = false;
+  let hostExit: string | undefined;
+  try {
+    const nats = await NatsServer.start();
+    cleanups.push(['stop nats-server', () => nats[Symbol.asyncDispose]()]);
+    log(`nats-server at ${nats.url} (pid ${nats.pid})`);
+
+    host = await HostProcess.start({ natsUrl: nats.url, lattice: LATTICE });
+    const startedHost = host;
+    void host.exited.then((code) => {
+      if (!stoppingHost) hostExit = `host process ${startedHost.pid} exited (code ${code}) during the bench`;
+    });
+    cleanups.push([
+      'stop host',
+      () => {
+        stoppingHost = true;
+        return stopHost(startedHost);
+      },
+    ]);
+    log(`host ${host.hostId} (pid ${host.pid})`);
+
+    responder = await FloorResponder.start(nats.url, FLOOR_SUBJECT);
+    const startedResponder = responder;
+    cleanups.push(['stop floor responder', () => startedResponder.stop()]);
+    log('floor responder ready');
+
+    const client = await LatticeClient.connect({ servers: nats.url, lattice: LATTICE, name: 'wasmesh-bench-mesh' });
+    cleanups.push(['close lattice client', () => client.close()]);
+    const floorNc: NatsConnection = await connect({ servers: nats.url, name: 'wasmesh-bench-floor' });
+    cleanups.push(['close floor connection', () => floorNc.drain()]);
+
+    const artifactRef = actorPath('echo');
+    await client.control.startActor({
+      hostId: host.hostId,
+      actorId: ACTOR_ID,
+      artifactRef,
+      maxConcurrent: Math.max(256, C),
+    });
+    log(`actor ${ACTOR_ID} started from ${artifactRef}`);
+
+    const timeoutMs = cfg.timeoutMs;
+    const mesh = async (): Promise<void> =>
+      check('mesh echo', await client.invoke(ACTOR_ID, 'Echo', payload, { timeoutMs }), payload);
+    const floor = async (): Promise<void> =>
+      check('floor echo', (await floorNc.request(FLOOR_SUBJECT, payload, { timeout: timeoutMs })).data, payload);
+    for (const [name, call] of [
+      ['floor', floor],
+      ['mesh', mesh],
+    ] as const) {
+      try {
+        await call();
+      } catch (err) {
+        throw new Error(`${name}: validation failed: ${describe(err, cfg)}`, {
+          cause: err,
+        });
+      }
+    }
+    log('both echo the payload');
+
+    // Back to back on the same server and client process, floor first at each concurrency.
+    const floorSeq = await measure('floor sequential', floor, 1, cfg);
+    const meshSeq = await measure('mesh sequential', mesh, 1, cfg);
+    const floorLoaded = await measure(`floor c=${C}`, floor, C, cfg);
+    const meshLoaded = await measure(`mesh c=${C}`, mesh, C, cfg);
+
+    return {
+      mesh: caseResult(meshSeq, meshLoaded, C),
+      floor: caseResult(floorSeq, floorLoaded, C),
+      p50_ratio: round(meshSeq.p50_us / floorSeq.p50_us, 2),
+      p99_ratio: round(meshSeq.p99_us / floorSeq.p99_us, 2),
+      throughput_ratio: round(meshLoaded.throughput_per_s / floorLoaded.throughput_per_s, 3),
+      concurrency: C,
+      payload_bytes: PAYLOAD_BYTES,
+      seconds_per_case: cfg.seconds,
+      warmup_seconds: cfg.warmupSeconds,
+      cores: os.availableParallelism(),
+      node: process.version,
+      nats_server: client.nc.info?.version ?? 'unknown',
+      duration_s: round(Number(process.hrtime.bigint() - began) / 1e9, 1),
+    };
+  } catch (err) {
+    if (hostExit) log(hostExit);
+    if (host) log(`host log (tail):\n${tail(host.logs())}`);
+    if (responder?.logs()) log(`floor responder stderr (tail):\n${tail(responder.logs())}`);
+    throw err;
+  } finally {
+    await unwind(cleanups);
+  }
+}

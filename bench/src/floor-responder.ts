@@ -1,0 +1,51 @@
+/**
+ * Child process of the bus bench's floor case: a plain nats.js responder that answers every request
+ * on a subject with the request's own bytes. Usage:
+ *   node floor-responder.js <natsUrl> <subject>
+ * Prints `ready` on stdout once the server has its subscription. Drains and exits when its stdin
+ * closes (the bench finished, or died) or on SIGTERM; exits 1 if the connection closes on its own.
+ */
+import { connect } from '@nats-io/transport-node';
+
+async function main(): Promise<void> {
+  const [url, subject] = process.argv.slice(2);
+  if (!url || !subject) {
+    process.stderr.write('usage: floor-responder.js <natsUrl> <subject>\n');
+    process.exit(2);
+  }
+  const nc = await connect({ servers: url, name: 'wasmesh-bench-floor-responder' });
+  nc.subscribe(subject, {
+    callback: (err, msg) => {
+      if (err) {
+        process.stderr.write(`floor responder: subscription error: ${err.message}\n`);
+        return;
+      }
+      msg.respond(msg.data);
+    },
+  });
+  await nc.flush();
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    nc.drain().then(
+      () => process.exit(0),
+      () => process.exit(0),
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.stdin.on('end', stop);
+  process.stdin.on('error', stop);
+  process.stdin.resume();
+  process.stdout.write('ready\n');
+  const err = await nc.closed();
+  if (!stopping) {
+    process.stderr.write(`floor responder: connection closed${err ? `: ${err.message}` : ''}\n`);
+    process.exit(1);
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`floor responder failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

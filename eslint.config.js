@@ -7,6 +7,7 @@ export default tseslint.config(
   {
     ignores: [
       '**/dist/**',
+      'proto/gen/**',
       '**/build/**',
       '**/node_modules/**',
       'host/native/**',

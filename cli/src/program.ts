@@ -2,10 +2,18 @@
  * The `wasmesh` command tree. Each command documents itself with examples (`wasmesh <cmd> --help`).
  */
 import { Command } from 'commander';
+import { registerActorCommands } from './commands/actor.js';
+import { registerCall } from './commands/call.js';
+import { registerGet } from './commands/get.js';
+import { registerPush } from './commands/push.js';
 import { HOST_COMMANDS } from './host-bin.js';
 
-/** Builds the top-level program. Host commands are listed here and executed by `wasmesh-host`. */
-export function buildProgram(): Command {
+/**
+ * Builds the top-level program. Host commands are listed here and executed by `wasmesh-host`;
+ * lattice commands run here. `onError` renders commander's own errors (unknown option, missing
+ * argument…); by default they are written as they are.
+ */
+export function buildProgram(onError?: (message: string) => void): Command {
   const program = new Command('wasmesh')
     .description('wasmesh: a distributed actor mesh for WebAssembly')
     .version('0.1.0')
@@ -14,11 +22,25 @@ export function buildProgram(): Command {
       'after',
       `
 Examples:
-  $ wasmesh run actors/build/hello.wasm SayHello --data World
+  $ wasmesh run actors/build/hello.wasm SayHello --data World      # locally, no lattice
   $ wasmesh inspect actors/build/echo.wasm --json
+  $ wasmesh host --label zone=a                                   # join the lattice (another shell)
+  $ wasmesh get hosts
+  $ REF=$(wasmesh push actors/build/echo.wasm)
+  $ wasmesh start actor "$REF" --id echo --constraint zone=a
+  $ wasmesh call echo Echo --data hello
+  $ wasmesh scale actor echo 3
+  $ wasmesh update actor echo "$(wasmesh push actors/build/hello.wasm)"
+  $ wasmesh get inventory --json
+  $ wasmesh stop actor echo
 
+Lattice commands take --nats URL (env WASMESH_NATS_URL, default nats://127.0.0.1:4222) and
+--lattice NAME (env WASMESH_LATTICE, default "default").
+Exit status: 0 ok, 1 internal error, 2 usage error, 3 actor error, 4 limit (timeout…),
+5 lattice unavailable (no NATS, nobody answered), 6 not found (host, actor, artifact).
 Run 'wasmesh <command> --help' for a command's flags and examples.`,
     );
+  if (onError) program.configureOutput({ outputError: (str) => onError(str) });
   const descriptions: Record<string, string> = {
     run: 'load an actor locally and invoke one operation',
     inspect: 'show imports, exports, hash and claims of a module',
@@ -32,5 +54,9 @@ Run 'wasmesh <command> --help' for a command's flags and examples.`,
       .allowUnknownOption()
       .allowExcessArguments();
   }
+  registerGet(program);
+  registerPush(program);
+  registerActorCommands(program);
+  registerCall(program);
   return program;
 }

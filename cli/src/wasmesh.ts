@@ -1,23 +1,35 @@
 #!/usr/bin/env node
 /** Entry point of the `wasmesh` command. */
 import { CommanderError } from 'commander';
-import { ExitCode, WasmeshError } from '@wasmesh/lattice';
+import { ExitCode, reportError, UsageError } from '@wasmesh/lattice';
 import { forwardToHost, HOST_COMMANDS } from './host-bin.js';
 import { buildProgram } from './program.js';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command !== undefined && HOST_COMMANDS.includes(command)) return forwardToHost([command, ...rest]);
+  const json = argv.includes('--json');
+  let usage = '';
+  // Commander's own errors (unknown option, missing argument…) become one `wasmesh: CODE: message` line.
+  const program = buildProgram((text) => {
+    usage = text
+      .replace(/^error: /, '')
+      .replace(/\s*\n\s*/g, ' ')
+      .trim();
+  });
   try {
-    await buildProgram().parseAsync(argv, { from: 'user' });
+    await program.parseAsync(argv, { from: 'user' });
     return ExitCode.OK;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
-    if (err instanceof WasmeshError) {
-      process.stderr.write(`wasmesh: ${err.toLine()}\n`);
-      return ExitCode.INTERNAL;
+    if (err instanceof CommanderError) {
+      // Help and version end here with status 0.
+      if (err.exitCode === 0) return ExitCode.OK;
+      // A group command without its subcommand printed its help on stderr.
+      const message =
+        usage || (err.code === 'commander.help' ? 'missing subcommand (see the help above)' : err.message);
+      return reportError(new UsageError(message), json);
     }
-    throw err;
+    return reportError(err, json);
   }
 }
 

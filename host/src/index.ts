@@ -13,4 +13,4 @@ export type {
   RuntimeState,
 } from './runtime/runtime.js';
 export type { ActorOptions, RuntimeOptions, ResolvedRuntimeOptions } from './runtime/options.js';
-export { ActorError, LIMIT_ERROR_CODES, RUNTIME_ERROR_CODES, type RuntimeErrorCode } from './runtime/errors.js';
+export { ActorError, RUNTIME_ERROR_CODES, type RuntimeErrorCode } from './runtime/errors.js';

@@ -47,7 +47,7 @@ export async function connectNats(options: ConnectOptions): Promise<NatsConnecti
     throw new WasmeshError(
       'WASMESH_ERR_NOT_CONNECTED',
       `cannot connect to NATS at ${servers.join(', ')}: ${(err as Error).message}` +
-        ' (start one with `wasmesh up`, or point --nats / WASMESH_NATS_URL at a running server)',
+        ' (is nats-server running? scripts/setup.sh installs one; point --nats or WASMESH_NATS_URL at it)',
       { cause: err, details: { servers } },
     );
   }

@@ -4,7 +4,8 @@
  * event stream, lattice state in JetStream KV, artifacts, actor invocation and tracing.
  */
 export { WasmeshError, isWasmeshError } from './errors.js';
-export { ExitCode, type ExitCodeValue } from './exit-codes.js';
+export { ExitCode, exitCodeFor, type ExitCodeValue } from './exit-codes.js';
+export { UsageError, errorJson, reportError, intFlag, keyValueFlag } from './command-line.js';
 export { createLogger, silentLogger, type Logger, type LoggerOptions } from './logger.js';
 export { Subjects, checkToken, HOST_TARGETED_OPS, type ControlOp, type EventType } from './subjects.js';
 export {

@@ -27,7 +27,22 @@ mkdirSync(genDir, { recursive: true });
 const bin = (name) => path.join(protoDir, '..', 'node_modules', 'protobufjs-cli', 'bin', name);
 execFileSync(
   process.execPath,
-  [bin('pbjs'), '-t', 'static-module', '-w', 'es6', '--force-number', '--no-verify', '--no-delimited', '--no-convert', '-p', protoDir, '-o', out, ...files],
+  [
+    bin('pbjs'),
+    '-t',
+    'static-module',
+    '-w',
+    'es6',
+    '--force-number',
+    '--no-verify',
+    '--no-delimited',
+    '--no-convert',
+    '-p',
+    protoDir,
+    '-o',
+    out,
+    ...files,
+  ],
   { cwd: protoDir, stdio: 'inherit' },
 );
 // Node's ESM loader needs the file extension on the protobufjs subpath import, and the CommonJS

@@ -4,13 +4,10 @@
  * forwards `run` and `inspect` here, so the CLI itself never loads the native runtime.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode } from '@wasmesh/lattice';
-import { intFlag } from '../commands/args.js';
+import { ExitCode, intFlag, keyValueFlag, reportError, UsageError } from '@wasmesh/lattice';
 import { inspectCommand } from '../commands/inspect.js';
-import { reportError, UsageError } from '../commands/output.js';
 import { runCommand } from '../commands/run.js';
 import { hostCommand, type HostCommandOptions } from '../commands/host.js';
-import { labelFlag } from '../commands/args.js';
 
 const program = new Command('wasmesh')
   .description('run and inspect wasmesh actors locally')
@@ -67,7 +64,12 @@ program
   .description('run a lattice host in the foreground until SIGINT/SIGTERM, then drain')
   .option('--nats <url>', 'NATS server URL (env WASMESH_NATS_URL, default nats://127.0.0.1:4222)')
   .option('--lattice <name>', 'lattice to join (env WASMESH_LATTICE, default "default")')
-  .option('--label <key=value>', 'a host label (repeatable; env WASMESH_LABEL_<KEY>=value adds more)', labelFlag, {})
+  .option(
+    '--label <key=value>',
+    'a host label (repeatable; env WASMESH_LABEL_<KEY>=value adds more)',
+    keyValueFlag('--label'),
+    {},
+  )
   .option('--seed <nkey-seed>', 'nkey server seed (SN…) for a stable host id (env WASMESH_HOST_SEED)')
   .option('--heartbeat-ms <n>', 'heartbeat interval in ms (default 2000)', intFlag('--heartbeat-ms', 100, 300_000))
   .option(

@@ -3,18 +3,7 @@
  * usage error that says exactly what to fix.
  */
 import { readFile } from 'node:fs/promises';
-import { UsageError } from './output.js';
-
-/** Parses a positive integer flag value in [min, max]. */
-export function intFlag(flag: string, min: number, max: number): (raw: string) => number {
-  return (raw: string) => {
-    const n = Number(raw);
-    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-      throw new UsageError(`${flag} expects an integer in ${min}..${max}, got "${raw}"`);
-    }
-    return n;
-  };
-}
+import { UsageError } from '@wasmesh/lattice';
 
 /** Reads an input file, turning I/O failures into usage errors that name the file. */
 export async function readInputFile(file: string, what: string): Promise<Buffer> {
@@ -40,11 +29,4 @@ export function bytesJson(b: Uint8Array): { encoding: 'utf8' | 'base64'; data: s
   const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
   if (!text.includes('\uFFFD') && Buffer.byteLength(text) === b.byteLength) return { encoding: 'utf8', data: text };
   return { encoding: 'base64', data: Buffer.from(b).toString('base64') };
-}
-
-/** Collects repeated `--label key=value` flags into an object. */
-export function labelFlag(raw: string, previous: Record<string, string>): Record<string, string> {
-  const eq = raw.indexOf('=');
-  if (eq <= 0) throw new UsageError(`--label expects key=value, got "${raw}"`);
-  return { ...previous, [raw.slice(0, eq)]: raw.slice(eq + 1) };
 }

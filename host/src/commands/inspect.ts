@@ -3,7 +3,7 @@
  * actor, its size and hash, and its embedded claims (none yet: signed claims come later).
  */
 import { ActorRuntime } from '../runtime/runtime.js';
-import { errorJson } from './output.js';
+import { errorJson } from '@wasmesh/lattice';
 import { readInputFile } from './args.js';
 
 /** Prints the description of the module in `file`. A non-module is an error; a non-actor is not. */

@@ -24,14 +24,6 @@ export const RUNTIME_ERROR_CODES = [
 /** A runtime error code. */
 export type RuntimeErrorCode = (typeof RUNTIME_ERROR_CODES)[number];
 
-/** Codes that mean a limit stopped the actor (deadline, memory, fuel, response size). */
-export const LIMIT_ERROR_CODES: ReadonlySet<string> = new Set([
-  'WASMESH_ERR_TIMEOUT',
-  'WASMESH_ERR_MEMORY_LIMIT',
-  'WASMESH_ERR_FUEL_EXHAUSTED',
-  'WASMESH_ERR_RESPONSE_TOO_LARGE',
-]);
-
 /** An error from loading or invoking an actor. `details` holds the code's fields (trapCode, backtrace, …). */
 export class ActorError extends WasmeshError {
   declare readonly code: RuntimeErrorCode;

@@ -1,0 +1,129 @@
+/**
+ * What every lattice command shares: the common flags (`--nats`, `--lattice`, `--json`,
+ * `--timeout-ms`), the connection (always closed), flag parsers, output helpers (tables, JSON,
+ * progress notes on stderr), and error reporting with stable exit statuses.
+ */
+import { Option, type Command } from 'commander';
+import { DEFAULT_LATTICE, DEFAULT_NATS_URL, intFlag, LatticeClient } from '@wasmesh/lattice';
+
+/** Flags every lattice command has. */
+export interface LatticeOptions {
+  nats: string;
+  lattice: string;
+  json?: boolean;
+  timeoutMs?: number;
+}
+
+/**
+ * Adds `--nats`, `--lattice`, `--json` and (when `timeout` is given) `--timeout-ms` to `cmd`.
+ * `timeout.help` says what the deadline covers.
+ */
+export function latticeOptions(cmd: Command, timeout?: { defaultMs: number; help: string }): Command {
+  cmd
+    .addOption(
+      new Option('--nats <url>', 'NATS server URL(s), comma separated')
+        .env('WASMESH_NATS_URL')
+        .default(DEFAULT_NATS_URL),
+    )
+    .addOption(new Option('--lattice <name>', 'lattice to talk to').env('WASMESH_LATTICE').default(DEFAULT_LATTICE))
+    .option('--json', 'print JSON on stdout (errors too, as {"ok":false,"error":{…}})');
+  if (timeout) {
+    cmd.addOption(
+      new Option('--timeout-ms <n>', timeout.help)
+        .argParser(intFlag('--timeout-ms', 1, 3_600_000))
+        .default(timeout.defaultMs),
+    );
+  }
+  return cmd;
+}
+
+/** Appends an "Examples:" section (and optional notes) to `cmd`'s help. */
+export function examples(cmd: Command, lines: string[], notes = ''): Command {
+  return cmd.addHelpText(
+    'after',
+    `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}${notes ? `\n\n${notes}` : ''}`,
+  );
+}
+
+/** How long the first connection attempt may take at most. */
+const CONNECT_TIMEOUT_MS = 5000;
+
+/** Connects to the lattice, runs `fn`, and always closes the connection. */
+export async function withLattice<T>(opts: LatticeOptions, fn: (client: LatticeClient) => Promise<T>): Promise<T> {
+  const client = await LatticeClient.connect({
+    servers: opts.nats,
+    lattice: opts.lattice,
+    name: 'wasmesh-cli',
+    reconnect: false,
+    connectTimeoutMs: Math.min(opts.timeoutMs ?? CONNECT_TIMEOUT_MS, CONNECT_TIMEOUT_MS),
+  });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+/** Prints one JSON value on stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+/** Prints lines on stdout. */
+export function printLines(lines: string[]): void {
+  if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** A note on stderr (never on stdout, so `--json` output stays clean). */
+export function note(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+/** Renders rows as left-aligned columns separated by two spaces, with a header line. */
+export function table(headers: string[], rows: string[][]): string[] {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)];
+}
+
+/** Prints `message` on stderr if `fn` is still running after `delayMs`. */
+export async function withProgress<T>(message: string, fn: () => Promise<T>, delayMs = 1000): Promise<T> {
+  const timer = setTimeout(() => note(message), delayMs);
+  try {
+    return await fn();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `sha256:` and the first 12 hex digits of a digest. */
+export function shortDigest(digest: string): string {
+  return digest.startsWith('sha256:') ? digest.slice(0, 'sha256:'.length + 12) : digest;
+}
+
+/** A compact duration: `42s`, `5m12s`, `3h04m`, `2d03h`. */
+export function formatDuration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h${String(m % 60).padStart(2, '0')}m`;
+  return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
+}
+
+/** `key=value,…` sorted by key, or `-`. */
+export function formatLabels(labels: Record<string, string> | null | undefined): string {
+  const entries = Object.entries(labels ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return entries.length ? entries.map(([k, v]) => `${k}=${v}`).join(',') : '-';
+}
+
+/** A protobuf int64 (number, or a Long when long.js is loaded) as a number. */
+export function toNumber(v: number | { toString(): string } | null | undefined): number {
+  if (v === null || v === undefined) return 0;
+  return typeof v === 'number' ? v : Number(v.toString());
+}

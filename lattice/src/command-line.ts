@@ -1,0 +1,61 @@
+/**
+ * What every wasmesh command line shares (the `wasmesh` CLI and the host's `wasmesh-host`):
+ * usage errors, flag parsers that name the flag, and error reporting — one line
+ * `wasmesh: CODE: message` on stderr, or `{"ok":false,"error":{…}}` on stdout with `--json` —
+ * returning the exit status.
+ */
+import { WasmeshError } from './errors.js';
+import { exitCodeFor, type ExitCodeValue } from './exit-codes.js';
+
+/** A bad command line or unreadable input (exit status 2). */
+export class UsageError extends WasmeshError {
+  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super('WASMESH_ERR_USAGE', message, options);
+    this.name = 'UsageError';
+  }
+}
+
+/** The JSON shape of an error with `--json`: `{ ok: false, error: { code, message, ...details } }`. */
+export function errorJson(err: unknown): { ok: false; error: Record<string, unknown> } {
+  if (err instanceof WasmeshError)
+    return { ok: false, error: { code: err.code, message: err.message, ...err.details } };
+  return {
+    ok: false,
+    error: { code: 'WASMESH_ERR_INTERNAL', message: err instanceof Error ? err.message : String(err) },
+  };
+}
+
+/** Reports `err` (one line on stderr, or one JSON object on stdout) and returns the exit status. */
+export function reportError(err: unknown, json: boolean): ExitCodeValue {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(errorJson(err))}\n`);
+  } else if (err instanceof WasmeshError) {
+    process.stderr.write(`wasmesh: ${err.toLine()}\n`);
+  } else {
+    const msg = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`wasmesh: WASMESH_ERR_INTERNAL: ${msg.replace(/\s*\n\s*/g, ' ')}\n`);
+  }
+  return exitCodeFor(err);
+}
+
+/** Parses an integer flag value in [min, max]; anything else is a usage error naming the flag. */
+export function intFlag(flag: string, min: number, max: number): (raw: string) => number {
+  return (raw: string) => {
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new UsageError(`${flag} expects an integer in ${min}..${max}, got "${raw}"`);
+    }
+    return n;
+  };
+}
+
+/** Collects repeated `key=value` flags (e.g. `--label zone=a`) into an object. */
+export function keyValueFlag(
+  flag: string,
+): (raw: string, previous: Record<string, string> | undefined) => Record<string, string> {
+  return (raw, previous = {}) => {
+    const eq = raw.indexOf('=');
+    if (eq <= 0) throw new UsageError(`${flag} expects key=value, got "${raw}"`);
+    return { ...previous, [raw.slice(0, eq)]: raw.slice(eq + 1) };
+  };
+}

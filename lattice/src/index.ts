@@ -61,9 +61,10 @@ export {
 } from './invocation.js';
 export {
   ensurePropagation,
+  enableContextManager,
   traceHeaders,
   contextFrom,
-  activeTraceparent,
+  traceparentOf,
   inSpan,
   SpanKind,
   type SpanOptions,

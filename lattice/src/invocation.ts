@@ -13,7 +13,8 @@ import { decode, encode, fromErrorInfo } from './codec.js';
 import { WasmeshError } from './errors.js';
 import { request } from './rpc.js';
 import type { Subjects } from './subjects.js';
-import { activeTraceparent, inSpan, SpanKind, traceHeaders } from './tracing.js';
+import { inSpan, SpanKind, traceHeaders, traceparentOf } from './tracing.js';
+import type { Context } from '@opentelemetry/api';
 
 /** Room left in a NATS message for the envelope around a payload. */
 export const ENVELOPE_OVERHEAD = 4096;
@@ -27,6 +28,8 @@ export interface InvokeActorOptions {
   objects?: () => Promise<LatticeObjects>;
   /** Unix-ms deadline inherited from a caller; the earlier of it and now + timeoutMs wins. */
   deadlineMs?: number;
+  /** Trace context to continue (default: the active one). */
+  parent?: Context;
 }
 
 /** The largest payload that fits in one message on this connection. */
@@ -87,8 +90,12 @@ export async function invokeActorDetailed(
   const what = `invocation of ${actorId}.${operation}`;
   return inSpan(
     `invoke ${actorId}.${operation}`,
-    { kind: SpanKind.CLIENT, attributes: { 'wasmesh.actor': actorId, 'wasmesh.operation': operation } },
-    async () => {
+    {
+      kind: SpanKind.CLIENT,
+      attributes: { 'wasmesh.actor': actorId, 'wasmesh.operation': operation },
+      ...(options.parent ? { parent: options.parent } : {}),
+    },
+    async (_span, ctx) => {
       const deadlineMs = Math.min(Date.now() + options.timeoutMs, options.deadlineMs ?? Number.POSITIVE_INFINITY);
       const timeoutMs = Math.max(1, deadlineMs - Date.now());
       const payloadObject = await offloadIfLarge(
@@ -105,9 +112,9 @@ export async function invokeActorDetailed(
         payload: payloadObject ? new Uint8Array() : payload,
         payloadObject,
         deadlineMs,
-        ...activeTraceparent(),
+        ...traceparentOf(ctx),
       });
-      const msg = await request(nc, subject, envelope, { timeoutMs, headers: traceHeaders(), context, what }).catch(
+      const msg = await request(nc, subject, envelope, { timeoutMs, headers: traceHeaders(ctx), context, what }).catch(
         (err: WasmeshError) => {
           if (err.code === 'WASMESH_ERR_NO_RESPONDERS') {
             throw new WasmeshError(

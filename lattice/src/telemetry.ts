@@ -6,7 +6,7 @@
  * With exporting off, no SDK is loaded; trace context still propagates (see tracing.ts).
  */
 import { trace } from '@opentelemetry/api';
-import { ensurePropagation } from './tracing.js';
+import { enableContextManager, ensurePropagation } from './tracing.js';
 
 /** Which exporter the environment asks for. */
 export function tracesExporter(env: NodeJS.ProcessEnv = process.env): 'otlp' | 'console' | 'none' {
@@ -21,6 +21,7 @@ export async function setupTelemetry(serviceName: string): Promise<() => Promise
   ensurePropagation();
   const exporterKind = tracesExporter();
   if (exporterKind === 'none') return async () => {};
+  enableContextManager();
   const [
     { NodeTracerProvider },
     { BatchSpanProcessor, SimpleSpanProcessor, ConsoleSpanExporter },

@@ -6,6 +6,7 @@
  */
 import {
   context,
+  isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
@@ -30,12 +31,27 @@ const getter: TextMapGetter<MsgHdrs | undefined> = {
 };
 
 let propagationReady = false;
+let contextManagerReady = false;
 
-/** Installs the W3C propagator and an async-hooks context manager once per process. */
+/**
+ * Installs the W3C propagator once per process. wasmesh passes trace contexts explicitly along
+ * its own call paths, so this is all that propagation needs.
+ */
 export function ensurePropagation(): void {
   if (propagationReady) return;
   propagationReady = true;
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+}
+
+/**
+ * Also makes `context.active()` follow async calls (an AsyncLocalStorage context manager), for
+ * code that relies on the active context, such as spans of instrumented libraries. It costs a
+ * little on every promise, so processes turn it on only when they export spans.
+ */
+export function enableContextManager(): void {
+  ensurePropagation();
+  if (contextManagerReady) return;
+  contextManagerReady = true;
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 }
 
@@ -44,7 +60,8 @@ export function ensurePropagation(): void {
  * there is no trace to continue: a message without headers is cheaper to send and to parse.
  */
 export function traceHeaders(ctx: Context = context.active()): MsgHdrs | undefined {
-  if (!trace.getSpanContext(ctx)) return undefined;
+  const sc = trace.getSpanContext(ctx);
+  if (!sc || !isSpanContextValid(sc)) return undefined;
   const h = natsHeaders();
   propagation.inject(ctx, h, setter);
   return h;
@@ -55,10 +72,10 @@ export function contextFrom(hdrs: MsgHdrs | undefined): Context {
   return propagation.extract(ROOT_CONTEXT, hdrs, getter);
 }
 
-/** The `traceparent` of the active span, for envelopes that carry it besides the headers. */
-export function activeTraceparent(): { traceparent: string; tracestate: string } {
+/** The `traceparent` of `ctx` (default: the active one), for envelopes that carry it besides the headers. */
+export function traceparentOf(ctx: Context = context.active()): { traceparent: string; tracestate: string } {
   const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
+  propagation.inject(ctx, carrier);
   return { traceparent: carrier.traceparent ?? '', tracestate: carrier.tracestate ?? '' };
 }
 
@@ -70,8 +87,15 @@ export interface SpanOptions {
   parent?: Context;
 }
 
-/** Runs `fn` inside a new span; an exception marks the span as failed (with the error code) and is rethrown. */
-export async function inSpan<T>(name: string, options: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` inside a new span, handing it the span and the context that carries it (pass that on
+ * to continue the trace); an exception marks the span as failed (with the error code) and is rethrown.
+ */
+export async function inSpan<T>(
+  name: string,
+  options: SpanOptions,
+  fn: (span: Span, ctx: Context) => Promise<T>,
+): Promise<T> {
   const parent = options.parent ?? context.active();
   const span = tracer.startSpan(
     name,
@@ -79,7 +103,8 @@ export async function inSpan<T>(name: string, options: SpanOptions, fn: (span: S
     parent,
   );
   try {
-    return await context.with(trace.setSpan(parent, span), () => fn(span));
+    const ctx = trace.setSpan(parent, span);
+    return await context.with(ctx, () => fn(span, ctx));
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });

@@ -4,7 +4,6 @@
  * caller's deadline and trace. Other contracts need links to providers, which come later; calling
  * one is an error that names the actor, the contract and the link name.
  */
-import { context } from '@opentelemetry/api';
 import { invokeActor, WasmeshError, type LatticeObjects, type Subjects } from '@wasmesh/lattice';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { HostCallHandler } from '../runtime/runtime.js';
@@ -30,13 +29,11 @@ export function hostCallHandler(
         { details: { actor: caller, contract: namespace, link: binding } },
       );
     }
-    const call = () =>
-      invokeActor(nc, subjects, binding, operation, payload, {
-        timeoutMs: inv ? Math.max(1, inv.deadlineMs - Date.now()) : fallbackTimeoutMs,
-        ...(inv ? { deadlineMs: inv.deadlineMs } : {}),
-        source: caller,
-        objects,
-      });
-    return inv ? context.with(inv.trace, call) : call();
+    return invokeActor(nc, subjects, binding, operation, payload, {
+      timeoutMs: inv ? Math.max(1, inv.deadlineMs - Date.now()) : fallbackTimeoutMs,
+      ...(inv ? { deadlineMs: inv.deadlineMs, parent: inv.trace } : {}),
+      source: caller,
+      objects,
+    });
   };
 }

@@ -4,7 +4,7 @@
  * wait on. Updating swaps the module for new invocations while in-flight ones finish on the old.
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { context } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
 import {
   contextFrom,
   decode,
@@ -27,7 +27,7 @@ export interface InvocationContext {
   /** Unix-ms deadline of the invocation; nested calls must finish before it. */
   deadlineMs: number;
   /** The OpenTelemetry context of the invocation's span, so nested calls join the trace. */
-  trace: ReturnType<typeof context.active>;
+  trace: Context;
 }
 
 /** The module an actor currently runs. */
@@ -138,10 +138,10 @@ export class RunningActor {
           parent: contextFrom(msg.headers),
           attributes: { 'wasmesh.actor': this.id, 'wasmesh.host': hostId },
         },
-        async (span) => {
+        async (span, ctx) => {
           const inv = decode(lattice.Invocation, msg.data, `invocation envelope for actor ${this.id}`);
           span.setAttribute('wasmesh.operation', inv.operation);
-          return this.#run(inv);
+          return this.#run(inv, ctx);
         },
       );
     } catch (err) {
@@ -159,7 +159,7 @@ export class RunningActor {
     }
   }
 
-  async #run(inv: lattice.Invocation): Promise<lattice.IInvocationResult> {
+  async #run(inv: lattice.Invocation, trace: Context): Promise<lattice.IInvocationResult> {
     const { nc, hostId, objects } = this.env;
     const deadlineMs = Number(inv.deadlineMs) || Date.now() + 10_000;
     const timeoutMs = deadlineMs - Date.now();
@@ -173,7 +173,7 @@ export class RunningActor {
       );
     }
     const payload = inv.payloadObject ? await (await objects()).takePayload(inv.payloadObject) : inv.payload;
-    const hostContext: InvocationContext = { actorId: this.id, deadlineMs, trace: context.active() };
+    const hostContext: InvocationContext = { actorId: this.id, deadlineMs, trace };
     // Runtime errors already name the actor (its runtime name is the actor id) and the operation.
     const out = await this.#module.actor.invoke(inv.operation, payload, { timeoutMs, hostContext });
     const payloadObject = await offloadIfLarge(nc, out, objects, `response of ${this.id}.${inv.operation}`);

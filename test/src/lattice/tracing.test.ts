@@ -4,14 +4,15 @@
  * that. Hosts export spans only when the standard OTEL_* environment asks (here: console).
  */
 import { context, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
-import { ensurePropagation } from '@wasmesh/lattice';
+import { enableContextManager } from '@wasmesh/lattice';
 import { actorPath } from '../fixtures.js';
 import { until, startLattice, type LatticeFixture } from './fixture.js';
 
 let lat: LatticeFixture;
 
 beforeAll(async () => {
-  ensurePropagation();
+  // The test continues its trace through context.with, so it needs the active-context manager.
+  enableContextManager();
   const env = { OTEL_TRACES_EXPORTER: 'console' };
   lat = await startLattice({ hosts: [{ env }, { env }] });
 }, 60_000);

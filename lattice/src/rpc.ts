@@ -3,6 +3,7 @@
  * host answers, and the server side that turns a handler's result or exception into a reply.
  */
 import {
+  createInbox,
   errors as natsErrors,
   type Msg,
   type MsgHdrs,
@@ -56,6 +57,58 @@ export function requestFailure(err: unknown, options: RequestOptions): WasmeshEr
   });
 }
 
+/**
+ * Request/reply multiplexed over one inbox subscription per connection. nats.js's own `request()`
+ * builds two Error objects (with stack traces) per call to report a possible timeout; on a busy
+ * client that is the largest cost of a call. Here a timeout costs a timer, and an error object is
+ * built only when a call actually fails.
+ */
+class Requester {
+  readonly #inbox: string;
+  readonly #pending = new Map<
+    string,
+    { resolve: (m: Msg) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout; subject: string }
+  >();
+  #next = 0;
+
+  constructor(private readonly nc: NatsConnection) {
+    this.#inbox = createInbox();
+    nc.subscribe(`${this.#inbox}.*`, {
+      callback: (err, msg) => {
+        if (err) return;
+        const token = msg.subject.slice(this.#inbox.length + 1);
+        const p = this.#pending.get(token);
+        if (!p) return;
+        this.#pending.delete(token);
+        clearTimeout(p.timer);
+        // The server answers a request nobody subscribes to with a 503 status message.
+        if (msg.headers?.hasError && msg.headers.code === 503) p.reject(new natsErrors.NoRespondersError(p.subject));
+        else p.resolve(msg);
+      },
+    });
+  }
+
+  request(subject: string, data: Uint8Array, timeoutMs: number, headers: MsgHdrs | undefined): Promise<Msg> {
+    const token = (this.#next++).toString(36);
+    return new Promise<Msg>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(token);
+        reject(new natsErrors.TimeoutError());
+      }, timeoutMs);
+      this.#pending.set(token, { resolve, reject, timer, subject });
+      try {
+        this.nc.publish(subject, data, { reply: `${this.#inbox}.${token}`, ...(headers ? { headers } : {}) });
+      } catch (err) {
+        this.#pending.delete(token);
+        clearTimeout(timer);
+        reject(err);
+      }
+    });
+  }
+}
+
+const requesters = new WeakMap<NatsConnection, Requester>();
+
 /** Sends a request and returns the raw reply message; failures are typed (see {@link requestFailure}). */
 export async function request(
   nc: NatsConnection,
@@ -63,8 +116,10 @@ export async function request(
   data: Uint8Array,
   options: RequestOptions,
 ): Promise<Msg> {
+  let requester = requesters.get(nc);
+  if (!requester) requesters.set(nc, (requester = new Requester(nc)));
   try {
-    return await nc.request(subject, data, { timeout: options.timeoutMs, headers: options.headers ?? traceHeaders() });
+    return await requester.request(subject, data, options.timeoutMs, options.headers ?? traceHeaders());
   } catch (err) {
     throw requestFailure(err, options);
   }
@@ -99,36 +154,50 @@ export async function scatter(
   data: Uint8Array,
   options: ScatterOptions,
 ): Promise<{ bodies: Uint8Array[]; errors: WasmeshError[] }> {
-  return inSpan(options.what, { kind: SpanKind.CLIENT, attributes: { 'messaging.destination': subject } }, async () => {
-    const bodies: Uint8Array[] = [];
-    const errs: WasmeshError[] = [];
-    let replies: AsyncIterable<Msg>;
-    try {
-      replies = await nc.requestMany(subject, data, {
-        strategy: 'stall',
-        maxWait: options.maxWaitMs,
-        stall: options.stallMs ?? 300,
-        ...(traceHeaders() ? { headers: traceHeaders() } : {}),
-      });
-    } catch (err) {
-      throw requestFailure(err, { ...options, timeoutMs: options.maxWaitMs });
-    }
-    try {
-      for await (const msg of replies) {
-        // A "no responders" status message ends the collection with nothing.
-        if (msg.data.length === 0 && msg.headers?.code === 503) break;
+  return inSpan(
+    options.what,
+    { kind: SpanKind.CLIENT, attributes: { 'messaging.destination': subject } },
+    async (_span, ctx) => {
+      const bodies: Uint8Array[] = [];
+      const errs: WasmeshError[] = [];
+      const inbox = createInbox();
+      await new Promise<void>((resolve, reject) => {
+        let stall: NodeJS.Timeout | undefined;
+        const finish = (): void => {
+          clearTimeout(overall);
+          clearTimeout(stall);
+          sub.unsubscribe();
+          resolve();
+        };
+        // The overall deadline, and a stall window that starts with the first reply: slow
+        // responders are waited for as long as nobody has answered yet.
+        const overall = setTimeout(finish, options.maxWaitMs);
+        const sub = nc.subscribe(inbox, {
+          callback: (err, msg) => {
+            if (err) return finish();
+            // A "no responders" status message means nobody will answer.
+            if (msg.headers?.hasError && msg.headers.code === 503) return finish();
+            try {
+              bodies.push(unwrapReply(msg.data, options.what));
+            } catch (e) {
+              errs.push(e as WasmeshError);
+            }
+            clearTimeout(stall);
+            stall = setTimeout(finish, options.stallMs ?? 300);
+          },
+        });
         try {
-          bodies.push(unwrapReply(msg.data, options.what));
+          const headers = traceHeaders(ctx);
+          nc.publish(subject, data, { reply: inbox, ...(headers ? { headers } : {}) });
         } catch (err) {
-          errs.push(err as WasmeshError);
+          clearTimeout(overall);
+          sub.unsubscribe();
+          reject(requestFailure(err, { ...options, timeoutMs: options.maxWaitMs }));
         }
-      }
-    } catch (err) {
-      const failure = requestFailure(err, { ...options, timeoutMs: options.maxWaitMs });
-      if (failure.code !== 'WASMESH_ERR_NO_RESPONDERS' && failure.code !== 'WASMESH_ERR_TIMEOUT') throw failure;
-    }
-    return { bodies, errors: errs };
-  });
+      });
+      return { bodies, errors: errs };
+    },
+  );
 }
 
 /** Handles one request; returns the reply body, `null` to stay silent (e.g. not qualifying for an auction), or throws. */

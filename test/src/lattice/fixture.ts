@@ -32,7 +32,13 @@ export async function startLattice(
     return h;
   };
   try {
-    await Promise.all((options.hosts ?? []).map((o) => addHost(o)));
+    // Started together, kept in the order of `options.hosts`.
+    const started = await Promise.allSettled(
+      (options.hosts ?? []).map((o) => HostProcess.start({ natsUrl: nats.url, lattice, heartbeatMs: 500, ...o })),
+    );
+    for (const r of started) if (r.status === 'fulfilled') hosts.push(r.value);
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     const client = await LatticeClient.connect({ servers: nats.url, lattice, name: 'test-client' });
     return {
       nats,

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The whole build, in dependency order: protobuf code (pbjs), the native runtime (cargo), the actors (AssemblyScript),
+// The whole build, in dependency order: setup (toolchain checks, nats-server), protobuf code (pbjs),
+// the native runtime (cargo), the actors (AssemblyScript),
 // the test fixtures (wabt + AssemblyScript), then TypeScript. Run by `npm install` (prepare) and
 // before `npm test`. Every step is incremental, so a warm run takes seconds.
 import { spawnSync } from 'node:child_process';
@@ -8,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const steps = [
+  ['setup (toolchains, nats-server)', ['bash', 'scripts/setup.sh']],
   ['protobuf code', ['proto/scripts/generate.mjs']],
   ['native runtime', ['host/scripts/build-native.mjs']],
   ['actors', ['actors/scripts/build.mjs']],
@@ -16,7 +18,8 @@ const steps = [
 ];
 for (const [name, args] of steps) {
   const started = Date.now();
-  const res = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+  const [cmd, ...rest] = args[0] === 'bash' ? args : [process.execPath, ...args];
+  const res = spawnSync(cmd, rest, { cwd: root, stdio: 'inherit' });
   if (res.status !== 0) {
     console.error(`build: ${name} failed (exit ${res.status ?? res.signal})`);
     process.exit(res.status ?? 1);

@@ -67,9 +67,6 @@ export type NativeHostCall = (
   payload: Buffer,
 ) => Promise<Buffer>;
 
-/** Receives guest log lines. */
-export type NativeLog = (level: string, line: string) => void;
-
 /**
  * A batch of invocation outcomes. `lengths[i]` is the byte length of invocation `ids[i]`'s
  * response within `data` (responses are stored back to back), or -1 when it failed: its error
@@ -80,6 +77,10 @@ export interface NativeCompletions {
   lengths: Int32Array;
   data: Buffer;
   errors: string[];
+  /** Guest log lines written since the last batch: invocation id, level and text of each. */
+  logIds: Uint32Array;
+  logLevels: string[];
+  logLines: string[];
 }
 
 /** A loaded actor in the addon. */
@@ -94,18 +95,8 @@ export interface NativeActor {
 /** The addon's runtime class. */
 export interface NativeRuntime {
   /** Loads synchronously when the compiled code is cached (no wasm runs); `null` means use `load`. */
-  loadPrecompiled(
-    wasm: Uint8Array,
-    opts: NativeActorOptions,
-    hostCall: NativeHostCall | undefined,
-    log: NativeLog | undefined,
-  ): NativeActor | null;
-  load(
-    wasm: Buffer,
-    opts: NativeActorOptions,
-    hostCall: NativeHostCall | undefined,
-    log: NativeLog | undefined,
-  ): Promise<NativeActor>;
+  loadPrecompiled(wasm: Uint8Array, opts: NativeActorOptions, hostCall: NativeHostCall | undefined): NativeActor | null;
+  load(wasm: Buffer, opts: NativeActorOptions, hostCall: NativeHostCall | undefined): Promise<NativeActor>;
   inspect(wasm: Buffer): Promise<NativeModuleInfo>;
   stats(): NativeStats;
   close(): void;

@@ -13,6 +13,8 @@ interface Entry {
   context: Record<string, unknown>;
   /** The caller's value handed to host calls this invocation's guest makes. */
   hostContext: unknown;
+  /** Receives the guest's log lines. */
+  log: (level: string, line: string) => void;
 }
 
 /** The table of outstanding invocations of one runtime. */
@@ -66,7 +68,9 @@ export class PendingInvocations {
    * per batch (a copy of each would cost more than it saves).
    */
   readonly drain = (): void => {
-    const { ids, lengths, data, errors } = this.takeCompleted();
+    const { ids, lengths, data, errors, logIds, logLevels, logLines } = this.takeCompleted();
+    // Logs first: an invocation's log lines come before its outcome.
+    for (let i = 0; i < logIds.length; i++) this.#entries.get(logIds[i]!)?.log(logLevels[i]!, logLines[i]!);
     let offset = 0;
     let nextError = 0;
     for (let i = 0; i < ids.length; i++) {

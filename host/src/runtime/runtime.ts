@@ -71,6 +71,7 @@ export class Actor {
     private readonly pending: PendingInvocations,
     /** A name for errors and logs (file name or actor id). */
     readonly name: string,
+    private readonly log: (level: string, line: string) => void,
   ) {}
 
   /** SHA-256 of the module bytes, hex. */
@@ -95,7 +96,7 @@ export class Actor {
   invoke(operation: string, payload: Uint8Array = EMPTY, options: InvokeOptions = {}): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       const context = { actor: this.name, operation };
-      const id = this.pending.add({ resolve, reject, context, hostContext: options.hostContext });
+      const id = this.pending.add({ resolve, reject, context, hostContext: options.hostContext, log: this.log });
       try {
         this.native.invoke(id, operation, payload, options.timeoutMs);
       } catch (err) {
@@ -178,13 +179,13 @@ export class ActorRuntime {
     // Cached code loads synchronously (about 0.2 ms, no wasm runs); compiling goes to a thread.
     let native: NativeActor | null;
     try {
-      native = this.native.loadPrecompiled(wasm, dto, hostCall, onLog);
+      native = this.native.loadPrecompiled(wasm, dto, hostCall);
     } catch (err) {
       throw fromNative(err, { actor: name });
     }
-    native ??= await mapNative(() => this.native.load(toBuffer(wasm), dto, hostCall, onLog), { actor: name });
+    native ??= await mapNative(() => this.native.load(toBuffer(wasm), dto, hostCall), { actor: name });
     log.debug({ hash: native.hash, source: native.source }, 'actor loaded');
-    return new Actor(native, this.pending, name);
+    return new Actor(native, this.pending, name, onLog);
   }
 
   /** Describes a module: hash, size, imports, exports and whether it is a valid waPC actor here. */

@@ -95,7 +95,7 @@ impl InvocationState {
             for (pipe, level) in [(out, LogLevel::Info), (err, LogLevel::Warn)] {
                 let bytes = pipe.contents();
                 for line in String::from_utf8_lossy(&bytes).lines().filter(|l| !l.is_empty()) {
-                    self.host.log(level, line.to_owned());
+                    self.host.log(self.invocation, level, line.to_owned());
                 }
             }
         }
@@ -173,7 +173,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<InvocationState>) -> wasmtime::R
     })?;
     linker.func_wrap("wapc", "__console_log", |mut c: Caller<'_, InvocationState>, ptr: i32, len: i32| {
         let line = read_string(&mut c, ptr, len.min(64 << 10))?;
-        c.data().host.log(LogLevel::Info, line);
+        c.data().host.log(c.data().invocation, LogLevel::Info, line);
         Ok(())
     })?;
     linker.func_wrap("wapc", "__host_response_len", |c: Caller<'_, InvocationState>| {

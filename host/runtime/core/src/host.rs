@@ -47,8 +47,9 @@ pub type HostCallFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> +
 pub trait Host: Send + Sync + 'static {
     /// Runs a host call; the guest is suspended (its fiber parked) until the future resolves.
     fn host_call(&self, call: HostCall) -> HostCallFuture;
-    /// Receives one guest log line.
-    fn log(&self, level: LogLevel, line: String);
+    /// Receives one guest log line, written during the invocation the embedder tagged
+    /// `invocation` (see [`HostCall::invocation`]).
+    fn log(&self, invocation: u64, level: LogLevel, line: String);
 }
 
 /// A host that refuses every host call and drops logs; for actors that need neither.
@@ -59,5 +60,5 @@ impl Host for NoHost {
         let target = call.target();
         Box::pin(async move { Err(format!("no host call handler is configured (call to {target})")) })
     }
-    fn log(&self, _level: LogLevel, _line: String) {}
+    fn log(&self, _invocation: u64, _level: LogLevel, _line: String) {}
 }

@@ -32,12 +32,22 @@ pub(crate) struct Job {
 
 /// Outcomes finished since JS last took them. `lengths[i]` is the byte length of the i-th
 /// response in `data`, or -1 when invocation `ids[i]` failed (its error is the next of `errors`).
+/// Guest log lines travel in the same queue, so JS sees an invocation's logs before its outcome.
 #[derive(Default)]
 struct Finished {
     ids: Vec<u32>,
     lengths: Vec<i32>,
     data: Vec<u8>,
     errors: Vec<String>,
+    log_ids: Vec<u32>,
+    log_levels: Vec<String>,
+    log_lines: Vec<String>,
+}
+
+impl Finished {
+    fn is_empty(&self) -> bool {
+        self.ids.is_empty() && self.log_ids.is_empty()
+    }
 }
 
 /// A batch of outcomes as JS receives it (see [`Finished`]).
@@ -48,6 +58,10 @@ pub struct NativeCompletions {
     pub data: Buffer,
     /// `{code, message, ...}` JSON per failed invocation, in order.
     pub errors: Vec<String>,
+    /// Guest log lines: the invocation that wrote each, its level (`info`, `warn`) and text.
+    pub log_ids: Uint32Array,
+    pub log_levels: Vec<String>,
+    pub log_lines: Vec<String>,
 }
 
 /// The two queues and the JS wake-up callback of one runtime.
@@ -100,8 +114,7 @@ impl Dispatch {
     }
 
     fn finish(&self, id: u32, outcome: rt::Result<Vec<u8>>) {
-        let first = {
-            let mut f = self.finished.lock().unwrap_or_else(|p| p.into_inner());
+        self.push(|f| {
             f.ids.push(id);
             match outcome {
                 Ok(bytes) => {
@@ -113,8 +126,26 @@ impl Dispatch {
                     f.errors.push(to_js(e).reason);
                 }
             }
+        });
+    }
+
+    /// Queues a guest log line of invocation `id` (any thread).
+    pub(crate) fn log(&self, id: u32, level: rt::LogLevel, line: String) {
+        self.push(|f| {
+            f.log_ids.push(id);
+            f.log_levels.push(level.as_str().to_owned());
+            f.log_lines.push(line);
+        });
+    }
+
+    /// Adds to the finished queue; the first entry of a batch wakes JS.
+    fn push(&self, add: impl FnOnce(&mut Finished)) {
+        let first = {
+            let mut f = self.finished.lock().unwrap_or_else(|p| p.into_inner());
+            let was_empty = f.is_empty();
+            add(&mut f);
             self.finished_count.store(f.ids.len(), Ordering::Release);
-            f.ids.len() == 1
+            was_empty
         };
         if first && let Ok(wake) = self.wake_js.read() {
             wake.call((), ThreadsafeFunctionCallMode::NonBlocking);
@@ -133,6 +164,9 @@ impl Dispatch {
             lengths: Int32Array::new(f.lengths),
             data: f.data.into(),
             errors: f.errors,
+            log_ids: Uint32Array::new(f.log_ids),
+            log_levels: f.log_levels,
+            log_lines: f.log_lines,
         }
     }
 

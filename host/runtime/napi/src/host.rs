@@ -4,8 +4,10 @@ use std::sync::Arc;
 
 use napi::Status;
 use napi::bindgen_prelude::{Buffer, FnArgs, Promise};
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::threadsafe_function::ThreadsafeFunction;
 use wasmesh_runtime as rt;
+
+use crate::dispatch::Dispatch;
 
 /// JS `(invocation, binding, namespace, operation, payload) => Promise<Buffer>`, where
 /// `invocation` is the id JS gave the call that made this host call. It never throws
@@ -19,13 +21,11 @@ pub(crate) type HostCallFn = ThreadsafeFunction<
     true,
 >;
 
-/// JS `(level, line) => void`.
-pub(crate) type LogFn = ThreadsafeFunction<FnArgs<(String, String)>, (), FnArgs<(String, String)>, Status, false, true>;
 
-/// Host calls and logs forwarded to JS callbacks.
+/// Host calls forwarded to a JS callback; logs queued for JS with the invocation outcomes.
 pub(crate) struct JsHost {
     pub(crate) call: Option<Arc<HostCallFn>>,
-    pub(crate) log: Option<LogFn>,
+    pub(crate) dispatch: Arc<Dispatch>,
 }
 
 impl rt::Host for JsHost {
@@ -46,9 +46,7 @@ impl rt::Host for JsHost {
         })
     }
 
-    fn log(&self, level: rt::LogLevel, line: String) {
-        if let Some(f) = &self.log {
-            f.call(FnArgs::from((level.as_str().to_owned(), line)), ThreadsafeFunctionCallMode::NonBlocking);
-        }
+    fn log(&self, invocation: u64, level: rt::LogLevel, line: String) {
+        self.dispatch.log(invocation as u32, level, line);
     }
 }

@@ -19,7 +19,7 @@ use wasmesh_runtime as rt;
 
 use crate::dispatch::{Dispatch, Job, NativeCompletions, WakeFn};
 use crate::errors::to_js;
-use crate::host::{HostCallFn, JsHost, LogFn};
+use crate::host::{HostCallFn, JsHost};
 
 /// Engine and pool sizing (all fields filled in by the TS side).
 #[napi(object)]
@@ -85,8 +85,8 @@ fn limits(opts: &NativeActorOptions) -> napi::Result<rt::ActorLimits> {
     })
 }
 
-fn js_host(host_call: Option<HostCallFn>, log: Option<LogFn>) -> Arc<dyn rt::Host> {
-    Arc::new(JsHost { call: host_call.map(Arc::new), log })
+fn js_host(host_call: Option<HostCallFn>, dispatch: &Arc<Dispatch>) -> Arc<dyn rt::Host> {
+    Arc::new(JsHost { call: host_call.map(Arc::new), dispatch: dispatch.clone() })
 }
 
 fn bytes(n: i64, what: &str) -> napi::Result<u64> {
@@ -148,13 +148,12 @@ impl NativeRuntime {
         wasm: &[u8],
         opts: NativeActorOptions,
         host_call: Option<HostCallFn>,
-        log: Option<LogFn>,
     ) -> napi::Result<Option<NativeActor>> {
         let limits = limits(&opts)?;
         if !self.inner.is_precompiled(wasm, limits.fuel.is_some()) {
             return Ok(None);
         }
-        let actor = self.inner.load(wasm, limits, js_host(host_call, log)).map_err(to_js)?;
+        let actor = self.inner.load(wasm, limits, js_host(host_call, &self.dispatch)).map_err(to_js)?;
         Ok(Some(NativeActor { inner: actor, dispatch: self.dispatch.clone() }))
     }
 
@@ -165,12 +164,11 @@ impl NativeRuntime {
         wasm: Buffer,
         opts: NativeActorOptions,
         host_call: Option<HostCallFn>,
-        log: Option<LogFn>,
     ) -> napi::Result<NativeActor> {
         let limits = limits(&opts)?;
         let wasm = wasm.to_vec();
         let runtime = self.inner.clone();
-        let host = js_host(host_call, log);
+        let host = js_host(host_call, &self.dispatch);
         let actor = tokio::task::spawn_blocking(move || runtime.load(&wasm, limits, host))
             .await
             .map_err(|e| NapiError::from_reason(format!("load task failed: {e}")))?

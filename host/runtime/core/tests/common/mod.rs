@@ -285,7 +285,7 @@ impl Host for TestHost {
         })
     }
 
-    fn log(&self, level: LogLevel, line: String) {
+    fn log(&self, _invocation: u64, level: LogLevel, line: String) {
         self.logs.lock().unwrap().push((level, line));
     }
 }

@@ -29,6 +29,6 @@ if (jestArgs.length === 0) {
   if (cargo !== 0) process.exit(cargo);
 }
 const jest = run(process.execPath, ['node_modules/jest/bin/jest.js', ...jestArgs], {
-  NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --experimental-vm-modules --no-warnings`.trim(),
+  NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --experimental-vm-modules --no-warnings --expose-gc`.trim(),
 });
 process.exit(jest);

@@ -21,6 +21,7 @@ interface Entry {
 export class PendingInvocations {
   readonly #entries = new Map<number, Entry>();
   #nextId = 0;
+  #spinCheckQueued = false;
 
   /**
    * `setActive(true)` when the first invocation starts, `false` when the last one ends;
@@ -36,12 +37,18 @@ export class PendingInvocations {
 
   /**
    * Called right after an invocation was handed to the addon. When it is the only one
-   * outstanding, the JS thread spins briefly for its outcome: a lone call finishes in tens of
-   * microseconds, while waking the event loop from idle costs about as much again. Under load
-   * (several outstanding) outcomes arrive in batches and nothing spins.
+   * outstanding once the current turn of JS is done, the JS thread spins briefly for its outcome:
+   * a lone call finishes in tens of microseconds, while waking the event loop from idle costs
+   * about as much again. The check waits for the end of the turn (a microtask), so callers that
+   * issue several invocations in one turn (closed loops, bursts of messages) never spin.
    */
   submitted(): void {
-    if (this.spinWaitUs > 0 && this.#entries.size === 1 && this.waitCompleted(this.spinWaitUs)) this.drain();
+    if (this.spinWaitUs === 0 || this.#spinCheckQueued) return;
+    this.#spinCheckQueued = true;
+    queueMicrotask(() => {
+      this.#spinCheckQueued = false;
+      if (this.#entries.size === 1 && this.waitCompleted(this.spinWaitUs)) this.drain();
+    });
   }
 
   /** Invocations outstanding. */

@@ -4,6 +4,7 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { LatticeObjects } from './artifacts.js';
+import { LinkState } from './links.js';
 import { connectNats, type ConnectOptions } from './connection.js';
 import { ControlClient } from './control-client.js';
 import { subscribeEvents, type EventStreamOptions, type LatticeEvent } from './events.js';
@@ -37,6 +38,7 @@ export interface LatticeClientOptions extends Omit<ConnectOptions, 'name'> {
 export class LatticeClient {
   readonly control: ControlClient;
   #objects: Promise<LatticeObjects> | undefined;
+  #state: Promise<LinkState> | undefined;
 
   constructor(
     /** The NATS connection (owned by this client). */
@@ -56,6 +58,12 @@ export class LatticeClient {
   /** The lattice name. */
   get lattice(): string {
     return this.subjects.lattice;
+  }
+
+  /** Links, named config and the provider registry (opened on first use). */
+  state(): Promise<LinkState> {
+    this.#state ??= LinkState.open(this.nc, this.subjects);
+    return this.#state;
   }
 
   /** The lattice object store (opened on first use). */

@@ -19,6 +19,14 @@ export interface EventBodies {
   actor_failed: lattice.IActorFailed;
   actor_updated: lattice.IActorUpdated;
   labels_changed: lattice.ILabelsChanged;
+  link_set: lattice.ILinkSet;
+  link_deleted: lattice.ILinkDeleted;
+  link_status: lattice.ILinkStatus;
+  config_set: lattice.IConfigSet;
+  config_deleted: lattice.IConfigDeleted;
+  provider_started: lattice.IProviderStarted;
+  provider_stopped: lattice.IProviderStopped;
+  provider_health: lattice.IProviderHealth;
 }
 
 /** The protobuf oneof field of each event type. */
@@ -31,6 +39,14 @@ const FIELD = {
   actor_failed: 'actorFailed',
   actor_updated: 'actorUpdated',
   labels_changed: 'labelsChanged',
+  link_set: 'linkSet',
+  link_deleted: 'linkDeleted',
+  link_status: 'linkStatus',
+  config_set: 'configSet',
+  config_deleted: 'configDeleted',
+  provider_started: 'providerStarted',
+  provider_stopped: 'providerStopped',
+  provider_health: 'providerHealth',
 } as const satisfies Record<EventType, keyof lattice.IEvent>;
 
 const TYPE_OF_FIELD = new Map<string, EventType>(Object.entries(FIELD).map(([t, f]) => [f, t as EventType]));

@@ -77,3 +77,4 @@ export {
   type LatticeClientOptions,
   type InvokeOptions,
 } from './client.js';
+export { LinkState, linkKey, describeLink, checkContract, mergeConfig, DEFAULT_LINK_NAME } from './links.js';

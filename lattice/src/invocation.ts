@@ -30,6 +30,8 @@ export interface InvokeActorOptions {
   deadlineMs?: number;
   /** Trace context to continue (default: the active one). */
   parent?: Context;
+  /** For an actor's call to a provider: the link name it used. */
+  linkName?: string;
 }
 
 /** The largest payload that fits in one message on this connection. */
@@ -112,6 +114,7 @@ export async function invokeActorDetailed(
         payload: payloadObject ? new Uint8Array() : payload,
         payloadObject,
         deadlineMs,
+        linkName: options.linkName ?? '',
         ...traceparentOf(ctx),
       });
       const msg = await request(nc, subject, envelope, { timeoutMs, headers: traceHeaders(ctx), context, what }).catch(

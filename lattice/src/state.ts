@@ -27,6 +27,27 @@ export class StateBucket<T> {
     return this.kv.put(key, encode(this.type, value));
   }
 
+  /** The value and revision under `key`, or `undefined`. */
+  async getEntry(key: string): Promise<{ value: T; revision: number } | undefined> {
+    const e = await this.kv.get(key);
+    return e && e.operation === 'PUT' ? { value: this.#decode(e), revision: e.revision } : undefined;
+  }
+
+  /**
+   * Stores `value` only if `key` is still at `revision` (0: only if absent). Returns false when
+   * someone else wrote it first, so callers can re-read and decide again.
+   */
+  async putIf(key: string, value: T, revision: number): Promise<boolean> {
+    try {
+      if (revision === 0) await this.kv.create(key, encode(this.type, value));
+      else await this.kv.update(key, encode(this.type, value), revision);
+      return true;
+    } catch (err) {
+      if (/wrong last sequence|key exists/i.test((err as Error).message)) return false;
+      throw err;
+    }
+  }
+
   /** The value under `key`, or `undefined`. */
   async get(key: string): Promise<T | undefined> {
     const e = await this.kv.get(key);

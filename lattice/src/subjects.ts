@@ -58,7 +58,15 @@ export type EventType =
   | 'actor_stopped'
   | 'actor_failed'
   | 'actor_updated'
-  | 'labels_changed';
+  | 'labels_changed'
+  | 'link_set'
+  | 'link_deleted'
+  | 'link_status'
+  | 'config_set'
+  | 'config_deleted'
+  | 'provider_started'
+  | 'provider_stopped'
+  | 'provider_health';
 
 /** Subject builders for one lattice. */
 export class Subjects {

@@ -14,5 +14,8 @@ export const protoDir: string = path.resolve(path.dirname(fileURLToPath(import.m
 /** `wasmesh.lattice.v1`: control API, events and the invocation envelope (classes and types). */
 export import lattice = wasmesh.lattice.v1;
 
+/** `wasmesh.contracts.v1`: the capability contracts (key-value, HTTP server, messaging). */
+export import contracts = wasmesh.contracts.v1;
+
 /** `wasmesh.examples.v1`: the example Greeter contract. */
 export import examples = wasmesh.examples.v1;

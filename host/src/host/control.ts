@@ -105,6 +105,7 @@ export class ControlHandlers {
           this.host.nc,
           this.host.subjects,
           () => this.host.objects(),
+          () => this.host.links(),
           this.host.options.invocationTimeoutMs,
         ),
       },

@@ -11,6 +11,7 @@ import type { KeyPair } from '@nats-io/nkeys';
 import {
   connectNats,
   LatticeObjects,
+  LinkState,
   openBucket,
   publishEvent,
   serve,
@@ -25,6 +26,7 @@ import {
 import { lattice } from '@wasmesh/proto';
 import { ActorRuntime } from '../runtime/runtime.js';
 import { ControlHandlers } from './control.js';
+import { LinkTable } from './link-table.js';
 import { friendlyName, hostKeyPair, resolveLabels } from './identity.js';
 import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
 import type { RunningActor } from './running-actor.js';
@@ -52,6 +54,7 @@ export class LatticeHost {
   #heartbeat: NodeJS.Timeout | undefined;
   #objects: Promise<LatticeObjects> | undefined;
   #claims: Promise<StateBucket<lattice.IClaims>> | undefined;
+  #links: Promise<LinkTable> | undefined;
   #drained: Promise<void> | undefined;
   #stoppedResolve!: () => void;
   readonly #stopped = new Promise<void>((r) => (this.#stoppedResolve = r));
@@ -106,6 +109,13 @@ export class LatticeHost {
     return this.#claims;
   }
 
+  /** The lattice's links, watched live (opened on first use). */
+  links(): Promise<LinkTable> {
+    this.#links ??= LinkState.open(this.nc, this.subjects).then((state) => LinkTable.watch(state, this.logger));
+    this.#links.catch(() => (this.#links = undefined));
+    return this.#links;
+  }
+
   /** This host as ping replies and events describe it. */
   info(): lattice.IHostInfo {
     return {
@@ -151,6 +161,8 @@ export class LatticeHost {
     this.publish('host_started', { host: this.info() });
     this.#beat();
     this.#heartbeat = setInterval(() => this.#beat(), this.options.heartbeatMs);
+    // Load the links now, so the first host call to a provider does not wait for them.
+    this.links().catch((err: unknown) => this.logger.warn({ err }, 'cannot watch the lattice links yet'));
     this.logger.info({ hostId: this.id, name: this.friendlyName, labels: this.labels }, 'host started');
   }
 
@@ -177,6 +189,7 @@ export class LatticeHost {
     this.logger.info({ reason }, 'host draining');
     clearInterval(this.#heartbeat);
     for (const sub of this.#controlSubs.splice(0)) sub.unsubscribe();
+    void this.#links?.then((t) => t.stop()).catch(() => undefined);
     const left = await Promise.all([...this.actors.values()].map((a) => a.stop(timeoutMs)));
     const unfinished = left.reduce((a, b) => a + b, 0);
     if (unfinished > 0) this.logger.warn({ unfinished }, 'drain timed out with invocations still running');

@@ -36,7 +36,9 @@ export type ControlOp =
   | 'actor.start'
   | 'actor.stop'
   | 'actor.update'
-  | 'claims.get';
+  | 'claims.get'
+  | 'provider.start'
+  | 'provider.stop';
 
 /** Operations sent to one host; the host id is the last token. */
 export const HOST_TARGETED_OPS: ReadonlySet<ControlOp> = new Set<ControlOp>([
@@ -47,6 +49,8 @@ export const HOST_TARGETED_OPS: ReadonlySet<ControlOp> = new Set<ControlOp>([
   'actor.start',
   'actor.stop',
   'actor.update',
+  'provider.start',
+  'provider.stop',
 ]);
 
 /** Event types, as the last subject token. */
@@ -109,6 +113,11 @@ export class Subjects {
   /** Where invocations of `actorId` go; hosts running it subscribe with this as the queue group. */
   actor(actorId: string): string {
     return `wasmesh.rpc.v1.${this.lattice}.${checkToken('actor id', actorId)}`;
+  }
+
+  /** Where provider `providerId` answers health checks (request/reply, a `ProviderHealth` reply). */
+  providerHealth(providerId: string): string {
+    return `wasmesh.ctl.v1.${this.lattice}.provider.health.${checkToken('provider id', providerId)}`;
   }
 
   /** JetStream KV bucket of this lattice's state of `kind` (`actors`, `claims`, …). */

@@ -40,6 +40,9 @@ export class ControlHandlers {
         return this.#updateActor(decode(lattice.UpdateActorRequest, msg.data, 'update-actor request'));
       case 'claims.get':
         return this.#claims();
+      case 'provider.start':
+      case 'provider.stop':
+        throw new WasmeshError('WASMESH_ERR_UNAVAILABLE', `host ${this.host.id} cannot supervise providers yet`);
     }
   }
 

@@ -65,6 +65,17 @@ export class Writer {
     return this.tag(field, WireType.LEN).bytes(data);
   }
 
+  /** `field: message`, length-delimited (omitted when `data` is null). */
+  messageField(field: u32, data: ArrayBuffer | null): Writer {
+    if (data === null) return this;
+    return this.tag(field, WireType.LEN).bytes(Uint8Array.wrap(data!));
+  }
+
+  /** `field: bool` (omitted when false). */
+  boolField(field: u32, v: bool): Writer {
+    return this.varintField(field, v ? 1 : 0);
+  }
+
   /** `field: uint64/int64/uint32/int32/bool` as a varint (omitted when zero). */
   varintField(field: u32, v: u64): Writer {
     if (v == 0) return this;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The whole build, in dependency order: setup (toolchain checks, nats-server), protobuf code (pbjs),
+// The whole build, in dependency order: setup (toolchain checks, nats-server, redis-server), protobuf code (pbjs),
 // the native runtime (cargo), the actors (AssemblyScript),
 // the test fixtures (wabt + AssemblyScript), then TypeScript. Run by `npm install` (prepare) and
 // before `npm test`. Every step is incremental, so a warm run takes seconds.
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const steps = [
-  ['setup (toolchains, nats-server)', ['bash', 'scripts/setup.sh']],
+  ['setup (toolchains, nats-server, redis-server)', ['bash', 'scripts/setup.sh']],
   ['protobuf code', ['proto/scripts/generate.mjs']],
   ['native runtime', ['host/scripts/build-native.mjs']],
   ['actors', ['actors/scripts/build.mjs']],

@@ -7,7 +7,9 @@
 #     with `go install` from the Go module proxy into $WASMESH_BIN_DIR (default
 #     ~/.cache/wasmesh/bin, outside the clone so clean clones reuse it). Without Go, or if the build
 #     fails, Debian's nats-server package (older, but enough for tests) is installed instead.
-#   Debian packages: none else yet (redis-server joins with the provider work).
+#   redis-server (the keyvalue provider's Redis backend; the test harness starts real servers):
+#     Debian's redis-server package, installed only when no redis-server is on PATH or in /usr/bin
+#     (REDIS_SERVER_BIN may point at another one).
 set -euo pipefail
 
 NATS_SERVER_MODULE=github.com/nats-io/nats-server/v2
@@ -80,4 +82,24 @@ if [ -z "$nats_version" ]; then
   nats_source="system, $nats_bin"
 fi
 
-echo "setup: ok (node $node_version, rust $rust_version, nats-server $nats_version: $nats_source)"
+# redis-server: "Redis server v=7.0.15 sha=..." -> "7.0.15".
+redis_version_of() { "$1" --version 2>/dev/null | sed -n 's/.* v=\([^ ]*\).*/\1/p' || true; }
+
+redis_bin="${REDIS_SERVER_BIN:-}"
+redis_source="REDIS_SERVER_BIN, $redis_bin"
+if [ -z "$redis_bin" ]; then
+  redis_bin=$(command -v redis-server || { [ -x /usr/bin/redis-server ] && echo /usr/bin/redis-server; } || true)
+  redis_source="system, $redis_bin"
+fi
+if [ -z "$redis_bin" ]; then
+  echo "setup: installing Debian's redis-server" >&2
+  apt_install redis-server
+  # The package starts a system service; the tests start their own servers on free ports.
+  redis_bin=$(command -v redis-server || echo /usr/bin/redis-server)
+  redis_source="installed from Debian's packages, $redis_bin"
+fi
+redis_version=$(redis_version_of "$redis_bin")
+[ -n "$redis_version" ] || fail "redis-server at $redis_bin does not run"
+
+echo "setup: ok (node $node_version, rust $rust_version, nats-server $nats_version: $nats_source;" \
+  "redis-server $redis_version: $redis_source)"

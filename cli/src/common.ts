@@ -45,6 +45,24 @@ export function examples(cmd: Command, lines: string[], notes = ''): Command {
   );
 }
 
+const groupExamples = new WeakMap<Command, string[]>();
+
+/**
+ * The group command `name` of `program` (`start`, `stop`, `get`, …), created on first use. Every
+ * registration adds its example lines, shown in one "Examples:" section of the group's help.
+ */
+export function commandGroup(program: Command, name: string, description: string, lines: string[]): Command {
+  let group = program.commands.find((c) => c.name() === name);
+  if (!group) {
+    group = program.command(name).description(description);
+    const all: string[] = [];
+    groupExamples.set(group, all);
+    group.addHelpText('after', () => `\nExamples:\n${all.map((l) => `  $ ${l}`).join('\n')}`);
+  }
+  groupExamples.get(group)?.push(...lines);
+  return group;
+}
+
 /** How long the first connection attempt may take at most. */
 const CONNECT_TIMEOUT_MS = 5000;
 

@@ -50,6 +50,17 @@ export interface ActorView {
 export interface InventoryView {
   host: HostView;
   actors: ActorView[];
+  providers: ProviderView[];
+}
+
+/** Plain-JSON view of a provider a host supervises. */
+export interface ProviderView {
+  providerId: string;
+  artifactRef: string;
+  state: string;
+  pid: number;
+  healthy: boolean;
+  restarts: number;
 }
 
 /** A host an operation targets; the name is known when the host came from a ping or an auction. */
@@ -87,7 +98,18 @@ export function actorView(a: RawActor | null | undefined): ActorView {
 
 /** Plain-JSON view of an inventory. */
 export function inventoryView(inv: RawInventory): InventoryView {
-  return { host: hostView(inv.host), actors: (inv.actors ?? []).map(actorView) };
+  return {
+    host: hostView(inv.host),
+    actors: (inv.actors ?? []).map(actorView),
+    providers: (inv.providers ?? []).map((p) => ({
+      providerId: p.providerId ?? '',
+      artifactRef: p.artifactRef ?? '',
+      state: p.state ?? '',
+      pid: p.pid ?? 0,
+      healthy: p.healthy ?? false,
+      restarts: p.restarts ?? 0,
+    })),
+  };
 }
 
 /** `name (id)`, or the id alone when the name is not known. */
@@ -405,13 +427,17 @@ export function updateOn(
   });
 }
 
-/** Runs `fn` with an {@link OpContext}: a control client and an event watch opened first, closed after. */
+/**
+ * Runs `fn` with an {@link OpContext}: a control client and an event watch (of `events`, by default
+ * the actor events) opened first, closed after.
+ */
 export async function withOps<T>(
   client: LatticeClient,
   timeoutMs: number,
   fn: (ctx: OpContext) => Promise<T>,
+  events: EventType[] = ACTOR_EVENTS,
 ): Promise<T> {
-  const watch = new EventWatch(client, ACTOR_EVENTS);
+  const watch = new EventWatch(client, events);
   try {
     return await fn({
       client,

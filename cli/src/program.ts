@@ -4,7 +4,10 @@
 import { Command } from 'commander';
 import { registerActorCommands } from './commands/actor.js';
 import { registerCall } from './commands/call.js';
+import { registerConfigCommands } from './commands/config.js';
 import { registerGet } from './commands/get.js';
+import { registerLinkCommands } from './commands/link.js';
+import { registerProviderCommands } from './commands/provider.js';
 import { registerPush } from './commands/push.js';
 import { HOST_COMMANDS } from './host-bin.js';
 
@@ -33,11 +36,16 @@ Examples:
   $ wasmesh update actor echo "$(wasmesh push actors/build/hello.wasm)"
   $ wasmesh get inventory --json
   $ wasmesh stop actor echo
+  $ wasmesh start provider builtin:keyvalue --id kv
+  $ wasmesh config put counter-kv prefix=counter/
+  $ wasmesh link put counter kv wasmesh:keyvalue --config counter-kv
+  $ wasmesh get links
 
 Lattice commands take --nats URL (env WASMESH_NATS_URL, default nats://127.0.0.1:4222) and
 --lattice NAME (env WASMESH_LATTICE, default "default").
-Exit status: 0 ok, 1 internal error, 2 usage error, 3 actor error, 4 limit (timeout…),
-5 lattice unavailable (no NATS, nobody answered), 6 not found (host, actor, artifact).
+Exit status: 0 ok, 1 internal error, 2 usage error, 3 actor or provider failure, 4 limit (timeout…),
+5 lattice unavailable (no NATS, nobody answered), 6 not found (host, actor, artifact, provider,
+link, config).
 Run 'wasmesh <command> --help' for a command's flags and examples.`,
     );
   if (onError) program.configureOutput({ outputError: (str) => onError(str) });
@@ -57,6 +65,9 @@ Run 'wasmesh <command> --help' for a command's flags and examples.`,
   registerGet(program);
   registerPush(program);
   registerActorCommands(program);
+  registerProviderCommands(program);
+  registerLinkCommands(program);
+  registerConfigCommands(program);
   registerCall(program);
   return program;
 }

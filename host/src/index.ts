@@ -1,6 +1,6 @@
 /**
- * @wasmesh/host: the host node. Today: the actor runtime (wasmtime via the native addon) and the
- * local commands built on it; the lattice-connected host follows.
+ * @wasmesh/host: the host node: the actor runtime (wasmtime via the native addon), the lattice host
+ * (control API, actors, provider supervision) and the local commands built on them.
  */
 export { ActorRuntime, Actor } from './runtime/runtime.js';
 export type {
@@ -14,3 +14,12 @@ export type {
 } from './runtime/runtime.js';
 export type { ActorOptions, RuntimeOptions, ResolvedRuntimeOptions } from './runtime/options.js';
 export { ActorError, RUNTIME_ERROR_CODES, type RuntimeErrorCode } from './runtime/errors.js';
+export { LatticeHost, HOST_VERSION, type HostState } from './host/host.js';
+export type { HostOptions, ResolvedHostOptions } from './host/options.js';
+export {
+  resolveProviderEntry,
+  providerEnvironment,
+  SupervisedProvider,
+  type ProviderDescription,
+  type ProviderState,
+} from './host/providers.js';

@@ -53,7 +53,8 @@ export function fromErrorInfo(info: lattice.IErrorInfo, context: Record<string, 
   const details: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(info.details ?? {})) details[k] = parseDetail(v);
   return new WasmeshError(info.code || 'WASMESH_ERR_INTERNAL', info.message || 'unknown error', {
-    details: { ...details, ...context },
+    // The remote side knows best (a provider names the calling actor); the caller adds what it lacks.
+    details: { ...context, ...details },
   });
 }
 

@@ -159,6 +159,34 @@ export class ControlClient {
     );
   }
 
+  /**
+   * Starts a capability provider process on a host, which supervises it from then on; the host
+   * answers once the provider has registered (or with the error that stopped it: its exit status
+   * and stderr, an unknown reference or config).
+   */
+  startProvider(request: lattice.IStartProviderRequest & { hostId: string }): Promise<lattice.Ack> {
+    return this.#hostRequest(
+      'provider.start',
+      request.hostId,
+      lattice.StartProviderRequest,
+      request,
+      lattice.Ack,
+      `start of provider ${request.providerId} on host ${request.hostId}`,
+    );
+  }
+
+  /** Stops a provider on a host (SIGTERM, then SIGKILL after the host's stop timeout). */
+  stopProvider(request: lattice.IStopProviderRequest & { hostId: string }): Promise<lattice.Ack> {
+    return this.#hostRequest(
+      'provider.stop',
+      request.hostId,
+      lattice.StopProviderRequest,
+      request,
+      lattice.Ack,
+      `stop of provider ${request.providerId} on host ${request.hostId}`,
+    );
+  }
+
   /** Claims recorded for the actors of the lattice. */
   async getClaims(): Promise<lattice.IClaims[]> {
     const body = await controlRequest(

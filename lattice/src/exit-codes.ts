@@ -12,7 +12,7 @@ export const ExitCode = Object.freeze({
   INTERNAL: 1,
   /** Bad command line or request: unknown flag, malformed argument, unreadable input file, conflict. */
   USAGE: 2,
-  /** The actor failed or is not a valid actor: guest error, trap, unknown operation, invalid module. */
+  /** The actor failed or is not a valid actor (guest error, trap, unknown operation, invalid module), or a provider process failed. */
   ACTOR: 3,
   /** A limit stopped the work: deadline, memory, fuel, response or payload size. */
   LIMIT: 4,
@@ -40,6 +40,7 @@ const CODES_BY_STATUS: readonly [ExitCodeValue, readonly string[]][] = [
       'GUEST_PROTOCOL',
       'DIGEST_MISMATCH',
       'NO_LINK',
+      'PROVIDER_FAILED',
     ],
   ],
   [ExitCode.LIMIT, ['TIMEOUT', 'MEMORY_LIMIT', 'FUEL_EXHAUSTED', 'RESPONSE_TOO_LARGE', 'PAYLOAD_TOO_LARGE']],

@@ -86,6 +86,15 @@ class Requester {
         else p.resolve(msg);
       },
     });
+    // Requests still waiting when the connection closes fail now: their timers would otherwise keep
+    // a process that is done (a CLI that closed its connection) alive until their deadline.
+    void nc.closed().then(() => {
+      for (const p of this.#pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(new natsErrors.ClosedConnectionError());
+      }
+      this.#pending.clear();
+    });
   }
 
   request(subject: string, data: Uint8Array, timeoutMs: number, headers: MsgHdrs | undefined): Promise<Msg> {

@@ -12,3 +12,16 @@ export function fixturePath(name: string): string {
 }
 
 export { actorPath };
+
+/** test/fixtures/providers, where provider fixtures (plain ESM entry modules) live. */
+export const providerFixtureDir = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'fixtures',
+  'providers',
+);
+
+/** Path of provider fixture `name` (test/fixtures/providers/<name>.mjs). */
+export function providerFixturePath(name: string): string {
+  return path.join(providerFixtureDir, `${name}.mjs`);
+}

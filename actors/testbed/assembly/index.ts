@@ -59,6 +59,21 @@ function relay(p: ArrayBuffer): Result {
   return r;
 }
 
+/**
+ * Calls a capability contract: payload "<contract>/<linkName>/<operation>/<data>", answers with the
+ * provider's response (or fails with the host's error).
+ */
+function callContract(p: ArrayBuffer): Result {
+  const text = String.UTF8.decode(p);
+  const a = text.indexOf("/");
+  const b = a < 0 ? -1 : text.indexOf("/", a + 1);
+  const c = b < 0 ? -1 : text.indexOf("/", b + 1);
+  if (c < 0) return Result.err("CallContract expects <contract>/<linkName>/<operation>/<data>, got \"" + text + "\"");
+  const r = hostCall(text.substring(a + 1, b), text.substring(0, a), text.substring(b + 1, c), String.UTF8.encode(text.substring(c + 1)));
+  if (!r.isOk) return Result.err("contract call failed: " + r.error!);
+  return r;
+}
+
 function fail(p: ArrayBuffer): Result {
   return Result.err("failing on purpose: " + String.UTF8.decode(p));
 }
@@ -72,3 +87,4 @@ register("Forward", forward);
 register("Log", logLines);
 register("Fail", fail);
 register("Relay", relay);
+register("CallContract", callContract);

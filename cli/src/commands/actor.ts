@@ -6,6 +6,7 @@
 import { Option, type Command } from 'commander';
 import { intFlag, keyValueFlag, UsageError, WasmeshError } from '@wasmesh/lattice';
 import {
+  commandGroup,
   examples,
   latticeOptions,
   printJson,
@@ -55,9 +56,9 @@ interface TargetOptions extends LatticeOptions {
   host?: string;
 }
 
-/** A group command (`start`, `scale`, …) whose one subcommand is `actor`. */
+/** A group command (`start`, `scale`, …) with an `actor` subcommand. */
 function group(program: Command, name: string, description: string, lines: string[]): Command {
-  return examples(program.command(name).description(description), lines);
+  return commandGroup(program, name, description, lines);
 }
 
 /** The host `--host` names, with its friendly name; `WASMESH_ERR_NOT_FOUND` when no such host answers. */

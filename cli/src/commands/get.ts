@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import {
+  commandGroup,
   examples,
   formatDuration,
   formatLabels,
@@ -22,7 +23,7 @@ const TIMEOUT = { defaultMs: 5000, help: 'deadline of each inventory request in 
 
 /** Registers `get` and its subcommands on `program`. */
 export function registerGet(program: Command): void {
-  const get = examples(program.command('get').description('show the hosts of the lattice and what they run'), [
+  const get = commandGroup(program, 'get', 'show the hosts, links and config of the lattice and what hosts run', [
     'wasmesh get hosts',
     'wasmesh get inventory --json',
   ]);
@@ -73,19 +74,28 @@ export function registerGet(program: Command): void {
 
 /** The text rendering of one host's inventory. */
 function inventoryLines(inv: InventoryView): string[] {
-  const head = `HOST ${hostLabel(inv.host)}`;
-  if (inv.actors.length === 0) return [head, '  (no actors)'];
-  return [
-    head,
-    ...table(
-      ['ACTOR', 'DIGEST', 'MAX CONCURRENT', 'IN FLIGHT', 'REF'],
-      inv.actors.map((a) => [
-        a.actorId,
-        shortDigest(a.digest),
-        String(a.maxConcurrent),
-        String(a.inFlight),
-        a.artifactRef,
-      ]),
-    ).map((l) => `  ${l}`),
-  ];
+  const lines = [`HOST ${hostLabel(inv.host)}`];
+  if (inv.actors.length === 0) lines.push('  (no actors)');
+  else {
+    const rows = inv.actors.map((a) => [
+      a.actorId,
+      shortDigest(a.digest),
+      String(a.maxConcurrent),
+      String(a.inFlight),
+      a.artifactRef,
+    ]);
+    lines.push(...table(['ACTOR', 'DIGEST', 'MAX CONCURRENT', 'IN FLIGHT', 'REF'], rows).map((l) => `  ${l}`));
+  }
+  if (inv.providers.length > 0) {
+    const rows = inv.providers.map((p) => [
+      p.providerId,
+      p.state,
+      p.healthy ? 'yes' : 'no',
+      String(p.restarts),
+      String(p.pid || '-'),
+      p.artifactRef,
+    ]);
+    lines.push(...table(['PROVIDER', 'STATE', 'HEALTHY', 'RESTARTS', 'PID', 'REF'], rows).map((l) => `  ${l}`));
+  }
+  return lines;
 }

@@ -77,6 +77,11 @@ program
     'default max concurrent invocations per actor (default 64)',
     intFlag('--max-concurrent', 1, 100_000),
   )
+  .option(
+    '--provider-health-ms <n>',
+    'how often supervised providers are asked for their health, in ms (env WASMESH_PROVIDER_HEALTH_MS, default 5000)',
+    intFlag('--provider-health-ms', 100, 3_600_000),
+  )
   .option('--json', 'print the host identity as one JSON line when ready', false)
   .addHelpText(
     'after',

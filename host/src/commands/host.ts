@@ -13,6 +13,7 @@ export interface HostCommandOptions {
   seed?: string;
   heartbeatMs?: number;
   maxConcurrent?: number;
+  providerHealthMs?: number;
   json: boolean;
 }
 
@@ -26,6 +27,7 @@ export async function hostCommand(opts: HostCommandOptions): Promise<void> {
     ...(opts.seed ? { seed: opts.seed } : {}),
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     ...(opts.maxConcurrent ? { defaultMaxConcurrent: opts.maxConcurrent } : {}),
+    ...(opts.providerHealthMs ? { providerHealthMs: opts.providerHealthMs } : {}),
     labels: opts.label,
     logger,
   });

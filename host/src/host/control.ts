@@ -41,8 +41,13 @@ export class ControlHandlers {
       case 'claims.get':
         return this.#claims();
       case 'provider.start':
+        return this.#ack(
+          await this.host.supervisor.start(decode(lattice.StartProviderRequest, msg.data, 'start-provider request')),
+        );
       case 'provider.stop':
-        throw new WasmeshError('WASMESH_ERR_UNAVAILABLE', `host ${this.host.id} cannot supervise providers yet`);
+        return this.#ack(
+          await this.host.supervisor.stop(decode(lattice.StopProviderRequest, msg.data, 'stop-provider request')),
+        );
     }
   }
 

@@ -2,8 +2,10 @@
  * `LatticeHost`: a host node. It joins a lattice over NATS, answers the control API, runs actors
  * and serves their invocations from the bus, heartbeats its inventory, and drains gracefully.
  *
+ * It also supervises capability provider processes (see providers.ts).
+ *
  * Lifecycle: created → starting → running → draining → stopped. `drain()` stops intake, lets
- * in-flight invocations finish (bounded), publishes host_stopped and flushes NATS; it is
+ * in-flight invocations finish (bounded), stops its providers, publishes host_stopped and flushes NATS; it is
  * idempotent, and `stopped()` resolves when it is done (also after a remote `host.stop`).
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
@@ -27,6 +29,7 @@ import { lattice } from '@wasmesh/proto';
 import { ActorRuntime } from '../runtime/runtime.js';
 import { ControlHandlers } from './control.js';
 import { LinkTable } from './link-table.js';
+import { ProviderSupervisor, type SupervisedProvider } from './providers.js';
 import { friendlyName, hostKeyPair, resolveLabels } from './identity.js';
 import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
 import type { RunningActor } from './running-actor.js';
@@ -47,6 +50,8 @@ export class LatticeHost {
   readonly labels: Record<string, string>;
   /** Actors this host runs, by id. */
   readonly actors = new Map<string, RunningActor>();
+  /** Capability providers this host supervises, by id. */
+  readonly providers = new Map<string, SupervisedProvider>();
   readonly logger: Logger;
   readonly runtime: ActorRuntime;
   #nc: NatsConnection | undefined;
@@ -54,7 +59,9 @@ export class LatticeHost {
   #heartbeat: NodeJS.Timeout | undefined;
   #objects: Promise<LatticeObjects> | undefined;
   #claims: Promise<StateBucket<lattice.IClaims>> | undefined;
+  #linkState: Promise<LinkState> | undefined;
   #links: Promise<LinkTable> | undefined;
+  #supervisor: ProviderSupervisor | undefined;
   #drained: Promise<void> | undefined;
   #stoppedResolve!: () => void;
   readonly #stopped = new Promise<void>((r) => (this.#stoppedResolve = r));
@@ -109,9 +116,22 @@ export class LatticeHost {
     return this.#claims;
   }
 
+  /** The lattice's links, config and provider registry (opened on first use). */
+  linkState(): Promise<LinkState> {
+    this.#linkState ??= LinkState.open(this.nc, this.subjects);
+    this.#linkState.catch(() => (this.#linkState = undefined));
+    return this.#linkState;
+  }
+
+  /** The providers this host supervises (running hosts only). */
+  get supervisor(): ProviderSupervisor {
+    if (!this.#supervisor) throw new WasmeshError('WASMESH_ERR_CLOSED', 'the host is not connected');
+    return this.#supervisor;
+  }
+
   /** The lattice's links, watched live (opened on first use). */
   links(): Promise<LinkTable> {
-    this.#links ??= LinkState.open(this.nc, this.subjects).then((state) => LinkTable.watch(state, this.logger));
+    this.#links ??= this.linkState().then((state) => LinkTable.watch(state, this.logger));
     this.#links.catch(() => (this.#links = undefined));
     return this.#links;
   }
@@ -131,7 +151,14 @@ export class LatticeHost {
 
   /** What this host runs. */
   inventory(): lattice.IHostInventory {
-    return { host: this.info(), actors: [...this.actors.values()].map((a) => a.describe()) };
+    return {
+      host: this.info(),
+      actors: [...this.actors.values()].map((a) => a.describe()),
+      providers: [...this.providers.values()].map((p) => {
+        const { entry: _entry, ...description } = p.describe();
+        return description;
+      }),
+    };
   }
 
   /** Publishes a lattice event from this host. */
@@ -146,6 +173,19 @@ export class LatticeHost {
       name: `wasmesh-host ${this.id}`,
       logger: this.logger,
     });
+    this.#supervisor = new ProviderSupervisor(this.providers, {
+      nc: this.#nc,
+      subjects: this.subjects,
+      hostId: this.id,
+      natsUrls: this.options.nats,
+      logger: this.logger,
+      state: () => this.linkState(),
+      publish: (type, data) => this.publish(type, data),
+      healthMs: this.options.providerHealthMs,
+      startTimeoutMs: this.options.providerStartTimeoutMs,
+      stopTimeoutMs: this.options.providerStopTimeoutMs,
+    });
+    this.#supervisor.listen();
     const handlers = new ControlHandlers(this);
     for (const { op, subject, queue } of this.subjects.hostControlSubjects(this.id)) {
       this.#controlSubs.push(
@@ -172,7 +212,8 @@ export class LatticeHost {
 
   /**
    * Graceful stop: no new invocations or control requests, in-flight invocations finish (at most
-   * `timeoutMs`, default the host's drainTimeoutMs), host_stopped is published and NATS flushed.
+   * `timeoutMs`, default the host's drainTimeoutMs) while the providers stop, host_stopped is
+   * published and NATS flushed.
    */
   drain(reason = 'drained', timeoutMs = this.options.drainTimeoutMs): Promise<void> {
     this.#drained ??= this.#drain(reason, timeoutMs);
@@ -190,7 +231,11 @@ export class LatticeHost {
     clearInterval(this.#heartbeat);
     for (const sub of this.#controlSubs.splice(0)) sub.unsubscribe();
     void this.#links?.then((t) => t.stop()).catch(() => undefined);
-    const left = await Promise.all([...this.actors.values()].map((a) => a.stop(timeoutMs)));
+    const [left] = await Promise.all([
+      Promise.all([...this.actors.values()].map((a) => a.stop(timeoutMs))),
+      this.#supervisor?.stopAll(`host ${this.id} draining`),
+    ]);
+    this.#supervisor?.close();
     const unfinished = left.reduce((a, b) => a + b, 0);
     if (unfinished > 0) this.logger.warn({ unfinished }, 'drain timed out with invocations still running');
     this.publish('host_stopped', { host: this.info(), reason });

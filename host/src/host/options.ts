@@ -23,6 +23,12 @@ export interface HostOptions {
   invocationTimeoutMs?: number;
   /** How long `drain` waits for in-flight invocations. @default 10000 */
   drainTimeoutMs?: number;
+  /** How often supervised providers are asked for their health, in ms. @default 5000 (env WASMESH_PROVIDER_HEALTH_MS) */
+  providerHealthMs?: number;
+  /** How long a started provider may take to register. @default 15000 */
+  providerStartTimeoutMs?: number;
+  /** How long a provider may take to exit after SIGTERM before it gets SIGKILL. @default 10000 (env WASMESH_PROVIDER_STOP_TIMEOUT_MS) */
+  providerStopTimeoutMs?: number;
   /** Wasm runtime sizing. */
   runtime?: RuntimeOptions;
   logger?: Logger;
@@ -38,6 +44,9 @@ export interface ResolvedHostOptions {
   defaultMaxConcurrent: number;
   invocationTimeoutMs: number;
   drainTimeoutMs: number;
+  providerHealthMs: number;
+  providerStartTimeoutMs: number;
+  providerStopTimeoutMs: number;
   runtime: RuntimeOptions;
 }
 
@@ -62,6 +71,19 @@ export function resolveHostOptions(o: HostOptions = {}): Readonly<ResolvedHostOp
     defaultMaxConcurrent: intInRange('defaultMaxConcurrent', o.defaultMaxConcurrent ?? 64, 1, 100_000),
     invocationTimeoutMs: intInRange('invocationTimeoutMs', o.invocationTimeoutMs ?? 30_000, 1, 3_600_000),
     drainTimeoutMs: intInRange('drainTimeoutMs', o.drainTimeoutMs ?? 10_000, 0, 3_600_000),
+    providerHealthMs: intInRange(
+      'providerHealthMs',
+      o.providerHealthMs ?? envInt('WASMESH_PROVIDER_HEALTH_MS') ?? 5000,
+      100,
+      3_600_000,
+    ),
+    providerStartTimeoutMs: intInRange('providerStartTimeoutMs', o.providerStartTimeoutMs ?? 15_000, 100, 600_000),
+    providerStopTimeoutMs: intInRange(
+      'providerStopTimeoutMs',
+      o.providerStopTimeoutMs ?? envInt('WASMESH_PROVIDER_STOP_TIMEOUT_MS') ?? 10_000,
+      0,
+      600_000,
+    ),
     runtime: { ...(o.runtime ?? {}) },
   });
 }

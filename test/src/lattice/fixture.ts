@@ -95,3 +95,37 @@ export async function until(what: string, fn: () => Promise<boolean> | boolean, 
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** Every lattice event (of `types`) from now on, kept in order, with a wait for the one a test expects. */
+export class EventLog {
+  readonly events: LatticeEvent[] = [];
+  readonly #stream: AsyncIterable<LatticeEvent> & { close(): void };
+
+  constructor(client: LatticeClient, types?: LatticeEvent['type'][]) {
+    const stream = client.events(types ? { types } : {});
+    this.#stream = stream;
+    void (async () => {
+      for await (const e of stream) this.events.push(e);
+    })();
+  }
+
+  /** The events `match` accepts, so far. */
+  filter(match: (e: LatticeEvent) => boolean): LatticeEvent[] {
+    return this.events.filter(match);
+  }
+
+  /** The first event (from index `from`) `match` accepts, waiting up to `timeoutMs` for it. */
+  async find(match: (e: LatticeEvent) => boolean, timeoutMs = 10_000, from = 0): Promise<LatticeEvent> {
+    let found: LatticeEvent | undefined;
+    await until(
+      'a matching lattice event',
+      () => (found = this.events.slice(from).find(match)) !== undefined,
+      timeoutMs,
+    );
+    return found!;
+  }
+
+  close(): void {
+    this.#stream.close();
+  }
+}

@@ -1,0 +1,392 @@
+/**
+ * Capability providers across the lattice: `wasmesh start provider <ref>`, `wasmesh stop provider
+ * <id>` and `wasmesh get providers`. A host starts the provider's process and supervises it
+ * (restarts, health checks); the commands wait for the provider to register (provider_started) or
+ * for the host to report it gone.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { checkToken, UsageError, WasmeshError, type EventBodies, type LatticeClient } from '@wasmesh/lattice';
+import {
+  commandGroup,
+  examples,
+  formatDuration,
+  latticeOptions,
+  note,
+  printJson,
+  printLines,
+  table,
+  toNumber,
+  withLattice,
+  withProgress,
+  type LatticeOptions,
+} from '../common.js';
+import { allOrFirstError, hostLabel, inventoryView, withOps, type HostRef, type OpContext } from '../lattice-ops.js';
+
+/** How long to look for the provider_started event once the host acknowledged the start. */
+const EVENT_AFTER_ACK_MS = 250;
+
+const TIMEOUT = {
+  defaultMs: 30_000,
+  help: 'how long to wait in ms for the host to do it (a provider has 15 s to register)',
+};
+
+type RawProviderRecord = NonNullable<EventBodies['provider_started']['provider']>;
+
+/** A provider record, as commands print it. */
+export interface ProviderView {
+  providerId: string;
+  contract: string;
+  hostId: string;
+  artifactRef: string;
+  startedAtMs: number;
+  pid: number;
+}
+
+/** Plain-JSON view of a provider record. */
+export function providerView(r: RawProviderRecord | null | undefined): ProviderView {
+  return {
+    providerId: r?.providerId ?? '',
+    contract: r?.contract ?? '',
+    hostId: r?.hostId ?? '',
+    artifactRef: r?.artifactRef ?? '',
+    startedAtMs: toNumber(r?.startedAtMs),
+    pid: r?.instance ?? 0,
+  };
+}
+
+/** Checks a provider id given on the command line. */
+function checkProviderId(id: string): string {
+  return checkToken('provider id', id);
+}
+
+/**
+ * The reference to send to the host: `builtin:<name>` as it is, a path or `file://` URL as an
+ * absolute path (the host reads it from its own file system).
+ */
+export function providerRef(ref: string): { ref: string; builtin?: string; file?: string } {
+  if (ref.startsWith('builtin:')) return { ref, builtin: ref.slice('builtin:'.length) };
+  if (ref.startsWith('file://')) {
+    try {
+      const file = fileURLToPath(ref);
+      return { ref: file, file };
+    } catch (err) {
+      throw new UsageError(`invalid provider reference "${ref}": ${(err as Error).message}`, { cause: err });
+    }
+  }
+  if (/^[a-z][a-z0-9+.-]*:/i.test(ref)) {
+    throw new UsageError(
+      `unsupported provider reference "${ref}": use builtin:<name> or the path of a provider's JavaScript entry module`,
+    );
+  }
+  const file = path.resolve(ref);
+  return { ref: file, file };
+}
+
+const GENERIC_ENTRY = /^(main|index)$/;
+const BUILD_DIRS = new Set(['dist', 'src', 'lib', 'build', 'out']);
+
+/**
+ * The provider id for `start provider`: `--id`, else the builtin name, else the entry file's name
+ * without its extension (for `main.js`/`index.js`, the name of the folder above the build folder:
+ * providers/keyvalue/dist/main.js → keyvalue).
+ */
+export function defaultProviderId(ref: { ref: string; builtin?: string; file?: string }, explicit?: string): string {
+  if (explicit !== undefined) return checkProviderId(explicit);
+  let id = ref.builtin ?? '';
+  if (ref.file) {
+    id = path.basename(ref.file).replace(/\.[cm]?js$/i, '');
+    if (GENERIC_ENTRY.test(id)) {
+      let dir = path.dirname(ref.file);
+      while (BUILD_DIRS.has(path.basename(dir)) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+      id = path.basename(dir);
+    }
+  }
+  try {
+    return checkProviderId(id);
+  } catch (err) {
+    throw new WasmeshError(
+      'WASMESH_ERR_INVALID_NAME',
+      `the reference gives provider id "${id}", which is not valid (use 1-128 letters, digits, '-' or '_'); pass --id`,
+      { cause: err, details: { what: 'provider id', value: id } },
+    );
+  }
+}
+
+interface StartOptions extends LatticeOptions {
+  id?: string;
+  host?: string;
+  config?: string[];
+}
+
+interface StopOptions extends LatticeOptions {
+  host?: string;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** The records of the lattice's providers, by id. */
+async function providerRecords(client: LatticeClient): Promise<Map<string, ProviderView>> {
+  const entries = await (await client.state()).providers.entries();
+  return new Map([...entries].map(([id, r]) => [id, providerView(r)]));
+}
+
+/**
+ * Where a provider goes without --host: the host supervising the fewest providers (by the
+ * registry), then running the fewest actors, then the first by id.
+ */
+async function pickHost(ctx: OpContext): Promise<HostRef> {
+  const hosts = await ctx.control.ping();
+  if (hosts.length === 0) {
+    throw new WasmeshError('WASMESH_ERR_NOT_FOUND', `no hosts answered in lattice "${ctx.client.lattice}"`);
+  }
+  const providersOn = new Map<string, number>();
+  for (const r of (await providerRecords(ctx.client)).values()) {
+    providersOn.set(r.hostId, (providersOn.get(r.hostId) ?? 0) + 1);
+  }
+  const loads = await Promise.all(
+    hosts.map(async (h) => {
+      const actors = await ctx.control
+        .inventory(h.hostId)
+        .then((inv) => inv.actors.length)
+        .catch(() => Number.MAX_SAFE_INTEGER);
+      return { host: h, providers: providersOn.get(h.hostId) ?? 0, actors };
+    }),
+  );
+  loads.sort((a, b) => a.providers - b.providers || a.actors - b.actors || a.host.hostId.localeCompare(b.host.hostId));
+  const best = loads[0]!.host;
+  return { hostId: best.hostId, friendlyName: best.friendlyName };
+}
+
+/** Registers `start provider`, `stop provider` and `get providers` on `program`. */
+export function registerProviderCommands(program: Command): void {
+  registerStart(program);
+  registerStop(program);
+  registerGetProviders(program);
+}
+
+function registerStart(program: Command): void {
+  const start = commandGroup(program, 'start', 'start something in the lattice', [
+    'wasmesh start provider builtin:keyvalue',
+  ]);
+  examples(
+    latticeOptions(
+      start
+        .command('provider')
+        .description('start a capability provider process on one host, which supervises it')
+        .argument('<ref>', 'builtin:<name> (a first-party provider) or the path of a provider entry module (.js)')
+        .option(
+          '--id <id>',
+          "provider id (letters, digits, '-', '_'); default: the builtin name, or the entry file's name",
+        )
+        .option('--host <host-id>', 'start it on this host (default: the host supervising the fewest providers)')
+        .option('--config <name>', 'named config for the provider itself (repeatable, merged in order)', collect),
+      TIMEOUT,
+    ),
+    [
+      'wasmesh start provider builtin:keyvalue',
+      'wasmesh config put kv-mem backend=memory && wasmesh start provider builtin:keyvalue --id kv --config kv-mem',
+      'wasmesh start provider ./my-provider/dist/main.js --host NBX3…QW    # provider id "my-provider"',
+      'wasmesh start provider builtin:keyvalue --json',
+    ],
+    'A path is sent to the host as an absolute path and read by the host from its own file system.\n' +
+      'The host runs the provider as its own process (`node <entry>`) with a clean environment, restarts\n' +
+      'it when it exits (with backoff) and checks its health. The command waits until the provider has\n' +
+      'registered (provider_started), or fails with the reason: an unknown reference or config\n' +
+      '(exit status 6), or WASMESH_ERR_PROVIDER_FAILED with its exit status and the end of its stderr\n' +
+      '(exit status 3). With --json: {ok, provider, host: {hostId, friendlyName}, contract, artifactRef, pid}.',
+  ).action(async (rawRef: string, opts: StartOptions) => {
+    const ref = providerRef(rawRef);
+    const providerId = defaultProviderId(ref, opts.id);
+    const config = (opts.config ?? []).map((n) => checkToken('config name', n));
+    const timeoutMs = opts.timeoutMs ?? TIMEOUT.defaultMs;
+    await withLattice(opts, (client) =>
+      withOps(
+        client,
+        timeoutMs,
+        async (ctx) => {
+          let host: HostRef;
+          if (opts.host !== undefined) {
+            const inv = inventoryView(await ctx.control.inventory(opts.host));
+            host = { hostId: opts.host, friendlyName: inv.host.friendlyName };
+          } else {
+            host = await pickHost(ctx);
+          }
+          const { hostId } = host;
+          // The host answers once the provider registered, or with what stopped it. Its answer is
+          // awaited even when provider_started arrives first: a request left pending would keep
+          // this process alive until its deadline.
+          try {
+            await withProgress(`waiting for provider ${providerId} to start on host ${hostLabel(host)}…`, () =>
+              ctx.control.startProvider({ hostId, providerId, artifactRef: ref.ref, config }),
+            );
+          } catch (err) {
+            if (!(err instanceof WasmeshError)) throw err;
+            throw new WasmeshError(
+              err.code,
+              `cannot start provider ${providerId} on host ${hostLabel(host)}: ${err.message}`,
+              {
+                cause: err,
+                details: { ...err.details, provider: providerId, host: hostId },
+              },
+            );
+          }
+          // What it registered: its provider_started event (none when it already ran), else its record.
+          const provider = (await ctx.watch.waitFor(
+            (e) =>
+              e.type === 'provider_started' &&
+              e.data.provider?.providerId === providerId &&
+              (!e.data.provider.hostId || e.data.provider.hostId === hostId)
+                ? providerView(e.data.provider)
+                : undefined,
+            Date.now() + EVENT_AFTER_ACK_MS,
+          )) ??
+            (await providerRecords(client)).get(providerId) ?? {
+              ...providerView(undefined),
+              providerId,
+              hostId,
+              artifactRef: ref.ref,
+            };
+          if (opts.json) {
+            printJson({
+              ok: true,
+              provider: providerId,
+              host: { hostId, friendlyName: host.friendlyName ?? '' },
+              contract: provider.contract,
+              artifactRef: provider.artifactRef || ref.ref,
+              pid: provider.pid,
+            });
+          } else {
+            const contract = provider.contract ? `, contract ${provider.contract}` : '';
+            const pid = provider.pid ? `, pid ${provider.pid}` : '';
+            printLines([`started provider ${providerId} on host ${hostLabel(host)}${contract}${pid}`]);
+          }
+        },
+        ['provider_started'],
+      ),
+    );
+  });
+}
+
+function registerStop(program: Command): void {
+  const stop = commandGroup(program, 'stop', 'stop something in the lattice', ['wasmesh stop provider keyvalue']);
+  examples(
+    latticeOptions(
+      stop
+        .command('provider')
+        .description('stop a provider on every host supervising it, or on the one --host names')
+        .argument('<id>', 'the provider id')
+        .option('--host <host-id>', 'stop it on this host only'),
+      TIMEOUT,
+    ),
+    ['wasmesh stop provider keyvalue', 'wasmesh stop provider kv --host NBX3…QW --json'],
+    'The provider gets SIGTERM (SIGKILL after 10 s) and the command returns once its process is gone\n' +
+      '(provider_stopped has been published by then). A provider no host supervises is\n' +
+      'WASMESH_ERR_NOT_FOUND (exit status 6). With --json: {ok, provider, hosts: [{hostId, friendlyName}]}.',
+  ).action(async (id: string, opts: StopOptions) => {
+    const providerId = checkProviderId(id);
+    const timeoutMs = opts.timeoutMs ?? TIMEOUT.defaultMs;
+    await withLattice(opts, (client) =>
+      withOps(
+        client,
+        timeoutMs,
+        async (ctx) => {
+          let candidates: HostRef[];
+          if (opts.host !== undefined) {
+            candidates = [{ hostId: opts.host }];
+          } else {
+            // The registry names the host of the last instance that registered; any host may
+            // supervise one with the same id, so every host is asked.
+            candidates = (await ctx.control.ping()).map((h) => ({ hostId: h.hostId, friendlyName: h.friendlyName }));
+          }
+          const stopped = await withProgress(`waiting for provider ${providerId} to stop…`, () =>
+            allOrFirstError(
+              candidates.map((host) =>
+                ctx.control.stopProvider({ hostId: host.hostId, providerId }).then(
+                  () => host,
+                  (err: unknown) => {
+                    // Without --host, hosts that do not supervise it do not count.
+                    if (
+                      opts.host === undefined &&
+                      err instanceof WasmeshError &&
+                      err.code === 'WASMESH_ERR_NOT_FOUND'
+                    ) {
+                      return undefined;
+                    }
+                    throw err instanceof WasmeshError
+                      ? new WasmeshError(
+                          err.code,
+                          `cannot stop provider ${providerId} on host ${hostLabel(host)}: ${err.message}`,
+                          {
+                            cause: err,
+                            details: { ...err.details, provider: providerId, host: host.hostId },
+                          },
+                        )
+                      : err;
+                  },
+                ),
+              ),
+              (i) => candidates[i]!.hostId,
+            ),
+          );
+          const hosts = stopped.filter((h) => h !== undefined);
+          if (hosts.length === 0) {
+            const rec = (await providerRecords(client)).get(providerId);
+            const how = rec && !rec.hostId ? ' (it is registered, but runs on its own: stop it where it runs)' : '';
+            throw new WasmeshError(
+              'WASMESH_ERR_NOT_FOUND',
+              `provider "${providerId}" is not supervised by any host in lattice "${client.lattice}"${how}`,
+              { details: { provider: providerId } },
+            );
+          }
+          if (opts.json) {
+            printJson({
+              ok: true,
+              provider: providerId,
+              hosts: hosts.map((h) => ({ hostId: h.hostId, friendlyName: h.friendlyName ?? '' })),
+            });
+          } else {
+            printLines(hosts.map((h) => `stopped provider ${providerId} on host ${hostLabel(h)}`));
+          }
+        },
+        ['provider_stopped'],
+      ),
+    );
+  });
+}
+
+function registerGetProviders(program: Command): void {
+  const get = commandGroup(program, 'get', 'show the hosts, links and config of the lattice and what hosts run', [
+    'wasmesh get providers',
+  ]);
+  examples(
+    latticeOptions(get.command('providers').description('list the providers registered in the lattice')),
+    ['wasmesh get providers', 'wasmesh get providers --json'],
+    'From the lattice registry (each running provider registers itself). With --json: an array of\n' +
+      '{providerId, contract, hostId, artifactRef, startedAtMs, pid}.',
+  ).action(async (opts: LatticeOptions) => {
+    await withLattice(opts, async (client) => {
+      const providers = [...(await providerRecords(client)).values()].sort((a, b) =>
+        a.providerId.localeCompare(b.providerId),
+      );
+      if (opts.json) return printJson(providers);
+      if (providers.length === 0) return note(`no providers in lattice "${client.lattice}"`);
+      printLines(
+        table(
+          ['PROVIDER', 'CONTRACT', 'HOST ID', 'PID', 'UPTIME', 'REF'],
+          providers.map((p) => [
+            p.providerId,
+            p.contract,
+            p.hostId || '-',
+            p.pid ? String(p.pid) : '-',
+            p.startedAtMs ? formatDuration(Date.now() - p.startedAtMs) : '-',
+            p.artifactRef,
+          ]),
+        ),
+      );
+    });
+  });
+}

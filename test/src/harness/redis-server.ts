@@ -1,0 +1,242 @@
+/**
+ * A real redis-server for tests: on a free port of 127.0.0.1, in its own temporary directory,
+ * without persistence (`--save ''`, `--appendonly no`), and killed when the test process exits.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { killOnExit } from './nats-server.js';
+
+/** How long a start waits for the server to answer PING. */
+const START_TIMEOUT_MS = 15_000;
+/** How long stop waits after SIGTERM before it sends SIGKILL. */
+const STOP_TIMEOUT_MS = 5_000;
+/** Starts retried when the chosen port was taken in between. */
+const PORT_ATTEMPTS = 5;
+
+const INSTALL_HINT =
+  "run `bash scripts/setup.sh` in the repository (it installs Debian's redis-server), " +
+  'or set REDIS_SERVER_BIN to a redis-server binary';
+
+/** The redis-server binary: env REDIS_SERVER_BIN, then `redis-server` on PATH, then /usr/bin/redis-server. */
+export function findRedisServerBinary(): string {
+  const fromEnv = process.env.REDIS_SERVER_BIN;
+  if (fromEnv) {
+    if (isExecutable(fromEnv)) return fromEnv;
+    throw new Error(`REDIS_SERVER_BIN=${fromEnv} is not an executable file; ${INSTALL_HINT}`);
+  }
+  const candidates = [
+    ...(process.env.PATH ?? '')
+      .split(path.delimiter)
+      .filter(Boolean)
+      .map((dir) => path.join(dir, 'redis-server')),
+    '/usr/bin/redis-server',
+  ];
+  const found = candidates.find(isExecutable);
+  if (!found) throw new Error(`redis-server not found (looked in PATH and /usr/bin); ${INSTALL_HINT}`);
+  return found;
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A port that was free a moment ago (the OS picks it; the socket is closed again). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A redis-server process owned by a test; see {@link RedisServer.start}. */
+export class RedisServer implements AsyncDisposable {
+  /** `redis://127.0.0.1:<port>`. */
+  readonly url: string;
+  #log = '';
+  #stopping: Promise<void> | undefined;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly exited: Promise<void>,
+    /** The port it listens on. */
+    readonly port: number,
+    /** Its working directory (removed by {@link stop}). */
+    readonly dir: string,
+    log: string,
+  ) {
+    this.url = `redis://127.0.0.1:${port}`;
+    this.#log = log;
+    child.stdout?.on('data', (d: Buffer) => (this.#log = (this.#log + d.toString()).slice(-64 * 1024)));
+  }
+
+  /** Starts a server on a free port and resolves once it answers PING; rejects with its output otherwise. */
+  static async start(): Promise<RedisServer> {
+    const binary = findRedisServerBinary();
+    let lastError: unknown;
+    for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'wasmesh-redis-'));
+      try {
+        return await RedisServer.launch(binary, dir, await freePort());
+      } catch (err) {
+        lastError = err;
+        await rm(dir, { recursive: true, force: true });
+        if (!/address already in use/i.test((err as Error).message)) break;
+      }
+    }
+    throw lastError;
+  }
+
+  /** Process id of the server. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** The server's output so far: print it when a test fails. */
+  logs(): string {
+    return this.#log;
+  }
+
+  /**
+   * Sends one command (e.g. `['CLIENT', 'PAUSE', '1000', 'WRITE']`) on a fresh connection and
+   * resolves with the reply: a status or error line as sent (`+OK`, `-ERR …`), an integer as
+   * `:1`, a bulk string as its text, or `null` for a missing value.
+   */
+  command(args: string[]): Promise<string | null> {
+    const resp = `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: '127.0.0.1', port: this.port });
+      let reply = Buffer.alloc(0);
+      const done = (value: string | null): void => {
+        socket.destroy();
+        resolve(value);
+      };
+      socket.once('connect', () => socket.write(resp));
+      socket.on('data', (d: Buffer) => {
+        reply = Buffer.concat([reply, d]);
+        const end = reply.indexOf('\r\n');
+        if (end < 0) return;
+        const line = reply.subarray(0, end).toString();
+        if (!line.startsWith('$')) return done(line);
+        const length = Number(line.slice(1));
+        if (length < 0) return done(null);
+        if (reply.length >= end + 2 + length + 2) done(reply.subarray(end + 2, end + 2 + length).toString());
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  /** Stops the server (SIGTERM, then SIGKILL after 5 s) and removes its directory. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      if (this.child.exitCode === null && this.child.signalCode === null) {
+        this.child.kill('SIGTERM');
+        const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+        await this.exited;
+        clearTimeout(timer);
+      }
+      await rm(this.dir, { recursive: true, force: true });
+    })();
+    return this.#stopping;
+  }
+
+  /** Same as {@link stop}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  /** Spawns the server on `port` and waits until it answers. */
+  private static async launch(binary: string, dir: string, port: number): Promise<RedisServer> {
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      '--protected-mode',
+      'no',
+      '--loglevel',
+      'notice',
+    ];
+    const child = spawn(binary, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    killOnExit(child);
+    let output = '';
+    const collect = (d: Buffer): void => void (output = (output + d.toString()).slice(-64 * 1024));
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    const exited = new Promise<void>((resolve) => {
+      child.once('error', (err) => {
+        output += `[harness] ${err.message}\n`;
+        resolve();
+      });
+      child.once('close', () => resolve());
+    });
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    const failure = (what: string): Error =>
+      new Error(`redis-server (${binary}) ${what}; its output:\n${output || '(none)'}`);
+    try {
+      await Promise.race([
+        (async () => {
+          while (!done && !(await ping(port))) await new Promise((r) => setTimeout(r, 20));
+        })(),
+        exited.then(() => {
+          if (!done) throw failure('exited during startup');
+        }),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(failure(`did not answer within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+        }),
+      ]);
+    } catch (err) {
+      child.kill('SIGKILL');
+      await exited;
+      throw err;
+    } finally {
+      done = true;
+      clearTimeout(timer);
+    }
+    child.stdout!.off('data', collect);
+    child.stderr!.off('data', collect);
+    child.unref();
+    for (const stream of [child.stdout, child.stderr]) (stream as unknown as net.Socket | null)?.unref?.();
+    return new RedisServer(child, exited, port, dir, output);
+  }
+}
+
+/** True when a server on `port` answers PING with PONG. */
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let reply = '';
+    const finish = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => finish(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (d) => {
+      reply += d.toString();
+      if (reply.includes('\r\n')) finish(reply.startsWith('+PONG'));
+    });
+    socket.once('error', () => finish(false));
+  });
+}

@@ -78,3 +78,4 @@ export {
   type InvokeOptions,
 } from './client.js';
 export { LinkState, linkKey, describeLink, checkContract, mergeConfig, DEFAULT_LINK_NAME } from './links.js';
+export { answerInvocation, type AnswerOptions } from './serve-invocation.js';

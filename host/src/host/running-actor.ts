@@ -6,19 +6,14 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Context } from '@opentelemetry/api';
 import {
-  contextFrom,
-  decode,
-  encode,
-  inSpan,
+  answerInvocation,
   offloadIfLarge,
-  SpanKind,
-  toErrorInfo,
   WasmeshError,
   type LatticeObjects,
   type Logger,
   type Subjects,
 } from '@wasmesh/lattice';
-import { lattice } from '@wasmesh/proto';
+import type { lattice } from '@wasmesh/proto';
 import type { Actor } from '../runtime/runtime.js';
 
 /** What a host call made during an invocation knows about that invocation. */
@@ -129,33 +124,20 @@ export class RunningActor {
   async #handle(msg: Msg): Promise<void> {
     const { hostId, logger } = this.env;
     this.#inFlight++;
-    let reply: lattice.IInvocationResult;
     try {
-      reply = await inSpan(
-        `serve ${this.id}`,
+      await answerInvocation(
+        msg,
         {
-          kind: SpanKind.SERVER,
-          parent: contextFrom(msg.headers),
+          span: `serve ${this.id}`,
           attributes: { 'wasmesh.actor': this.id, 'wasmesh.host': hostId },
+          what: `invocation envelope for actor ${this.id}`,
+          servedBy: hostId,
+          logger: logger.child({ actor: this.id }),
         },
-        async (span, ctx) => {
-          const inv = decode(lattice.Invocation, msg.data, `invocation envelope for actor ${this.id}`);
-          span.setAttribute('wasmesh.operation', inv.operation);
-          return this.#run(inv, ctx);
-        },
+        (inv, trace) => this.#run(inv, trace),
       );
-    } catch (err) {
-      logger.debug({ err, actor: this.id }, 'invocation failed');
-      reply = { error: toErrorInfo(err), hostId };
     } finally {
       if (--this.#inFlight === 0) for (const wake of this.#idle.splice(0)) wake();
-    }
-    if (msg.reply) {
-      try {
-        msg.respond(encode(lattice.InvocationResult, reply));
-      } catch (err) {
-        logger.warn({ err, actor: this.id }, 'cannot send the invocation reply');
-      }
     }
   }
 

@@ -10,15 +10,12 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Context } from '@opentelemetry/api';
 import {
+  answerInvocation,
   checkContract,
-  contextFrom,
   createLogger,
-  decode,
   DEFAULT_LINK_NAME,
   encode,
-  inSpan,
   invokeActor,
-  isWasmeshError,
   LatticeObjects,
   LinkState,
   linkKey,
@@ -26,9 +23,7 @@ import {
   offloadIfLarge,
   publishEvent,
   serve,
-  SpanKind,
   Subjects,
-  toErrorInfo,
   WasmeshError,
   connectNats,
   type Logger,
@@ -394,35 +389,20 @@ export class Provider<R = undefined> {
   /** Serves one invocation and replies with an `InvocationResult` (payload or error). */
   async #handle(msg: Msg): Promise<void> {
     this.#inFlight++;
-    let reply: lattice.IInvocationResult;
     try {
-      reply = await inSpan(
-        `serve ${this.id}`,
+      await answerInvocation(
+        msg,
         {
-          kind: SpanKind.SERVER,
-          parent: contextFrom(msg.headers),
+          span: `serve ${this.id}`,
           attributes: { 'wasmesh.provider': this.id, 'wasmesh.contract': this.contract },
+          what: `invocation envelope for provider ${this.id}`,
+          servedBy: this.id,
+          logger: this.logger,
         },
-        async (span, ctx) => {
-          const inv = decode(lattice.Invocation, msg.data, `invocation envelope for provider ${this.id}`);
-          span.setAttribute('wasmesh.operation', inv.operation);
-          return this.#run(inv, ctx);
-        },
+        (inv, trace) => this.#run(inv, trace),
       );
-    } catch (err) {
-      if (isWasmeshError(err, 'WASMESH_ERR_INTERNAL') || !isWasmeshError(err)) {
-        this.logger.warn({ err }, 'call failed');
-      } else this.logger.debug({ err }, 'call failed');
-      reply = { error: toErrorInfo(err), hostId: this.id };
     } finally {
       if (--this.#inFlight === 0) for (const wake of this.#idle.splice(0)) wake();
-    }
-    if (msg.reply) {
-      try {
-        msg.respond(encode(lattice.InvocationResult, reply));
-      } catch (err) {
-        this.logger.warn({ err }, 'cannot send the reply');
-      }
     }
   }
 

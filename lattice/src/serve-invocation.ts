@@ -1,0 +1,55 @@
+/**
+ * The serving side of an invocation, shared by hosts (actors) and providers: decode the envelope,
+ * run it in a span that continues the caller's trace, and always answer with an
+ * `InvocationResult` — the payload, or the error with its code. A failure never goes unanswered.
+ */
+import type { Msg } from '@nats-io/transport-node';
+import type { Attributes, Context } from '@opentelemetry/api';
+import { lattice } from '@wasmesh/proto';
+import { decode, encode, toErrorInfo } from './codec.js';
+import { isWasmeshError } from './errors.js';
+import type { Logger } from './logger.js';
+import { contextFrom, inSpan, SpanKind } from './tracing.js';
+
+/** Options of {@link answerInvocation}. */
+export interface AnswerOptions {
+  /** Span name, e.g. `serve echo`. */
+  span: string;
+  attributes: Attributes;
+  /** What the envelope is, for a malformed-envelope error: `invocation envelope for actor echo`. */
+  what: string;
+  /** Written into the result so callers know who served them. */
+  servedBy: string;
+  logger: Logger;
+}
+
+/** Answers one invocation message with what `run` returns or throws. */
+export async function answerInvocation(
+  msg: Msg,
+  options: AnswerOptions,
+  run: (inv: lattice.Invocation, trace: Context) => Promise<lattice.IInvocationResult>,
+): Promise<void> {
+  let reply: lattice.IInvocationResult;
+  try {
+    reply = await inSpan(
+      options.span,
+      { kind: SpanKind.SERVER, parent: contextFrom(msg.headers), attributes: options.attributes },
+      async (span, ctx) => {
+        const inv = decode(lattice.Invocation, msg.data, options.what);
+        span.setAttribute('wasmesh.operation', inv.operation);
+        return run(inv, ctx);
+      },
+    );
+  } catch (err) {
+    // Failures of the guest or the request are the caller's business; ours deserve a warning.
+    if (!isWasmeshError(err) || err.code === 'WASMESH_ERR_INTERNAL') options.logger.warn({ err }, 'invocation failed');
+    else options.logger.debug({ err }, 'invocation failed');
+    reply = { error: toErrorInfo(err), hostId: options.servedBy };
+  }
+  if (!msg.reply) return;
+  try {
+    msg.respond(encode(lattice.InvocationResult, reply));
+  } catch (err) {
+    options.logger.warn({ err }, 'cannot send the invocation reply');
+  }
+}

@@ -1,29 +1,15 @@
 /** The NatsServer harness: a real server with JetStream, restart with reconnect, free ports, no leftovers. */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { NatsServer } from './nats-server.js';
+import { isGone } from './processes.js';
 
 /** Starts an echo responder on `subject` and returns a function sending one request through it. */
 function echo(nc: NatsConnection, subject: string): (text: string) => Promise<string> {
   nc.subscribe(subject, { callback: (_err, msg) => void msg.respond(msg.data) });
   return async (text) => (await nc.request(subject, text, { timeout: 2000 })).string();
-}
-
-/** True once `pid` is gone (or a zombie nobody reaped yet). */
-function isDead(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
-  }
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? false;
-  } catch {
-    return true;
-  }
 }
 
 describe('NatsServer', () => {
@@ -99,6 +85,6 @@ describe('NatsServer', () => {
     const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     expect(child.stderr).toBe('');
     expect(child.status).toBe(0);
-    expect(isDead(Number(child.stdout.trim()))).toBe(true);
+    expect(isGone(Number(child.stdout.trim()))).toBe(true);
   });
 });

@@ -4,12 +4,13 @@
  * running when the test process exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
+import { findBinary } from './processes.js';
 
 /** Options of {@link NatsServer.start}. */
 export interface NatsServerOptions {
@@ -44,32 +45,14 @@ const INSTALL_HINT =
  * /usr/sbin/nats-server. Throws an Error saying how to install it when there is none.
  */
 export function findNatsServerBinary(): string {
-  const fromEnv = process.env.NATS_SERVER_BIN;
-  if (fromEnv) {
-    if (isExecutable(fromEnv)) return fromEnv;
-    throw new Error(`NATS_SERVER_BIN=${fromEnv} is not an executable file; ${INSTALL_HINT}`);
-  }
   const binDir = process.env.WASMESH_BIN_DIR || path.join(os.homedir(), '.cache', 'wasmesh', 'bin');
-  const candidates = [
-    path.join(binDir, 'nats-server'),
-    ...(process.env.PATH ?? '')
-      .split(path.delimiter)
-      .filter(Boolean)
-      .map((dir) => path.join(dir, 'nats-server')),
-    '/usr/sbin/nats-server',
-  ];
-  const found = candidates.find(isExecutable);
-  if (!found) throw new Error(`nats-server not found (looked in ${binDir}, PATH and /usr/sbin); ${INSTALL_HINT}`);
-  return found;
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+  return findBinary({
+    name: 'nats-server',
+    envVar: 'NATS_SERVER_BIN',
+    preferred: [path.join(binDir, 'nats-server')],
+    fallback: ['/usr/sbin/nats-server'],
+    installHint: INSTALL_HINT,
+  });
 }
 
 /** A nats-server process owned by a test; see {@link NatsServer.start}. */

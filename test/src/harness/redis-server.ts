@@ -3,12 +3,13 @@
  * without persistence (`--save ''`, `--appendonly no`), and killed when the test process exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { killOnExit } from './nats-server.js';
+import { findBinary } from './processes.js';
 
 /** How long a start waits for the server to answer PING. */
 const START_TIMEOUT_MS = 15_000;
@@ -23,30 +24,12 @@ const INSTALL_HINT =
 
 /** The redis-server binary: env REDIS_SERVER_BIN, then `redis-server` on PATH, then /usr/bin/redis-server. */
 export function findRedisServerBinary(): string {
-  const fromEnv = process.env.REDIS_SERVER_BIN;
-  if (fromEnv) {
-    if (isExecutable(fromEnv)) return fromEnv;
-    throw new Error(`REDIS_SERVER_BIN=${fromEnv} is not an executable file; ${INSTALL_HINT}`);
-  }
-  const candidates = [
-    ...(process.env.PATH ?? '')
-      .split(path.delimiter)
-      .filter(Boolean)
-      .map((dir) => path.join(dir, 'redis-server')),
-    '/usr/bin/redis-server',
-  ];
-  const found = candidates.find(isExecutable);
-  if (!found) throw new Error(`redis-server not found (looked in PATH and /usr/bin); ${INSTALL_HINT}`);
-  return found;
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+  return findBinary({
+    name: 'redis-server',
+    envVar: 'REDIS_SERVER_BIN',
+    fallback: ['/usr/bin/redis-server'],
+    installHint: INSTALL_HINT,
+  });
 }
 
 /** A port that was free a moment ago (the OS picks it; the socket is closed again). */

@@ -1,8 +1,11 @@
 // hello: greets by name.
 //   `SayHello`         payload: the name as UTF-8 text  -> "Hello, <name>!"
 //   `Greeter.SayHello` payload: wasmesh.examples.v1.HelloRequest -> HelloReply (protobuf)
+//   `HttpServer.HandleRequest` (linked to an HTTP server): the last path segment is the name,
+//                      `GET /hello/Ada` -> "Hello, Ada!"
 import { register, Result } from "../../sdk/assembly";
 import { HelloReply, HelloRequest } from "../../sdk/assembly/contracts/greeter";
+import { HANDLE_REQUEST, HttpRequest, HttpResponse } from "../../sdk/assembly/contracts/httpserver";
 export { __guest_call } from "../../sdk/assembly";
 
 function greeting(name: string): string {
@@ -21,5 +24,13 @@ function greeterSayHello(payload: ArrayBuffer): Result {
   return Result.ok(reply.encode());
 }
 
+function handleRequest(payload: ArrayBuffer): Result {
+  const req = HttpRequest.decode(payload);
+  if (req.error !== null) return Result.ok(HttpResponse.text(400, "malformed request: " + req.error! + "\n").encode());
+  const name = req.path.substring(req.path.lastIndexOf("/") + 1);
+  return Result.ok(HttpResponse.text(200, greeting(name) + "\n").encode());
+}
+
 register("SayHello", sayHello);
+register(HANDLE_REQUEST, handleRequest);
 register("Greeter.SayHello", greeterSayHello);

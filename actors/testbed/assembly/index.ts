@@ -1,5 +1,6 @@
 // testbed: an actor that misbehaves on request, for the runtime's tests. Not an example to copy.
 import { callActor, hostCall, log, register, Result } from "../../sdk/assembly";
+import { HANDLE_REQUEST, Header, HttpRequest, HttpResponse } from "../../sdk/assembly/contracts/httpserver";
 export { __guest_call } from "../../sdk/assembly";
 
 function trap(_p: ArrayBuffer): Result {
@@ -78,7 +79,41 @@ function fail(p: ArrayBuffer): Result {
   return Result.err("failing on purpose: " + String.UTF8.decode(p));
 }
 
+/**
+ * HTTP (for the http-server provider's tests), by path:
+ *   /echo         200 with "<method> <path>?<query>" and the request's headers as
+ *                 "x-echo-<name>: <value>" response headers; the body is echoed after a newline
+ *   /status/<n>   answers with status n
+ *   /badheader    answers with a header name the HTTP server must refuse
+ *   /spin         never answers (loops until the host's deadline)
+ *   /trap         traps
+ *   /fail         returns a guest error
+ */
+function handleRequest(payload: ArrayBuffer): Result {
+  const req = HttpRequest.decode(payload);
+  if (req.error !== null) return Result.err("malformed request: " + req.error!);
+  const path = req.path;
+  if (path.endsWith("/spin")) return spin(payload);
+  if (path.endsWith("/trap")) return trap(payload);
+  if (path.endsWith("/fail")) return Result.err("testbed refuses " + path);
+  if (path.endsWith("/badheader")) {
+    const r = HttpResponse.text(200, "bad\n");
+    r.headers.push(new Header("bad header", "x"));
+    return Result.ok(r.encode());
+  }
+  const status = path.lastIndexOf("/status/");
+  if (status >= 0) return Result.ok(HttpResponse.text(<u32>I32.parseInt(path.substring(status + 8)), "status\n").encode());
+  const head = String.UTF8.encode(req.method + " " + path + "?" + req.query + "\n");
+  const body = new Uint8Array(head.byteLength + req.body.byteLength);
+  body.set(Uint8Array.wrap(head), 0);
+  body.set(Uint8Array.wrap(req.body), head.byteLength);
+  const r = new HttpResponse(200, body.buffer);
+  for (let i = 0; i < req.headers.length; i++) r.headers.push(new Header("x-echo-" + req.headers[i].name, req.headers[i].value));
+  return Result.ok(r.encode());
+}
+
 register("Trap", trap);
+register(HANDLE_REQUEST, handleRequest);
 register("Spin", spin);
 register("GrowMemory", growMemory);
 register("Recurse", recurse);

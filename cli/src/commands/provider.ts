@@ -42,6 +42,8 @@ export interface ProviderView {
   artifactRef: string;
   startedAtMs: number;
   pid: number;
+  /** What the provider tells operators (e.g. the HTTP server's `url`). */
+  annotations: Record<string, string>;
 }
 
 /** Plain-JSON view of a provider record. */
@@ -53,6 +55,7 @@ export function providerView(r: RawProviderRecord | null | undefined): ProviderV
     artifactRef: r?.artifactRef ?? '',
     startedAtMs: toNumber(r?.startedAtMs),
     pid: r?.instance ?? 0,
+    annotations: { ...r?.annotations },
   };
 }
 
@@ -366,7 +369,8 @@ function registerGetProviders(program: Command): void {
     latticeOptions(get.command('providers').description('list the providers registered in the lattice')),
     ['wasmesh get providers', 'wasmesh get providers --json'],
     'From the lattice registry (each running provider registers itself). With --json: an array of\n' +
-      '{providerId, contract, hostId, artifactRef, startedAtMs, pid}.',
+      '{providerId, contract, hostId, artifactRef, startedAtMs, pid, annotations}. NOTES shows the\n' +
+      'annotations a provider registers, e.g. the url the HTTP server listens on.',
   ).action(async (opts: LatticeOptions) => {
     await withLattice(opts, async (client) => {
       const providers = [...(await providerRecords(client)).values()].sort((a, b) =>
@@ -376,7 +380,7 @@ function registerGetProviders(program: Command): void {
       if (providers.length === 0) return note(`no providers in lattice "${client.lattice}"`);
       printLines(
         table(
-          ['PROVIDER', 'CONTRACT', 'HOST ID', 'PID', 'UPTIME', 'REF'],
+          ['PROVIDER', 'CONTRACT', 'HOST ID', 'PID', 'UPTIME', 'REF', 'NOTES'],
           providers.map((p) => [
             p.providerId,
             p.contract,
@@ -384,6 +388,9 @@ function registerGetProviders(program: Command): void {
             p.pid ? String(p.pid) : '-',
             p.startedAtMs ? formatDuration(Date.now() - p.startedAtMs) : '-',
             p.artifactRef,
+            Object.entries(p.annotations)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' ') || '-',
           ]),
         ),
       );

@@ -75,6 +75,11 @@ export interface ProviderDefinition<R = undefined> {
   ): Promise<void> | void;
   /** The provider's own named config changed; every link is applied again afterwards. */
   onConfig?(config: ConfigValues, provider: Provider<R>): Promise<void> | void;
+  /**
+   * What to tell operators in the provider's registry entry (`wasmesh get providers`), e.g. the
+   * address the HTTP server listens on. Asked once, after `start`.
+   */
+  annotations?(provider: Provider<R>): Readonly<Record<string, string>>;
   /** Health checks ask this. @default healthy */
   health?(provider: Provider<R>): Promise<HealthStatus> | HealthStatus;
   /** Runs last when stopping, after in-flight calls finished and links were released. */

@@ -208,6 +208,7 @@ export class Provider<R = undefined> {
         artifactRef: ref,
         startedAtMs: Date.now(),
         instance: process.pid,
+        annotations: { ...this.definition.annotations?.(this) },
       };
       await state.providers.put(providerId, this.#record);
       publishEvent(nc, this.subjects, 'provider_started', providerId, { provider: this.#record });

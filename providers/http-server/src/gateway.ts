@@ -1,0 +1,269 @@
+/**
+ * From an HTTP request to an actor call and back: the route is found by Host and path, the body
+ * read up to the route's limit, the request sent as `HttpServer.HandleRequest` to the route's
+ * actor over the lattice, and its `HttpResponse` written back. What goes wrong gets a status and
+ * a body that says what and why:
+ *
+ *   400  request target we cannot route (e.g. `*`, or an unparseable URL)
+ *   404  no route (no link) for the host and path              WASMESH_ERR_NOT_FOUND
+ *   413  body over the route's `max_body_bytes`                 WASMESH_ERR_PAYLOAD_TOO_LARGE
+ *   502  the actor failed, or answered with an invalid response (trap, guest error, bad status)
+ *   503  the actor runs nowhere, or the lattice is unreachable  WASMESH_ERR_NO_RESPONDERS, …
+ *   504  the actor did not answer within the route's `timeout_ms`   WASMESH_ERR_TIMEOUT
+ *
+ * Every error answer carries the code in an `X-Wasmesh-Error` header; its body is plain text, or
+ * `{"error": {"code", "message"}}` when the client accepts JSON. Header names reach the actor in
+ * lower case; hop-by-hop headers of the actor's answer are dropped and `Content-Length` is set here.
+ */
+import type http from 'node:http';
+import { context, propagation, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
+import { decode, encode, WasmeshError, type Logger } from '@wasmesh/lattice';
+import { contracts } from '@wasmesh/proto';
+import type { HttpListener, RequestHandler } from './listener.js';
+import { hostOf, type RouteMatch } from './routes.js';
+
+/** The actor operation each request becomes. */
+export const HANDLE_REQUEST = 'HttpServer.HandleRequest';
+
+/** Calls an actor: what the gateway needs of the provider. */
+export type ActorCaller = (
+  actorId: string,
+  payload: Uint8Array,
+  options: { timeoutMs: number; parent?: Context },
+) => Promise<Uint8Array>;
+
+/** Headers of the actor's answer that belong to one connection, not to the message. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'content-length',
+]);
+
+/** What the gateway needs to serve requests. */
+export interface GatewayOptions {
+  call: ActorCaller;
+  logger: Logger;
+  /** Whether error answers say why (see config `error_details`). */
+  errorDetails: boolean;
+}
+
+/** Builds the request handler of every listener; see the module comment. */
+export function createGateway(options: GatewayOptions): RequestHandler {
+  const { call, logger, errorDetails } = options;
+
+  const fail = (req: http.IncomingMessage, res: http.ServerResponse, status: number, code: string, message: string) => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const json = req.headers.accept?.includes('application/json') ?? false;
+    const text = errorDetails ? message : (STATUS_TEXT[status] ?? 'error');
+    const body = json
+      ? JSON.stringify({ error: { code, message: text } })
+      : `${status} ${STATUS_TEXT[status] ?? ''}: ${text}\n`;
+    res.writeHead(status, {
+      'content-type': json ? 'application/json' : 'text/plain; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'x-wasmesh-error': code,
+    });
+    res.end(body);
+  };
+
+  const serve = async (req: http.IncomingMessage, res: http.ServerResponse, listener: HttpListener): Promise<void> => {
+    const target = splitTarget(req.url ?? '');
+    if (!target) {
+      fail(req, res, 400, 'WASMESH_ERR_BAD_REQUEST', `cannot route the request target "${req.url}": expected a path`);
+      return;
+    }
+    const host = hostOf(req.headers.host);
+    const match = listener.routes.match(host, target.path);
+    if (!match) {
+      fail(
+        req,
+        res,
+        404,
+        'WASMESH_ERR_NOT_FOUND',
+        `no route for host "${host || '(none)'}" and path "${target.path}": no actor is linked for it (wasmesh get links)`,
+      );
+      return;
+    }
+    const { maxBodyBytes, timeoutMs } = match.route.config;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxBodyBytes) {
+      tooLarge(req, res, maxBodyBytes);
+      return;
+    }
+    const body = await readBody(req, maxBodyBytes);
+    if (body === 'too large') {
+      tooLarge(req, res, maxBodyBytes);
+      return;
+    }
+    if (body === 'aborted') return;
+    await forward(req, res, match, target.query, body, timeoutMs);
+  };
+
+  const tooLarge = (req: http.IncomingMessage, res: http.ServerResponse, limit: number) => {
+    res.shouldKeepAlive = false; // the rest of the body is not read
+    fail(
+      req,
+      res,
+      413,
+      'WASMESH_ERR_PAYLOAD_TOO_LARGE',
+      `the request body is larger than this route's limit of ${limit} bytes`,
+    );
+  };
+
+  const forward = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    { route, path }: RouteMatch,
+    query: string,
+    body: Uint8Array,
+    timeoutMs: number,
+  ): Promise<void> => {
+    const headers: contracts.IHeader[] = [];
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) headers.push({ name: raw[i]!.toLowerCase(), value: raw[i + 1]! });
+    const payload = encode(contracts.HttpRequest, { method: req.method ?? 'GET', path, query, headers, body });
+    const parent = req.headers.traceparent ? propagation.extract(ROOT_CONTEXT, req.headers) : context.active();
+    let out: Uint8Array;
+    try {
+      out = await call(route.actorId, payload, { timeoutMs, parent });
+    } catch (err) {
+      const [status, code] = statusFor(err);
+      if (status >= 500 && status !== 503) logger.warn({ err, actor: route.actorId, path }, 'actor call failed');
+      fail(req, res, status, code, `actor "${route.actorId}": ${(err as Error).message}`);
+      return;
+    }
+    let response: contracts.HttpResponse;
+    try {
+      response = decode(contracts.HttpResponse, out, `HttpResponse from actor ${route.actorId}`);
+    } catch (err) {
+      fail(req, res, 502, 'WASMESH_ERR_GUEST_PROTOCOL', (err as Error).message);
+      return;
+    }
+    write(req, res, route.actorId, response);
+  };
+
+  const write = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    actorId: string,
+    response: contracts.HttpResponse,
+  ): void => {
+    const status = response.status || 200;
+    if (status < 200 || status > 599) {
+      fail(
+        req,
+        res,
+        502,
+        'WASMESH_ERR_GUEST_PROTOCOL',
+        `actor "${actorId}" answered with status ${status}; expected 200-599`,
+      );
+      return;
+    }
+    const body = response.body;
+    const out: string[] = [];
+    for (const { name, value } of response.headers) {
+      if (name && !HOP_BY_HOP.has(name.toLowerCase())) out.push(name, value ?? '');
+    }
+    out.push('content-length', String(body.length));
+    try {
+      res.writeHead(status, out);
+    } catch (err) {
+      res.removeHeader('content-length');
+      fail(
+        req,
+        res,
+        502,
+        'WASMESH_ERR_GUEST_PROTOCOL',
+        `actor "${actorId}" answered with an invalid header: ${(err as Error).message}`,
+      );
+      return;
+    }
+    res.end(body);
+  };
+
+  return (req: http.IncomingMessage, res: http.ServerResponse, listener: HttpListener): void => {
+    serve(req, res, listener).catch((err: unknown) => {
+      logger.error({ err }, 'serving an HTTP request failed');
+      fail(req, res, 500, 'WASMESH_ERR_INTERNAL', 'the HTTP server failed to serve the request');
+    });
+  };
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  413: 'Payload Too Large',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+/** Statuses of the failures that are not the actor's fault (502 for the rest). */
+const STATUS_OF_CODE: Record<string, number> = {
+  WASMESH_ERR_TIMEOUT: 504,
+  WASMESH_ERR_NO_RESPONDERS: 503,
+  WASMESH_ERR_NOT_CONNECTED: 503,
+  WASMESH_ERR_UNAVAILABLE: 503,
+};
+
+/** The status and code an actor call's failure answers with. */
+export function statusFor(err: unknown): [number, string] {
+  if (!(err instanceof WasmeshError)) return [502, 'WASMESH_ERR_INTERNAL'];
+  return [STATUS_OF_CODE[err.code] ?? 502, err.code];
+}
+
+/** The path and query of a request target (origin form `/p?q`, or absolute form `http://h/p?q`). */
+export function splitTarget(url: string): { path: string; query: string } | undefined {
+  if (!url.startsWith('/')) {
+    if (!/^https?:\/\//i.test(url)) return undefined;
+    try {
+      const u = new URL(url);
+      return { path: u.pathname, query: u.search.slice(1) };
+    } catch {
+      return undefined;
+    }
+  }
+  const q = url.indexOf('?');
+  return q < 0 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q + 1) };
+}
+
+/** Reads the whole body, stopping at `limit` bytes; `too large` or `aborted` when it cannot. */
+function readBody(req: http.IncomingMessage, limit: number): Promise<Uint8Array | 'too large' | 'aborted'> {
+  if (req.complete && req.readableLength === 0) return Promise.resolve(new Uint8Array());
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (value: Uint8Array | 'too large' | 'aborted') => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+      resolve(value);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.pause();
+        done('too large');
+      } else chunks.push(chunk);
+    };
+    const onEnd = () => done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    const onError = () => done('aborted');
+    const onClose = () => {
+      if (!req.complete) done('aborted');
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}

@@ -1,0 +1,16 @@
+/**
+ * @wasmesh/provider-http-server: the HTTP server capability provider (contract
+ * `wasmesh:httpserver`). Run it as a process (`builtin:http-server` under a host) or embed it with
+ * `createHttpServerProvider()`.
+ */
+export { HTTP_SERVER_CONTRACT, httpServerProvider, createHttpServerProvider, type LinkRoute } from './provider.js';
+export {
+  DEFAULT_ADDRESS,
+  parseAddress,
+  parseRouteConfig,
+  parseServerConfig,
+  type RouteConfig,
+  type ServerConfig,
+} from './config.js';
+export { HANDLE_REQUEST, splitTarget, statusFor } from './gateway.js';
+export { RouteTable, hostOf, type Route, type RouteMatch } from './routes.js';

@@ -1,0 +1,148 @@
+/**
+ * One HTTP listener (a Node `http.Server`) with its route table, hardened for the open internet:
+ * clients that send their request head or body too slowly (slowloris) are answered 408 and cut
+ * off, malformed requests get a 400 (431 for oversized heads) naming the parser's complaint, idle
+ * keep-alive connections close after a while, and the number of connections is capped.
+ */
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WasmeshError, type Logger } from '@wasmesh/lattice';
+import { formatAddress, type ListenAddress, type ListenerLimits } from './config.js';
+import { RouteTable } from './routes.js';
+
+/** Serves one request; must answer it (the listener does not look at it again). */
+export type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse, listener: HttpListener) => void;
+
+/** How long `close()` lets requests in flight finish before cutting their connections. */
+const CLOSE_GRACE_MS = 5_000;
+
+/** The lifecycle of a listener. */
+export type ListenerState = 'created' | 'listening' | 'closing' | 'closed';
+
+/** An HTTP listener; see the module comment. */
+export class HttpListener {
+  /** The routes served here. */
+  readonly routes = new RouteTable();
+  readonly #server: http.Server;
+  #state: ListenerState = 'created';
+  #bound: ListenAddress | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(
+    /** Where it was asked to listen (port 0: any free port). */
+    readonly address: ListenAddress,
+    limits: ListenerLimits,
+    handler: RequestHandler,
+    private readonly logger: Logger,
+  ) {
+    this.#server = http.createServer(
+      {
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+        // How often the timeouts above are checked; Node's default (30 s) lets a slowloris client
+        // hold a connection for far longer than `headersTimeout`.
+        connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+        noDelay: true,
+      },
+      (req, res) => handler(req, res, this),
+    );
+    this.#server.maxConnections = limits.maxConnections;
+    this.#server.on('clientError', (err, socket) => this.#clientError(err as NodeJS.ErrnoException, socket));
+  }
+
+  /** Where the listener is in its lifecycle. */
+  get state(): ListenerState {
+    return this.#state;
+  }
+
+  /** The bound address (the real port when 0 was asked for). */
+  get bound(): ListenAddress {
+    if (!this.#bound)
+      throw new WasmeshError('WASMESH_ERR_CLOSED', `listener ${formatAddress(this.address)} is not open`);
+    return this.#bound;
+  }
+
+  /** A URL reaching the listener from this machine (`localhost` for a wildcard address). */
+  get url(): string {
+    const { host, port } = this.bound;
+    const name = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+    return `http://${formatAddress({ host: name, port })}`;
+  }
+
+  /** Binds the address. `WASMESH_ERR_CONFIG` when it cannot (in use, not ours), naming it. */
+  async open(): Promise<this> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        const why =
+          err.code === 'EADDRINUSE'
+            ? 'the address is already in use'
+            : err.code === 'EADDRNOTAVAIL'
+              ? 'the address is not one of this machine'
+              : err.code === 'EACCES'
+                ? 'permission denied (ports below 1024 need privileges)'
+                : err.message;
+        reject(
+          new WasmeshError(
+            'WASMESH_ERR_CONFIG',
+            `cannot listen on ${formatAddress(this.address)}: ${why}; set config key "address" to another host:port`,
+            { cause: err, details: { address: formatAddress(this.address), errno: err.code ?? '' } },
+          ),
+        );
+      };
+      this.#server.once('error', onError);
+      this.#server.listen(this.address.port, this.address.host, () => {
+        this.#server.off('error', onError);
+        resolve();
+      });
+    });
+    const a = this.#server.address();
+    if (a && typeof a === 'object') this.#bound = { host: a.address, port: a.port };
+    this.#state = 'listening';
+    this.#server.on('error', (err) => this.logger.error({ err, address: this.url }, 'HTTP listener error'));
+    return this;
+  }
+
+  /**
+   * Stops listening: idle connections close now, requests in flight get {@link CLOSE_GRACE_MS} to
+   * finish. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      if (this.#state !== 'listening') {
+        this.#state = 'closed';
+        return;
+      }
+      this.#state = 'closing';
+      const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      this.#server.closeIdleConnections();
+      const grace = setTimeout(() => this.#server.closeAllConnections(), CLOSE_GRACE_MS);
+      await closed;
+      clearTimeout(grace);
+      this.#state = 'closed';
+    })();
+    return this.#closing;
+  }
+
+  /** A request the parser refused, or a client too slow: answer if still possible, then cut. */
+  #clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    if (err.code === 'ECONNRESET' || !socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
+      socket.destroy();
+      return;
+    }
+    const [status, reason] =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'the request took too long to arrive']
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'the request head is too large']
+          : [
+              400,
+              `malformed HTTP request (${err.code ?? 'parse error'}: ${(err as { reason?: string }).reason ?? err.message})`,
+            ];
+    const body = `${status} ${http.STATUS_CODES[status]}: ${reason}\n`;
+    socket.end(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nX-Wasmesh-Error: WASMESH_ERR_BAD_REQUEST\r\n\r\n${body}`,
+    );
+  }
+}

@@ -212,6 +212,14 @@ export class Provider<R = undefined> {
       };
       await state.providers.put(providerId, this.#record);
       publishEvent(nc, this.subjects, 'provider_started', providerId, { provider: this.#record });
+      // Instances of one id share one registry entry: when another instance's drain removes it,
+      // a running instance writes its own back, so links to the id keep working.
+      this.#follow(state.providers.watch(), async (change) => {
+        if (change.key !== providerId || change.op !== 'del' || this.#state !== 'running' || !this.#record) return;
+        await state.providers
+          .put(providerId, this.#record)
+          .catch((err: unknown) => this.logger.warn({ err }, 'cannot restore the registry entry'));
+      });
       this.#state = 'running';
       void nc.closed().then((err) => {
         if (this.#closing) return;

@@ -33,12 +33,18 @@ beforeAll(async () => {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   await state.putConfig('http-main', { address: `127.0.0.1:${port}` });
-  await control.startProvider({ hostId: a.hostId, providerId: 'http', artifactRef: 'builtin:http-server', config: ['http-main'] });
+  await control.startProvider({
+    hostId: a.hostId,
+    providerId: 'http',
+    artifactRef: 'builtin:http-server',
+    config: ['http-main'],
+  });
   await control.startProvider({ hostId: b.hostId, providerId: 'kv', artifactRef: 'builtin:keyvalue' });
 
   const ref = await (await lat.client.objects()).pushArtifact(readFileSync(actorPath('kvcounter')));
   for (const actorId of ['counter-nats', 'counter-redis'])
-    for (const h of [a, b]) await control.startActor({ hostId: h.hostId, actorId, artifactRef: ref, maxConcurrent: 64 });
+    for (const h of [a, b])
+      await control.startActor({ hostId: h.hostId, actorId, artifactRef: ref, maxConcurrent: 64 });
 
   await state.putConfig('kv-nats', { backend: 'nats' });
   await state.putConfig('kv-redis', { backend: 'redis', url: redis.url });
@@ -164,7 +170,11 @@ test('links deleted under traffic turn requests into clear errors; re-adding the
 
 test('a provider that never answers an actor: the call fails at its deadline, naming the provider', async () => {
   const host = lat.hosts[0]!;
-  await control.startProvider({ hostId: host.hostId, providerId: 'hangs', artifactRef: providerFixturePath('echo-provider') });
+  await control.startProvider({
+    hostId: host.hostId,
+    providerId: 'hangs',
+    artifactRef: providerFixturePath('echo-provider'),
+  });
   const ref = await (await lat.client.objects()).pushArtifact(readFileSync(actorPath('testbed')));
   await control.startActor({ hostId: host.hostId, actorId: 'caller', artifactRef: ref, maxConcurrent: 4 });
   await link('caller', 'hangs', 'test:echo', []);

@@ -1,0 +1,86 @@
+/**
+ * The messaging provider: contract `wasmesh:messaging` (proto/wasmesh/contracts/v1/messaging.proto).
+ * Linked actors publish and request through it (operations.ts); the subjects a link's config
+ * subscribes to are delivered to the actor as `MessageHandler.HandleMessage` (link.ts,
+ * delivery.ts). Each link's resource (its connection and subscriptions) is built when the link is
+ * put or its config changes, before the old one is released, and drained once the calls using it
+ * have finished. The provider is unhealthy while a link's own NATS connection (config `url`) is
+ * down; the lattice connection is the SDK's concern.
+ */
+import { DEFAULT_LINK_NAME, describeLink, linkKey } from '@wasmesh/lattice';
+import { Provider, type HealthStatus, type ProviderDefinition, type ProviderOptions } from '@wasmesh/provider-sdk';
+import { defaultQueueGroup, parseLinkConfig, redactUrl, unknownConfigKeys } from './config.js';
+import { deliverMessage } from './delivery.js';
+import { MessagingLink } from './link.js';
+import { publish, requestReply } from './operations.js';
+
+/** The contract id served. */
+export const MESSAGING_CONTRACT = 'wasmesh:messaging';
+
+/** The provider's definition: Publish and Request, and a {@link MessagingLink} per link. */
+export function messagingProvider(): ProviderDefinition<MessagingLink> {
+  /** Links whose resource is live, for health checks. */
+  const links = new Set<MessagingLink>();
+
+  return {
+    contract: MESSAGING_CONTRACT,
+    operations: {
+      'Messaging.Publish': publish,
+      'Messaging.Request': requestReply,
+    },
+
+    async onLinkPut(link, linkConfig, provider) {
+      // The provider's own config gives defaults (e.g. max_in_flight for every link).
+      const config = { ...provider.config, ...linkConfig };
+      const description = describeLink(link);
+      const unknown = unknownConfigKeys(config);
+      if (unknown.length > 0) provider.logger.warn({ link: description, unknown }, 'unknown config keys ignored');
+      const key = linkKey(link.sourceId ?? '', link.contract ?? MESSAGING_CONTRACT, link.name || DEFAULT_LINK_NAME);
+      const parsed = parseLinkConfig(config, defaultQueueGroup(provider.subjects.lattice, provider.id, key));
+      const logger = provider.logger.child({ linkKey: key });
+      const resource = await MessagingLink.open({
+        link,
+        key,
+        config: parsed,
+        latticeNc: provider.nc,
+        providerId: provider.id,
+        deliver: (actorId, msg, timeoutMs) => deliverMessage(provider, actorId, msg, timeoutMs),
+        logger,
+      });
+      links.add(resource);
+      provider.logger.info(
+        {
+          link: description,
+          subscriptions: parsed.subscriptions,
+          queue: parsed.queue,
+          nats: parsed.url === undefined ? 'lattice' : redactUrl(parsed.url),
+          maxInFlight: parsed.maxInFlight,
+          timeoutMs: parsed.timeoutMs,
+        },
+        'messaging link ready',
+      );
+      return resource;
+    },
+
+    async onLinkDelete(_link, resource, reason, provider) {
+      links.delete(resource);
+      await resource.close(provider.options.drainTimeoutMs);
+      provider.logger.info(
+        { link: resource.description, reason, delivered: resource.delivered, failed: resource.failed },
+        'messaging link released',
+      );
+    },
+
+    health(): HealthStatus {
+      const sick = [...links].map((l) => l.health()).filter((h) => !h.healthy);
+      return sick.length === 0
+        ? true
+        : { healthy: false, message: sick.map((h) => h.message ?? 'unavailable').join('; ') };
+    },
+  };
+}
+
+/** A messaging provider (state `created`; call `start()`), configured from `options` and the `WASMESH_*` env. */
+export function createMessagingProvider(options: ProviderOptions = {}): Provider<MessagingLink> {
+  return new Provider(messagingProvider(), options);
+}

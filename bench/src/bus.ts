@@ -17,13 +17,12 @@
  *   --concurrency N   / BENCH_CONCURRENCY      requests in flight in the loaded cases (default 256)
  *   --timeout-ms N    / BENCH_TIMEOUT_MS       per-request timeout (default 10000)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { actorPath } from '@wasmesh/actors';
 import { LatticeClient } from '@wasmesh/lattice';
 import { HostProcess, NatsServer } from '@wasmesh/test';
+import { ReadyChild, stopHost, tail, unwind } from './child.js';
 import { check, closedLoop, option, positive } from './runtime.js';
 import { LatencyRecorder, mean, percentile, round } from './stats.js';
 
@@ -50,9 +49,6 @@ const PAYLOAD_BYTES = 100;
 const LATTICE = 'bench';
 const ACTOR_ID = 'echo';
 const FLOOR_SUBJECT = 'bench.floor.echo';
-/** How long the responder may take to say `ready`, and a child to exit once asked to. */
-const CHILD_START_MS = 15_000;
-const CHILD_STOP_MS = 10_000;
 
 function log(msg: string): void {
   process.stderr.write(`[bench bus] ${msg}\n`);
@@ -96,105 +92,6 @@ async function measure(label: string, call: Call, concurrency: number, cfg: BusB
   }
 }
 
-/** The floor's responder child process; see floor-responder.ts. */
-class FloorResponder {
-  #stderr = '';
-
-  private constructor(
-    private readonly child: ChildProcess,
-    private readonly exited: Promise<void>,
-  ) {}
-
-  /** Starts the responder on `subject` and resolves once it has subscribed. */
-  static async start(natsUrl: string, subject: string): Promise<FloorResponder> {
-    const script = fileURLToPath(new URL('./floor-responder.js', import.meta.url));
-    const child = spawn(process.execPath, [script, natsUrl, subject], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const killOnExit = (): void => void child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-    const exited = new Promise<void>((resolve) =>
-      child.once('close', () => {
-        process.off('exit', killOnExit);
-        resolve();
-      }),
-    );
-    const responder = new FloorResponder(child, exited);
-    child.stderr!.on('data', (d: Buffer) => (responder.#stderr = (responder.#stderr + d.toString()).slice(-64 * 1024)));
-    child.stdin!.on('error', () => {}); // EPIPE once it has exited: stop() handles that
-    try {
-      await new Promise<void>((resolve, reject) => {
-        let out = '';
-        const timer = setTimeout(
-          () => reject(new Error(`floor responder not ready within ${CHILD_START_MS} ms:\n${responder.#stderr}`)),
-          CHILD_START_MS,
-        );
-        child.stdout!.on('data', (d: Buffer) => {
-          out += d.toString();
-          if (out.split('\n').includes('ready')) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-        child.once('error', (err) => {
-          clearTimeout(timer);
-          reject(new Error(`cannot start the floor responder: ${err.message}`));
-        });
-        child.once('exit', (code, signal) => {
-          clearTimeout(timer);
-          reject(new Error(`floor responder exited (${signal ?? code}) before it was ready:\n${responder.#stderr}`));
-        });
-      });
-    } catch (err) {
-      await responder.stop();
-      throw err;
-    }
-    return responder;
-  }
-
-  /** What the responder wrote on stderr. */
-  logs(): string {
-    return this.#stderr;
-  }
-
-  /** Closes its stdin (it drains and exits), then SIGKILL after a grace period; waits for the exit. */
-  async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      this.child.stdin?.end();
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), CHILD_STOP_MS);
-      await this.exited;
-      clearTimeout(timer);
-    }
-    await this.exited;
-  }
-}
-
-/** Stops a host process: SIGTERM (it drains), SIGKILL if it has not exited after a grace period. */
-async function stopHost(host: HostProcess): Promise<void> {
-  const timer = setTimeout(() => {
-    log(`host did not exit within ${CHILD_STOP_MS} ms of SIGTERM; killing it`);
-    void host.kill();
-  }, CHILD_STOP_MS);
-  try {
-    await host.stop();
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Runs `cleanups` in reverse order, each even if an earlier one failed; logs failures. */
-async function unwind(cleanups: Array<[string, () => Promise<unknown>]>): Promise<void> {
-  for (const [what, cleanup] of cleanups.reverse()) {
-    try {
-      await cleanup();
-    } catch (err) {
-      log(`cleanup: ${what} failed: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
-}
-
-function tail(text: string, chars = 4000): string {
-  return text.length > chars ? `…${text.slice(-chars)}` : text;
-}
-
 function caseResult(seq: Measured, loaded: Measured, concurrency: number): Record<string, unknown> {
   return {
     p50_us: seq.p50_us,
@@ -224,7 +121,7 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
 
   const cleanups: Array<[string, () => Promise<unknown>]> = [];
   let host: HostProcess | undefined;
-  let responder: FloorResponder | undefined;
+  let responder: ReadyChild | undefined;
   let stoppingHost = false;
   let hostExit: string | undefined;
   try {
@@ -241,12 +138,12 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
       'stop host',
       () => {
         stoppingHost = true;
-        return stopHost(startedHost);
+        return stopHost(startedHost, log);
       },
     ]);
     log(`host ${host.hostId} (pid ${host.pid})`);
 
-    responder = await FloorResponder.start(nats.url, FLOOR_SUBJECT);
+    responder = await ReadyChild.start('floor-responder.js', [nats.url, FLOOR_SUBJECT], log);
     const startedResponder = responder;
     cleanups.push(['stop floor responder', () => startedResponder.stop()]);
     log('floor responder ready');
@@ -311,6 +208,6 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
     if (responder?.logs()) log(`floor responder stderr (tail):\n${tail(responder.logs())}`);
     throw err;
   } finally {
-    await unwind(cleanups);
+    await unwind(cleanups, log);
   }
 }

@@ -3,12 +3,14 @@
  * progress goes to stderr.
  */
 import { runBusBench } from './bus.js';
+import { runHttpBench } from './http.js';
 import { runRuntimeBench } from './runtime.js';
 
 /** The benches by name; each returns the JSON-ready result. */
 const BENCHES: Record<string, (args: readonly string[]) => Promise<Record<string, unknown>>> = {
   runtime: runRuntimeBench,
   bus: runBusBench,
+  http: runHttpBench,
 };
 
 async function main(): Promise<void> {

@@ -57,11 +57,26 @@ export function requestFailure(err: unknown, options: RequestOptions): WasmeshEr
   });
 }
 
+/** A request waiting to be published. */
+interface Outgoing {
+  subject: string;
+  data: Uint8Array;
+  reply: string;
+  headers: MsgHdrs | undefined;
+  fail: (err: unknown) => void;
+}
+
 /**
  * Request/reply multiplexed over one inbox subscription per connection. nats.js's own `request()`
  * builds two Error objects (with stack traces) per call to report a possible timeout; on a busy
  * client that is the largest cost of a call. Here a timeout costs a timer, and an error object is
  * built only when a call actually fails.
+ *
+ * Requests are published together once the event loop's current phase is done (`setImmediate`):
+ * nats.js writes to the socket once per microtask checkpoint, and a server handling many
+ * connections (the HTTP provider) reaches one per I/O callback, so publishing each request at
+ * once costs a system call each. Batched, the requests that arrived in one poll phase share one
+ * write, for a delay of the rest of that phase.
  */
 class Requester {
   readonly #inbox: string;
@@ -69,6 +84,7 @@ class Requester {
     string,
     { resolve: (m: Msg) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout; subject: string }
   >();
+  #outbox: Outgoing[] = [];
   #next = 0;
 
   constructor(private readonly nc: NatsConnection) {
@@ -105,15 +121,28 @@ class Requester {
         reject(new natsErrors.TimeoutError());
       }, timeoutMs);
       this.#pending.set(token, { resolve, reject, timer, subject });
-      try {
-        this.nc.publish(subject, data, { reply: `${this.#inbox}.${token}`, ...(headers ? { headers } : {}) });
-      } catch (err) {
+      const fail = (err: unknown): void => {
         this.#pending.delete(token);
         clearTimeout(timer);
         reject(err);
+      };
+      if (this.#outbox.push({ subject, data, reply: `${this.#inbox}.${token}`, headers, fail }) === 1) {
+        setImmediate(this.#flush);
       }
     });
   }
+
+  readonly #flush = (): void => {
+    const batch = this.#outbox;
+    this.#outbox = [];
+    for (const o of batch) {
+      try {
+        this.nc.publish(o.subject, o.data, { reply: o.reply, ...(o.headers ? { headers: o.headers } : {}) });
+      } catch (err) {
+        o.fail(err);
+      }
+    }
+  };
 }
 
 const requesters = new WeakMap<NatsConnection, Requester>();

@@ -1,0 +1,204 @@
+/**
+ * The http benchmark: HTTP requests through the mesh against a plain Node server, measured by a
+ * load generator in its own process (autocannon's command line), on one nats-server.
+ *
+ *   hello      GET /hello/bench → http-server provider → NATS → a host process → the `hello` actor
+ *              in wasm → back. Providers run as the host's supervised child processes, as in
+ *              production.
+ *   kvcounter  GET /kv/counter/bench → … → the `kvcounter` actor → its keyvalue link (a host call
+ *              over NATS to the keyvalue provider, NATS JetStream KV) → back. One hot key.
+ *   ceiling    a plain Node `http` server (http-ceiling.ts, its own process) answering what
+ *              `hello` answers.
+ *
+ * Each case gets a warm-up run, then a measured run; every response must be a 2xx and the first
+ * one's body is checked. Prints `{"hello": {"req_per_s", "p50_ms", "p99_ms"}, "kvcounter": {…},
+ * "ceiling": {…}, "hello_vs_ceiling", "config"}`.
+ *
+ * Configuration (flags win over environment):
+ *   --seconds N       / BENCH_SECONDS          measured seconds per case (default 5)
+ *   --warmup N        / BENCH_WARMUP_SECONDS   warm-up seconds per case (default 2)
+ *   --connections N   / BENCH_CONNECTIONS      concurrent connections (default 32)
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { actorPath } from '@wasmesh/actors';
+import { LatticeClient } from '@wasmesh/lattice';
+import { HostProcess, NatsServer } from '@wasmesh/test';
+import { ReadyChild, stopHost, tail, unwind } from './child.js';
+import { option, positive } from './runtime.js';
+
+/** Settings of one run of the http bench. */
+export interface HttpBenchConfig {
+  seconds: number;
+  warmupSeconds: number;
+  connections: number;
+}
+
+/** One case's figures. */
+interface HttpFigures {
+  req_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  requests: number;
+}
+
+const LATTICE = 'bench-http';
+
+function log(msg: string): void {
+  process.stderr.write(`[bench http] ${msg}\n`);
+}
+
+/** Reads the bench settings from `args` (flags after the bench name) and the environment. */
+export function parseHttpBenchConfig(args: readonly string[], env: NodeJS.ProcessEnv = process.env): HttpBenchConfig {
+  const get = (flag: string, name: string): string | undefined => option(args, env, flag, name);
+  return {
+    seconds: positive('seconds', get('--seconds', 'BENCH_SECONDS'), 5, true),
+    warmupSeconds: positive('warm-up seconds', get('--warmup', 'BENCH_WARMUP_SECONDS'), 2, true),
+    connections: positive('connections', get('--connections', 'BENCH_CONNECTIONS'), 32, true),
+  };
+}
+
+/** The autocannon command line script. */
+function autocannonBin(): string {
+  const pkg = createRequire(import.meta.url).resolve('autocannon/package.json');
+  return path.join(path.dirname(pkg), 'autocannon.js');
+}
+
+/** The subset of autocannon's `--json` output read here. */
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+
+/** Runs autocannon against `url` for `seconds` in its own process; throws on any failed request. */
+function autocannon(url: string, connections: number, seconds: number): Promise<AutocannonResult> {
+  const args = [autocannonBin(), '--json', '-c', String(connections), '-d', String(seconds), url];
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`autocannon failed: ${err.message}\n${tail(stderr)}`));
+      let r: AutocannonResult;
+      try {
+        r = JSON.parse(stdout) as AutocannonResult;
+      } catch {
+        return reject(new Error(`autocannon printed no JSON:\n${tail(stdout)}\n${tail(stderr)}`));
+      }
+      if (r.errors || r.timeouts || r.non2xx) {
+        return reject(new Error(`${url}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx answers`));
+      }
+      resolve(r);
+    });
+  });
+}
+
+/** Checks one request's answer, then warms up and measures `url`. */
+async function measure(label: string, url: string, expected: RegExp, cfg: HttpBenchConfig): Promise<HttpFigures> {
+  const res = await fetch(url);
+  const body = await res.text();
+  if (res.status !== 200 || !expected.test(body)) {
+    throw new Error(`${label}: ${url} answered ${res.status} ${JSON.stringify(body.slice(0, 200))}`);
+  }
+  log(`${label}: warm-up ${cfg.warmupSeconds}s, then ${cfg.seconds}s with ${cfg.connections} connections`);
+  await autocannon(url, cfg.connections, cfg.warmupSeconds);
+  const r = await autocannon(url, cfg.connections, cfg.seconds);
+  const figures = {
+    req_per_s: Math.round(r.requests.average),
+    p50_ms: r.latency.p50,
+    p99_ms: r.latency.p99,
+    requests: r.requests.total,
+  };
+  log(`${label}: ${figures.req_per_s} req/s, p50 ${figures.p50_ms} ms, p99 ${figures.p99_ms} ms`);
+  return figures;
+}
+
+/** Polls `url` until it answers 200 (links and routes settle asynchronously). */
+async function waitFor200(url: string, timeoutMs = 20_000): Promise<void> {
+  const start = Date.now();
+  let last = '';
+  while (Date.now() - start < timeoutMs) {
+    const res = await fetch(url).catch((e: Error) => e);
+    if (!(res instanceof Error) && res.status === 200) return;
+    last = res instanceof Error ? res.message : `${res.status} ${await res.text()}`;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms; last: ${last}`);
+}
+
+/** Runs the bench; see the module comment. */
+export async function runHttpBench(args: readonly string[]): Promise<Record<string, unknown>> {
+  const cfg = parseHttpBenchConfig(args);
+  const cleanups: Array<[string, () => Promise<unknown>]> = [];
+  let host: HostProcess | undefined;
+  try {
+    const nats = await NatsServer.start();
+    cleanups.push(['nats-server', () => nats[Symbol.asyncDispose]()]);
+    const started = await HostProcess.start({ natsUrl: nats.url, lattice: LATTICE, heartbeatMs: 2000 });
+    host = started;
+    cleanups.push(['host', () => stopHost(started, log)]);
+    const client = await LatticeClient.connect({ servers: nats.url, lattice: LATTICE, name: 'bench-http' });
+    cleanups.push(['client', () => client.close()]);
+    const state = await client.state();
+    const control = client.control;
+
+    await state.putConfig('http', { address: '127.0.0.1:0' });
+    await control.startProvider({
+      hostId: host.hostId,
+      providerId: 'http',
+      artifactRef: 'builtin:http-server',
+      config: ['http'],
+    });
+    await control.startProvider({ hostId: host.hostId, providerId: 'kv', artifactRef: 'builtin:keyvalue' });
+    const base = (await state.providers.get('http'))?.annotations?.url;
+    if (!base) throw new Error('the http-server provider registered no url');
+    const objects = await client.objects();
+    for (const [actorId, name] of [
+      ['hello', 'hello'],
+      ['kvcounter', 'kvcounter'],
+    ] as const) {
+      const ref = await objects.pushArtifact(readFileSync(actorPath(name)));
+      await control.startActor({ hostId: host.hostId, actorId, artifactRef: ref, maxConcurrent: 256 });
+    }
+    await state.putConfig('route-hello', { path: '/hello' });
+    await state.putConfig('route-kv', { path: '/kv', strip_prefix: 'true' });
+    await state.putLink({
+      sourceId: 'hello',
+      contract: 'wasmesh:httpserver',
+      targetId: 'http',
+      config: ['route-hello'],
+    });
+    await state.putLink({
+      sourceId: 'kvcounter',
+      contract: 'wasmesh:httpserver',
+      targetId: 'http',
+      config: ['route-kv'],
+    });
+    await state.putLink({ sourceId: 'kvcounter', contract: 'wasmesh:keyvalue', targetId: 'kv' });
+    await waitFor200(`${base}/hello/bench`);
+    await waitFor200(`${base}/kv/counter/warm`);
+
+    const ceilingServer = await ReadyChild.start('http-ceiling.js', [], log);
+    cleanups.push(['ceiling server', () => ceilingServer.stop()]);
+    const ceilingUrl = `http://127.0.0.1:${ceilingServer.readyLine.split(' ')[1]}`;
+
+    const ceiling = await measure('ceiling', `${ceilingUrl}/hello/bench`, /^Hello, bench!\n$/, cfg);
+    const hello = await measure('hello', `${base}/hello/bench`, /^Hello, bench!\n$/, cfg);
+    const kvcounter = await measure('kvcounter', `${base}/kv/counter/bench`, /^\d+\n$/, cfg);
+    return {
+      hello,
+      kvcounter,
+      ceiling,
+      hello_vs_ceiling: Math.round((hello.req_per_s / ceiling.req_per_s) * 1000) / 1000,
+      kvcounter_vs_ceiling: Math.round((kvcounter.req_per_s / ceiling.req_per_s) * 1000) / 1000,
+      config: { ...cfg, cpus: (await import('node:os')).cpus().length, load_generator: 'autocannon (own process)' },
+    };
+  } catch (err) {
+    if (host) log(`host log (tail):\n${tail(host.logs())}`);
+    throw err;
+  } finally {
+    await unwind(cleanups, log);
+  }
+}

@@ -94,7 +94,7 @@ test('start provider from a path: the id comes from the file name, and get provi
   pids.add(out.pid);
 
   const table = ok(await cli('get', 'providers'));
-  expect(table.stdout).toMatch(/^PROVIDER +CONTRACT +HOST ID +PID +UPTIME +REF\n/);
+  expect(table.stdout).toMatch(/^PROVIDER +CONTRACT +HOST ID +PID +UPTIME +REF +NOTES\n/);
   expect(table.stdout).toMatch(new RegExp(`echo +test:echo +${host.hostId} +${out.pid} `));
   const { out: list } = await cliJson<{ providerId: string; pid: number }[]>('get', 'providers');
   expect(list.map((p) => p.providerId)).toEqual(['echo', 'echo-provider']);

@@ -7,6 +7,7 @@ import { registerCall } from './commands/call.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerGet } from './commands/get.js';
 import { registerLinkCommands } from './commands/link.js';
+import { registerObserveCommands } from './commands/observe.js';
 import { registerProviderCommands } from './commands/provider.js';
 import { registerPush } from './commands/push.js';
 import { HOST_COMMANDS } from './host-bin.js';
@@ -40,6 +41,8 @@ Examples:
   $ wasmesh config put counter-kv prefix=counter/
   $ wasmesh link put counter kv wasmesh:keyvalue --config counter-kv
   $ wasmesh get links
+  $ wasmesh events                                                # live lattice events
+  $ wasmesh spy echo                                              # live calls into and out of an actor
 
 Lattice commands take --nats URL (env WASMESH_NATS_URL, default nats://127.0.0.1:4222) and
 --lattice NAME (env WASMESH_LATTICE, default "default").
@@ -69,5 +72,6 @@ Run 'wasmesh <command> --help' for a command's flags and examples.`,
   registerLinkCommands(program);
   registerConfigCommands(program);
   registerCall(program);
+  registerObserveCommands(program);
   return program;
 }

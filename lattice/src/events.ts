@@ -49,6 +49,9 @@ const FIELD = {
   provider_health: 'providerHealth',
 } as const satisfies Record<EventType, keyof lattice.IEvent>;
 
+/** Every event type, in the order of the protobuf oneof. */
+export const EVENT_TYPES = Object.freeze(Object.keys(FIELD) as EventType[]);
+
 const TYPE_OF_FIELD = new Map<string, EventType>(Object.entries(FIELD).map(([t, f]) => [f, t as EventType]));
 
 /** One lattice event: `type` says which, `data` is its body. */

@@ -37,6 +37,7 @@ export {
   subscribeEvents,
   encodeEvent,
   decodeEvent,
+  EVENT_TYPES,
   type LatticeEvent,
   type EventBodies,
   type EventStreamOptions,

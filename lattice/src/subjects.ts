@@ -115,6 +115,11 @@ export class Subjects {
     return `wasmesh.rpc.v1.${this.lattice}.${checkToken('actor id', actorId)}`;
   }
 
+  /** Wildcard for every invocation in this lattice (of actors and providers alike), for observers. */
+  allInvocations(): string {
+    return `wasmesh.rpc.v1.${this.lattice}.*`;
+  }
+
   /** Where provider `providerId` answers health checks (request/reply, a `ProviderHealth` reply). */
   providerHealth(providerId: string): string {
     return `wasmesh.ctl.v1.${this.lattice}.provider.health.${checkToken('provider id', providerId)}`;

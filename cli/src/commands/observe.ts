@@ -1,0 +1,263 @@
+/**
+ * Watching a lattice live: `wasmesh events` prints lattice events as they happen, and `wasmesh spy
+ * <actor-id>` prints every invocation into and out of one actor with its answer, payloads decoded
+ * where the operation belongs to a known contract. Both run until Ctrl-C (exit 0), `--count`
+ * lines were printed, or NATS goes away (exit 5); `--json` prints one JSON object per line.
+ *
+ * The spy listens without taking part: a plain (non-queue) subscription on the lattice's
+ * invocation subjects sees every call, and one on `_INBOX.>` sees the answers (requesters reply
+ * to inboxes), matched to their calls by reply subject.
+ */
+import type { Msg } from '@nats-io/transport-node';
+import type { Command } from 'commander';
+import {
+  decode,
+  EVENT_TYPES,
+  intFlag,
+  UsageError,
+  type EventType,
+  type LatticeClient,
+  type LatticeEvent,
+} from '@wasmesh/lattice';
+import { contracts, lattice } from '@wasmesh/proto';
+import { examples, latticeOptions, note, printJson, withLattice, type LatticeOptions } from '../common.js';
+
+interface ObserveOptions extends LatticeOptions {
+  count?: number;
+  type?: string[];
+}
+
+/** How long an unanswered call is remembered by the spy. */
+const FORGET_AFTER_MS = 120_000;
+
+/** Protobuf types of the known contract operations: request and response. */
+const PAYLOAD_TYPES: Record<string, [{ decode(b: Uint8Array): object }, { decode(b: Uint8Array): object }]> = {
+  'HttpServer.HandleRequest': [contracts.HttpRequest, contracts.HttpResponse],
+  'KeyValue.Get': [contracts.GetRequest, contracts.GetResponse],
+  'KeyValue.Set': [contracts.SetRequest, contracts.SetResponse],
+  'KeyValue.Delete': [contracts.DeleteRequest, contracts.DeleteResponse],
+  'KeyValue.Exists': [contracts.ExistsRequest, contracts.ExistsResponse],
+  'KeyValue.Increment': [contracts.IncrementRequest, contracts.IncrementResponse],
+  'KeyValue.Keys': [contracts.KeysRequest, contracts.KeysResponse],
+  'KeyValue.CompareAndSet': [contracts.CompareAndSetRequest, contracts.CompareAndSetResponse],
+  'Messaging.Publish': [contracts.PublishRequest, contracts.PublishResponse],
+  'Messaging.Request': [contracts.RequestRequest, contracts.RequestResponse],
+  'MessageHandler.HandleMessage': [contracts.Message, contracts.HandleMessageResponse],
+};
+
+/** A payload for people: the contract message as JSON (bytes as text when printable), else text or hex. */
+export function describePayload(operation: string, bytes: Uint8Array, which: 0 | 1): unknown {
+  const type = PAYLOAD_TYPES[operation]?.[which];
+  if (type) {
+    try {
+      return JSON.parse(JSON.stringify(type.decode(bytes), (_k, v: unknown) => (isBytes(v) ? bytesText(v) : v)));
+    } catch {
+      // Not the contract's message after all: show the bytes.
+    }
+  }
+  return bytesText(bytes);
+}
+
+function isBytes(v: unknown): v is Uint8Array {
+  return v instanceof Uint8Array || (typeof v === 'object' && v !== null && (v as { type?: string }).type === 'Buffer');
+}
+
+function bytesText(v: Uint8Array | { data: number[] }): string {
+  const b = v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.from(v.data);
+  const text = b.toString('utf8');
+  const printable = !/[\u0000-\u0008\u000e-\u001f\ufffd]/.test(text);
+  const shown = printable ? text : `0x${b.subarray(0, 64).toString('hex')}`;
+  return shown.length > 200 ? `${shown.slice(0, 200)}… (${b.length} bytes)` : shown;
+}
+
+function clock(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 23);
+}
+
+/** One line summarising an event's body. */
+function eventSummary(e: LatticeEvent): string {
+  const body = e.data as Record<string, unknown>;
+  // Some events nest the subject of the event (actor_started.actor, provider_started.provider).
+  const d = { ...(body.actor as object), ...(body.provider as object), ...body };
+  const fields = ['actorId', 'providerId', 'hostId', 'reason', 'message', 'ok', 'name'];
+  const parts = fields.filter((f) => d[f] !== undefined && d[f] !== '').map((f) => `${f}=${String(d[f])}`);
+  const link = d.link as lattice.ILink | undefined;
+  if (link) parts.unshift(`${link.sourceId} -[${link.contract}, ${link.name || 'default'}]-> ${link.targetId}`);
+  const err = d.error as lattice.IErrorInfo | undefined;
+  if (err?.code) parts.push(`error=${err.code}: ${err.message}`);
+  return parts.join(' ');
+}
+
+/** Resolves once the connection closes, or on SIGINT/SIGTERM; returns whether NATS went away. */
+function untilStopped(client: LatticeClient, stop: Promise<void>): Promise<boolean> {
+  return new Promise((resolve) => {
+    const onSignal = (): void => resolve(false);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    void stop.then(() => resolve(false));
+    void client.nc.closed().then(() => resolve(true));
+  });
+}
+
+/** Counts printed lines; resolves `done` once `limit` were printed. */
+function lineCounter(limit: number | undefined) {
+  let printed = 0;
+  let finish!: () => void;
+  const done = new Promise<void>((r) => (finish = r));
+  return {
+    done,
+    printed(): void {
+      if (limit !== undefined && ++printed >= limit) finish();
+    },
+  };
+}
+
+function registerEvents(program: Command): void {
+  const cmd = latticeOptions(
+    program
+      .command('events')
+      .description('print lattice events live (hosts, actors, providers, links, config)')
+      .option('--type <type>', 'only events of this type (repeatable), e.g. actor_started', collect)
+      .option('--count <n>', 'exit after this many events', intFlag('--count', 1, 1_000_000)),
+  );
+  examples(
+    cmd,
+    ['wasmesh events', 'wasmesh events --type actor_started --type actor_stopped', 'wasmesh events --json | jq .type'],
+    'Runs until Ctrl-C. With --json: one {type, id, source, timeMs, data} object per line.',
+  ).action(async (opts: ObserveOptions) => {
+    await withLattice(opts, async (client) => {
+      const types = (opts.type ?? []) as EventType[];
+      const unknown = types.filter((t) => !EVENT_TYPES.includes(t));
+      if (unknown.length > 0) {
+        throw new UsageError(`unknown event type "${unknown[0]}" for --type; known: ${EVENT_TYPES.join(', ')}`);
+      }
+      const stream = client.events(types.length ? { types } : {});
+      const counter = lineCounter(opts.count);
+      if (!opts.json) note(`watching events of lattice "${client.lattice}" (Ctrl-C to stop)`);
+      void (async () => {
+        for await (const e of stream) {
+          if (opts.json) printJson(e);
+          else process.stdout.write(`${clock(e.timeMs)}  ${e.type.padEnd(16)}  ${eventSummary(e)}\n`);
+          counter.printed();
+        }
+      })();
+      const lost = await untilStopped(client, counter.done);
+      stream.close();
+      if (lost) process.exitCode = 5;
+    });
+  });
+}
+
+/** A call seen by the spy, waiting for its answer. */
+interface SeenCall {
+  direction: 'in' | 'out';
+  source: string;
+  target: string;
+  operation: string;
+  startedMs: number;
+}
+
+function registerSpy(program: Command): void {
+  const cmd = latticeOptions(
+    program
+      .command('spy')
+      .description('watch the invocations into and out of an actor live, decoded')
+      .argument('<actor-id>', 'the actor to watch')
+      .option('--count <n>', 'exit after this many lines', intFlag('--count', 1, 1_000_000)),
+  );
+  examples(
+    cmd,
+    ['wasmesh spy kvcounter', 'wasmesh spy kvcounter --json'],
+    'Shows calls to the actor (→ in), the calls it makes to providers and actors (→ out), and each\n' +
+      'answer (← ok / ← error) with its latency. Payloads of known contract operations are decoded.\n' +
+      'Runs until Ctrl-C. With --json: one {kind, direction, source, target, operation, …} object per line.',
+  ).action(async (actorId: string, opts: ObserveOptions) => {
+    await withLattice(opts, async (client) => {
+      client.subjects.actor(actorId); // validates the id
+      const counter = lineCounter(opts.count);
+      const calls = new Map<string, SeenCall>();
+      const emit = (line: Record<string, unknown>, text: string): void => {
+        if (opts.json) printJson(line);
+        else process.stdout.write(`${text}\n`);
+        counter.printed();
+      };
+      const onCall = (msg: Msg): void => {
+        let inv: lattice.Invocation;
+        try {
+          inv = decode(lattice.Invocation, msg.data, 'invocation');
+        } catch {
+          return;
+        }
+        const direction: SeenCall['direction'] | undefined =
+          inv.target === actorId ? 'in' : inv.source === actorId ? 'out' : undefined;
+        if (!direction) return;
+        const call = {
+          direction,
+          source: inv.source,
+          target: inv.target,
+          operation: inv.operation,
+          startedMs: Date.now(),
+        };
+        if (msg.reply) calls.set(msg.reply, call);
+        const payload = inv.payloadObject
+          ? `(object ${inv.payloadObject})`
+          : describePayload(inv.operation, inv.payload, 0);
+        emit(
+          { kind: 'call', ...call, id: inv.id, link: inv.linkName, payload },
+          `${clock(call.startedMs)}  → ${direction.padEnd(3)}  ${inv.source || '?'} → ${inv.target}  ${inv.operation}  ${JSON.stringify(payload)}`,
+        );
+      };
+      const onAnswer = (msg: Msg): void => {
+        const call = calls.get(msg.subject);
+        if (!call) return;
+        calls.delete(msg.subject);
+        const ms = Date.now() - call.startedMs;
+        let result: lattice.InvocationResult;
+        try {
+          result = decode(lattice.InvocationResult, msg.data, 'invocation result');
+        } catch {
+          return;
+        }
+        const base = { kind: 'answer', ...call, ms };
+        if (result.error?.code) {
+          emit(
+            { ...base, ok: false, error: { code: result.error.code, message: result.error.message } },
+            `${clock(Date.now())}  ← error ${call.operation} (${ms} ms)  ${result.error.code}: ${result.error.message}`,
+          );
+        } else {
+          const payload = result.payloadObject
+            ? `(object ${result.payloadObject})`
+            : describePayload(call.operation, result.payload, 1);
+          emit(
+            { ...base, ok: true, hostId: result.hostId, payload },
+            `${clock(Date.now())}  ← ok    ${call.operation} (${ms} ms)  ${JSON.stringify(payload)}`,
+          );
+        }
+      };
+      const subs = [
+        client.nc.subscribe(client.subjects.allInvocations(), { callback: (err, msg) => void (err || onCall(msg)) }),
+        client.nc.subscribe('_INBOX.>', { callback: (err, msg) => void (err || onAnswer(msg)) }),
+      ];
+      const sweep = setInterval(() => {
+        const old = Date.now() - FORGET_AFTER_MS;
+        for (const [k, c] of calls) if (c.startedMs < old) calls.delete(k);
+      }, 10_000);
+      await client.nc.flush();
+      if (!opts.json) note(`spying on actor "${actorId}" in lattice "${client.lattice}" (Ctrl-C to stop)`);
+      const lost = await untilStopped(client, counter.done);
+      clearInterval(sweep);
+      for (const s of subs) s.unsubscribe();
+      if (lost) process.exitCode = 5;
+    });
+  });
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Registers `events` and `spy` on `program`. */
+export function registerObserveCommands(program: Command): void {
+  registerEvents(program);
+  registerSpy(program);
+}

@@ -1,0 +1,107 @@
+/**
+ * `wasmesh events` and `wasmesh spy` against a real lattice (nats-server and a host process): the
+ * events of an actor start arrive; the spy shows a call into an actor, the contract call it makes
+ * to a provider and both answers, decoded; bad arguments are usage errors.
+ */
+import { readFileSync } from 'node:fs';
+import { type LinkState } from '@wasmesh/lattice';
+import { actorPath, providerFixturePath } from '../fixtures.js';
+import { EventLog, startLattice, until, type LatticeFixture } from '../lattice/fixture.js';
+import { wasmesh } from './run-cli.js';
+
+let lat: LatticeFixture;
+let state: LinkState;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  lat = await startLattice({ hosts: [{}] });
+  state = await lat.client.state();
+  env = { WASMESH_NATS_URL: lat.nats.url, WASMESH_LATTICE: lat.lattice };
+}, 60_000);
+
+afterAll(async () => {
+  await lat?.[Symbol.asyncDispose]();
+});
+
+test('events: prints the events of an actor start, as JSON lines, and exits after --count', async () => {
+  const run = wasmesh(['events', '--type', 'actor_started', '--count', '1', '--json'], env);
+  // The CLI subscribes within a moment; keep starting until it has seen one.
+  const ref = await (await lat.client.objects()).pushArtifact(readFileSync(actorPath('echo')));
+  const host = lat.hosts[0]!;
+  let n = 0;
+  const started = (async () => {
+    for (;;) {
+      const id = `echo-ev${n++}`;
+      await lat.client.control.startActor({ hostId: host.hostId, actorId: id, artifactRef: ref, maxConcurrent: 1 });
+      const done = await Promise.race([run.then(() => true), new Promise((r) => setTimeout(() => r(false), 500))]);
+      if (done) return;
+    }
+  })();
+  const result = await run;
+  await started;
+  expect(result.code).toBe(0);
+  const event = JSON.parse(result.stdout.trim().split('\n')[0]!);
+  expect(event).toMatchObject({
+    type: 'actor_started',
+    data: { actor: { actorId: expect.stringMatching(/^echo-ev/) } },
+  });
+});
+
+test('events: an unknown --type is a usage error naming the known types', async () => {
+  const r = await wasmesh(['events', '--type', 'actor_exploded'], env);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain('unknown event type "actor_exploded" for --type; known: host_started');
+});
+
+test('spy: shows the call into the actor, its call to a provider, and both answers, decoded', async () => {
+  const host = lat.hosts[0]!;
+  await lat.client.control.startProvider({
+    hostId: host.hostId,
+    providerId: 'echo-prov',
+    artifactRef: providerFixturePath('echo-provider'),
+  });
+  const ref = await (await lat.client.objects()).pushArtifact(readFileSync(actorPath('testbed')));
+  await lat.client.control.startActor({ hostId: host.hostId, actorId: 'tb', artifactRef: ref, maxConcurrent: 4 });
+  const events = new EventLog(lat.client, ['link_status']);
+  await state.putLink({ sourceId: 'tb', contract: 'test:echo', targetId: 'echo-prov' });
+  await events.find((e) => e.type === 'link_status' && e.data.link?.sourceId === 'tb');
+  events.close();
+
+  const spy = wasmesh(['spy', 'tb', '--json', '--count', '4'], env);
+  // Call until the spy has its subscriptions (it then prints 4 lines and exits).
+  let finished = false;
+  void spy.then(() => (finished = true));
+  await until(
+    'the spy to see a call',
+    async () => {
+      if (finished) return true;
+      await lat.client.invoke('tb', 'CallContract', Buffer.from('test:echo/default/Echo/peek-a-boo'), {
+        timeoutMs: 5000,
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      return finished;
+    },
+    20_000,
+  );
+  const r = await spy;
+  expect(r.code).toBe(0);
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  expect(lines.map((l) => [l.kind, l.direction, l.operation])).toEqual([
+    ['call', 'in', 'CallContract'],
+    ['call', 'out', 'Echo'],
+    ['answer', 'out', 'Echo'],
+    ['answer', 'in', 'CallContract'],
+  ]);
+  expect(lines[0]).toMatchObject({ target: 'tb', payload: 'test:echo/default/Echo/peek-a-boo' });
+  expect(lines[1]).toMatchObject({ source: 'tb', target: 'echo-prov', payload: 'peek-a-boo' });
+  expect(lines[3]).toMatchObject({ ok: true, payload: 'peek-a-boo' });
+});
+
+test('spy: an invalid actor id is a usage error', async () => {
+  const r = await wasmesh(['spy', 'not valid'], env);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain('actor id');
+});

@@ -65,7 +65,7 @@ function isBytes(v: unknown): v is Uint8Array {
 function bytesText(v: Uint8Array | { data: number[] }): string {
   const b = v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.from(v.data);
   const text = b.toString('utf8');
-  const printable = !/[\u0000-\u0008\u000e-\u001f\ufffd]/.test(text);
+  const printable = ![...text].some((c) => c === '\ufffd' || (c < ' ' && !'\t\n\r\f\v'.includes(c)));
   const shown = printable ? text : `0x${b.subarray(0, 64).toString('hex')}`;
   return shown.length > 200 ? `${shown.slice(0, 200)}… (${b.length} bytes)` : shown;
 }

@@ -10,6 +10,7 @@ import { registerLinkCommands } from './commands/link.js';
 import { registerObserveCommands } from './commands/observe.js';
 import { registerProviderCommands } from './commands/provider.js';
 import { registerPush } from './commands/push.js';
+import { registerUpCommands } from './commands/up.js';
 import { HOST_COMMANDS } from './host-bin.js';
 
 /**
@@ -26,6 +27,7 @@ export function buildProgram(onError?: (message: string) => void): Command {
       'after',
       `
 Examples:
+  $ wasmesh up                                                    # a local lattice: NATS + a host (Ctrl-C stops)
   $ wasmesh run actors/build/hello.wasm SayHello --data World      # locally, no lattice
   $ wasmesh inspect actors/build/echo.wasm --json
   $ wasmesh host --label zone=a                                   # join the lattice (another shell)
@@ -73,5 +75,6 @@ Run 'wasmesh <command> --help' for a command's flags and examples.`,
   registerConfigCommands(program);
   registerCall(program);
   registerObserveCommands(program);
+  registerUpCommands(program);
   return program;
 }

@@ -1,0 +1,116 @@
+/**
+ * `wasmesh up` and `wasmesh down` for real: a nats-server and a host start, a lattice command
+ * reaches them, and stopping leaves no process and no state file behind; in the foreground and
+ * with --detach. Missing nats-server, a taken port and a second `up` are one clear line each.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { findNatsServerBinary } from '../harness/nats-server.js';
+import { isGone } from '../harness/processes.js';
+import { freePort } from '../harness/redis-server.js';
+import { until } from '../lattice/fixture.js';
+import { wasmesh, wasmeshBin } from './run-cli.js';
+
+const natsBin = findNatsServerBinary();
+
+function home(): string {
+  return mkdtempSync(path.join(os.tmpdir(), 'wasmesh-up-'));
+}
+
+interface UpState {
+  pid: number;
+  natsPid: number;
+  hostPid: number;
+  natsUrl: string;
+  hostId: string;
+  status: string;
+}
+
+test('up --detach starts NATS and a host in the background; down stops them all', async () => {
+  const dir = home();
+  const port = await freePort();
+  const up = await wasmesh([
+    'up',
+    '--detach',
+    '--json',
+    '--port',
+    String(port),
+    '--home',
+    dir,
+    '--nats-server-bin',
+    natsBin,
+    '--label',
+    'zone=local',
+  ]);
+  expect(up.stderr).toBe('');
+  expect(up.code).toBe(0);
+  const state = JSON.parse(up.stdout) as UpState;
+  expect(state).toMatchObject({ status: 'ready', natsUrl: `nats://127.0.0.1:${port}` });
+  const hosts = await wasmesh(['get', 'hosts', '--json', '--nats', state.natsUrl]);
+  expect(JSON.parse(hosts.stdout)).toEqual([
+    expect.objectContaining({ hostId: state.hostId, labels: expect.objectContaining({ zone: 'local' }) }),
+  ]);
+
+  const again = await wasmesh(['up', '--port', String(port + 1), '--home', dir, '--nats-server-bin', natsBin]);
+  expect(again.code).toBe(2);
+  expect(again.stderr).toMatch(
+    /^wasmesh: WASMESH_ERR_CONFLICT: wasmesh is already up \(pid \d+, .*\); stop it with `wasmesh down`\n$/,
+  );
+
+  const down = await wasmesh(['down', '--home', dir, '--json']);
+  expect(down.code).toBe(0);
+  expect(JSON.parse(down.stdout)).toEqual({ stopped: true, pid: state.pid });
+  for (const pid of [state.pid, state.natsPid, state.hostPid]) await until(`pid ${pid} to exit`, () => isGone(pid));
+  expect(existsSync(path.join(dir, 'up.json'))).toBe(false);
+  expect(existsSync(path.join(dir, 'jetstream'))).toBe(true);
+
+  const noop = await wasmesh(['down', '--home', dir]);
+  expect([noop.code, noop.stderr]).toEqual([0, `wasmesh is not up (no running ${path.join(dir, 'up.json')})\n`]);
+}, 60_000);
+
+test('up in the foreground prints where things are; Ctrl-C stops everything', async () => {
+  const dir = home();
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [wasmeshBin, 'up', '--port', String(port), '--home', dir, '--nats-server-bin', natsBin],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
+  );
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  await until('up to be ready', () => out.includes('Ctrl-C stops everything'), 30_000);
+  expect(out).toContain(`NATS      nats://127.0.0.1:${port}`);
+  expect(out).toContain('wasmesh call hello SayHello --data you');
+  const state = (await import('node:fs')).readFileSync(path.join(dir, 'up.json'), 'utf8');
+  const { natsPid, hostPid } = JSON.parse(state) as UpState;
+  child.kill('SIGINT');
+  expect(await exited).toBe(0);
+  expect(isGone(natsPid) && isGone(hostPid)).toBe(true);
+  expect(existsSync(path.join(dir, 'up.json'))).toBe(false);
+}, 60_000);
+
+test('up without nats-server, or on a taken port, says so in one line', async () => {
+  const missing = await wasmesh(['up', '--home', home(), '--nats-server-bin', '/nonexistent/nats-server']);
+  expect([missing.code, missing.stderr]).toEqual([
+    6,
+    'wasmesh: WASMESH_ERR_NOT_FOUND: --nats-server-bin /nonexistent/nats-server is not an executable file\n',
+  ]);
+  const notOnPath = await wasmesh(['up', '--home', home()], { PATH: '/nonexistent', WASMESH_BIN_DIR: '/nonexistent' });
+  expect(notOnPath.code).toBe(6);
+  expect(notOnPath.stderr).toMatch(
+    /^wasmesh: WASMESH_ERR_NOT_FOUND: nats-server was not found on PATH: install it .*--nats-server-bin PATH\n$/,
+  );
+
+  const taken = (await import('node:net')).createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => taken.once('listening', r));
+  const port = (taken.address() as { port: number }).port;
+  const busy = await wasmesh(['up', '--home', home(), '--port', String(port), '--nats-server-bin', natsBin]);
+  taken.close();
+  expect([busy.code, busy.stderr]).toEqual([
+    2,
+    `wasmesh: WASMESH_ERR_CONFLICT: port ${port} is already in use (another NATS server?); pick another with --port\n`,
+  ]);
+});

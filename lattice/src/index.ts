@@ -78,5 +78,6 @@ export {
   type LatticeClientOptions,
   type InvokeOptions,
 } from './client.js';
+export { LeaderElection, type ElectionState, type LeaderElectionOptions } from './leader.js';
 export { LinkState, linkKey, describeLink, checkContract, mergeConfig, DEFAULT_LINK_NAME } from './links.js';
 export { answerInvocation, type AnswerOptions } from './serve-invocation.js';

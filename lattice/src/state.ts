@@ -34,14 +34,14 @@ export class StateBucket<T> {
   }
 
   /**
-   * Stores `value` only if `key` is still at `revision` (0: only if absent). Returns false when
-   * someone else wrote it first, so callers can re-read and decide again.
+   * Stores `value` only if `key` is still at `revision` (0: only if absent). Returns the new
+   * revision, or false when someone else wrote it first, so callers can re-read and decide again.
    */
-  async putIf(key: string, value: T, revision: number): Promise<boolean> {
+  async putIf(key: string, value: T, revision: number): Promise<number | false> {
     try {
-      if (revision === 0) await this.kv.create(key, encode(this.type, value));
-      else await this.kv.update(key, encode(this.type, value), revision);
-      return true;
+      return revision === 0
+        ? await this.kv.create(key, encode(this.type, value))
+        : await this.kv.update(key, encode(this.type, value), revision);
     } catch (err) {
       if (/wrong last sequence|key exists/i.test((err as Error).message)) return false;
       throw err;

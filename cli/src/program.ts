@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { registerActorCommands } from './commands/actor.js';
 import { registerCall } from './commands/call.js';
 import { registerConfigCommands } from './commands/config.js';
+import { registerGateway } from './commands/gateway.js';
 import { registerGet } from './commands/get.js';
 import { registerLinkCommands } from './commands/link.js';
 import { registerObserveCommands } from './commands/observe.js';
@@ -75,6 +76,7 @@ Run 'wasmesh <command> --help' for a command's flags and examples.`,
   registerConfigCommands(program);
   registerCall(program);
   registerObserveCommands(program);
+  registerGateway(program);
   registerUpCommands(program);
   return program;
 }

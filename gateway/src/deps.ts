@@ -1,0 +1,20 @@
+/** What the service implementations share: the lattice connection, the precondition and the logger. */
+import type { LatticeClient, Logger } from '@wasmesh/lattice';
+import type { Precondition } from './calls.js';
+
+/** Dependencies of the service implementations. */
+export interface ServiceDeps {
+  /** The gateway's lattice connection. */
+  readonly client: LatticeClient;
+  /** Runs before every call: throws while NATS is down. */
+  readonly pre: Precondition;
+  readonly logger: Logger;
+  /**
+   * Registers an open stream's `end` so a draining gateway can end it (streams never finish on
+   * their own); returns the unregister function.
+   */
+  readonly trackStream: (end: () => void) => () => void;
+}
+
+/** `source` of the events the gateway causes (links, config). */
+export const EVENT_SOURCE = 'gateway';

@@ -1,0 +1,173 @@
+/**
+ * The gateway: one NATS connection to one lattice, and a grpc-js server serving the Control and
+ * Lattice services with health and reflection. Lifecycle: created → starting → running → draining
+ * → stopped. `close()` is idempotent: health turns NOT_SERVING, open event streams end, the server
+ * shuts down gracefully (in-flight calls finish, bounded by `shutdownTimeoutMs`, then cancelled),
+ * and the NATS connection drains (which flushes) last.
+ */
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { LatticeClient, WasmeshError, type Logger } from '@wasmesh/lattice';
+import { resolveConfig, type GatewayConfig, type GatewayOptions } from './config.js';
+import { controlService } from './control-service.js';
+import type { ServiceDeps } from './deps.js';
+import { GatewayHealth } from './health.js';
+import { latticeService } from './lattice-service.js';
+import { CONTROL_SERVICE, HEALTH_SERVICE, LATTICE_SERVICE, loadDefinitions, serviceOf } from './protos.js';
+
+/** The lifecycle states of a {@link Gateway}. */
+export type GatewayState = 'created' | 'starting' | 'running' | 'draining' | 'stopped';
+
+/** The services a gateway serves (reflection lists these, and its own). */
+export const SERVED_SERVICES = Object.freeze([CONTROL_SERVICE, LATTICE_SERVICE, HEALTH_SERVICE]);
+
+/** The gRPC gateway of one lattice. */
+export class Gateway {
+  /** The validated configuration. */
+  readonly config: GatewayConfig;
+  readonly #logger: Logger;
+  #state: GatewayState = 'created';
+  #client: LatticeClient | undefined;
+  #server: Server | undefined;
+  #health: GatewayHealth | undefined;
+  #address = '';
+  #closing: Promise<void> | undefined;
+  readonly #streams = new Set<() => void>();
+  readonly #stopped: Promise<string>;
+  #resolveStopped!: (reason: string) => void;
+
+  constructor(options: GatewayOptions = {}) {
+    this.config = resolveConfig(options);
+    this.#logger = this.config.logger;
+    this.#stopped = new Promise((r) => (this.#resolveStopped = r));
+  }
+
+  /** The current lifecycle state. */
+  get state(): GatewayState {
+    return this.#state;
+  }
+
+  /** The address actually served, `host:port` (the port resolved when `:0` was asked); empty before start. */
+  get address(): string {
+    return this.#address;
+  }
+
+  /** The health status reported to gRPC clients (NOT_SERVING before start and after close). */
+  get health(): 'SERVING' | 'NOT_SERVING' | 'UNKNOWN' {
+    return this.#health?.status ?? 'NOT_SERVING';
+  }
+
+  /** Resolves with the reason once the gateway has stopped. */
+  stopped(): Promise<string> {
+    return this.#stopped;
+  }
+
+  /**
+   * Connects to NATS, then binds and serves. Throws `WASMESH_ERR_NOT_CONNECTED` when NATS cannot be
+   * reached and `WASMESH_ERR_UNAVAILABLE` when the address cannot be bound; the gateway is stopped then.
+   */
+  async start(): Promise<void> {
+    if (this.#state !== 'created') {
+      throw new WasmeshError('WASMESH_ERR_CONFLICT', `gateway.start(): already ${this.#state}; start it once`);
+    }
+    this.#state = 'starting';
+    const { listen, natsUrl, lattice } = this.config;
+    try {
+      const definitions = loadDefinitions();
+      this.#client = await LatticeClient.connect({
+        servers: [...natsUrl],
+        lattice,
+        name: 'wasmesh-gateway',
+        logger: this.#logger,
+      });
+      const health = new GatewayHealth([CONTROL_SERVICE, LATTICE_SERVICE], this.#logger);
+      this.#health = health;
+      const deps: ServiceDeps = {
+        client: this.#client,
+        logger: this.#logger,
+        pre: () => {
+          if (!health.serving) {
+            throw new WasmeshError(
+              'WASMESH_ERR_NOT_CONNECTED',
+              `the gateway's NATS connection to ${natsUrl.join(', ')} is down (reconnecting); retry later`,
+              { details: { servers: [...natsUrl] } },
+            );
+          }
+        },
+        trackStream: (end) => {
+          this.#streams.add(end);
+          return () => this.#streams.delete(end);
+        },
+      };
+      const server = new Server();
+      this.#server = server;
+      server.addService(serviceOf(definitions, CONTROL_SERVICE), controlService(deps));
+      server.addService(serviceOf(definitions, LATTICE_SERVICE), latticeService(deps));
+      health.addToServer(server);
+      new ReflectionService(definitions).addToServer(server);
+      const port = await bind(server, listen);
+      this.#address = `${listen.slice(0, listen.lastIndexOf(':'))}:${port}`;
+      health.follow(this.#client.nc);
+      void this.#client.nc.closed().then(() => void this.close('NATS connection closed'));
+      this.#state = 'running';
+      this.#logger.info({ address: this.#address, lattice, nats: natsUrl }, 'gateway serving');
+    } catch (err) {
+      await this.close('start failed');
+      throw err;
+    }
+  }
+
+  /** Stops gracefully (see the class doc). Idempotent: every call returns the same promise. */
+  close(reason = 'closed'): Promise<void> {
+    this.#closing ??= this.#shutdown(reason);
+    return this.#closing;
+  }
+
+  async #shutdown(reason: string): Promise<void> {
+    if (this.#state === 'created') {
+      this.#state = 'stopped';
+      this.#resolveStopped(reason);
+      return;
+    }
+    this.#state = 'draining';
+    this.#logger.info({ reason }, 'gateway draining');
+    this.#health?.drain();
+    for (const end of [...this.#streams]) end();
+    if (this.#server) await shutdown(this.#server, this.config.shutdownTimeoutMs, this.#logger);
+    await this.#client?.close().catch((err: unknown) => this.#logger.warn({ err }, 'NATS drain failed'));
+    this.#state = 'stopped';
+    this.#logger.info({ reason }, 'gateway stopped');
+    this.#resolveStopped(reason);
+  }
+}
+
+/** Binds `server` to `listen`; `WASMESH_ERR_UNAVAILABLE` naming the address when it cannot. */
+function bind(server: Server, listen: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(listen, ServerCredentials.createInsecure(), (err, port) => {
+      if (err) {
+        reject(
+          new WasmeshError('WASMESH_ERR_UNAVAILABLE', `gateway cannot listen on ${listen}: ${err.message}`, {
+            cause: err,
+            details: { listen },
+          }),
+        );
+      } else resolve(port);
+    });
+  });
+}
+
+/** `tryShutdown`, then `forceShutdown` once `timeoutMs` passed. */
+function shutdown(server: Server, timeoutMs: number, logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      logger.warn({ timeoutMs }, 'graceful gRPC shutdown timed out: cancelling in-flight calls');
+      server.forceShutdown();
+      resolve();
+    }, timeoutMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -3,6 +3,7 @@
  */
 import { Command } from 'commander';
 import { registerActorCommands } from './commands/actor.js';
+import { registerAppCommands } from './commands/app.js';
 import { registerCall } from './commands/call.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerGateway } from './commands/gateway.js';
@@ -78,5 +79,6 @@ Run 'wasmesh <command> --help' for a command's flags and examples.`,
   registerObserveCommands(program);
   registerGateway(program);
   registerUpCommands(program);
+  registerAppCommands(program);
   return program;
 }

@@ -29,6 +29,10 @@ export function errorJson(err: unknown): { ok: false; error: Record<string, unkn
 export function reportError(err: unknown, json: boolean): ExitCodeValue {
   if (json) {
     process.stdout.write(`${JSON.stringify(errorJson(err))}\n`);
+  } else if (err instanceof WasmeshError && Array.isArray(err.details.errors) && err.details.errors.length > 0) {
+    // A list of problems (e.g. an invalid manifest): the head, then one problem per line.
+    const items = (err.details.errors as { message?: unknown }[]).map((e) => `  - ${String(e.message)}`);
+    process.stderr.write(`wasmesh: ${err.code}: ${err.message.split('\n')[0]}\n${items.join('\n')}\n`);
   } else if (err instanceof WasmeshError) {
     process.stderr.write(`wasmesh: ${err.toLine()}\n`);
   } else {

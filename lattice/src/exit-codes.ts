@@ -27,7 +27,7 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** Error codes (without the `WASMESH_ERR_` prefix) by the exit status they map to. */
 const CODES_BY_STATUS: readonly [ExitCodeValue, readonly string[]][] = [
-  [ExitCode.USAGE, ['USAGE', 'CONFIG', 'BAD_REQUEST', 'INVALID_NAME', 'CONFLICT']],
+  [ExitCode.USAGE, ['USAGE', 'CONFIG', 'BAD_REQUEST', 'INVALID_NAME', 'CONFLICT', 'INVALID_MANIFEST']],
   [
     ExitCode.ACTOR,
     [

@@ -1,0 +1,44 @@
+/**
+ * `wasmesh app validate`: the shipped example manifests are valid; an invalid one exits 2 listing
+ * every problem on its own line (or as JSON with --json); an unreadable file is a usage error.
+ */
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { wasmesh } from './run-cli.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+test('the example manifests are valid', async () => {
+  for (const name of ['kvcounter', 'responder']) {
+    const file = path.join(root, 'deploy', 'apps', `${name}.yaml`);
+    const r = await wasmesh(['app', 'validate', file]);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toMatch(new RegExp(`^${file}: valid app "${name}" v\\S+: \\d+ components, \\d+ config\\n$`));
+    const json = await wasmesh(['app', 'validate', file, '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ name, components: expect.any(Array) });
+  }
+});
+
+test('an invalid manifest exits 2 with every problem on its own line', async () => {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'wasmesh-app-')), 'bad.yaml');
+  writeFileSync(
+    file,
+    'apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: x\nspec:\n  components:\n    - name: a\n      type: actor\n      properties: {imagez: y}\n',
+  );
+  const r = await wasmesh(['app', 'validate', file]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toBe(
+    `wasmesh: WASMESH_ERR_INVALID_MANIFEST: invalid app manifest ${file}: 3 problems\n` +
+      '  - missing required field "annotations" at metadata\n' +
+      '  - missing required field "image" at spec.components[0].properties\n' +
+      '  - unknown field "imagez" at spec.components[0].properties; expected one of: image, id\n',
+  );
+  const json = await wasmesh(['app', 'validate', file, '--json']);
+  expect(json.code).toBe(2);
+  expect(JSON.parse(json.stdout).error.errors).toHaveLength(3);
+  const missing = await wasmesh(['app', 'validate', '/nonexistent.yaml']);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toMatch(/^wasmesh: WASMESH_ERR_USAGE: cannot read manifest \/nonexistent\.yaml: ENOENT/);
+});

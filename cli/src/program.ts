@@ -12,6 +12,7 @@ import { registerLinkCommands } from './commands/link.js';
 import { registerObserveCommands } from './commands/observe.js';
 import { registerProviderCommands } from './commands/provider.js';
 import { registerPush } from './commands/push.js';
+import { registerReconciler } from './commands/reconciler.js';
 import { registerUpCommands } from './commands/up.js';
 import { HOST_COMMANDS } from './host-bin.js';
 
@@ -45,6 +46,7 @@ Examples:
   $ wasmesh config put counter-kv prefix=counter/
   $ wasmesh link put counter kv wasmesh:keyvalue --config counter-kv
   $ wasmesh get links
+  $ wasmesh app deploy deploy/apps/kvcounter-local.yaml           # an app, kept running by the reconciler
   $ wasmesh events                                                # live lattice events
   $ wasmesh spy echo                                              # live calls into and out of an actor
 
@@ -80,5 +82,6 @@ Run 'wasmesh <command> --help' for a command's flags and examples.`,
   registerGateway(program);
   registerUpCommands(program);
   registerAppCommands(program);
+  registerReconciler(program);
   return program;
 }

@@ -41,6 +41,7 @@ const CODES_BY_STATUS: readonly [ExitCodeValue, readonly string[]][] = [
       'DIGEST_MISMATCH',
       'NO_LINK',
       'PROVIDER_FAILED',
+      'APP_FAILED',
     ],
   ],
   [ExitCode.LIMIT, ['TIMEOUT', 'MEMORY_LIMIT', 'FUEL_EXHAUSTED', 'RESPONSE_TOO_LARGE', 'PAYLOAD_TOO_LARGE']],

@@ -5,15 +5,17 @@
  * background (its output goes to `<home>/up.log`) and returns once it is ready; `down` stops it.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync } from 'node:fs';
+import { mkdirSync, openSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { DEFAULT_LATTICE, intFlag, keyValueFlag, WasmeshError } from '@wasmesh/lattice';
+import { DEFAULT_LATTICE, intFlag, keyValueFlag, LatticeClient, WasmeshError } from '@wasmesh/lattice';
+import { appUrls, deployFile } from './app.js';
 import { examples, note, printJson } from '../common.js';
 import { alive, LocalEnvironment, readUpState, resolveHome, stateFile, type UpState } from '../local/environment.js';
 
 interface UpOptions {
+  manifest?: string;
   port: number;
   lattice: string;
   home?: string;
@@ -47,6 +49,18 @@ function describeUp(s: UpState): string {
     '  wasmesh start actor actors/build/hello.wasm',
     '  wasmesh call hello SayHello --data you',
   ].join('\n');
+}
+
+/** Deploys `file` into the environment; returns the URLs to try it. */
+async function deployApp(state: UpState, file: string): Promise<string[]> {
+  const client = await LatticeClient.connect({ servers: state.natsUrl, lattice: state.lattice, name: 'wasmesh-up' });
+  try {
+    note(`deploying ${file}…`);
+    const { manifest } = await deployFile(client, file);
+    return await appUrls(client, manifest);
+  } finally {
+    await client.close().catch(() => undefined);
+  }
 }
 
 async function waitFor(what: string, check: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
@@ -91,11 +105,17 @@ function registerUp(program: Command): void {
     .option('--home <dir>', 'where data, logs and state go (default $WASMESH_HOME or ~/.wasmesh)')
     .option('--nats-server-bin <path>', 'the nats-server executable (default: from PATH)')
     .option('--label <key=value>', 'a label for the host (repeatable)', keyValueFlag('--label'))
+    .option('--manifest <file>', 'also deploy this app manifest once everything runs')
     .option('--detach', 'run in the background; stop it with `wasmesh down`')
     .option('--json', 'print what runs as JSON');
   examples(
     cmd,
-    ['wasmesh up', 'wasmesh up --detach && wasmesh get hosts', 'wasmesh up --port 4333 --home /tmp/wm --label zone=a'],
+    [
+      'wasmesh up',
+      'wasmesh up --manifest deploy/apps/kvcounter-local.yaml',
+      'wasmesh up --detach && wasmesh get hosts',
+      'wasmesh up --port 4333 --home /tmp/wm --label zone=a',
+    ],
     'Needs nats-server (on PATH, in ~/.cache/wasmesh/bin, or --nats-server-bin).',
   ).action(async (opts: UpOptions) => {
     const home = resolveHome(opts.home);
@@ -106,6 +126,16 @@ function registerUp(program: Command): void {
       else process.stdout.write(`${describeUp(state)}\n\nIt runs in the background: stop it with \`wasmesh down\`.\n`);
       return;
     }
+    // Signals from now on stop everything, also while starting or deploying.
+    let signalled = false;
+    const stopRequested = new Promise<undefined>((resolve) => {
+      const onSignal = (): void => {
+        signalled = true;
+        resolve(undefined);
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+    });
     const env = await LocalEnvironment.start({
       home,
       port: opts.port,
@@ -113,13 +143,27 @@ function registerUp(program: Command): void {
       ...(opts.natsServerBin ? { natsServerBin: opts.natsServerBin } : {}),
       ...(opts.label ? { labels: opts.label } : {}),
     });
-    if (opts.json) printJson(env.state);
-    else if (!process.env[DETACHED_ENV]) process.stdout.write(`${describeUp(env.state)}\n\nCtrl-C stops everything.\n`);
-    const reason = await new Promise<string | undefined>((resolve) => {
-      process.once('SIGINT', () => resolve(undefined));
-      process.once('SIGTERM', () => resolve(undefined));
-      void env.childExited.then(resolve);
-    });
+    let urls: string[] = [];
+    if (opts.manifest && !signalled) {
+      try {
+        urls = (await Promise.race([deployApp(env.state, opts.manifest), stopRequested])) ?? [];
+      } catch (err) {
+        await env.stop();
+        throw err;
+      }
+    }
+    if (signalled) {
+      await env.stop();
+      return;
+    }
+    if (opts.json) printJson({ ...env.state, urls });
+    else if (!process.env[DETACHED_ENV]) {
+      const tryUrls = urls.map((u) => `  curl ${u}`).join('\n');
+      process.stdout.write(
+        `${describeUp(env.state)}\n${opts.manifest ? `\nApp ${opts.manifest} deployed${tryUrls ? `; try:\n${tryUrls}` : ''}\n` : ''}\nCtrl-C stops everything.\n`,
+      );
+    }
+    const reason = await Promise.race([stopRequested, env.childExited]);
     if (reason) note(`wasmesh: ${reason}; stopping`);
     else if (!opts.json) note('stopping…');
     await env.stop();
@@ -136,13 +180,20 @@ function registerDown(program: Command): void {
   examples(cmd, ['wasmesh down']).action(async (opts: DownOptions) => {
     const home = resolveHome(opts.home);
     const state = readUpState(home);
-    if (!state || !alive(state.pid)) {
+    // The supervisor, and its children should it have died without stopping them (kill -9).
+    const running = state ? [state.pid, state.hostPid, state.natsPid].filter(alive) : [];
+    if (!state || running.length === 0) {
+      if (state) rmSync(stateFile(home), { force: true });
       if (opts.json) printJson({ stopped: false });
       else note(`wasmesh is not up (no running ${stateFile(home)})`);
       return;
     }
-    process.kill(state.pid, 'SIGTERM');
-    await waitFor(`wasmesh up (pid ${state.pid}) did not stop`, () => !alive(state.pid));
+    if (alive(state.pid)) {
+      process.kill(state.pid, 'SIGTERM');
+      await waitFor(`wasmesh up (pid ${state.pid}) did not stop`, () => !alive(state.pid));
+    }
+    for (const pid of [state.hostPid, state.natsPid]) if (alive(pid)) process.kill(pid, 'SIGTERM');
+    rmSync(stateFile(home), { force: true });
     if (opts.json) printJson({ stopped: true, pid: state.pid });
     else note(`stopped wasmesh up (pid ${state.pid})`);
   });

@@ -1,9 +1,10 @@
 /**
  * The local environment of `wasmesh up`: a nats-server with JetStream and a host, as child
- * processes of one supervisor (the `up` process), with their files under one home directory:
+ * processes of one supervisor (the `up` process), and an app reconciler inside it, with their
+ * files under one home directory:
  *
  *   <home>/jetstream/   JetStream storage (kept between runs, so state survives a restart)
- *   <home>/nats.log     nats-server's log; <home>/host.log the host's
+ *   <home>/nats.log     nats-server's log; <home>/host.log the host's; <home>/reconciler.log
  *   <home>/up.json      what runs (pids, urls), while it runs: `wasmesh down` and `--detach` read it
  *
  * The home is `--home`, else `WASMESH_HOME`, else `~/.wasmesh`. nats-server is `--nats-server-bin`,
@@ -14,7 +15,8 @@ import { accessSync, constants, existsSync, mkdirSync, openSync, readFileSync, r
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { WasmeshError } from '@wasmesh/lattice';
+import { Reconciler } from '@wasmesh/apps';
+import { createLogger, WasmeshError } from '@wasmesh/lattice';
 import { hostBinPath } from '../host-bin.js';
 
 /** What `up.json` records. */
@@ -151,6 +153,7 @@ async function stopChild(child: ChildProcess | undefined): Promise<void> {
 export class LocalEnvironment {
   #nats: ChildProcess | undefined;
   #host: ChildProcess | undefined;
+  #reconciler: Reconciler | undefined;
   #state: UpState;
   #stopping: Promise<void> | undefined;
   /** Resolves with a reason when a child exits on its own. */
@@ -202,6 +205,12 @@ export class LocalEnvironment {
     try {
       await env.#startNats(natsBin);
       await env.#startHost();
+      env.#reconciler = await Reconciler.start({
+        natsUrl: env.#state.natsUrl,
+        lattice: options.lattice,
+        id: `up-${process.pid}`,
+        logger: createLogger({ component: 'reconciler', fd: openSync(path.join(options.home, 'reconciler.log'), 'a') }),
+      });
       env.#state.status = 'ready';
       env.#write();
       return env;
@@ -272,9 +281,10 @@ export class LocalEnvironment {
     });
   }
 
-  /** Stops the host (it drains), then nats-server; removes the state file. Idempotent. */
+  /** Stops the reconciler, the host (it drains), then nats-server; removes the state file. Idempotent. */
   stop(removeState = true): Promise<void> {
     this.#stopping ??= (async () => {
+      await this.#reconciler?.close();
       await stopChild(this.#host);
       await stopChild(this.#nats);
     })();

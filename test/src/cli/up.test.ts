@@ -114,3 +114,50 @@ test('up without nats-server, or on a taken port, says so in one line', async ()
     `wasmesh: WASMESH_ERR_CONFLICT: port ${port} is already in use (another NATS server?); pick another with --port\n`,
   ]);
 });
+
+test('up --manifest deploys an app through the reconciler and prints where to try it', async () => {
+  const dir = home();
+  const port = await freePort();
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const { actorPath } = await import('../fixtures.js');
+  const manifest = path.join(dir, 'app.yaml');
+  writeFileSync(
+    manifest,
+    readFileSync(path.join(process.cwd(), 'deploy', 'apps', 'kvcounter-local.yaml'), 'utf8')
+      .replace('127.0.0.1:8080', '127.0.0.1:0')
+      .replace('actors/build/kvcounter.wasm', `file://${actorPath('kvcounter')}`),
+  );
+  const child = spawn(
+    process.execPath,
+    [
+      wasmeshBin,
+      'up',
+      '--json',
+      '--port',
+      String(port),
+      '--home',
+      dir,
+      '--nats-server-bin',
+      natsBin,
+      '--manifest',
+      manifest,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
+  );
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  await until('up to deploy the app', () => out.includes('\n'), 60_000).catch((e: Error) => {
+    throw new Error(`${e.message}\n${err}`);
+  });
+  const { urls } = JSON.parse(out) as { urls: string[] };
+  expect(urls).toEqual([expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/counter$/)]);
+  const res = await fetch(`${urls[0]}/visits`);
+  expect([res.status, await res.text()]).toEqual([200, '1\n']);
+  const apps = await wasmesh(['app', 'status', 'kvcounter', '--json', '--nats', `nats://127.0.0.1:${port}`]);
+  expect(JSON.parse(apps.stdout)).toMatchObject({ state: 'deployed', deployedVersion: 'v0.1.0' });
+  child.kill('SIGINT');
+  expect(await exited).toBe(0);
+}, 90_000);

@@ -1,0 +1,45 @@
+/**
+ * Makes a manifest's images usable from any host before it is stored: an actor image given as a
+ * path (relative to `baseDir`: the deploying client's working directory, as with `wasmesh start
+ * actor`) or `file://` URL is pushed to the lattice object store
+ * and replaced by its `sha256:` reference; a provider given as a path becomes an absolute path (a
+ * host starts providers from its own file system). `builtin:` and `sha256:` images stay as they are.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WasmeshError } from '@wasmesh/lattice';
+import { digestOfApp, type AppComponent, type AppManifest } from './manifest/model.js';
+
+/** Stores module bytes somewhere every host can fetch them; returns the `sha256:` reference. */
+export type PushArtifact = (bytes: Uint8Array, description: string) => Promise<string>;
+
+function localPath(image: string, baseDir: string): string {
+  return image.startsWith('file://') ? fileURLToPath(image) : path.resolve(baseDir, image);
+}
+
+/** The manifest with images resolved (see the module comment); its digest is computed again. */
+export async function resolveImages(manifest: AppManifest, baseDir: string, push: PushArtifact): Promise<AppManifest> {
+  const components = await Promise.all(
+    manifest.components.map(async (c): Promise<AppComponent> => {
+      if (c.kind === 'actor' && !c.image.startsWith('sha256:')) {
+        const file = localPath(c.image, baseDir);
+        let bytes: Uint8Array;
+        try {
+          bytes = await readFile(file);
+        } catch (err) {
+          throw new WasmeshError(
+            'WASMESH_ERR_USAGE',
+            `cannot read the image of actor ${c.name}: ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+            { cause: err, details: { component: c.name, image: c.image } },
+          );
+        }
+        return { ...c, image: await push(bytes, `${manifest.name}/${c.name}`) };
+      }
+      if (c.kind === 'provider' && !c.image.startsWith('builtin:')) return { ...c, image: localPath(c.image, baseDir) };
+      return c;
+    }),
+  );
+  const resolved = { ...manifest, components };
+  return { ...resolved, digest: digestOfApp(resolved) };
+}

@@ -1,0 +1,234 @@
+/**
+ * The app store: manifests by version, which version is deployed, and the reconciler's status,
+ * in the lattice's JetStream KV (see proto/wasmesh/lattice/v1/apps.proto). Clients (CLI, gRPC
+ * gateway) write desired state here; the leading reconciler watches it and writes status back, so
+ * putting or deploying an app needs no reconciler to be reachable, and a reconciler that takes
+ * over finds everything where the last one left it.
+ *
+ * Rules, checked on write:
+ *   - putting a version that exists with other content is a conflict (change the version);
+ *     putting the same content again changes nothing;
+ *   - deploying checks that no other deployed app claims one of the app's actor or provider ids
+ *     (sharing a provider goes through the manifest's shared-provider form);
+ *   - a deployed app cannot be deleted (undeploy it first).
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import { openBucket, WasmeshError, type StateBucket, type StateChange, type Subjects } from '@wasmesh/lattice';
+import { lattice } from '@wasmesh/proto';
+import type { AppManifest } from './manifest/model.js';
+
+/** How many versions of an app are kept (the oldest not deployed go first). */
+export const MAX_VERSIONS = 50;
+
+/** The states an app's status can be in. */
+export type AppState = 'deployed' | 'reconciling' | 'failed' | 'undeployed';
+
+/** One app in a listing. */
+export interface AppSummary {
+  name: string;
+  latestVersion: string;
+  deployedVersion: string;
+  description: string;
+  state: AppState | '';
+  message: string;
+}
+
+/** The apps of a lattice; see the module comment. */
+export class AppStore {
+  private constructor(
+    readonly apps: StateBucket<lattice.IAppRecord>,
+    readonly statuses: StateBucket<lattice.IAppStatus>,
+  ) {}
+
+  /** Opens (creating if needed) the lattice's app buckets. */
+  static async open(nc: NatsConnection, subjects: Subjects): Promise<AppStore> {
+    const [apps, statuses] = await Promise.all([
+      openBucket(nc, subjects, 'apps', lattice.AppRecord),
+      openBucket(nc, subjects, 'app_status', lattice.AppStatus),
+    ]);
+    return new AppStore(apps, statuses);
+  }
+
+  /** Stores `manifest` as a version of its app; `created: false` when that exact version was there. */
+  async put(manifest: AppManifest): Promise<{ version: string; created: boolean }> {
+    return this.#update(manifest.name, (record) => {
+      const versions = [...(record?.versions ?? [])];
+      const same = versions.find((v) => v.version === manifest.version);
+      if (same) {
+        if (same.digest === manifest.digest) return undefined;
+        throw new WasmeshError(
+          'WASMESH_ERR_CONFLICT',
+          `app "${manifest.name}" already has a version "${manifest.version}" with other content; change annotations.version`,
+          { details: { app: manifest.name, version: manifest.version } },
+        );
+      }
+      versions.push({
+        version: manifest.version,
+        manifestJson: JSON.stringify(manifest),
+        digest: manifest.digest,
+        createdAtMs: Date.now(),
+      });
+      const deployed = record?.deployedVersion ?? '';
+      while (versions.length > MAX_VERSIONS) {
+        const drop = versions.findIndex((v) => v.version !== deployed);
+        versions.splice(drop, 1);
+      }
+      return {
+        name: manifest.name,
+        versions,
+        deployedVersion: deployed,
+        deployChangedAtMs: record?.deployChangedAtMs ?? 0,
+      };
+    }).then((changed) => ({ version: manifest.version, created: changed }));
+  }
+
+  /** The stored record of `name`, or `WASMESH_ERR_NOT_FOUND`. */
+  async record(name: string): Promise<lattice.IAppRecord> {
+    const record = await this.apps.get(name);
+    if (!record) {
+      throw new WasmeshError('WASMESH_ERR_NOT_FOUND', `no app named "${name}" (put it first: wasmesh app put FILE)`, {
+        details: { app: name },
+      });
+    }
+    return record;
+  }
+
+  /** The manifest of `version` of app `name` (default: the latest stored). */
+  async manifest(name: string, version?: string): Promise<AppManifest> {
+    const record = await this.record(name);
+    const versions = record.versions ?? [];
+    const v = version ? versions.find((x) => x.version === version) : versions[versions.length - 1];
+    if (!v) {
+      throw new WasmeshError(
+        'WASMESH_ERR_NOT_FOUND',
+        `app "${name}" has no version "${version}"; it has ${versions.map((x) => x.version).join(', ') || 'none'}`,
+        { details: { app: name, version: version ?? '' } },
+      );
+    }
+    return JSON.parse(v.manifestJson ?? '') as AppManifest;
+  }
+
+  /** The deployed manifest of `name`, or undefined when it is not deployed. */
+  async deployedManifest(name: string): Promise<AppManifest | undefined> {
+    const record = await this.apps.get(name);
+    if (!record?.deployedVersion) return undefined;
+    return this.manifest(name, record.deployedVersion);
+  }
+
+  /**
+   * Marks `version` (default: the latest) of `name` deployed. Refused when another deployed app
+   * claims one of its actor or provider ids, naming both.
+   */
+  async deploy(name: string, version?: string): Promise<{ version: string; changed: boolean }> {
+    const manifest = await this.manifest(name, version);
+    await this.#checkClaims(manifest);
+    const changed = await this.#update(name, (record) => {
+      if (!record) throw new WasmeshError('WASMESH_ERR_NOT_FOUND', `no app named "${name}"`);
+      if (record.deployedVersion === manifest.version) return undefined;
+      return { ...record, deployedVersion: manifest.version, deployChangedAtMs: Date.now() };
+    });
+    return { version: manifest.version, changed };
+  }
+
+  /** Marks `name` not deployed; the reconciler then removes what it started. */
+  async undeploy(name: string): Promise<{ changed: boolean }> {
+    await this.record(name);
+    const changed = await this.#update(name, (record) =>
+      record?.deployedVersion ? { ...record, deployedVersion: '', deployChangedAtMs: Date.now() } : undefined,
+    );
+    return { changed };
+  }
+
+  /** Deletes every version of `name`; refused while it is deployed or its resources are being removed. */
+  async delete(name: string): Promise<void> {
+    const record = await this.record(name);
+    const status = await this.statuses.get(name);
+    if (record.deployedVersion || (status && status.state !== 'undeployed' && status.state !== '')) {
+      throw new WasmeshError(
+        'WASMESH_ERR_CONFLICT',
+        record.deployedVersion
+          ? `app "${name}" is deployed (version ${record.deployedVersion}); undeploy it first: wasmesh app undeploy ${name}`
+          : `app "${name}" is still being undeployed (${status?.state}); try again once its status is undeployed`,
+        { details: { app: name } },
+      );
+    }
+    await this.apps.delete(name);
+    await this.statuses.delete(name);
+  }
+
+  /** Every app, by name. */
+  async list(): Promise<AppSummary[]> {
+    const [records, statuses] = await Promise.all([this.apps.entries(), this.statuses.entries()]);
+    return [...records.values()]
+      .map((r) => {
+        const latest = r.versions?.[r.versions.length - 1];
+        const status = statuses.get(r.name ?? '');
+        let description = '';
+        try {
+          description = latest ? ((JSON.parse(latest.manifestJson ?? '{}') as AppManifest).description ?? '') : '';
+        } catch {
+          // An unreadable manifest shows without a description.
+        }
+        return {
+          name: r.name ?? '',
+          latestVersion: latest?.version ?? '',
+          deployedVersion: r.deployedVersion ?? '',
+          description,
+          state: (status?.state ?? '') as AppState | '',
+          message: status?.message ?? '',
+        };
+      })
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** The reconciler's status of `name`, if it wrote one. */
+  status(name: string): Promise<lattice.IAppStatus | undefined> {
+    return this.statuses.get(name);
+  }
+
+  /** Changes of app records (puts, deploys, undeploys, deletes), for the reconciler. */
+  watch(): AsyncGenerator<StateChange<lattice.IAppRecord>> {
+    return this.apps.watch({ includeExisting: false });
+  }
+
+  async #checkClaims(manifest: AppManifest): Promise<void> {
+    const mine = claimedIds(manifest);
+    for (const [other, record] of await this.apps.entries()) {
+      if (other === manifest.name || !record.deployedVersion) continue;
+      const theirs = claimedIds(await this.manifest(other, record.deployedVersion));
+      for (const [id, kind] of mine) {
+        if (theirs.has(id)) {
+          throw new WasmeshError(
+            'WASMESH_ERR_CONFLICT',
+            `app "${manifest.name}" cannot be deployed: ${kind} id "${id}" belongs to deployed app "${other}"` +
+              (kind === 'provider' ? ' (to share a provider, use the shared-provider form in the manifest)' : ''),
+            { details: { app: manifest.name, other, id, kind } },
+          );
+        }
+      }
+    }
+  }
+
+  /** Read-modify-write of one record with compare-and-set; `fn` returns undefined for no change. */
+  async #update(
+    name: string,
+    fn: (current: lattice.IAppRecord | undefined) => lattice.IAppRecord | undefined,
+  ): Promise<boolean> {
+    for (;;) {
+      const current = await this.apps.getEntry(name);
+      const next = fn(current?.value);
+      if (!next) return false;
+      if ((await this.apps.putIf(name, next, current?.revision ?? 0)) !== false) return true;
+    }
+  }
+}
+
+/** The actor and provider ids an app claims (shared providers are not claimed). */
+export function claimedIds(manifest: AppManifest): Map<string, 'actor' | 'provider'> {
+  const ids = new Map<string, 'actor' | 'provider'>();
+  for (const c of manifest.components) {
+    if (c.kind === 'actor') ids.set(c.id, 'actor');
+    else if (c.kind === 'provider') ids.set(c.id, 'provider');
+  }
+  return ids;
+}

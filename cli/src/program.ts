@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { registerActorCommands } from './commands/actor.js';
 import { registerAppCommands } from './commands/app.js';
 import { registerCall } from './commands/call.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerGateway } from './commands/gateway.js';
 import { registerGet } from './commands/get.js';
@@ -83,5 +84,6 @@ Run 'wasmesh <command> --help' for a command's flags and examples.`,
   registerUpCommands(program);
   registerAppCommands(program);
   registerReconciler(program);
+  registerCompletion(program);
   return program;
 }

@@ -16,6 +16,7 @@ import { alive, LocalEnvironment, readUpState, resolveHome, stateFile, type UpSt
 
 interface UpOptions {
   manifest?: string;
+  gateway?: string;
   port: number;
   lattice: string;
   home?: string;
@@ -42,7 +43,8 @@ function describeUp(s: UpState): string {
     `  NATS      ${s.natsUrl} (JetStream data in ${path.join(s.home, 'jetstream')})`,
     `  host      ${s.hostName} (${s.hostId})`,
     `  lattice   ${s.lattice}`,
-    `  logs      ${path.join(s.home, 'nats.log')}, ${path.join(s.home, 'host.log')}`,
+    ...(s.gateway ? [`  gRPC      ${s.gateway} (wasmesh.lattice.v1.Control and Lattice, health, reflection)`] : []),
+    `  logs      ${path.join(s.home, 'nats.log')}, ${path.join(s.home, 'host.log')}, ${path.join(s.home, 'reconciler.log')}`,
     '',
     'Try it (in another shell):',
     `  export WASMESH_NATS_URL=${s.natsUrl} WASMESH_LATTICE=${s.lattice}`,
@@ -106,6 +108,7 @@ function registerUp(program: Command): void {
     .option('--nats-server-bin <path>', 'the nats-server executable (default: from PATH)')
     .option('--label <key=value>', 'a label for the host (repeatable)', keyValueFlag('--label'))
     .option('--manifest <file>', 'also deploy this app manifest once everything runs')
+    .option('--gateway <addr>', 'also serve the gRPC control API at host:port (e.g. 127.0.0.1:50051)')
     .option('--detach', 'run in the background; stop it with `wasmesh down`')
     .option('--json', 'print what runs as JSON');
   examples(
@@ -142,6 +145,7 @@ function registerUp(program: Command): void {
       lattice: opts.lattice,
       ...(opts.natsServerBin ? { natsServerBin: opts.natsServerBin } : {}),
       ...(opts.label ? { labels: opts.label } : {}),
+      ...(opts.gateway ? { gateway: opts.gateway } : {}),
     });
     let urls: string[] = [];
     if (opts.manifest && !signalled) {

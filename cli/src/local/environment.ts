@@ -1,6 +1,7 @@
 /**
  * The local environment of `wasmesh up`: a nats-server with JetStream and a host, as child
- * processes of one supervisor (the `up` process), and an app reconciler inside it, with their
+ * processes of one supervisor (the `up` process), and an app reconciler (and, when asked, the
+ * gRPC gateway) inside it, with their
  * files under one home directory:
  *
  *   <home>/jetstream/   JetStream storage (kept between runs, so state survives a restart)
@@ -16,6 +17,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Reconciler } from '@wasmesh/apps';
+import { Gateway } from '@wasmesh/gateway';
 import { createLogger, WasmeshError } from '@wasmesh/lattice';
 import { hostBinPath } from '../host-bin.js';
 
@@ -32,6 +34,8 @@ export interface UpState {
   lattice: string;
   home: string;
   startedAtMs: number;
+  /** The gRPC gateway's address ('' when not served). */
+  gateway: string;
   /** Why it failed (status `failed`). */
   error?: string;
 }
@@ -44,6 +48,8 @@ export interface LocalEnvironmentOptions {
   natsServerBin?: string;
   /** Labels for the host. */
   labels?: Record<string, string>;
+  /** Where to serve the gRPC gateway (not served when absent). */
+  gateway?: string;
 }
 
 /** How long each child may take to come up, and to exit once asked to. */
@@ -154,6 +160,7 @@ export class LocalEnvironment {
   #nats: ChildProcess | undefined;
   #host: ChildProcess | undefined;
   #reconciler: Reconciler | undefined;
+  #gateway: Gateway | undefined;
   #state: UpState;
   #stopping: Promise<void> | undefined;
   /** Resolves with a reason when a child exits on its own. */
@@ -172,6 +179,7 @@ export class LocalEnvironment {
       lattice: options.lattice,
       home: options.home,
       startedAtMs: Date.now(),
+      gateway: '',
     };
     this.childExited = new Promise((r) => (this.#childExited = r));
   }
@@ -211,6 +219,11 @@ export class LocalEnvironment {
         id: `up-${process.pid}`,
         logger: createLogger({ component: 'reconciler', fd: openSync(path.join(options.home, 'reconciler.log'), 'a') }),
       });
+      if (options.gateway) {
+        env.#gateway = new Gateway({ listen: options.gateway, natsUrl: env.#state.natsUrl, lattice: options.lattice });
+        await env.#gateway.start();
+        env.#state.gateway = env.#gateway.address;
+      }
       env.#state.status = 'ready';
       env.#write();
       return env;
@@ -284,6 +297,7 @@ export class LocalEnvironment {
   /** Stops the reconciler, the host (it drains), then nats-server; removes the state file. Idempotent. */
   stop(removeState = true): Promise<void> {
     this.#stopping ??= (async () => {
+      await this.#gateway?.close();
       await this.#reconciler?.close();
       await stopChild(this.#host);
       await stopChild(this.#nats);

@@ -70,12 +70,12 @@ test('up --detach starts NATS and a host in the background; down stops them all'
   expect([noop.code, noop.stderr]).toEqual([0, `wasmesh is not up (no running ${path.join(dir, 'up.json')})\n`]);
 }, 60_000);
 
-test('up in the foreground prints where things are; Ctrl-C stops everything', async () => {
+test('up in the foreground prints where things are (with the gRPC gateway); Ctrl-C stops everything', async () => {
   const dir = home();
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [wasmeshBin, 'up', '--port', String(port), '--home', dir, '--nats-server-bin', natsBin],
+    [wasmeshBin, 'up', '--port', String(port), '--home', dir, '--nats-server-bin', natsBin, '--gateway', '127.0.0.1:0'],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
   );
   let out = '';
@@ -84,6 +84,7 @@ test('up in the foreground prints where things are; Ctrl-C stops everything', as
   await until('up to be ready', () => out.includes('Ctrl-C stops everything'), 30_000);
   expect(out).toContain(`NATS      nats://127.0.0.1:${port}`);
   expect(out).toContain('wasmesh call hello SayHello --data you');
+  expect(out).toMatch(/gRPC {6}127\.0\.0\.1:\d+ \(wasmesh\.lattice\.v1\.Control and Lattice/);
   const state = (await import('node:fs')).readFileSync(path.join(dir, 'up.json'), 'utf8');
   const { natsPid, hostPid } = JSON.parse(state) as UpState;
   child.kill('SIGINT');

@@ -34,15 +34,15 @@ _wasmesh() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" path="" next words i
   for ((i = 1; i < COMP_CWORD; i++)); do
     [[ \${COMP_WORDS[i]} == -* ]] && continue
-    next="\${path:+\$path }\${COMP_WORDS[i]}"
-    case "\$next" in
-      ${known.join('|')}) path="\$next" ;;
+    next="\${path:+$path }\${COMP_WORDS[i]}"
+    case "$next" in
+      ${known.join('|')}) path="$next" ;;
     esac
   done
-  case "\$path" in
+  case "$path" in
 ${cases}
   esac
-  COMPREPLY=($(compgen -W "\$words" -- "\$cur"))
+  COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }
 complete -o default -F _wasmesh wasmesh
 `;

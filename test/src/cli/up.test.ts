@@ -19,6 +19,23 @@ function home(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'wasmesh-up-'));
 }
 
+/** Starts `wasmesh up <args>` in the foreground, collecting what it prints. */
+function startUp(args: string[]) {
+  const child = spawn(process.execPath, [wasmeshBin, 'up', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  const run = {
+    child,
+    out: '',
+    err: '',
+    exited: new Promise<number | null>((r) => child.once('exit', (code) => r(code))),
+  };
+  child.stdout.on('data', (d: Buffer) => (run.out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (run.err += d.toString()));
+  return run;
+}
+
 interface UpState {
   pid: number;
   natsPid: number;
@@ -73,22 +90,15 @@ test('up --detach starts NATS and a host in the background; down stops them all'
 test('up in the foreground prints where things are (with the gRPC gateway); Ctrl-C stops everything', async () => {
   const dir = home();
   const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [wasmeshBin, 'up', '--port', String(port), '--home', dir, '--nats-server-bin', natsBin, '--gateway', '127.0.0.1:0'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
-  );
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  await until('up to be ready', () => out.includes('Ctrl-C stops everything'), 30_000);
-  expect(out).toContain(`NATS      nats://127.0.0.1:${port}`);
-  expect(out).toContain('wasmesh call hello SayHello --data you');
-  expect(out).toMatch(/gRPC {6}127\.0\.0\.1:\d+ \(wasmesh\.lattice\.v1\.Control and Lattice/);
+  const up = startUp(['--port', String(port), '--home', dir, '--nats-server-bin', natsBin, '--gateway', '127.0.0.1:0']);
+  await until('up to be ready', () => up.out.includes('Ctrl-C stops everything'), 30_000);
+  expect(up.out).toContain(`NATS      nats://127.0.0.1:${port}`);
+  expect(up.out).toContain('wasmesh call hello SayHello --data you');
+  expect(up.out).toMatch(/gRPC {6}127\.0\.0\.1:\d+ \(wasmesh\.lattice\.v1\.Control and Lattice/);
   const state = (await import('node:fs')).readFileSync(path.join(dir, 'up.json'), 'utf8');
   const { natsPid, hostPid } = JSON.parse(state) as UpState;
-  child.kill('SIGINT');
-  expect(await exited).toBe(0);
+  up.child.kill('SIGINT');
+  expect(await up.exited).toBe(0);
   expect(isGone(natsPid) && isGone(hostPid)).toBe(true);
   expect(existsSync(path.join(dir, 'up.json'))).toBe(false);
 }, 60_000);
@@ -128,37 +138,26 @@ test('up --manifest deploys an app through the reconciler and prints where to tr
       .replace('127.0.0.1:8080', '127.0.0.1:0')
       .replace('actors/build/kvcounter.wasm', `file://${actorPath('kvcounter')}`),
   );
-  const child = spawn(
-    process.execPath,
-    [
-      wasmeshBin,
-      'up',
-      '--json',
-      '--port',
-      String(port),
-      '--home',
-      dir,
-      '--nats-server-bin',
-      natsBin,
-      '--manifest',
-      manifest,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
-  );
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  await until('up to deploy the app', () => out.includes('\n'), 60_000).catch((e: Error) => {
-    throw new Error(`${e.message}\n${err}`);
+  const up = startUp([
+    '--json',
+    '--port',
+    String(port),
+    '--home',
+    dir,
+    '--nats-server-bin',
+    natsBin,
+    '--manifest',
+    manifest,
+  ]);
+  await until('up to deploy the app', () => up.out.includes('\n'), 60_000).catch((e: Error) => {
+    throw new Error(`${e.message}\n${up.err}`);
   });
-  const { urls } = JSON.parse(out) as { urls: string[] };
+  const { urls } = JSON.parse(up.out) as { urls: string[] };
   expect(urls).toEqual([expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/counter$/)]);
   const res = await fetch(`${urls[0]}/visits`);
   expect([res.status, await res.text()]).toEqual([200, '1\n']);
   const apps = await wasmesh(['app', 'status', 'kvcounter', '--json', '--nats', `nats://127.0.0.1:${port}`]);
   expect(JSON.parse(apps.stdout)).toMatchObject({ state: 'deployed', deployedVersion: 'v0.1.0' });
-  child.kill('SIGINT');
-  expect(await exited).toBe(0);
+  up.child.kill('SIGINT');
+  expect(await up.exited).toBe(0);
 }, 90_000);

@@ -15,7 +15,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { openBucket, WasmeshError, type StateBucket, type StateChange, type Subjects } from '@wasmesh/lattice';
 import { lattice } from '@wasmesh/proto';
-import type { AppManifest } from './manifest/model.js';
+import { SHARED_PROVIDERS_ANNOTATION, type AppManifest } from './manifest/model.js';
 
 /** How many versions of an app are kept (the oldest not deployed go first). */
 export const MAX_VERSIONS = 50;
@@ -193,7 +193,21 @@ export class AppStore {
 
   async #checkClaims(manifest: AppManifest): Promise<void> {
     const mine = claimedIds(manifest);
-    for (const [other, record] of await this.apps.entries()) {
+    const records = await this.apps.entries();
+    for (const c of manifest.components) {
+      if (c.kind !== 'shared') continue;
+      const owner = records.get(c.app);
+      if (!owner?.deployedVersion) continue; // used once it is deployed (the app waits until then)
+      const theirs = await this.manifest(c.app, owner.deployedVersion);
+      if (!theirs.sharedProviders) {
+        throw new WasmeshError(
+          'WASMESH_ERR_CONFLICT',
+          `app "${manifest.name}" cannot use capability ${c.component} of app "${c.app}": that app does not share its providers (its manifest needs the annotation ${SHARED_PROVIDERS_ANNOTATION}: "true")`,
+          { details: { app: manifest.name, other: c.app, component: c.component } },
+        );
+      }
+    }
+    for (const [other, record] of records) {
       if (other === manifest.name || !record.deployedVersion) continue;
       const theirs = claimedIds(await this.manifest(other, record.deployedVersion));
       for (const [id, kind] of mine) {

@@ -163,7 +163,9 @@ export function planApp(input: PlanInput): Plan {
         for (const l of component.links) {
           const targetId = l.targetId ?? input.shared.get(l.target);
           if (!targetId) {
-            plan.shortfalls.push(`actor ${component.name}: the shared provider ${l.target} is not deployed`);
+            plan.shortfalls.push(
+              `actor ${component.name}: the shared provider ${l.target} is not deployed (or its app does not share its providers)`,
+            );
             continue;
           }
           const key = linkKey(component.id, l.contract, l.name);

@@ -209,7 +209,9 @@ export class Reconciler {
     const shared = new Map<string, string>();
     for (const c of manifest?.components ?? []) {
       if (c.kind !== 'shared') continue;
-      const owner = deployed.get(c.app)?.components.find((x) => x.name === c.component);
+      const ownerApp = deployed.get(c.app);
+      // Only an app whose manifest says it shares its providers lends them.
+      const owner = ownerApp?.sharedProviders ? ownerApp.components.find((x) => x.name === c.component) : undefined;
       if (owner && owner.kind === 'provider') shared.set(c.name, owner.id);
     }
     const plan = planApp({ manifest, appName: name, view: this.#view, links, config, previous, shared });

@@ -6,5 +6,8 @@ export default {
   testPathIgnorePatterns: ['/node_modules/'],
   transform: {},
   testTimeout: 60_000,
+  // Suites start real servers and processes; a handle one of them leaks must not keep a finished
+  // run (and CI) waiting forever.
+  forceExit: true,
   reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.cjs'],
 };

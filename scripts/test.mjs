@@ -12,8 +12,21 @@ const env = {
   ...process.env,
   CARGO_TARGET_DIR: process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache', 'wasmesh', 'cargo-target'),
 };
-const run = (cmd, args, extraEnv = {}) =>
-  spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...env, ...extraEnv } }).status ?? 1;
+/** A run that takes longer than this is stuck (the whole suite takes a few minutes): it fails loudly. */
+const WATCHDOG_MS = Number(process.env.WASMESH_TEST_WATCHDOG_MS) || 45 * 60_000;
+const run = (cmd, args, extraEnv = {}) => {
+  const r = spawnSync(cmd, args, {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...env, ...extraEnv },
+    timeout: WATCHDOG_MS,
+    killSignal: 'SIGKILL',
+  });
+  if (r.error?.code === 'ETIMEDOUT') {
+    process.stderr.write(`test: ${cmd} ${args[0] ?? ''} ran longer than ${WATCHDOG_MS} ms and was killed\n`);
+  }
+  return r.status ?? 1;
+};
 
 const jestArgs = process.argv.slice(2);
 if (jestArgs.length === 0) {

@@ -4,6 +4,7 @@
  */
 import { runBusBench } from './bus.js';
 import { runHttpBench } from './http.js';
+import { runReconcileBench } from './reconcile.js';
 import { runRuntimeBench } from './runtime.js';
 
 /** The benches by name; each returns the JSON-ready result. */
@@ -11,6 +12,7 @@ const BENCHES: Record<string, (args: readonly string[]) => Promise<Record<string
   runtime: runRuntimeBench,
   bus: runBusBench,
   http: runHttpBench,
+  reconcile: runReconcileBench,
 };
 
 async function main(): Promise<void> {

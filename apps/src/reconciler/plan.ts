@@ -6,11 +6,12 @@
  *
  * An actor whose image or concurrency differs on a host is updated there (`replace`: a new module,
  * then its concurrency): the host swaps the module in place and lets calls in flight finish on the
- * old one, so no request fails.
+ * old one, so no request fails. A provider the app started whose image or config names changed is
+ * stopped, and started again in the next round (a process cannot change either while it runs).
  */
 import { linkKey } from '@wasmesh/lattice';
 import type { lattice } from '@wasmesh/proto';
-import type { AppManifest } from '../manifest/model.js';
+import type { AppManifest, AppProvider } from '../manifest/model.js';
 import { placeActor, placeProvider } from './placement.js';
 import type { LatticeView } from './view.js';
 
@@ -92,6 +93,20 @@ function sameValues(a: Readonly<Record<string, string>> | undefined, b: Readonly
   return sameList(ka, kb) && ka.every((k) => a[k] === b[k]);
 }
 
+/** Whether the app's previous status lists provider `providerId` on `hostId` as its own. */
+function ownsProvider(previous: lattice.IAppStatus | undefined, providerId: string, hostId: string): boolean {
+  return (previous?.providers ?? []).some((p) => p.providerId === providerId && p.hostId === hostId);
+}
+
+/**
+ * Whether a running provider is what the manifest asks for: same image and, when the host said
+ * (heartbeats and inventories do; start events do not), the same config names.
+ */
+function providerMatches(running: lattice.IProviderDescription, want: AppProvider): boolean {
+  if ((running.artifactRef ?? '') !== want.image) return false;
+  return running.config === undefined || running.config === null || sameList(running.config, want.config);
+}
+
 /** Plans one round for one app; see the module comment. */
 export function planApp(input: PlanInput): Plan {
   const { manifest, appName, view, previous } = input;
@@ -128,6 +143,12 @@ export function planApp(input: PlanInput): Plan {
         const placement = placeProvider(component.scaler, hosts, running);
         plan.shortfalls.push(...placement.shortfalls.map((s) => `provider ${component.name}: ${s}`));
         for (const hostId of placement.perHost.keys()) {
+          const desc = view.hosts.get(hostId)?.providers.get(component.id);
+          if (desc && ownsProvider(previous, component.id, hostId) && !providerMatches(desc, component)) {
+            // An upgrade changed the provider's image or config: stop it here (it is not wanted this
+            // round, so the removals below stop it); the next round starts the new one.
+            continue;
+          }
           wantedProviders.add(`${component.id}@${hostId}`);
           if (!running.has(hostId)) {
             plan.startProviders.push({

@@ -6,7 +6,8 @@
  * inventories), so a new leader carries on where the last one stopped.
  *
  * Rounds run when something changes (an app is put, deployed or undeployed; a host comes, goes or
- * misses its heartbeats; an actor or provider starts or stops) and at least every `intervalMs`.
+ * misses its heartbeats, noticed as soon as they are overdue; an actor or provider starts or stops)
+ * and at least every `intervalMs`.
  * A round plans each app (plan.ts) and does the plan; the app's status becomes `deployed` when a
  * round finds nothing to do, `reconciling` while it acts, `failed` (with the reason) when hosts or
  * state cannot satisfy it, and `undeployed` once an undeployed app's resources are gone.
@@ -53,6 +54,7 @@ export class Reconciler {
   #events: (AsyncIterable<LatticeEvent> & { close(): void }) | undefined;
   #appWatch: AsyncGenerator<unknown> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #expiryTimer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
   /** Whether the view holds a snapshot taken since this reconciler was last elected. */
@@ -145,6 +147,24 @@ export class Reconciler {
     await this.#election.start();
     this.#state = 'running';
     this.#tick();
+    this.#watchExpiry();
+  }
+
+  /**
+   * Notices a silent host as soon as its heartbeats are overdue (not only at the next tick, which
+   * would add up to `intervalMs` to the time a lost host's work waits to be re-placed).
+   */
+  #watchExpiry(): void {
+    if (this.#closing) return;
+    const next = this.#view.nextExpiryMs();
+    const delay =
+      next === undefined
+        ? this.options.intervalMs
+        : Math.min(this.options.intervalMs, Math.max(10, next - Date.now() + 1));
+    this.#expiryTimer = setTimeout(() => {
+      if (this.#view.expire().length > 0) this.#trigger();
+      this.#watchExpiry();
+    }, delay);
   }
 
   #tick(): void {
@@ -280,6 +300,12 @@ export class Reconciler {
       (p) => `start provider ${p.providerId} on ${p.hostId}`,
       async (p) => {
         await this.#control.startProvider(p);
+        this.#view.noteProvider(p.hostId, {
+          providerId: p.providerId,
+          artifactRef: p.artifactRef,
+          config: [...p.config],
+          state: 'running',
+        });
         plan.owned.providers.push({ providerId: p.providerId, hostId: p.hostId });
       },
     );
@@ -334,6 +360,7 @@ export class Reconciler {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearTimeout(this.#timer);
+      clearTimeout(this.#expiryTimer);
       await this.#election?.close();
       await this.#running;
       this.#events?.close();

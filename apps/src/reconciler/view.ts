@@ -67,7 +67,14 @@ export class LatticeView {
         const r = e.data.provider;
         const host = this.hosts.get(r?.hostId ?? '');
         if (!host || !r?.providerId) return false;
-        host.providers.set(r.providerId, { providerId: r.providerId, artifactRef: r.artifactRef, state: 'running' });
+        // The event has no config names: keep those known (from a heartbeat or our own start).
+        const known = host.providers.get(r.providerId);
+        host.providers.set(r.providerId, {
+          ...(known?.artifactRef === r.artifactRef ? known : {}),
+          providerId: r.providerId,
+          artifactRef: r.artifactRef,
+          state: 'running',
+        });
         return true;
       }
       case 'provider_stopped':
@@ -75,6 +82,12 @@ export class LatticeView {
       default:
         return false;
     }
+  }
+
+  /** Records a provider this reconciler just started (its config names, which start events do not carry). */
+  noteProvider(hostId: string, d: lattice.IProviderDescription): void {
+    const host = this.hosts.get(hostId);
+    if (host && d.providerId) host.providers.set(d.providerId, { ...host.providers.get(d.providerId), ...d });
   }
 
   /** Forgets hosts whose heartbeats stopped; returns their ids. */
@@ -87,6 +100,16 @@ export class LatticeView {
       }
     }
     return lost;
+  }
+
+  /** When the next host counts as lost if it stays silent (ms since the epoch), or undefined without hosts. */
+  nextExpiryMs(): number | undefined {
+    let next: number | undefined;
+    for (const h of this.hosts.values()) {
+      const at = h.lastSeenMs + MISSED_HEARTBEATS * h.intervalMs;
+      if (next === undefined || at < next) next = at;
+    }
+    return next;
   }
 
   /** The hosts, for placement. */

@@ -154,11 +154,11 @@ export class ControlHandlers {
       this.#failed(actorId, req.artifactRef, err);
     }
     if (existing) {
-      existing.swap(module);
+      const previousDigest = existing.swap(module, req.annotations ?? undefined);
       this.host.publish('actor_updated', {
         hostId: this.host.id,
         actor: existing.describe(),
-        previousDigest: module.digest,
+        previousDigest,
       });
       return this.#ack(`actor ${actorId} now allows ${maxConcurrent} concurrent invocations`);
     }

@@ -49,15 +49,17 @@ export class RunningActor {
   #inFlight = 0;
   #idle: (() => void)[] = [];
   #revision = 1;
+  #annotations: Record<string, string>;
   readonly startedAtMs = Date.now();
 
   constructor(
     readonly id: string,
     module: ActorModule,
-    readonly annotations: Record<string, string>,
+    annotations: Record<string, string>,
     private readonly env: RunningActorEnv,
   ) {
     this.#module = module;
+    this.#annotations = annotations;
   }
 
   /** The module new invocations run on. */
@@ -78,7 +80,7 @@ export class RunningActor {
       digest: this.#module.digest,
       maxConcurrent: this.#module.maxConcurrent,
       inFlight: this.#inFlight,
-      annotations: this.annotations,
+      annotations: this.#annotations,
       startedAtMs: this.startedAtMs,
       revision: this.#revision,
     };
@@ -96,10 +98,19 @@ export class RunningActor {
     });
   }
 
-  /** Makes new invocations run `module`; in-flight ones finish on the module they started on. */
-  swap(module: ActorModule): string {
+  /** Operator annotations (e.g. which app started it). */
+  get annotations(): Readonly<Record<string, string>> {
+    return this.#annotations;
+  }
+
+  /**
+   * Makes new invocations run `module` (and replaces the annotations, when given); in-flight ones
+   * finish on the module they started on. Returns the previous module's digest.
+   */
+  swap(module: ActorModule, annotations?: Record<string, string>): string {
     const previous = this.#module.digest;
     this.#module = module;
+    if (annotations && Object.keys(annotations).length > 0) this.#annotations = annotations;
     this.#revision++;
     return previous;
   }

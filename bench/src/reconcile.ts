@@ -17,7 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { actorPath } from '@wasmesh/actors';
-import { AppStore, loadManifest, Reconciler } from '@wasmesh/apps';
+import { AppStore, loadManifest, MISSED_HEARTBEATS, Reconciler } from '@wasmesh/apps';
 import { ControlClient, LatticeClient } from '@wasmesh/lattice';
 import type { lattice } from '@wasmesh/proto';
 import { HostProcess, NatsServer } from '@wasmesh/test';
@@ -36,8 +36,6 @@ const LATTICE = 'bench-reconcile';
 const HOSTS = 3;
 const INSTANCES = 3;
 const APP = 'bench-many';
-/** What the reconciler waits, in heartbeat intervals, before it counts a silent host as lost (view.ts). */
-const MISSED_HEARTBEATS = 2.5;
 
 function log(msg: string): void {
   process.stderr.write(`[bench reconcile] ${msg}\n`);

@@ -235,6 +235,17 @@ export class Reconciler {
       if (owner && owner.kind === 'provider') shared.set(c.name, owner.id);
     }
     const plan = planApp({ manifest, appName: name, view: this.#view, links, config, previous, shared });
+    if (plan.startProviders.length > 0) {
+      // Owned before they start: a leader that dies half-way leaves them on record, so the next
+      // leader (and an undeploy) still knows they are the app's.
+      const intended = plan.startProviders.map((p) => ({ providerId: p.providerId, hostId: p.hostId }));
+      await this.store.statuses.put(name, {
+        ...previous,
+        name,
+        providers: uniqueProviders([...(previous?.providers ?? []), ...intended]),
+        updatedAtMs: Date.now(),
+      });
+    }
     const failures = isEmptyPlan(plan) ? [] : await this.#execute(plan);
     let state: AppState;
     let message: string;
@@ -306,7 +317,10 @@ export class Reconciler {
           config: [...p.config],
           state: 'running',
         });
-        plan.owned.providers.push({ providerId: p.providerId, hostId: p.hostId });
+        plan.owned.providers = uniqueProviders([
+          ...plan.owned.providers,
+          { providerId: p.providerId, hostId: p.hostId },
+        ]);
       },
     );
     await run(
@@ -371,6 +385,15 @@ export class Reconciler {
     })();
     return this.#closing;
   }
+}
+
+/** `providers` without repeats (same id on the same host). */
+function uniqueProviders(providers: lattice.IOwnedProvider[]): lattice.IOwnedProvider[] {
+  const seen = new Set<string>();
+  return providers.filter((p) => {
+    const key = `${p.providerId}@${p.hostId}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
 }
 
 function ignoreNotFound(err: unknown): void {

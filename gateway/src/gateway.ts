@@ -13,13 +13,21 @@ import { controlService } from './control-service.js';
 import type { ServiceDeps } from './deps.js';
 import { GatewayHealth } from './health.js';
 import { latticeService } from './lattice-service.js';
-import { CONTROL_SERVICE, HEALTH_SERVICE, LATTICE_SERVICE, loadDefinitions, serviceOf } from './protos.js';
+import {
+  APPS_SERVICE,
+  CONTROL_SERVICE,
+  HEALTH_SERVICE,
+  LATTICE_SERVICE,
+  loadDefinitions,
+  serviceOf,
+} from './protos.js';
+import { appsService } from './apps-service.js';
 
 /** The lifecycle states of a {@link Gateway}. */
 export type GatewayState = 'created' | 'starting' | 'running' | 'draining' | 'stopped';
 
 /** The services a gateway serves (reflection lists these, and its own). */
-export const SERVED_SERVICES = Object.freeze([CONTROL_SERVICE, LATTICE_SERVICE, HEALTH_SERVICE]);
+export const SERVED_SERVICES = Object.freeze([CONTROL_SERVICE, LATTICE_SERVICE, APPS_SERVICE, HEALTH_SERVICE]);
 
 /** The gRPC gateway of one lattice. */
 export class Gateway {
@@ -80,7 +88,7 @@ export class Gateway {
         name: 'wasmesh-gateway',
         logger: this.#logger,
       });
-      const health = new GatewayHealth([CONTROL_SERVICE, LATTICE_SERVICE], this.#logger);
+      const health = new GatewayHealth([CONTROL_SERVICE, LATTICE_SERVICE, APPS_SERVICE], this.#logger);
       this.#health = health;
       const deps: ServiceDeps = {
         client: this.#client,
@@ -103,6 +111,7 @@ export class Gateway {
       this.#server = server;
       server.addService(serviceOf(definitions, CONTROL_SERVICE), controlService(deps));
       server.addService(serviceOf(definitions, LATTICE_SERVICE), latticeService(deps));
+      server.addService(serviceOf(definitions, APPS_SERVICE), appsService(deps));
       health.addToServer(server);
       new ReflectionService(definitions).addToServer(server);
       const port = await bind(server, listen);

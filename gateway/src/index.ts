@@ -21,5 +21,6 @@ export {
   LOADER_OPTIONS,
   CONTROL_SERVICE,
   LATTICE_SERVICE,
+  APPS_SERVICE,
   HEALTH_SERVICE,
 } from './protos.js';

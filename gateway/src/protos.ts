@@ -18,6 +18,8 @@ import { protoPath as healthProtoPath } from 'grpc-health-check';
 export const CONTROL_SERVICE = 'wasmesh.lattice.v1.Control';
 /** Fully-qualified name of the links/config/invoke/events service (gateway.proto). */
 export const LATTICE_SERVICE = 'wasmesh.lattice.v1.Lattice';
+/** Fully-qualified name of the app service (gateway.proto). */
+export const APPS_SERVICE = 'wasmesh.lattice.v1.Apps';
 /** Fully-qualified name of the standard health service. */
 export const HEALTH_SERVICE = 'grpc.health.v1.Health';
 

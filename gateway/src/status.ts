@@ -19,7 +19,7 @@ export const ERROR_CODE_KEY = 'wasmesh-error-code';
  */
 const STATUS_BY_CODE: readonly [status, readonly string[]][] = [
   [status.NOT_FOUND, ['NOT_FOUND']],
-  [status.INVALID_ARGUMENT, ['BAD_REQUEST', 'INVALID_NAME', 'CONFIG', 'USAGE']],
+  [status.INVALID_ARGUMENT, ['BAD_REQUEST', 'INVALID_NAME', 'CONFIG', 'USAGE', 'INVALID_MANIFEST']],
   [status.FAILED_PRECONDITION, ['CONFLICT', 'NO_LINK']],
   [status.DEADLINE_EXCEEDED, ['TIMEOUT']],
   [status.UNAVAILABLE, ['NO_RESPONDERS', 'NOT_CONNECTED', 'UNAVAILABLE']],
@@ -36,6 +36,7 @@ const STATUS_BY_CODE: readonly [status, readonly string[]][] = [
       'MISSING_EXPORT',
       'DIGEST_MISMATCH',
       'PROVIDER_FAILED',
+      'APP_FAILED',
     ],
   ],
   [status.INTERNAL, ['INTERNAL']],

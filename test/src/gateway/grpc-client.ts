@@ -15,12 +15,13 @@ type Tree = { [name: string]: Tree & Ctor };
 export interface GatewayClients {
   control: grpc.Client;
   lattice: grpc.Client;
+  apps: grpc.Client;
   health: grpc.Client;
   reflection: grpc.Client;
   close(): void;
 }
 
-/** Connects clients of Control, Lattice, Health and reflection v1 to `address`. */
+/** Connects clients of Control, Lattice, Apps, Health and reflection v1 to `address`. */
 export function connectClients(address: string): GatewayClients {
   const tree = grpc.loadPackageDefinition(loadDefinitions()) as unknown as Tree;
   const reflectionProto = path.resolve(
@@ -40,6 +41,7 @@ export function connectClients(address: string): GatewayClients {
   const clients = {
     control: new v1.Control!(address, creds),
     lattice: new v1.Lattice!(address, creds),
+    apps: new v1.Apps!(address, creds),
     health: new tree.grpc!.health!.v1!.Health!(address, creds),
     reflection: new refl.grpc!.reflection!.v1!.ServerReflection!(address, creds),
   };

@@ -43,7 +43,9 @@ function describeUp(s: UpState): string {
     `  NATS      ${s.natsUrl} (JetStream data in ${path.join(s.home, 'jetstream')})`,
     `  host      ${s.hostName} (${s.hostId})`,
     `  lattice   ${s.lattice}`,
-    ...(s.gateway ? [`  gRPC      ${s.gateway} (wasmesh.lattice.v1.Control and Lattice, health, reflection)`] : []),
+    ...(s.gateway
+      ? [`  gRPC      ${s.gateway} (wasmesh.lattice.v1 Control, Lattice and Apps; health; reflection)`]
+      : []),
     `  logs      ${path.join(s.home, 'nats.log')}, ${path.join(s.home, 'host.log')}, ${path.join(s.home, 'reconciler.log')}`,
     '',
     'Try it (in another shell):',

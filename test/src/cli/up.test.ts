@@ -94,7 +94,7 @@ test('up in the foreground prints where things are (with the gRPC gateway); Ctrl
   await until('up to be ready', () => up.out.includes('Ctrl-C stops everything'), 30_000);
   expect(up.out).toContain(`NATS      nats://127.0.0.1:${port}`);
   expect(up.out).toContain('wasmesh call hello SayHello --data you');
-  expect(up.out).toMatch(/gRPC {6}127\.0\.0\.1:\d+ \(wasmesh\.lattice\.v1\.Control and Lattice/);
+  expect(up.out).toMatch(/gRPC {6}127\.0\.0\.1:\d+ \(wasmesh\.lattice\.v1 Control, Lattice and Apps/);
   const state = (await import('node:fs')).readFileSync(path.join(dir, 'up.json'), 'utf8');
   const { natsPid, hostPid } = JSON.parse(state) as UpState;
   up.child.kill('SIGINT');

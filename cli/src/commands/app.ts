@@ -34,7 +34,7 @@ const FAILED_FOR_MS = 2000;
 const WAIT = { defaultMs: 120_000, help: 'how long to wait in ms for the reconciler to finish' };
 
 /** Reads and validates a manifest file. */
-function readManifest(file: string): AppManifest {
+export function readManifest(file: string): AppManifest {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -5,12 +5,12 @@
  * background (its output goes to `<home>/up.log`) and returns once it is ready; `down` stops it.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, rmSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { DEFAULT_LATTICE, intFlag, keyValueFlag, LatticeClient, WasmeshError } from '@wasmesh/lattice';
-import { appUrls, deployFile } from './app.js';
+import { appUrls, deployFile, readManifest } from './app.js';
 import { examples, note, printJson } from '../common.js';
 import { alive, LocalEnvironment, readUpState, resolveHome, stateFile, type UpState } from '../local/environment.js';
 
@@ -75,6 +75,18 @@ async function waitFor(what: string, check: () => boolean, timeoutMs = WAIT_MS):
   }
 }
 
+/** The last `wasmesh: CODE: message` line of a log, without the prefix. */
+function lastError(log: string): string | undefined {
+  try {
+    const lines = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('wasmesh: '));
+    return lines.length ? lines[lines.length - 1]!.slice('wasmesh: '.length) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Starts `wasmesh up` (same flags, no --detach) in the background and waits until it is ready. */
 async function detach(home: string, argv: string[]): Promise<UpState> {
   const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'wasmesh.js');
@@ -89,13 +101,12 @@ async function detach(home: string, argv: string[]): Promise<UpState> {
   let state: UpState | undefined;
   await waitFor('the background wasmesh up did not get ready', () => {
     state = readUpState(home);
-    return (state !== undefined && state.pid === child.pid && state.status !== 'starting') || child.exitCode !== null;
+    const ready = state !== undefined && state.pid === child.pid && state.status !== 'starting' && !state.deploying;
+    return ready || child.exitCode !== null;
   });
   if (!state || state.pid !== child.pid || state.status !== 'ready') {
-    throw new WasmeshError(
-      'WASMESH_ERR_UNAVAILABLE',
-      `the background wasmesh up failed: ${state?.error ?? `it exited; see ${path.join(home, 'up.log')}`}`,
-    );
+    const why = state?.error ?? lastError(path.join(home, 'up.log')) ?? `it exited; see ${path.join(home, 'up.log')}`;
+    throw new WasmeshError('WASMESH_ERR_UNAVAILABLE', `the background wasmesh up failed: ${why}`);
   }
   return state;
 }
@@ -125,10 +136,16 @@ function registerUp(program: Command): void {
   ).action(async (opts: UpOptions) => {
     const home = resolveHome(opts.home);
     mkdirSync(home, { recursive: true });
+    if (opts.manifest) readManifest(opts.manifest); // a bad manifest stops us before anything starts
     if (opts.detach) {
       const state = await detach(home, process.argv.slice(2));
       if (opts.json) printJson(state);
-      else process.stdout.write(`${describeUp(state)}\n\nIt runs in the background: stop it with \`wasmesh down\`.\n`);
+      else {
+        const tryUrls = state.urls.map((u) => `  curl ${u}`).join('\n');
+        process.stdout.write(
+          `${describeUp(state)}\n${tryUrls ? `\nApp ${opts.manifest} deployed; try:\n${tryUrls}\n` : ''}\nIt runs in the background: stop it with \`wasmesh down\`.\n`,
+        );
+      }
       return;
     }
     // Signals from now on stop everything, also while starting or deploying.
@@ -148,11 +165,13 @@ function registerUp(program: Command): void {
       ...(opts.natsServerBin ? { natsServerBin: opts.natsServerBin } : {}),
       ...(opts.label ? { labels: opts.label } : {}),
       ...(opts.gateway ? { gateway: opts.gateway } : {}),
+      deploying: opts.manifest !== undefined,
     });
     let urls: string[] = [];
     if (opts.manifest && !signalled) {
       try {
         urls = (await Promise.race([deployApp(env.state, opts.manifest), stopRequested])) ?? [];
+        env.appDeployed(urls);
       } catch (err) {
         await env.stop();
         throw err;

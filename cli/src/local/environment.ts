@@ -36,6 +36,10 @@ export interface UpState {
   startedAtMs: number;
   /** The gRPC gateway's address ('' when not served). */
   gateway: string;
+  /** Whether the app given with `--manifest` is still being deployed. */
+  deploying: boolean;
+  /** Where to try the deployed app over HTTP. */
+  urls: string[];
   /** Why it failed (status `failed`). */
   error?: string;
 }
@@ -50,6 +54,8 @@ export interface LocalEnvironmentOptions {
   labels?: Record<string, string>;
   /** Where to serve the gRPC gateway (not served when absent). */
   gateway?: string;
+  /** An app will be deployed once everything runs (recorded, so `--detach` waits for it). */
+  deploying?: boolean;
 }
 
 /** How long each child may take to come up, and to exit once asked to. */
@@ -180,6 +186,8 @@ export class LocalEnvironment {
       home: options.home,
       startedAtMs: Date.now(),
       gateway: '',
+      deploying: options.deploying ?? false,
+      urls: [],
     };
     this.childExited = new Promise((r) => (this.#childExited = r));
   }
@@ -292,6 +300,12 @@ export class LocalEnvironment {
     child.once('exit', (code, signal) => {
       if (!this.#stopping) this.#childExited(`${what} exited (${signal ?? code}); see ${this.options.home}/${log}`);
     });
+  }
+
+  /** Records that the app is deployed and where to try it. */
+  appDeployed(urls: string[]): void {
+    Object.assign(this.#state, { deploying: false, urls });
+    this.#write();
   }
 
   /** Stops the reconciler, the host (it drains), then nats-server; removes the state file. Idempotent. */

@@ -161,3 +161,34 @@ test('up --manifest deploys an app through the reconciler and prints where to tr
   up.child.kill('SIGINT');
   expect(await up.exited).toBe(0);
 }, 90_000);
+
+test('up --detach --manifest returns once the app is deployed, with its URL; a bad manifest starts nothing', async () => {
+  const dir = home();
+  const port = await freePort();
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const { actorPath } = await import('../fixtures.js');
+  const manifest = path.join(dir, 'app.yaml');
+  writeFileSync(
+    manifest,
+    readFileSync(path.join(process.cwd(), 'deploy', 'apps', 'kvcounter-local.yaml'), 'utf8')
+      .replace('127.0.0.1:8080', '127.0.0.1:0')
+      .replace('actors/build/kvcounter.wasm', `file://${actorPath('kvcounter')}`),
+  );
+  const args = ['up', '--detach', '--json', '--port', String(port), '--home', dir, '--nats-server-bin', natsBin];
+  const up = await wasmesh([...args, '--manifest', manifest]);
+  expect([up.code, up.stderr]).toEqual([0, '']);
+  const state = JSON.parse(up.stdout) as UpState & { urls: string[]; deploying: boolean };
+  expect(state).toMatchObject({ status: 'ready', deploying: false });
+  expect(await (await fetch(`${state.urls[0]}/detached`)).text()).toBe('1\n');
+  expect((await wasmesh(['down', '--home', dir])).code).toBe(0);
+
+  const bad = path.join(dir, 'bad.yaml');
+  writeFileSync(bad, 'kind: [');
+  const refused = await wasmesh([...args, '--manifest', bad]);
+  expect(refused.code).toBe(2);
+  expect(JSON.parse(refused.stdout)).toMatchObject({
+    ok: false,
+    error: { code: 'WASMESH_ERR_INVALID_MANIFEST', message: expect.stringContaining('bad.yaml') },
+  });
+  expect(existsSync(path.join(dir, 'up.json'))).toBe(false);
+}, 90_000);

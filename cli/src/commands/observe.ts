@@ -25,6 +25,7 @@ import { examples, latticeOptions, note, printJson, withLattice, type LatticeOpt
 interface ObserveOptions extends LatticeOptions {
   count?: number;
   type?: string[];
+  heartbeats?: boolean;
 }
 
 /** How long an unanswered call is remembered by the spy. */
@@ -76,6 +77,10 @@ function clock(ms: number): string {
 
 /** One line summarising an event's body. */
 function eventSummary(e: LatticeEvent): string {
+  if (e.type === 'host_heartbeat') {
+    const inv = e.data.inventory;
+    return `hostId=${inv?.host?.hostId ?? '?'} actors=${inv?.actors?.length ?? 0} providers=${inv?.providers?.length ?? 0}`;
+  }
   const body = e.data as Record<string, unknown>;
   // Some events nest the subject of the event (actor_started.actor, provider_started.provider).
   const d = { ...(body.actor as object), ...(body.provider as object), ...body };
@@ -118,11 +123,16 @@ function registerEvents(program: Command): void {
       .command('events')
       .description('print lattice events live (hosts, actors, providers, links, config)')
       .option('--type <type>', 'only events of this type (repeatable), e.g. actor_started', collect)
+      .option('--heartbeats', 'also show host heartbeats (left out by default: one per host every few seconds)')
       .option('--count <n>', 'exit after this many events', intFlag('--count', 1, 1_000_000)),
   );
   examples(
     cmd,
-    ['wasmesh events', 'wasmesh events --type actor_started --type actor_stopped', 'wasmesh events --json | jq .type'],
+    [
+      'wasmesh events',
+      'wasmesh events --type actor_started --type actor_stopped',
+      'wasmesh events --heartbeats --json | jq .type',
+    ],
     'Runs until Ctrl-C. With --json: one {type, id, source, timeMs, data} object per line.',
   ).action(async (opts: ObserveOptions) => {
     await withLattice(opts, async (client) => {
@@ -132,10 +142,13 @@ function registerEvents(program: Command): void {
         throw new UsageError(`unknown event type "${unknown[0]}" for --type; known: ${EVENT_TYPES.join(', ')}`);
       }
       const stream = client.events(types.length ? { types } : {});
+      const shown = (e: LatticeEvent): boolean =>
+        e.type !== 'host_heartbeat' || opts.heartbeats === true || types.includes('host_heartbeat');
       const counter = lineCounter(opts.count);
       if (!opts.json) note(`watching events of lattice "${client.lattice}" (Ctrl-C to stop)`);
       void (async () => {
         for await (const e of stream) {
+          if (!shown(e)) continue;
           if (opts.json) printJson(e);
           else process.stdout.write(`${clock(e.timeMs)}  ${e.type.padEnd(16)}  ${eventSummary(e)}\n`);
           counter.printed();

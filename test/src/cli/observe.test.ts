@@ -105,3 +105,21 @@ test('spy: an invalid actor id is a usage error', async () => {
   expect(r.code).toBe(2);
   expect(r.stderr).toContain('actor id');
 });
+
+test('events: heartbeats are left out unless asked for', async () => {
+  const ref = await (await lat.client.objects()).pushArtifact(readFileSync(actorPath('echo')));
+  const host = lat.hosts[0]!;
+  const quiet = wasmesh(['events', '--count', '1', '--json'], env);
+  // Heartbeats arrive every 500 ms meanwhile; the first event printed must be the actor start.
+  await new Promise((r) => setTimeout(r, 1500));
+  await lat.client.control.startActor({
+    hostId: host.hostId,
+    actorId: 'echo-quiet',
+    artifactRef: ref,
+    maxConcurrent: 1,
+  });
+  const first = JSON.parse((await quiet).stdout.trim().split('\n')[0]!);
+  expect(first).toMatchObject({ type: 'actor_started' });
+  const beats = await wasmesh(['events', '--heartbeats', '--count', '1'], env);
+  expect(beats.stdout).toMatch(/^\d\d:\d\d:\d\d\.\d{3} {2}host_heartbeat {4}hostId=N\w+ actors=\d+ providers=\d+\n$/);
+});

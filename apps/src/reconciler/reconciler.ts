@@ -57,6 +57,8 @@ export class Reconciler {
   #expiryTimer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
+  /** Apps whose status this leader has written since it was elected. */
+  readonly #confirmed = new Set<string>();
   /** Whether the view holds a snapshot taken since this reconciler was last elected. */
   #ready = false;
   #closing: Promise<void> | undefined;
@@ -135,6 +137,7 @@ export class Reconciler {
         // A new leader starts from what the hosts say now, not from what it heard as a follower;
         // no round runs before that (it would see no hosts and call every app failed).
         this.#ready = false;
+        this.#confirmed.clear();
         void this.#view
           .snapshot(this.#control)
           .catch((err: unknown) => this.options.logger?.warn({ err }, 'lattice snapshot failed'))
@@ -242,9 +245,13 @@ export class Reconciler {
       await this.store.statuses.put(name, {
         ...previous,
         name,
+        version: manifest?.version ?? '',
+        state: 'reconciling',
+        message: describePlan(plan),
         providers: uniqueProviders([...(previous?.providers ?? []), ...intended]),
         updatedAtMs: Date.now(),
       });
+      this.#confirmed.add(name);
     }
     const failures = isEmptyPlan(plan) ? [] : await this.#execute(plan);
     let state: AppState;
@@ -273,7 +280,10 @@ export class Reconciler {
       config: plan.owned.config,
       deployedAtMs: state === 'deployed' && previous?.state !== 'deployed' ? Date.now() : (previous?.deployedAtMs ?? 0),
     };
-    if (changedStatus(previous, status)) {
+    // A new leader writes every app's status once, so readers can tell a status it confirmed from
+    // one an earlier leader left behind (`updatedAtMs`).
+    if (changedStatus(previous, status) || !this.#confirmed.has(name)) {
+      this.#confirmed.add(name);
       await this.store.statuses.put(name, status);
       this.options.logger?.info({ app: name, state, message }, 'app status');
     }

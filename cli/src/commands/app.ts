@@ -63,6 +63,7 @@ async function waitFor(
   want: 'deployed' | 'undeployed',
   version: string,
   timeoutMs: number,
+  sinceMs = 0,
 ): Promise<lattice.IAppStatus> {
   const start = Date.now();
   let last = '';
@@ -72,7 +73,9 @@ async function waitFor(
     const status = await store.status(name);
     const state = status?.state ?? '';
     const line = `${state || 'waiting'}${status?.message ? `: ${status.message}` : ''}`;
-    const current = want === 'undeployed' || status?.version === version;
+    // `sinceMs`: only a status written from then on counts (an earlier run's may be stale).
+    const current =
+      (want === 'undeployed' || status?.version === version) && Number(status?.updatedAtMs ?? 0) >= sinceMs;
     if (current && state === want) return status!;
     // A failure must hold for a while: a round may see a host that is still joining as missing.
     if (current && state === 'failed' && failedSince === 0) failedSince = Date.now();
@@ -109,16 +112,20 @@ async function waitFor(
   }
 }
 
-/** Puts and deploys manifest `file`, and waits until it is deployed. */
+/**
+ * Puts and deploys manifest `file`, and waits until it is deployed, by a status written at or after
+ * `sinceMs` (e.g. when a fresh reconciler started, so a status an earlier run left does not count).
+ */
 export async function deployFile(
   client: LatticeClient,
   file: string,
+  sinceMs = 0,
   timeoutMs = WAIT.defaultMs,
 ): Promise<{ manifest: AppManifest; status: lattice.IAppStatus }> {
   const store = await AppStore.open(client.nc, client.subjects);
   const { manifest } = await putFile(client, store, file);
   const { version } = await store.deploy(manifest.name);
-  return { manifest, status: await waitFor(client, store, manifest.name, 'deployed', version, timeoutMs) };
+  return { manifest, status: await waitFor(client, store, manifest.name, 'deployed', version, timeoutMs, sinceMs) };
 }
 
 /**

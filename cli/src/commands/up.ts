@@ -60,7 +60,7 @@ async function deployApp(state: UpState, file: string): Promise<string[]> {
   const client = await LatticeClient.connect({ servers: state.natsUrl, lattice: state.lattice, name: 'wasmesh-up' });
   try {
     note(`deploying ${file}…`);
-    const { manifest } = await deployFile(client, file);
+    const { manifest } = await deployFile(client, file, state.startedAtMs);
     return await appUrls(client, manifest);
   } finally {
     await client.close().catch(() => undefined);

@@ -181,6 +181,11 @@ test('up --detach --manifest returns once the app is deployed, with its URL; a b
   expect(state).toMatchObject({ status: 'ready', deploying: false });
   expect(await (await fetch(`${state.urls[0]}/detached`)).text()).toBe('1\n');
   expect((await wasmesh(['down', '--home', dir])).code).toBe(0);
+  // Again on the same home: the app is already stored and was deployed; up waits for this run's
+  // reconciler to place it (not for the status the last run left), and the count survived.
+  const again = JSON.parse((await wasmesh([...args, '--manifest', manifest])).stdout) as { urls: string[] };
+  expect(await (await fetch(`${again.urls[0]}/detached`)).text()).toBe('2\n');
+  expect((await wasmesh(['down', '--home', dir])).code).toBe(0);
 
   const bad = path.join(dir, 'bad.yaml');
   writeFileSync(bad, 'kind: [');

@@ -37,7 +37,7 @@ export {
   type Placement,
   type PlacementHost,
 } from './reconciler/placement.js';
-export { AppStore, claimedIds, MAX_VERSIONS, type AppState, type AppSummary } from './store.js';
+export { AppStore, claimedIds, manifestOf, MAX_VERSIONS, type AppState, type AppSummary } from './store.js';
 export { Reconciler, type ReconcilerOptions, type ReconcilerState } from './reconciler/reconciler.js';
 export { planApp, isEmptyPlan, APP_ANNOTATION, APP_VERSION_ANNOTATION, type Plan } from './reconciler/plan.js';
 export { LatticeView, MISSED_HEARTBEATS } from './reconciler/view.js';

@@ -95,24 +95,7 @@ export class AppStore {
 
   /** The manifest of `version` of app `name` (default: the latest stored). */
   async manifest(name: string, version?: string): Promise<AppManifest> {
-    const record = await this.record(name);
-    const versions = record.versions ?? [];
-    const v = version ? versions.find((x) => x.version === version) : versions[versions.length - 1];
-    if (!v) {
-      throw new WasmeshError(
-        'WASMESH_ERR_NOT_FOUND',
-        `app "${name}" has no version "${version}"; it has ${versions.map((x) => x.version).join(', ') || 'none'}`,
-        { details: { app: name, version: version ?? '' } },
-      );
-    }
-    return JSON.parse(v.manifestJson ?? '') as AppManifest;
-  }
-
-  /** The deployed manifest of `name`, or undefined when it is not deployed. */
-  async deployedManifest(name: string): Promise<AppManifest | undefined> {
-    const record = await this.apps.get(name);
-    if (!record?.deployedVersion) return undefined;
-    return this.manifest(name, record.deployedVersion);
+    return manifestOf(await this.record(name), version);
   }
 
   /**
@@ -198,7 +181,7 @@ export class AppStore {
       if (c.kind !== 'shared') continue;
       const owner = records.get(c.app);
       if (!owner?.deployedVersion) continue; // used once it is deployed (the app waits until then)
-      const theirs = await this.manifest(c.app, owner.deployedVersion);
+      const theirs = manifestOf(owner, owner.deployedVersion);
       if (!theirs.sharedProviders) {
         throw new WasmeshError(
           'WASMESH_ERR_CONFLICT',
@@ -209,7 +192,7 @@ export class AppStore {
     }
     for (const [other, record] of records) {
       if (other === manifest.name || !record.deployedVersion) continue;
-      const theirs = claimedIds(await this.manifest(other, record.deployedVersion));
+      const theirs = claimedIds(manifestOf(record, record.deployedVersion));
       for (const [id, kind] of mine) {
         if (theirs.has(id)) {
           throw new WasmeshError(
@@ -235,6 +218,20 @@ export class AppStore {
       if ((await this.apps.putIf(name, next, current?.revision ?? 0)) !== false) return true;
     }
   }
+}
+
+/** The manifest of `version` (default: the latest) in a stored record; `WASMESH_ERR_NOT_FOUND` naming the versions there are. */
+export function manifestOf(record: lattice.IAppRecord, version?: string): AppManifest {
+  const versions = record.versions ?? [];
+  const v = version ? versions.find((x) => x.version === version) : versions[versions.length - 1];
+  if (!v) {
+    throw new WasmeshError(
+      'WASMESH_ERR_NOT_FOUND',
+      `app "${record.name}" has no version "${version}"; it has ${versions.map((x) => x.version).join(', ') || 'none'}`,
+      { details: { app: record.name ?? '', version: version ?? '' } },
+    );
+  }
+  return JSON.parse(v.manifestJson ?? '') as AppManifest;
 }
 
 /** The actor and provider ids an app claims (shared providers are not claimed). */

@@ -145,3 +145,8 @@ export function toNumber(v: number | { toString(): string } | null | undefined):
   if (v === null || v === undefined) return 0;
   return typeof v === 'number' ? v : Number(v.toString());
 }
+
+/** Commander parser of a repeatable flag: each use adds its value to the list. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}

@@ -24,7 +24,7 @@ import {
 } from '@wasmesh/lattice';
 import type { lattice } from '@wasmesh/proto';
 import type { AppManifest } from '../manifest/model.js';
-import { AppStore, type AppState } from '../store.js';
+import { AppStore, manifestOf, type AppState } from '../store.js';
 import { isEmptyPlan, planApp, type Plan } from './plan.js';
 import { LatticeView } from './view.js';
 
@@ -201,8 +201,9 @@ export class Reconciler {
   async reconcileAll(): Promise<void> {
     this.#view.expire();
     this.rounds++;
-    const [records, linkEntries, configEntries] = await Promise.all([
+    const [records, statuses, linkEntries, configEntries] = await Promise.all([
       this.store.apps.entries(),
+      this.store.statuses.entries(),
       this.links.links.entries(),
       this.links.config.entries(),
     ]);
@@ -210,12 +211,12 @@ export class Reconciler {
     const config = new Map([...configEntries].map(([k, v]) => [k, { ...v.values }]));
     const deployed = new Map<string, AppManifest>();
     for (const [name, r] of records) {
-      if (r.deployedVersion) deployed.set(name, await this.store.manifest(name, r.deployedVersion));
+      if (r.deployedVersion) deployed.set(name, manifestOf(r, r.deployedVersion));
     }
     for (const [name] of records) {
       if (!this.isLeader) return;
       const manifest = deployed.get(name);
-      const previous = await this.store.status(name);
+      const previous = statuses.get(name);
       if (!manifest && (!previous || previous.state === 'undeployed')) continue;
       await this.#reconcileApp(name, manifest, previous, links, config, deployed);
     }

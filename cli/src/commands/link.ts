@@ -14,6 +14,7 @@ import {
   type EventBodies,
 } from '@wasmesh/lattice';
 import {
+  collect,
   commandGroup,
   examples,
   latticeOptions,
@@ -55,10 +56,6 @@ interface PutOptions extends LatticeOptions {
 
 interface DelOptions extends LatticeOptions {
   name?: string;
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
 }
 
 const CONFIRM_TIMEOUT = {

@@ -20,7 +20,7 @@ import {
   type LatticeEvent,
 } from '@wasmesh/lattice';
 import { contracts, lattice } from '@wasmesh/proto';
-import { examples, latticeOptions, note, printJson, withLattice, type LatticeOptions } from '../common.js';
+import { collect, examples, latticeOptions, note, printJson, withLattice, type LatticeOptions } from '../common.js';
 
 interface ObserveOptions extends LatticeOptions {
   count?: number;
@@ -263,10 +263,6 @@ function registerSpy(program: Command): void {
       if (lost) process.exitCode = 5;
     });
   });
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
 }
 
 /** Registers `events` and `spy` on `program`. */

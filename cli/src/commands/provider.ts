@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { checkToken, UsageError, WasmeshError, type EventBodies, type LatticeClient } from '@wasmesh/lattice';
 import {
+  collect,
   commandGroup,
   examples,
   formatDuration,
@@ -125,10 +126,6 @@ interface StartOptions extends LatticeOptions {
 
 interface StopOptions extends LatticeOptions {
   host?: string;
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
 }
 
 /** The records of the lattice's providers, by id. */

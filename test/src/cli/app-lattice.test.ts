@@ -4,12 +4,12 @@
  * version; list, status, versions; a failing app exits 3 with the reason; no reconciler exits 5;
  * undeploy and delete, and delete refused while deployed.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Reconciler } from '@wasmesh/apps';
-import { actorPath } from '../fixtures.js';
 import { startLattice, type LatticeFixture } from '../lattice/fixture.js';
+import { writeLocalKvcounter } from './manifests.js';
 import { wasmesh } from './run-cli.js';
 
 let lat: LatticeFixture;
@@ -17,15 +17,8 @@ let reconciler: Reconciler;
 let env: Record<string, string>;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'wasmesh-apps-'));
 
-/** The local kvcounter example, on a free port, with the module given by absolute path; `edit` changes the text. */
-function manifest(file: string, edit: (text: string) => string = (t) => t): string {
-  const text = readFileSync(path.join(process.cwd(), 'deploy', 'apps', 'kvcounter-local.yaml'), 'utf8')
-    .replace('127.0.0.1:8080', '127.0.0.1:0')
-    .replace('actors/build/kvcounter.wasm', actorPath('kvcounter'));
-  const out = path.join(dir, file);
-  writeFileSync(out, edit(text));
-  return out;
-}
+/** The local kvcounter example as `dir/file` (see writeLocalKvcounter); `edit` changes the text. */
+const manifest = (file: string, edit?: (text: string) => string): string => writeLocalKvcounter(dir, file, edit);
 
 beforeAll(async () => {
   lat = await startLattice({ hosts: [{ labels: { zone: 'a' } }] });

@@ -4,13 +4,14 @@
  * with --detach. Missing nats-server, a taken port and a second `up` are one clear line each.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findNatsServerBinary } from '../harness/nats-server.js';
 import { isGone } from '../harness/processes.js';
 import { freePort } from '../harness/redis-server.js';
 import { until } from '../lattice/fixture.js';
+import { writeLocalKvcounter } from './manifests.js';
 import { wasmesh, wasmeshBin } from './run-cli.js';
 
 const natsBin = findNatsServerBinary();
@@ -95,7 +96,7 @@ test('up in the foreground prints where things are (with the gRPC gateway); Ctrl
   expect(up.out).toContain(`NATS      nats://127.0.0.1:${port}`);
   expect(up.out).toContain('wasmesh call hello SayHello --data you');
   expect(up.out).toMatch(/gRPC {6}127\.0\.0\.1:\d+ \(wasmesh\.lattice\.v1 Control, Lattice and Apps/);
-  const state = (await import('node:fs')).readFileSync(path.join(dir, 'up.json'), 'utf8');
+  const state = readFileSync(path.join(dir, 'up.json'), 'utf8');
   const { natsPid, hostPid } = JSON.parse(state) as UpState;
   up.child.kill('SIGINT');
   expect(await up.exited).toBe(0);
@@ -129,15 +130,7 @@ test('up without nats-server, or on a taken port, says so in one line', async ()
 test('up --manifest deploys an app through the reconciler and prints where to try it', async () => {
   const dir = home();
   const port = await freePort();
-  const { readFileSync, writeFileSync } = await import('node:fs');
-  const { actorPath } = await import('../fixtures.js');
-  const manifest = path.join(dir, 'app.yaml');
-  writeFileSync(
-    manifest,
-    readFileSync(path.join(process.cwd(), 'deploy', 'apps', 'kvcounter-local.yaml'), 'utf8')
-      .replace('127.0.0.1:8080', '127.0.0.1:0')
-      .replace('actors/build/kvcounter.wasm', `file://${actorPath('kvcounter')}`),
-  );
+  const manifest = writeLocalKvcounter(dir);
   const up = startUp([
     '--json',
     '--port',
@@ -165,15 +158,7 @@ test('up --manifest deploys an app through the reconciler and prints where to tr
 test('up --detach --manifest returns once the app is deployed, with its URL; a bad manifest starts nothing', async () => {
   const dir = home();
   const port = await freePort();
-  const { readFileSync, writeFileSync } = await import('node:fs');
-  const { actorPath } = await import('../fixtures.js');
-  const manifest = path.join(dir, 'app.yaml');
-  writeFileSync(
-    manifest,
-    readFileSync(path.join(process.cwd(), 'deploy', 'apps', 'kvcounter-local.yaml'), 'utf8')
-      .replace('127.0.0.1:8080', '127.0.0.1:0')
-      .replace('actors/build/kvcounter.wasm', `file://${actorPath('kvcounter')}`),
-  );
+  const manifest = writeLocalKvcounter(dir);
   const args = ['up', '--detach', '--json', '--port', String(port), '--home', dir, '--nats-server-bin', natsBin];
   const up = await wasmesh([...args, '--manifest', manifest]);
   expect([up.code, up.stderr]).toEqual([0, '']);

@@ -20,6 +20,11 @@ export const ExitCode = Object.freeze({
   UNAVAILABLE: 5,
   /** What the command names does not exist: host, actor, artifact, or no host matches the constraints. */
   NOT_FOUND: 6,
+  /**
+   * Refused by a security policy: the NATS server denied the subject or the credentials, a host's
+   * trust policy refused an actor, or an actor called a contract it has no capability for.
+   */
+  DENIED: 7,
 } as const);
 
 /** One of the {@link ExitCode} values. */
@@ -47,6 +52,7 @@ const CODES_BY_STATUS: readonly [ExitCodeValue, readonly string[]][] = [
   [ExitCode.LIMIT, ['TIMEOUT', 'MEMORY_LIMIT', 'FUEL_EXHAUSTED', 'RESPONSE_TOO_LARGE', 'PAYLOAD_TOO_LARGE']],
   [ExitCode.UNAVAILABLE, ['NOT_CONNECTED', 'NO_RESPONDERS', 'UNAVAILABLE']],
   [ExitCode.NOT_FOUND, ['NOT_FOUND']],
+  [ExitCode.DENIED, ['PERMISSION_DENIED', 'UNTRUSTED_ACTOR', 'CAPABILITY_DENIED']],
 ];
 
 const STATUS_OF = new Map<string, ExitCodeValue>(

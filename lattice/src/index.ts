@@ -81,3 +81,4 @@ export {
 export { LeaderElection, type ElectionState, type LeaderElectionOptions } from './leader.js';
 export { LinkState, linkKey, describeLink, checkContract, mergeConfig, DEFAULT_LINK_NAME } from './links.js';
 export { answerInvocation, type AnswerOptions } from './serve-invocation.js';
+export * from './claims/index.js';

@@ -4,7 +4,6 @@
  * artifact is pinned: its bytes are checked against the digest on every fetch.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -36,7 +35,20 @@ export function parseArtifactRef(ref: string, cwd = process.cwd()): ArtifactRef 
     }
     return { kind: 'store', digest: ref };
   }
-  if (ref.startsWith('file://')) return { kind: 'file', path: fileURLToPath(ref) };
+  if (ref.startsWith('file://')) {
+    try {
+      return { kind: 'file', path: fileURLToPath(ref) };
+    } catch (err) {
+      throw new WasmeshError(
+        'WASMESH_ERR_BAD_REQUEST',
+        `invalid artifact reference "${ref}": ${(err as Error).message}`,
+        {
+          cause: err,
+          details: { ref },
+        },
+      );
+    }
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref)) {
     throw new WasmeshError(
       'WASMESH_ERR_BAD_REQUEST',
@@ -124,20 +136,16 @@ export function artifactName(digest: string): string {
   return `artifacts/${digest.replace(':', '-')}`;
 }
 
-/** Reads the bytes an artifact reference points at (file, or the lattice store via `objects`). */
-export async function loadArtifact(ref: string, objects: () => Promise<LatticeObjects>): Promise<Uint8Array> {
+/**
+ * Reads the bytes an artifact reference points at: the lattice store via `objects`, or a file
+ * through `readFile`, which decides what may be read (a host passes its file jail), so this
+ * package never opens a file a request names.
+ */
+export async function loadArtifact(
+  ref: string,
+  objects: () => Promise<LatticeObjects>,
+  readFile: (file: string) => Promise<Uint8Array>,
+): Promise<Uint8Array> {
   const parsed = parseArtifactRef(ref);
-  if (parsed.kind === 'store') return (await objects()).fetchArtifact(parsed.digest);
-  try {
-    return await readFile(parsed.path);
-  } catch (err) {
-    throw new WasmeshError(
-      'WASMESH_ERR_NOT_FOUND',
-      `cannot read artifact file ${parsed.path}: ${(err as NodeJS.ErrnoException).code ?? err}`,
-      {
-        cause: err,
-        details: { ref },
-      },
-    );
-  }
+  return parsed.kind === 'store' ? (await objects()).fetchArtifact(parsed.digest) : readFile(parsed.path);
 }

@@ -36,16 +36,34 @@ export function encode<T>(type: Encoder<T>, message: T): Uint8Array {
   return type.encode(message).finish();
 }
 
-/** An error as it crosses the bus. Non-wasmesh errors become `WASMESH_ERR_INTERNAL`. */
+/** Longest error message that crosses the bus; longer ones are cut (they may quote a huge input). */
+const MAX_ERROR_MESSAGE_CHARS = 4096;
+/** Longest error detail value that crosses the bus. */
+const MAX_ERROR_DETAIL_CHARS = 4096;
+/** Most error details that cross the bus. */
+const MAX_ERROR_DETAILS = 32;
+
+/** `text` cut to `max` characters, saying how much was left out. */
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
+/**
+ * An error as it crosses the bus. Non-wasmesh errors become `WASMESH_ERR_INTERNAL`. Message and
+ * details are cut to bounded sizes, so an error that quotes its input (a 600 KB label key) still
+ * makes a reply that fits in a NATS message.
+ */
 export function toErrorInfo(err: unknown): lattice.IErrorInfo {
   if (err instanceof WasmeshError) {
     const details: Record<string, string> = {};
-    for (const [k, v] of Object.entries(err.details)) {
-      if (v !== undefined && v !== null) details[k] = typeof v === 'string' ? v : JSON.stringify(v);
+    for (const [k, v] of Object.entries(err.details).slice(0, MAX_ERROR_DETAILS)) {
+      if (v === undefined || v === null) continue;
+      details[truncate(k, 128)] = truncate(typeof v === 'string' ? v : JSON.stringify(v), MAX_ERROR_DETAIL_CHARS);
     }
-    return { code: err.code, message: err.message, details };
+    return { code: truncate(err.code, 128), message: truncate(err.message, MAX_ERROR_MESSAGE_CHARS), details };
   }
-  return { code: 'WASMESH_ERR_INTERNAL', message: err instanceof Error ? err.message : String(err), details: {} };
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'WASMESH_ERR_INTERNAL', message: truncate(message, MAX_ERROR_MESSAGE_CHARS), details: {} };
 }
 
 /** The `WasmeshError` for an `ErrorInfo` received from the bus; `context` is added to its details. */

@@ -250,6 +250,33 @@ export interface ServeOptions {
 }
 
 /**
+ * Sends `reply` to `msg`'s requester without ever throwing: a reply larger than the connection's
+ * max_payload is replaced by a `WASMESH_ERR_TOO_LARGE` error reply (which fits), and a reply that
+ * cannot be sent at all (closed connection) is logged.
+ */
+function respondSafely(msg: Msg, reply: Uint8Array, logger: Logger, subject: string): void {
+  let why: string;
+  try {
+    msg.respond(reply);
+    return;
+  } catch (err) {
+    logger.warn({ err, subject, bytes: reply.length }, 'cannot send a reply');
+    why = (err as Error)?.message ?? String(err);
+  }
+  try {
+    msg.respond(
+      errorReply(
+        new WasmeshError('WASMESH_ERR_TOO_LARGE', `the reply (${reply.length} bytes) could not be sent: ${why}`, {
+          details: { bytes: reply.length },
+        }),
+      ),
+    );
+  } catch {
+    // Nothing more can be said: the requester times out.
+  }
+}
+
+/**
  * Serves `subject`: every request runs `handler` in a span continuing the caller's trace, and
  * gets a `Reply` envelope with the body or the error. A failing handler never stops the
  * subscription.
@@ -271,7 +298,7 @@ export function serve(nc: NatsConnection, subject: string, handler: Handler, opt
           options.logger.debug({ err: e, subject }, 'request failed');
           reply = errorReply(e);
         }
-        if (reply !== null && msg.reply) msg.respond(reply);
+        if (reply !== null && msg.reply) respondSafely(msg, reply, options.logger, subject);
       });
     },
   });

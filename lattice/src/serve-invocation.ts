@@ -7,7 +7,7 @@ import type { Msg } from '@nats-io/transport-node';
 import type { Attributes, Context } from '@opentelemetry/api';
 import { lattice } from '@wasmesh/proto';
 import { decode, encode, toErrorInfo } from './codec.js';
-import { isWasmeshError } from './errors.js';
+import { isWasmeshError, WasmeshError } from './errors.js';
 import type { Logger } from './logger.js';
 import { contextFrom, inSpan, SpanKind } from './tracing.js';
 
@@ -47,9 +47,27 @@ export async function answerInvocation(
     reply = { error: toErrorInfo(err), hostId: options.servedBy };
   }
   if (!msg.reply) return;
+  const bytes = encode(lattice.InvocationResult, reply);
   try {
-    msg.respond(encode(lattice.InvocationResult, reply));
+    msg.respond(bytes);
+    return;
   } catch (err) {
-    options.logger.warn({ err }, 'cannot send the invocation reply');
+    options.logger.warn({ err, bytes: bytes.length }, 'cannot send the invocation reply');
+    reply = {
+      error: toErrorInfo(
+        new WasmeshError(
+          'WASMESH_ERR_TOO_LARGE',
+          `the invocation reply (${bytes.length} bytes) could not be sent: ${(err as Error)?.message ?? err}`,
+          { details: { bytes: bytes.length } },
+        ),
+      ),
+      hostId: options.servedBy,
+    };
+  }
+  try {
+    // A small error instead, so the caller is not left waiting for its deadline.
+    msg.respond(encode(lattice.InvocationResult, reply));
+  } catch {
+    // The connection is gone: the caller times out.
   }
 }

@@ -263,6 +263,8 @@ export class LocalEnvironment {
     const log = openSync(path.join(home, 'host.log'), 'a');
     const args = [hostBinPath(), 'host', '--json', '--nats', this.#state.natsUrl, '--lattice', lattice];
     for (const [k, v] of Object.entries(labels)) args.push('--label', `${k}=${v}`);
+    // The host reads module and provider files only from the directory `up` was run in.
+    args.push('--allow-dir', process.cwd());
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', log] });
     this.#host = child;
     const identity = await new Promise<{ hostId: string; friendlyName: string }>((resolve, reject) => {

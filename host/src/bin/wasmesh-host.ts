@@ -3,6 +3,7 @@
  * `wasmesh-host`: the host-side commands (those that run wasm in this process). The `wasmesh` CLI
  * forwards `run` and `inspect` here, so the CLI itself never loads the native runtime.
  */
+import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, intFlag, keyValueFlag, reportError, UsageError } from '@wasmesh/lattice';
 import { inspectCommand } from '../commands/inspect.js';
@@ -82,14 +83,28 @@ program
     'how often supervised providers are asked for their health, in ms (env WASMESH_PROVIDER_HEALTH_MS, default 5000)',
     intFlag('--provider-health-ms', 100, 3_600_000),
   )
+  .option(
+    '--allow-dir <dir>',
+    `a directory the host reads actor modules and provider entry modules from (repeatable; env WASMESH_ALLOW_DIRS, separated by "${path.delimiter}"); without any, the host reads no files, only sha256: artifacts`,
+    (dir: string, previous: string[] | undefined) => [...(previous ?? []), dir],
+  )
+  .option(
+    '--max-module-bytes <n>',
+    'largest module file read from an allowed directory (env WASMESH_MAX_MODULE_BYTES, default 64 MiB)',
+    intFlag('--max-module-bytes', 1, 2 ** 31 - 1),
+  )
   .option('--json', 'print the host identity as one JSON line when ready', false)
   .addHelpText(
     'after',
     `
 Examples:
-  $ wasmesh host
-  $ wasmesh host --label zone=eu-1 --label tier=gpu --lattice staging
-  $ WASMESH_NATS_URL=nats://10.0.0.5:4222 wasmesh host --json`,
+  $ wasmesh host --allow-dir .
+  $ wasmesh host --label zone=eu-1 --label tier=gpu --lattice staging --allow-dir /srv/wasm
+  $ WASMESH_NATS_URL=nats://10.0.0.5:4222 wasmesh host --json
+
+Requests name files only inside the --allow-dir directories (after resolving links and ..), and
+only regular files; a host without --allow-dir runs modules pushed to the lattice (sha256:) and
+builtin: providers only.`,
   )
   .action(async (opts: HostCommandOptions) => {
     await hostCommand(opts);

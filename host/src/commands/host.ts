@@ -14,6 +14,8 @@ export interface HostCommandOptions {
   heartbeatMs?: number;
   maxConcurrent?: number;
   providerHealthMs?: number;
+  allowDir?: string[];
+  maxModuleBytes?: number;
   json: boolean;
 }
 
@@ -28,6 +30,8 @@ export async function hostCommand(opts: HostCommandOptions): Promise<void> {
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     ...(opts.maxConcurrent ? { defaultMaxConcurrent: opts.maxConcurrent } : {}),
     ...(opts.providerHealthMs ? { providerHealthMs: opts.providerHealthMs } : {}),
+    ...(opts.allowDir ? { allowDirs: opts.allowDir } : {}),
+    ...(opts.maxModuleBytes ? { maxModuleBytes: opts.maxModuleBytes } : {}),
     labels: opts.label,
     logger,
   });

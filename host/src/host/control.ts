@@ -6,10 +6,27 @@
 import type { Msg } from '@nats-io/transport-node';
 import { checkToken, decode, digestOf, encode, loadArtifact, WasmeshError, type ControlOp } from '@wasmesh/lattice';
 import { lattice } from '@wasmesh/proto';
-import { BUILTIN_LABEL_PREFIX, checkLabelKey } from './identity.js';
+import { BUILTIN_LABEL_PREFIX, checkLabelKey, checkLabelValue, MAX_LABELS } from './identity.js';
 import { hostCallHandler } from './host-calls.js';
 import type { LatticeHost } from './host.js';
 import { RunningActor, type ActorModule } from './running-actor.js';
+
+/** Most annotations an actor carries, and the longest key and value: they travel in every heartbeat. */
+const MAX_ANNOTATIONS = 32;
+const MAX_ANNOTATION_CHARS = 1024;
+
+/** Checks the annotations of a start request; throws `WASMESH_ERR_BAD_REQUEST` without quoting them. */
+function checkAnnotations(actorId: string, annotations: Record<string, string>): void {
+  const entries = Object.entries(annotations);
+  const tooLong = entries.find(([k, v]) => k.length > MAX_ANNOTATION_CHARS || v.length > MAX_ANNOTATION_CHARS);
+  if (entries.length > MAX_ANNOTATIONS || tooLong) {
+    throw new WasmeshError(
+      'WASMESH_ERR_BAD_REQUEST',
+      `the annotations of actor "${actorId}" exceed the limits: at most ${MAX_ANNOTATIONS}, keys and values of at most ${MAX_ANNOTATION_CHARS} characters`,
+      { details: { actor: actorId, count: entries.length } },
+    );
+  }
+}
 
 /** Control handlers bound to one host. */
 export class ControlHandlers {
@@ -69,6 +86,16 @@ export class ControlHandlers {
         details: { key: req.key },
       });
     }
+    checkLabelValue(req.key, req.value);
+    if (!(req.key in this.host.labels) && Object.keys(this.host.labels).length >= MAX_LABELS) {
+      throw new WasmeshError(
+        'WASMESH_ERR_BAD_REQUEST',
+        `host ${this.host.id} already has ${MAX_LABELS} labels, the most it keeps`,
+        {
+          details: { key: req.key, limit: MAX_LABELS },
+        },
+      );
+    }
     this.host.labels[req.key] = req.value;
     this.host.publish('labels_changed', { hostId: this.host.id, labels: this.host.labels });
     return this.#ack(`label ${req.key}=${req.value} set`);
@@ -104,7 +131,11 @@ export class ControlHandlers {
 
   /** Fetches, validates and loads an artifact into a module this host can run. */
   async #loadModule(actorId: string, ref: string, maxConcurrent: number): Promise<ActorModule> {
-    const bytes = await loadArtifact(ref, () => this.host.objects());
+    const bytes = await loadArtifact(
+      ref,
+      () => this.host.objects(),
+      (file) => this.host.jail.readFile(file, `module of actor ${actorId}`),
+    );
     const actor = await this.host.runtime.load(
       bytes,
       { name: actorId, maxConcurrent, timeoutMs: this.host.options.invocationTimeoutMs },
@@ -134,6 +165,7 @@ export class ControlHandlers {
 
   async #startActor(req: lattice.StartActorRequest): Promise<Uint8Array> {
     const actorId = checkToken('actor id', req.actorId);
+    checkAnnotations(actorId, req.annotations ?? {});
     if (!req.artifactRef)
       throw new WasmeshError('WASMESH_ERR_BAD_REQUEST', 'start-actor request without an artifact reference');
     const maxConcurrent = req.maxConcurrent || this.host.options.defaultMaxConcurrent;

@@ -28,6 +28,7 @@ import {
 import { lattice } from '@wasmesh/proto';
 import { ActorRuntime } from '../runtime/runtime.js';
 import { ControlHandlers } from './control.js';
+import { FileJail } from './file-jail.js';
 import { LinkTable } from './link-table.js';
 import { ProviderSupervisor, type SupervisedProvider } from './providers.js';
 import { friendlyName, hostKeyPair, resolveLabels } from './identity.js';
@@ -54,6 +55,8 @@ export class LatticeHost {
   readonly providers = new Map<string, SupervisedProvider>();
   readonly logger: Logger;
   readonly runtime: ActorRuntime;
+  /** The directories this host reads module and provider files from; the only way it reads them. */
+  readonly jail: FileJail;
   #nc: NatsConnection | undefined;
   #controlSubs: Subscription[] = [];
   #heartbeat: NodeJS.Timeout | undefined;
@@ -75,6 +78,7 @@ export class LatticeHost {
     this.subjects = new Subjects(options.lattice);
     this.labels = resolveLabels(options.labels);
     this.logger = logger.child({ host: this.id.slice(0, 12), lattice: options.lattice });
+    this.jail = FileJail.create(options.allowDirs, options.maxModuleBytes);
     this.runtime = ActorRuntime.create({ ...options.runtime, logger: this.logger });
   }
 
@@ -161,9 +165,14 @@ export class LatticeHost {
     };
   }
 
-  /** Publishes a lattice event from this host. */
+  /** Publishes a lattice event from this host; an event that cannot be sent (too large) is logged, never thrown. */
   publish<T extends EventType>(type: T, data: EventBodies[T]): void {
-    if (this.#nc && !this.#nc.isClosed()) publishEvent(this.#nc, this.subjects, type, this.id, data);
+    if (!this.#nc || this.#nc.isClosed()) return;
+    try {
+      publishEvent(this.#nc, this.subjects, type, this.id, data);
+    } catch (err) {
+      this.logger.warn({ err, event: type }, 'cannot publish a lattice event');
+    }
   }
 
   async #start(): Promise<void> {
@@ -179,6 +188,7 @@ export class LatticeHost {
       hostId: this.id,
       natsUrls: this.options.nats,
       logger: this.logger,
+      jail: this.jail,
       state: () => this.linkState(),
       publish: (type, data) => this.publish(type, data),
       healthMs: this.options.providerHealthMs,
@@ -203,7 +213,10 @@ export class LatticeHost {
     this.#heartbeat = setInterval(() => this.#beat(), this.options.heartbeatMs);
     // Load the links now, so the first host call to a provider does not wait for them.
     this.links().catch((err: unknown) => this.logger.warn({ err }, 'cannot watch the lattice links yet'));
-    this.logger.info({ hostId: this.id, name: this.friendlyName, labels: this.labels }, 'host started');
+    this.logger.info(
+      { hostId: this.id, name: this.friendlyName, labels: this.labels, allowDirs: this.jail.realDirs },
+      'host started',
+    );
   }
 
   #beat(): void {

@@ -131,6 +131,23 @@ export function checkLabelKey(key: string): string {
   return key;
 }
 
+/** Longest label value, so labels cannot grow heartbeats past a NATS message. */
+export const MAX_LABEL_VALUE_CHARS = 1024;
+/** Most labels a host carries (built-ins included), for the same reason. */
+export const MAX_LABELS = 128;
+
+/** Checks a label value's length; throws `WASMESH_ERR_BAD_REQUEST` naming the key (not quoting the value). */
+export function checkLabelValue(key: string, value: string): string {
+  if (value.length > MAX_LABEL_VALUE_CHARS) {
+    throw new WasmeshError(
+      'WASMESH_ERR_BAD_REQUEST',
+      `the value of label "${key}" is ${value.length} characters long, more than ${MAX_LABEL_VALUE_CHARS}`,
+      { details: { key, length: value.length, limit: MAX_LABEL_VALUE_CHARS } },
+    );
+  }
+  return value;
+}
+
 /**
  * The host's labels: built-ins, then `WASMESH_LABEL_<KEY>=value` from the environment (key
  * lower-cased), then explicit ones (flags) which win.
@@ -145,6 +162,6 @@ export function resolveLabels(
       fromEnv[name.slice('WASMESH_LABEL_'.length).toLowerCase()] = value;
   }
   const labels = { ...builtinLabels(), ...fromEnv, ...explicit };
-  for (const key of Object.keys(labels)) checkLabelKey(key);
+  for (const [key, value] of Object.entries(labels)) checkLabelValue(checkLabelKey(key), value);
   return labels;
 }

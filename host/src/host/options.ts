@@ -1,9 +1,11 @@
 /**
  * Host options: documented defaults → environment (`WASMESH_*`) → validation → frozen.
  */
+import path from 'node:path';
 import { latticeName, natsServers, WasmeshError, type Logger } from '@wasmesh/lattice';
 import type { RuntimeOptions } from '../runtime/options.js';
 import { intInRange } from '../runtime/options.js';
+import { DEFAULT_MAX_MODULE_BYTES } from './file-jail.js';
 
 /** Options of a lattice host. */
 export interface HostOptions {
@@ -29,6 +31,14 @@ export interface HostOptions {
   providerStartTimeoutMs?: number;
   /** How long a provider may take to exit after SIGTERM before it gets SIGKILL. @default 10000 (env WASMESH_PROVIDER_STOP_TIMEOUT_MS) */
   providerStopTimeoutMs?: number;
+  /**
+   * Directories the host reads module and provider files from (see file-jail.ts); requests naming
+   * any other path are refused. @default WASMESH_ALLOW_DIRS (split on the platform's path
+   * delimiter, `:` or `;`), else none: the host reads no files, only `sha256:` artifacts.
+   */
+  allowDirs?: string[];
+  /** Largest module file read from an allowed directory, in bytes. @default 64 MiB (env WASMESH_MAX_MODULE_BYTES) */
+  maxModuleBytes?: number;
   /** Wasm runtime sizing. */
   runtime?: RuntimeOptions;
   logger?: Logger;
@@ -47,6 +57,8 @@ export interface ResolvedHostOptions {
   providerHealthMs: number;
   providerStartTimeoutMs: number;
   providerStopTimeoutMs: number;
+  allowDirs: string[];
+  maxModuleBytes: number;
   runtime: RuntimeOptions;
 }
 
@@ -58,6 +70,11 @@ function envInt(name: string): number | undefined {
     throw new WasmeshError('WASMESH_ERR_CONFIG', `invalid ${name}: expected an integer, got "${raw}"`);
   }
   return n;
+}
+
+/** A list in an environment variable, split on the platform's path delimiter; empty items dropped. */
+function envList(name: string): string[] {
+  return (process.env[name] ?? '').split(path.delimiter).filter((item) => item !== '');
 }
 
 /** Applies defaults and environment, validates, freezes. */
@@ -83,6 +100,13 @@ export function resolveHostOptions(o: HostOptions = {}): Readonly<ResolvedHostOp
       o.providerStopTimeoutMs ?? envInt('WASMESH_PROVIDER_STOP_TIMEOUT_MS') ?? 10_000,
       0,
       600_000,
+    ),
+    allowDirs: [...(o.allowDirs ?? envList('WASMESH_ALLOW_DIRS'))],
+    maxModuleBytes: intInRange(
+      'maxModuleBytes',
+      o.maxModuleBytes ?? envInt('WASMESH_MAX_MODULE_BYTES') ?? DEFAULT_MAX_MODULE_BYTES,
+      1,
+      2 ** 31 - 1,
     ),
     runtime: { ...(o.runtime ?? {}) },
   });

@@ -43,6 +43,7 @@ import {
   type Subjects,
 } from '@wasmesh/lattice';
 import { lattice } from '@wasmesh/proto';
+import type { FileJail } from './file-jail.js';
 
 /** First delay before restarting a provider that exited. */
 export const RESTART_BACKOFF_MIN_MS = 250;
@@ -60,6 +61,9 @@ const REGISTRATION_POLL_MS = 250;
 const STOPPED_EVENT_GRACE_MS = 300;
 /** How long to wait for the rest of a provider's output after it exited. */
 const OUTPUT_GRACE_MS = 500;
+
+/** Most named configs a provider is started with (each is read from KV before the start). */
+const MAX_PROVIDER_CONFIGS = 32;
 
 const BUILTIN = /^builtin:([a-z][a-z0-9-]{0,62})$/;
 const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
@@ -84,11 +88,13 @@ function packageDir(name: string): string | undefined {
 
 /**
  * The JavaScript entry module of a provider reference: `builtin:<name>` is `dist/main.js` of the
- * installed package `@wasmesh/provider-<name>`; a path (absolute, or relative to `cwd`) or a
- * `file://` URL is the module itself. `WASMESH_ERR_NOT_FOUND` when there is no such module,
- * `WASMESH_ERR_BAD_REQUEST` for any other kind of reference.
+ * installed package `@wasmesh/provider-<name>`; a path (absolute, or relative to the host's cwd) or
+ * a `file://` URL is the module itself, started only when `jail` allows it (a regular file inside
+ * an allowed directory; its real path is returned, so a link cannot be swapped in later).
+ * `WASMESH_ERR_NOT_FOUND` when there is no such module, `WASMESH_ERR_PERMISSION_DENIED` for a
+ * path outside the allowed directories, `WASMESH_ERR_BAD_REQUEST` for any other kind of reference.
  */
-export function resolveProviderEntry(ref: string, cwd = process.cwd()): string {
+export async function resolveProviderEntry(ref: string, jail: FileJail): Promise<string> {
   if (ref.startsWith('builtin:')) {
     const name = BUILTIN.exec(ref)?.[1];
     if (!name) {
@@ -139,14 +145,9 @@ export function resolveProviderEntry(ref: string, cwd = process.cwd()): string {
     );
   } else {
     if (!ref) throw new WasmeshError('WASMESH_ERR_BAD_REQUEST', 'start-provider request without an artifact reference');
-    file = path.resolve(cwd, ref);
+    file = ref;
   }
-  if (!isFile(file)) {
-    throw new WasmeshError('WASMESH_ERR_NOT_FOUND', `no provider entry module at ${file}`, {
-      details: { ref, entry: file },
-    });
-  }
-  return file;
+  return jail.resolveFile(file, 'provider entry module');
 }
 
 /** What the bootstrap environment of a provider says. */
@@ -245,6 +246,8 @@ export interface ProviderHostEnv {
   hostId: string;
   natsUrls: string[];
   logger: Logger;
+  /** Where provider entry modules may be started from. */
+  jail: FileJail;
   /** The lattice's provider registry (and config). */
   state: () => Promise<LinkState>;
   /** Publishes a lattice event from the host. */
@@ -737,6 +740,13 @@ export class ProviderSupervisor {
     const id = checkToken('provider id', req.providerId ?? '');
     const ref = req.artifactRef ?? '';
     if (!ref) throw new WasmeshError('WASMESH_ERR_BAD_REQUEST', 'start-provider request without an artifact reference');
+    if ((req.config?.length ?? 0) > MAX_PROVIDER_CONFIGS) {
+      throw new WasmeshError(
+        'WASMESH_ERR_BAD_REQUEST',
+        `start-provider request for "${id}" names ${req.config?.length} configs, more than ${MAX_PROVIDER_CONFIGS}`,
+        { details: { provider: id, count: req.config?.length, limit: MAX_PROVIDER_CONFIGS } },
+      );
+    }
     const config = [...(req.config ?? [])].map((n) => checkToken('config name', n));
     let existing = this.providers.get(id);
     if (existing && existing.state === 'stopping') {
@@ -754,7 +764,7 @@ export class ProviderSupervisor {
       }
       return `provider ${id} already running on host ${this.env.hostId} (${existing.state}, pid ${existing.pid})`;
     }
-    const entry = resolveProviderEntry(ref);
+    const entry = await resolveProviderEntry(ref, this.env.jail);
     if (config.length > 0) {
       const state = await this.env.state();
       for (const name of config) {

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { actorPath, fixtureBuildDir, providerFixtureDir } from '../fixtures.js';
 import { killOnExit } from './nats-server.js';
 
 /** Path of the host executable. */
@@ -25,7 +26,16 @@ export interface HostProcessOptions {
   env?: Record<string, string>;
   /** Extra flags for `wasmesh-host host`. */
   args?: string[];
+  /** Directories the host reads module and provider files from (`--allow-dir`). @default {@link TEST_ALLOW_DIRS} */
+  allowDirs?: readonly string[];
 }
+
+/** Where the tests' modules and provider fixtures live: the directories test hosts allow by default. */
+export const TEST_ALLOW_DIRS: readonly string[] = [
+  path.dirname(actorPath('echo')),
+  fixtureBuildDir,
+  path.dirname(providerFixtureDir),
+];
 
 const MAX_LOG = 512 * 1024;
 
@@ -51,6 +61,7 @@ export class HostProcess implements AsyncDisposable {
     if (options.lattice) args.push('--lattice', options.lattice);
     if (options.heartbeatMs) args.push('--heartbeat-ms', String(options.heartbeatMs));
     for (const [k, v] of Object.entries(options.labels ?? {})) args.push('--label', `${k}=${v}`);
+    for (const dir of options.allowDirs ?? TEST_ALLOW_DIRS) args.push('--allow-dir', dir);
     args.push(...(options.args ?? []));
     const child = spawn(process.execPath, args, {
       env: {

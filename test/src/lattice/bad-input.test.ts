@@ -115,7 +115,7 @@ test('a start request for an invalid module fails with the module error and an a
   if (e.type !== 'actor_failed') throw new Error('unreachable');
   expect(e.data.error?.code).toBe('WASMESH_ERR_MISSING_EXPORT');
   await expect(
-    lat.client.control.startActor({ hostId, actorId: 'no-file', artifactRef: '/definitely/not/here.wasm' }),
+    lat.client.control.startActor({ hostId, actorId: 'no-file', artifactRef: fixturePath('definitely-not-here') }),
   ).rejects.toMatchObject({ code: 'WASMESH_ERR_NOT_FOUND' });
   await hostStillServes();
 });

@@ -14,7 +14,7 @@ import {
   type LinkState,
 } from '@wasmesh/lattice';
 import { LatticeHost } from '@wasmesh/host';
-import { providerFixturePath } from '../fixtures.js';
+import { providerFixtureDir, providerFixturePath } from '../fixtures.js';
 import { isGone, killIfAlive } from '../harness/processes.js';
 import type { HostProcess } from '../harness/host-process.js';
 import { EventLog, startLattice, until, type LatticeFixture } from '../lattice/fixture.js';
@@ -314,11 +314,19 @@ test('bad references and unknown config are clear errors, and nothing is left ru
   expect(builtin.message).toBe(
     'no first-party provider "nope": the package @wasmesh/provider-nope is not installed on this host',
   );
+  const missing = providerFixturePath('no-such-provider');
   const file = await rejection(
-    control.startProvider({ hostId: host.hostId, providerId: 'nope', artifactRef: '/no/such/provider.js' }),
+    control.startProvider({ hostId: host.hostId, providerId: 'nope', artifactRef: missing }),
     'WASMESH_ERR_NOT_FOUND',
   );
-  expect(file.message).toBe('no provider entry module at /no/such/provider.js');
+  expect(file.message).toBe(`no provider entry module at "${missing}": there is no such file`);
+  const outside = await rejection(
+    control.startProvider({ hostId: host.hostId, providerId: 'nope', artifactRef: '/no/such/provider.js' }),
+    'WASMESH_ERR_PERMISSION_DENIED',
+  );
+  expect(outside.message).toBe(
+    'refused the provider entry module "/no/such/provider.js": it is not inside a directory this host allows (--allow-dir)',
+  );
   const scheme = await rejection(
     control.startProvider({ hostId: host.hostId, providerId: 'nope', artifactRef: 'sha256:abcd' }),
     'WASMESH_ERR_BAD_REQUEST',
@@ -389,6 +397,7 @@ test('in process: host.providers describes what the host supervises, and drain e
   const inproc = await LatticeHost.start({
     nats: lattice.nats.url,
     lattice: lattice.lattice,
+    allowDirs: [providerFixtureDir],
     providerHealthMs: 200,
     providerStopTimeoutMs: 2000,
     providerStartTimeoutMs: 1000,

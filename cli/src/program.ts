@@ -9,11 +9,13 @@ import { registerCompletion } from './commands/completion.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerGateway } from './commands/gateway.js';
 import { registerGet } from './commands/get.js';
+import { registerKeysCommands } from './commands/keys.js';
 import { registerLinkCommands } from './commands/link.js';
 import { registerObserveCommands } from './commands/observe.js';
 import { registerProviderCommands } from './commands/provider.js';
 import { registerPush } from './commands/push.js';
 import { registerReconciler } from './commands/reconciler.js';
+import { registerSign } from './commands/sign.js';
 import { registerUpCommands } from './commands/up.js';
 import { HOST_COMMANDS } from './host-bin.js';
 
@@ -50,12 +52,14 @@ Examples:
   $ wasmesh app deploy deploy/apps/kvcounter-local.yaml           # an app, kept running by the reconciler
   $ wasmesh events                                                # live lattice events
   $ wasmesh spy echo                                              # live calls into and out of an actor
+  $ wasmesh keys gen account --out issuer.nk                      # an issuer key for signing actors
+  $ wasmesh sign echo.wasm --issuer-seed issuer.nk -o echo.signed.wasm --cap wasmesh:actor
 
 Lattice commands take --nats URL (env WASMESH_NATS_URL, default nats://127.0.0.1:4222) and
 --lattice NAME (env WASMESH_LATTICE, default "default").
 Exit status: 0 ok, 1 internal error, 2 usage error, 3 actor or provider failure, 4 limit (timeout…),
 5 lattice unavailable (no NATS, nobody answered), 6 not found (host, actor, artifact, provider,
-link, config).
+link, config), 7 denied (untrusted actor, missing capability, permission).
 Run 'wasmesh <command> --help' for a command's flags and examples.`,
     );
   if (onError) program.configureOutput({ outputError: (str) => onError(str) });
@@ -84,6 +88,8 @@ Run 'wasmesh <command> --help' for a command's flags and examples.`,
   registerUpCommands(program);
   registerAppCommands(program);
   registerReconciler(program);
+  registerKeysCommands(program);
+  registerSign(program);
   registerCompletion(program);
   return program;
 }

@@ -3,9 +3,15 @@
  * by clients (CLI, gRPC gateway, reconciler). Every write is validated here so the error names
  * what is wrong: a conflicting link says which link conflicts, a link to an unknown provider or
  * to unknown config names them. Hosts and providers watch the buckets and apply changes live.
+ *
+ * `putLink` is the one way links are written (CLI, gRPC gateway, reconciler), so the capability
+ * check lives there: a link of a contract that a signed actor's claims (as hosts record them in
+ * the claims bucket) do not grant is refused with `WASMESH_ERR_CAPABILITY_DENIED`. Hosts enforce
+ * capabilities again on every call, so a link written before the actor was signed grants nothing.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { lattice } from '@wasmesh/proto';
+import { recordedCaps } from './claims/policy.js';
 import { WasmeshError } from './errors.js';
 import { publishEvent } from './events.js';
 import { openBucket, type StateBucket } from './state.js';
@@ -56,6 +62,18 @@ export class LinkState {
     readonly providers: StateBucket<lattice.IProviderRecord>,
   ) {}
 
+  #claims: Promise<StateBucket<lattice.IClaims>> | undefined;
+
+  /**
+   * The claims hosts record of the actors they run, by actor id; opened on first use, by link
+   * writers only (providers open a LinkState too, and need no claims).
+   */
+  claims(): Promise<StateBucket<lattice.IClaims>> {
+    this.#claims ??= openBucket(this.nc, this.subjects, 'claims', lattice.Claims);
+    this.#claims.catch(() => (this.#claims = undefined));
+    return this.#claims;
+  }
+
   /** Opens (creating if needed) the buckets. */
   static async open(nc: NatsConnection, subjects: Subjects): Promise<LinkState> {
     const [links, config, providers] = await Promise.all([
@@ -69,8 +87,8 @@ export class LinkState {
   /**
    * Puts a link. Refused (with a message naming the conflict) when the actor already has a link
    * for this contract and name to another provider; replaced when the target is the same (new
-   * config). The target must be a registered provider of that contract, and every config name
-   * must exist.
+   * config). The target must be a registered provider of that contract, every config name must
+   * exist, and a signed source actor must have the contract among its capabilities.
    */
   async putLink(input: lattice.ILink, source = 'client'): Promise<{ link: lattice.ILink; replaced: boolean }> {
     const link: lattice.ILink = {
@@ -80,6 +98,14 @@ export class LinkState {
       targetId: checkToken('provider id', input.targetId ?? ''),
       config: [...(input.config ?? [])],
     };
+    const caps = recordedCaps((await (await this.claims()).get(link.sourceId!))?.claims);
+    if (caps && !caps.includes(link.contract!)) {
+      throw new WasmeshError(
+        'WASMESH_ERR_CAPABILITY_DENIED',
+        `cannot link ${describeLink(link)}: actor "${link.sourceId}" is signed without capability ${link.contract} (its caps: ${caps.length ? caps.join(', ') : 'none'}); re-sign it with --cap ${link.contract}`,
+        { details: { actor: link.sourceId, contract: link.contract, caps } },
+      );
+    }
     const provider = await this.providers.get(link.targetId!);
     if (!provider) {
       throw new WasmeshError(

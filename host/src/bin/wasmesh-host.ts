@@ -10,6 +10,13 @@ import { inspectCommand } from '../commands/inspect.js';
 import { runCommand } from '../commands/run.js';
 import { hostCommand, type HostCommandOptions } from '../commands/host.js';
 
+/** `--trusted-issuer KEY` (repeatable), shared by `run` and `host`. */
+const TRUSTED_ISSUER_FLAG = [
+  '--trusted-issuer <account-key>',
+  'run only actors signed by this account key, A… (repeatable; env WASMESH_TRUSTED_ISSUERS, comma separated)',
+  (key: string, previous: string[] | undefined) => [...(previous ?? []), key],
+] as const;
+
 const program = new Command('wasmesh')
   .description('run and inspect wasmesh actors locally')
   .exitOverride()
@@ -26,6 +33,7 @@ program
   .option('--max-memory-mb <n>', 'linear memory cap in MiB (default 64)', intFlag('--max-memory-mb', 1, 4096))
   .option('--fuel <n>', 'fuel budget (deterministic metering; slower)', intFlag('--fuel', 1, Number.MAX_SAFE_INTEGER))
   .option('--no-cache', 'do not read or write the precompiled-artifact cache')
+  .option(...TRUSTED_ISSUER_FLAG)
   .option('--json', 'print a JSON object instead of the raw response', false)
   .addHelpText(
     'after',
@@ -36,9 +44,13 @@ Examples:
   $ wasmesh run actors/build/fib.wasm Fib --data 30 --timeout-ms 500
   $ wasmesh run actors/build/echo.wasm Echo --data-file request.bin > response.bin
   $ wasmesh run actors/build/hello.wasm SayHello --data Ada --json
+  $ wasmesh run signed.wasm SayHello --trusted-issuer ACZ…   # only if signed by that account
 
+A module with claims runs only if they are valid (signature, hash, dates); with --trusted-issuer
+(or WASMESH_TRUSTED_ISSUERS) it must also be signed by one of those issuers.
 Exit status: 0 ok, 2 usage error, 3 actor error (guest error, trap, unknown operation,
-invalid module), 4 limit (timeout, memory, fuel, response size), 1 internal error.`,
+invalid module), 4 limit (timeout, memory, fuel, response size), 7 untrusted actor
+(WASMESH_ERR_UNTRUSTED_ACTOR), 1 internal error.`,
   )
   .action(async (file: string, operation: string, opts: Parameters<typeof runCommand>[2]) => {
     await runCommand(file, operation, opts);
@@ -54,7 +66,12 @@ program
     `
 Examples:
   $ wasmesh inspect actors/build/echo.wasm
-  $ wasmesh inspect some.wasm --json | jq .validActor`,
+  $ wasmesh inspect some.wasm --json | jq .validActor
+  $ wasmesh inspect signed.wasm --json | jq .claims.verdict
+
+Claims (wascap format, signed with \`wasmesh sign\` or wasmCloud's wash) are shown with their verdict:
+valid, invalid, tampered (signature or module hash), expired or not yet valid; unsigned modules
+have "claims: none" (null in --json).`,
   )
   .action(async (file: string, opts: { json: boolean }) => {
     await inspectCommand(file, opts);
@@ -93,6 +110,7 @@ program
     'largest module file read from an allowed directory (env WASMESH_MAX_MODULE_BYTES, default 64 MiB)',
     intFlag('--max-module-bytes', 1, 2 ** 31 - 1),
   )
+  .option(...TRUSTED_ISSUER_FLAG)
   .option('--json', 'print the host identity as one JSON line when ready', false)
   .addHelpText(
     'after',

@@ -14,6 +14,7 @@ export interface HostCommandOptions {
   heartbeatMs?: number;
   maxConcurrent?: number;
   providerHealthMs?: number;
+  trustedIssuer?: string[];
   allowDir?: string[];
   maxModuleBytes?: number;
   json: boolean;
@@ -30,6 +31,7 @@ export async function hostCommand(opts: HostCommandOptions): Promise<void> {
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     ...(opts.maxConcurrent ? { defaultMaxConcurrent: opts.maxConcurrent } : {}),
     ...(opts.providerHealthMs ? { providerHealthMs: opts.providerHealthMs } : {}),
+    ...(opts.trustedIssuer ? { trustedIssuers: opts.trustedIssuer } : {}),
     ...(opts.allowDir ? { allowDirs: opts.allowDir } : {}),
     ...(opts.maxModuleBytes ? { maxModuleBytes: opts.maxModuleBytes } : {}),
     labels: opts.label,
@@ -40,6 +42,7 @@ export async function hostCommand(opts: HostCommandOptions): Promise<void> {
     friendlyName: host.friendlyName,
     lattice: host.subjects.lattice,
     labels: host.labels,
+    trustedIssuers: host.options.trustedIssuers,
   };
   process.stdout.write(
     opts.json

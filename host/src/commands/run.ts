@@ -1,8 +1,12 @@
 /**
  * `wasmesh run <file.wasm> <operation>`: loads an actor locally, invokes one operation, and writes
- * the response bytes to stdout.
+ * the response bytes to stdout. The module passes the same trust policy as on a host first
+ * (lattice/src/claims/policy.ts): claims, when present, must be valid, and with trusted issuers
+ * it must be signed by one of them.
  */
 import path from 'node:path';
+import { parseTrustedIssuers } from '@wasmesh/lattice';
+import { admitModule } from '../host/admission.js';
 import { ActorRuntime } from '../runtime/runtime.js';
 import { bytesJson, payloadFrom, readInputFile } from './args.js';
 import { terminalLogger } from './output.js';
@@ -16,10 +20,13 @@ export interface RunOptions {
   fuel?: number;
   cache: boolean;
   json: boolean;
+  /** Account keys whose signatures are trusted (`--trusted-issuer`); else WASMESH_TRUSTED_ISSUERS. */
+  trustedIssuer?: string[];
 }
 
 /** Runs `operation` of the actor in `file` once; throws typed errors for the caller to report. */
 export async function runCommand(file: string, operation: string, opts: RunOptions): Promise<void> {
+  const trusted = parseTrustedIssuers(opts.trustedIssuer);
   const [wasm, payload] = await Promise.all([readInputFile(file, 'actor'), payloadFrom(opts)]);
   const maxMemoryMb = opts.maxMemoryMb ?? 64;
   const runtime = ActorRuntime.create({
@@ -29,6 +36,7 @@ export async function runCommand(file: string, operation: string, opts: RunOptio
     ...(opts.cache ? {} : { cacheDir: null }),
   });
   try {
+    await admitModule(runtime, path.basename(file), wasm, trusted);
     const started = process.hrtime.bigint();
     const actor = await runtime.load(wasm, {
       name: path.basename(file),

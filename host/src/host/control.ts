@@ -4,9 +4,19 @@
  * request never disturbs the host.
  */
 import type { Msg } from '@nats-io/transport-node';
-import { checkToken, decode, digestOf, encode, loadArtifact, WasmeshError, type ControlOp } from '@wasmesh/lattice';
+import {
+  checkToken,
+  claimsRecord,
+  decode,
+  digestOf,
+  encode,
+  loadArtifact,
+  WasmeshError,
+  type ControlOp,
+} from '@wasmesh/lattice';
 import { lattice } from '@wasmesh/proto';
 import { BUILTIN_LABEL_PREFIX, checkLabelKey, checkLabelValue, MAX_LABELS } from './identity.js';
+import { admitModule } from './admission.js';
 import { hostCallHandler } from './host-calls.js';
 import type { LatticeHost } from './host.js';
 import { RunningActor, type ActorModule } from './running-actor.js';
@@ -136,6 +146,8 @@ export class ControlHandlers {
       () => this.host.objects(),
       (file) => this.host.jail.readFile(file, `module of actor ${actorId}`),
     );
+    // The trust policy decides before anything is compiled: a refused module never runs.
+    const claims = await admitModule(this.host.runtime, actorId, bytes, this.host.options.trustedIssuers);
     const actor = await this.host.runtime.load(
       bytes,
       { name: actorId, maxConcurrent, timeoutMs: this.host.options.invocationTimeoutMs },
@@ -146,10 +158,11 @@ export class ControlHandlers {
           () => this.host.objects(),
           () => this.host.links(),
           this.host.options.invocationTimeoutMs,
+          claims?.caps,
         ),
       },
     );
-    return { actor, ref, digest: digestOf(bytes), maxConcurrent };
+    return { actor, ref, digest: digestOf(bytes), maxConcurrent, ...(claims ? { claims } : {}) };
   }
 
   #failed(actorId: string, ref: string, err: unknown): never {
@@ -187,6 +200,7 @@ export class ControlHandlers {
     }
     if (existing) {
       const previousDigest = existing.swap(module, req.annotations ?? undefined);
+      await this.#recordClaims(actorId, module);
       this.host.publish('actor_updated', {
         hostId: this.host.id,
         actor: existing.describe(),
@@ -204,16 +218,24 @@ export class ControlHandlers {
     this.host.actors.set(actorId, running);
     running.serve();
     await this.host.nc.flush();
-    await this.#recordClaims(actorId, module.digest);
+    await this.#recordClaims(actorId, module);
     this.host.publish('actor_started', { hostId: this.host.id, actor: running.describe() });
     this.host.logger.info({ actor: actorId, ref: req.artifactRef, digest: module.digest }, 'actor started');
     return this.#ack(`actor ${actorId} started on host ${this.host.id}`);
   }
 
-  async #recordClaims(actorId: string, digest: string): Promise<void> {
+  /**
+   * Records which module `actorId` runs and its claims (empty for an unsigned module) in the
+   * lattice's claims bucket: `claims.get` answers from it and `link put` checks capabilities in it.
+   */
+  async #recordClaims(actorId: string, module: ActorModule): Promise<void> {
     try {
-      // No signed claims yet: the record says which module the id runs.
-      await (await this.host.claims()).put(actorId, { actorId, digest, claims: {} });
+      const bucket = await this.host.claims();
+      await bucket.put(actorId, {
+        actorId,
+        digest: module.digest,
+        claims: claimsRecord(module.claims),
+      });
     } catch (err) {
       this.host.logger.warn({ err, actor: actorId }, 'cannot record claims');
     }
@@ -251,7 +273,7 @@ export class ControlHandlers {
       this.#failed(req.actorId, req.artifactRef, err);
     }
     const previousDigest = running.swap(module);
-    await this.#recordClaims(req.actorId, module.digest);
+    await this.#recordClaims(req.actorId, module);
     this.host.publish('actor_updated', { hostId: this.host.id, actor: running.describe(), previousDigest });
     this.host.logger.info({ actor: req.actorId, ref: req.artifactRef, previousDigest }, 'actor updated');
     return this.#ack(`actor ${req.actorId} updated to ${module.digest}`);

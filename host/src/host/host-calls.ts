@@ -4,27 +4,41 @@
  * contract goes to the provider the actor is linked to for that contract under link name
  * `binding` (empty = "default"); without such a link the error names the actor, the contract and
  * the link name. Both stay within the caller's deadline and trace.
+ *
+ * A signed actor calls only the contracts its claims grant (`caps`; `wasmesh:actor` for other
+ * actors): anything else fails with `WASMESH_ERR_CAPABILITY_DENIED` before any link is looked up,
+ * so a link never widens what a signed actor may do.
  */
-import { DEFAULT_LINK_NAME, invokeActor, WasmeshError, type LatticeObjects, type Subjects } from '@wasmesh/lattice';
+import {
+  ACTOR_CONTRACT,
+  checkCapability,
+  DEFAULT_LINK_NAME,
+  invokeActor,
+  WasmeshError,
+  type LatticeObjects,
+  type Subjects,
+} from '@wasmesh/lattice';
 import type { LinkTable } from './link-table.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { HostCallHandler } from '../runtime/runtime.js';
 import type { InvocationContext } from './running-actor.js';
 
-/** The contract id of actor-to-actor calls. */
-export const ACTOR_CONTRACT = 'wasmesh:actor';
-
-/** Builds the host-call handler of actors on this host. */
+/**
+ * Builds the host-call handler of one actor module on this host; `caps` are the contracts its
+ * signed claims grant (`undefined` for an unsigned module: unrestricted).
+ */
 export function hostCallHandler(
   nc: NatsConnection,
   subjects: Subjects,
   objects: () => Promise<LatticeObjects>,
   links: () => Promise<LinkTable>,
   fallbackTimeoutMs: number,
+  caps: readonly string[] | undefined,
 ): HostCallHandler {
   return async ({ binding, namespace, operation, payload, context: ctx }) => {
     const inv = ctx as InvocationContext | undefined;
     const caller = inv?.actorId ?? 'unknown';
+    checkCapability(caller, namespace, caps);
     let target = binding;
     let linkName: string | undefined;
     if (namespace !== ACTOR_CONTRACT) {

@@ -2,7 +2,7 @@
  * Host options: documented defaults → environment (`WASMESH_*`) → validation → frozen.
  */
 import path from 'node:path';
-import { latticeName, natsServers, WasmeshError, type Logger } from '@wasmesh/lattice';
+import { latticeName, natsServers, parseTrustedIssuers, WasmeshError, type Logger } from '@wasmesh/lattice';
 import type { RuntimeOptions } from '../runtime/options.js';
 import { intInRange } from '../runtime/options.js';
 import { DEFAULT_MAX_MODULE_BYTES } from './file-jail.js';
@@ -39,6 +39,12 @@ export interface HostOptions {
   allowDirs?: string[];
   /** Largest module file read from an allowed directory, in bytes. @default 64 MiB (env WASMESH_MAX_MODULE_BYTES) */
   maxModuleBytes?: number;
+  /**
+   * Account keys (A…) whose signed actors this host runs; when any is given, unsigned actors and
+   * actors of other issuers are refused (see lattice/src/claims/policy.ts). @default
+   * WASMESH_TRUSTED_ISSUERS (comma separated), else none: no policy.
+   */
+  trustedIssuers?: string[];
   /** Wasm runtime sizing. */
   runtime?: RuntimeOptions;
   logger?: Logger;
@@ -59,6 +65,7 @@ export interface ResolvedHostOptions {
   providerStopTimeoutMs: number;
   allowDirs: string[];
   maxModuleBytes: number;
+  trustedIssuers: string[];
   runtime: RuntimeOptions;
 }
 
@@ -108,6 +115,7 @@ export function resolveHostOptions(o: HostOptions = {}): Readonly<ResolvedHostOp
       1,
       2 ** 31 - 1,
     ),
+    trustedIssuers: parseTrustedIssuers(o.trustedIssuers),
     runtime: { ...(o.runtime ?? {}) },
   });
 }

@@ -8,6 +8,7 @@ import type { Context } from '@opentelemetry/api';
 import {
   answerInvocation,
   offloadIfLarge,
+  type ActorClaims,
   WasmeshError,
   type LatticeObjects,
   type Logger,
@@ -31,6 +32,8 @@ export interface ActorModule {
   ref: string;
   digest: string;
   maxConcurrent: number;
+  /** The module's verified claims; absent for an unsigned module. */
+  claims?: ActorClaims;
 }
 
 /** Dependencies of a running actor, provided by the host. */

@@ -53,7 +53,7 @@ export function admitActor(
     if (trustedIssuers.length === 0) return undefined;
     return refuse(
       'unsigned',
-      `the module is unsigned, and this host runs only actors signed by ${trustedIssuers.join(', ')}`,
+      `the module is unsigned, and only actors signed by ${trustedIssuers.join(', ')} are trusted`,
     );
   }
   if (report.verdict !== 'valid' || !report.claims) {

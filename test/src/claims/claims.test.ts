@@ -4,6 +4,7 @@
  * test/src/lattice/claims.test.ts; against wasmCloud's wascap crate: wascap-interop.test.ts.)
  */
 import { readFileSync } from 'node:fs';
+import type { WasmeshError } from '@wasmesh/lattice';
 import {
   accountKeyPair,
   admitActor,
@@ -22,7 +23,6 @@ import {
   seedFromText,
   signModule,
   stripClaims,
-  WasmeshError,
 } from '@wasmesh/lattice';
 import { actorPath } from '../fixtures.js';
 import { customSectionBytes, jwtOf, paddedSizes, replaceJwt } from './wasm-edit.js';

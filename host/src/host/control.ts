@@ -66,6 +66,7 @@ export class ControlHandlers {
       case 'actor.update':
         return this.#updateActor(decode(lattice.UpdateActorRequest, msg.data, 'update-actor request'));
       case 'claims.get':
+        decode(lattice.GetClaimsRequest, msg.data, 'claims request');
         return this.#claims();
       case 'provider.start':
         return this.#ack(

@@ -4,11 +4,13 @@
  * progress notes on stderr), and error reporting with stable exit statuses.
  */
 import { Option, type Command } from 'commander';
-import { DEFAULT_LATTICE, DEFAULT_NATS_URL, intFlag, LatticeClient } from '@wasmesh/lattice';
+import { DEFAULT_LATTICE, DEFAULT_NATS_URL, intFlag, LatticeClient, type NatsAccess } from '@wasmesh/lattice';
 
 /** Flags every lattice command has. */
 export interface LatticeOptions {
   nats: string;
+  creds?: string;
+  tlsCa?: string;
   lattice: string;
   json?: boolean;
   timeoutMs?: number;
@@ -25,6 +27,8 @@ export function latticeOptions(cmd: Command, timeout?: { defaultMs: number; help
         .env('WASMESH_NATS_URL')
         .default(DEFAULT_NATS_URL),
     )
+    .addOption(new Option('--creds <file>', 'NATS credentials file (wasmesh creds create)').env('WASMESH_NATS_CREDS'))
+    .addOption(new Option('--tls-ca <file>', "CA certificate of the NATS server's TLS").env('WASMESH_NATS_CA'))
     .addOption(new Option('--lattice <name>', 'lattice to talk to').env('WASMESH_LATTICE').default(DEFAULT_LATTICE))
     .option('--json', 'print JSON on stdout (errors too, as {"ok":false,"error":{…}})');
   if (timeout) {
@@ -63,13 +67,22 @@ export function commandGroup(program: Command, name: string, description: string
   return group;
 }
 
+/** The NATS access the common flags describe. */
+export function natsAccessOf(opts: LatticeOptions): NatsAccess {
+  return {
+    servers: opts.nats,
+    ...(opts.creds ? { creds: opts.creds } : {}),
+    ...(opts.tlsCa ? { tlsCa: opts.tlsCa } : {}),
+  };
+}
+
 /** How long the first connection attempt may take at most. */
 const CONNECT_TIMEOUT_MS = 5000;
 
 /** Connects to the lattice, runs `fn`, and always closes the connection. */
 export async function withLattice<T>(opts: LatticeOptions, fn: (client: LatticeClient) => Promise<T>): Promise<T> {
   const client = await LatticeClient.connect({
-    servers: opts.nats,
+    ...natsAccessOf(opts),
     lattice: opts.lattice,
     name: 'wasmesh-cli',
     reconnect: false,

@@ -21,6 +21,10 @@ export interface GatewayOptions {
   listen?: string;
   /** NATS server URL(s). @default WASMESH_NATS_URL or nats://127.0.0.1:4222 */
   natsUrl?: string | string[];
+  /** NATS credentials file (admin role). @default WASMESH_NATS_CREDS */
+  natsCreds?: string;
+  /** CA of the NATS server's certificate. @default WASMESH_NATS_CA */
+  natsCa?: string;
   /** The lattice to drive. @default WASMESH_LATTICE or "default" */
   lattice?: string;
   /** Where the gateway logs. @default silent */
@@ -33,6 +37,8 @@ export interface GatewayOptions {
 export interface GatewayConfig {
   readonly listen: string;
   readonly natsUrl: readonly string[];
+  readonly natsCreds: string | undefined;
+  readonly natsCa: string | undefined;
   readonly lattice: string;
   readonly logger: Logger;
   readonly shutdownTimeoutMs: number;
@@ -66,6 +72,8 @@ export function resolveConfig(options: GatewayOptions = {}): GatewayConfig {
   return Object.freeze({
     listen: checkListen(options.listen ?? process.env.WASMESH_GATEWAY_LISTEN ?? DEFAULT_LISTEN),
     natsUrl: Object.freeze(natsServers(options.natsUrl)),
+    natsCreds: options.natsCreds ?? (process.env.WASMESH_NATS_CREDS || undefined),
+    natsCa: options.natsCa ?? (process.env.WASMESH_NATS_CA || undefined),
     lattice: latticeName(options.lattice),
     logger: options.logger ?? silentLogger(),
     shutdownTimeoutMs: timeout,

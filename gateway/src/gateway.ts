@@ -79,11 +79,13 @@ export class Gateway {
       throw new WasmeshError('WASMESH_ERR_CONFLICT', `gateway.start(): already ${this.#state}; start it once`);
     }
     this.#state = 'starting';
-    const { listen, natsUrl, lattice } = this.config;
+    const { listen, natsUrl, natsCreds, natsCa, lattice } = this.config;
     try {
       const definitions = loadDefinitions();
       this.#client = await LatticeClient.connect({
         servers: [...natsUrl],
+        ...(natsCreds ? { creds: natsCreds } : {}),
+        ...(natsCa ? { tlsCa: natsCa } : {}),
         lattice,
         name: 'wasmesh-gateway',
         logger: this.#logger,

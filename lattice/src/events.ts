@@ -1,6 +1,7 @@
 /**
- * Lattice events: published by hosts on `wasmesh.evt.v1.<lattice>.<type>`, consumed as an async
- * iterable of a discriminated union (switch on `type`).
+ * Lattice events: published on `wasmesh.evt.v1.<lattice>.<type>.<source>`, consumed as an async
+ * iterable of a discriminated union (switch on `type`). An event whose body names a source other
+ * than its subject's is forged (the server lets each publisher use only its own id) and dropped.
  */
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -64,9 +65,19 @@ export function encodeEvent<T extends EventType>(type: T, source: string, data: 
   return encode(lattice.Event, { id: randomUUID(), source, timeMs: Date.now(), [FIELD[type]]: data });
 }
 
-/** Decodes an event; throws `WASMESH_ERR_BAD_REQUEST` when malformed or of an unknown type. */
-export function decodeEvent(data: Uint8Array): LatticeEvent {
+/**
+ * Decodes an event; throws `WASMESH_ERR_BAD_REQUEST` when malformed, of an unknown type, or —
+ * given the `subject` it came on — when its source is not the subject's.
+ */
+export function decodeEvent(data: Uint8Array, subject?: string): LatticeEvent {
   const e = decode(lattice.Event, data, 'lattice event');
+  if (subject !== undefined && subject.slice(subject.lastIndexOf('.') + 1) !== e.source) {
+    throw new WasmeshError(
+      'WASMESH_ERR_BAD_REQUEST',
+      `lattice event ${e.id || '(no id)'} claims source "${e.source}" but came on ${subject}: ignored`,
+      { details: { what: 'lattice event', subject, source: e.source } },
+    );
+  }
   const type = e.body ? TYPE_OF_FIELD.get(e.body) : undefined;
   if (!type) {
     throw new WasmeshError('WASMESH_ERR_BAD_REQUEST', `lattice event ${e.id || '(no id)'} has no known body`, {
@@ -85,7 +96,7 @@ export function publishEvent<T extends EventType>(
   source: string,
   data: EventBodies[T],
 ): void {
-  nc.publish(subjects.event(type), encodeEvent(type, source, data));
+  nc.publish(subjects.event(type, source), encodeEvent(type, source, data));
 }
 
 /** Options of {@link subscribeEvents}. */
@@ -102,7 +113,7 @@ export function subscribeEvents(
   subjects: Subjects,
   options: EventStreamOptions = {},
 ): AsyncIterable<LatticeEvent> & { close(): void } {
-  const subjectList = options.types?.length ? options.types.map((t) => subjects.event(t)) : [subjects.allEvents()];
+  const subjectList = options.types?.length ? options.types.map((t) => subjects.eventsOf(t)) : [subjects.allEvents()];
   const subs = subjectList.map((s) => nc.subscribe(s));
   const close = (): void => {
     for (const s of subs) s.unsubscribe();
@@ -115,7 +126,7 @@ export function subscribeEvents(
       void (async () => {
         for await (const msg of sub) {
           try {
-            queue.push(decodeEvent(msg.data));
+            queue.push(decodeEvent(msg.data, msg.subject));
           } catch (err) {
             options.onMalformed?.(err);
           }

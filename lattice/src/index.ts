@@ -19,13 +19,33 @@ export {
   type Decoder,
   type Encoder,
 } from './codec.js';
-export { connectNats, natsServers, DEFAULT_NATS_URL, type ConnectOptions } from './connection.js';
+export {
+  connectNats,
+  natsServers,
+  newInbox,
+  redactUrl,
+  resolveAccess,
+  DEFAULT_NATS_URL,
+  type ConnectOptions,
+  type NatsAccess,
+} from './connection.js';
+export { LatticeAuthority, type IssueOptions } from './auth/authority.js';
+export {
+  readCredentials,
+  parseCredentials,
+  mintFromSigner,
+  type Credentials,
+  type SignerRole,
+} from './auth/credentials.js';
+export { ROLES, rolePermissions, inboxPrefixOf, type Role, type RolePermissions } from './auth/roles.js';
+export { ensureServerTls, issueClientCert, type TlsFiles } from './auth/tls.js';
 export {
   request,
   controlRequest,
   scatter,
   serve,
   requestFailure,
+  permissionViolation,
   type Handler,
   type RequestOptions,
   type ScatterOptions,

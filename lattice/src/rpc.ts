@@ -3,7 +3,6 @@
  * host answers, and the server side that turns a handler's result or exception into a reply.
  */
 import {
-  createInbox,
   errors as natsErrors,
   type Msg,
   type MsgHdrs,
@@ -11,6 +10,7 @@ import {
   type Subscription,
 } from '@nats-io/transport-node';
 import { errorReply, okReply, unwrapReply } from './codec.js';
+import { newInbox } from './connection.js';
 import { WasmeshError } from './errors.js';
 import type { Logger } from './logger.js';
 import { contextFrom, inSpan, SpanKind, traceHeaders } from './tracing.js';
@@ -45,6 +45,14 @@ export function requestFailure(err: unknown, options: RequestOptions): WasmeshEr
       details: { ...details, timeoutMs: options.timeoutMs },
     });
   }
+  const denied = permissionViolation(err);
+  if (denied) {
+    return new WasmeshError(
+      'WASMESH_ERR_PERMISSION_DENIED',
+      `the ${options.what} was refused: these credentials may not ${denied.operation === 'publish' ? 'publish to' : 'subscribe to'} ${denied.subject}`,
+      { cause: err, details: { ...details, subject: denied.subject, operation: denied.operation } },
+    );
+  }
   if (err instanceof natsErrors.ClosedConnectionError || err instanceof natsErrors.DrainingConnectionError) {
     return new WasmeshError('WASMESH_ERR_NOT_CONNECTED', `the ${options.what} failed: the NATS connection is closed`, {
       cause: err,
@@ -55,6 +63,16 @@ export function requestFailure(err: unknown, options: RequestOptions): WasmeshEr
     cause: err,
     details,
   });
+}
+
+/** The server's permission refusal in `err` or its causes, if it is one. */
+export function permissionViolation(
+  err: unknown,
+): InstanceType<typeof natsErrors.PermissionViolationError> | undefined {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    if (e instanceof natsErrors.PermissionViolationError) return e;
+  }
+  return undefined;
 }
 
 /** A request waiting to be published. */
@@ -88,7 +106,7 @@ class Requester {
   #next = 0;
 
   constructor(private readonly nc: NatsConnection) {
-    this.#inbox = createInbox();
+    this.#inbox = newInbox(nc);
     nc.subscribe(`${this.#inbox}.*`, {
       callback: (err, msg) => {
         if (err) return;
@@ -102,6 +120,24 @@ class Requester {
         else p.resolve(msg);
       },
     });
+    // The server refuses a publish asynchronously (an -ERR, no reply ever comes): requests to that
+    // subject fail now, with the refusal, rather than at their deadline.
+    const inbox = this.#inbox;
+    void (async () => {
+      for await (const st of nc.status()) {
+        if (st.type !== 'error') continue;
+        const denied = permissionViolation(st.error);
+        if (!denied) continue;
+        const inboxRefused = denied.operation === 'subscription' && denied.subject.startsWith(inbox);
+        for (const [token, p] of this.#pending) {
+          if (inboxRefused || (denied.operation === 'publish' && p.subject === denied.subject)) {
+            this.#pending.delete(token);
+            clearTimeout(p.timer);
+            p.reject(denied);
+          }
+        }
+      }
+    })();
     // Requests still waiting when the connection closes fail now: their timers would otherwise keep
     // a process that is done (a CLI that closed its connection) alive until their deadline.
     void nc.closed().then(() => {
@@ -198,7 +234,7 @@ export async function scatter(
     async (_span, ctx) => {
       const bodies: Uint8Array[] = [];
       const errs: WasmeshError[] = [];
-      const inbox = createInbox();
+      const inbox = newInbox(nc);
       await new Promise<void>((resolve, reject) => {
         let stall: NodeJS.Timeout | undefined;
         const finish = (): void => {

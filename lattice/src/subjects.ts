@@ -3,7 +3,7 @@
  * prefixed by the lattice name, so two lattices on one NATS never see each other's traffic:
  *
  *   control     wasmesh.ctl.v1.<lattice>.<op>[.<hostId>]
- *   events      wasmesh.evt.v1.<lattice>.<type>
+ *   events      wasmesh.evt.v1.<lattice>.<type>.<source>   (source: the publisher's id)
  *   invocations wasmesh.rpc.v1.<lattice>.<actorId>     (queue group = the subject)
  *
  * Names that become subject tokens are validated here: a dot, space or wildcard in a lattice or
@@ -100,14 +100,23 @@ export class Subjects {
     return subs;
   }
 
-  /** The subject of one event type. */
-  event(type: EventType): string {
-    return `wasmesh.evt.v1.${this.lattice}.${type}`;
+  /**
+   * Where `source` publishes events of `type`. The publisher's id is the last token so that the
+   * server can pin it: host X's credentials may publish only `….X` (see auth/roles.ts), and
+   * subscribers drop an event whose body names another source.
+   */
+  event(type: EventType, source: string): string {
+    return `wasmesh.evt.v1.${this.lattice}.${type}.${checkToken('event source', source)}`;
+  }
+
+  /** Wildcard for the events of one type, from any source. */
+  eventsOf(type: EventType): string {
+    return `wasmesh.evt.v1.${this.lattice}.${type}.*`;
   }
 
   /** Wildcard for every event of this lattice. */
   allEvents(): string {
-    return `wasmesh.evt.v1.${this.lattice}.*`;
+    return `wasmesh.evt.v1.${this.lattice}.*.*`;
   }
 
   /** Where invocations of `actorId` go; hosts running it subscribe with this as the queue group. */

@@ -34,6 +34,10 @@ export type ReconcilerState = 'created' | 'starting' | 'running' | 'stopped';
 /** Options of {@link Reconciler.start}. */
 export interface ReconcilerOptions {
   natsUrl: string | string[];
+  /** NATS credentials file (admin role). @default WASMESH_NATS_CREDS */
+  creds?: string;
+  /** CA of the NATS server's certificate. @default WASMESH_NATS_CA */
+  tlsCa?: string;
   lattice: string;
   /** This reconciler's id among candidates. @default a random id */
   id?: string;
@@ -70,7 +74,7 @@ export class Reconciler {
     private readonly client: LatticeClient,
     private readonly store: AppStore,
     private readonly links: LinkState,
-    private readonly options: Required<Omit<ReconcilerOptions, 'logger'>> & { logger?: Logger },
+    private readonly options: Required<Omit<ReconcilerOptions, 'logger' | 'creds' | 'tlsCa'>> & { logger?: Logger },
   ) {
     this.#view = new LatticeView(options.heartbeatMs);
     this.#control = new ControlClient(client.nc, client.subjects, 30_000);
@@ -79,7 +83,13 @@ export class Reconciler {
   /** Connects, joins the leader election and starts following the lattice. */
   static async start(options: ReconcilerOptions): Promise<Reconciler> {
     const id = options.id ?? `reconciler-${randomBytes(4).toString('hex')}`;
-    const client = await LatticeClient.connect({ servers: options.natsUrl, lattice: options.lattice, name: id });
+    const client = await LatticeClient.connect({
+      servers: options.natsUrl,
+      ...(options.creds ? { creds: options.creds } : {}),
+      ...(options.tlsCa ? { tlsCa: options.tlsCa } : {}),
+      lattice: options.lattice,
+      name: id,
+    });
     try {
       const [store, links] = await Promise.all([AppStore.open(client.nc, client.subjects), client.state()]);
       const r = new Reconciler(client, store, links, {

@@ -40,6 +40,8 @@ export function registerGateway(program: Command): void {
     await runGateway({
       listen: opts.listen,
       natsUrl: opts.nats,
+      ...(opts.creds ? { natsCreds: opts.creds } : {}),
+      ...(opts.tlsCa ? { natsCa: opts.tlsCa } : {}),
       lattice: opts.lattice,
       logger: createLogger({ component: 'gateway' }),
       onListening: (gateway) => {

@@ -35,6 +35,8 @@ export function registerReconciler(program: Command): void {
   ).action(async (opts: ReconcilerCommandOptions) => {
     const reconciler = await Reconciler.start({
       natsUrl: opts.nats.split(','),
+      ...(opts.creds ? { creds: opts.creds } : {}),
+      ...(opts.tlsCa ? { tlsCa: opts.tlsCa } : {}),
       lattice: opts.lattice,
       ...(opts.id ? { id: opts.id } : {}),
       intervalMs: opts.intervalMs,

@@ -81,6 +81,8 @@ program
   .command('host')
   .description('run a lattice host in the foreground until SIGINT/SIGTERM, then drain')
   .option('--nats <url>', 'NATS server URL (env WASMESH_NATS_URL, default nats://127.0.0.1:4222)')
+  .option('--creds <file>', 'host credentials (wasmesh creds create --role host; env WASMESH_NATS_CREDS)')
+  .option('--tls-ca <file>', "CA certificate of the NATS server's TLS (env WASMESH_NATS_CA)")
   .option('--lattice <name>', 'lattice to join (env WASMESH_LATTICE, default "default")')
   .option(
     '--label <key=value>',

@@ -8,6 +8,8 @@ import { LatticeHost } from '../host/host.js';
 /** Parsed flags of `wasmesh host`. */
 export interface HostCommandOptions {
   nats?: string;
+  creds?: string;
+  tlsCa?: string;
   lattice?: string;
   label: Record<string, string>;
   seed?: string;
@@ -26,6 +28,8 @@ export async function hostCommand(opts: HostCommandOptions): Promise<void> {
   const logger = createLogger({ component: 'host' });
   const host = await LatticeHost.start({
     ...(opts.nats ? { nats: opts.nats } : {}),
+    ...(opts.creds ? { creds: opts.creds } : {}),
+    ...(opts.tlsCa ? { tlsCa: opts.tlsCa } : {}),
     ...(opts.lattice ? { lattice: opts.lattice } : {}),
     ...(opts.seed ? { seed: opts.seed } : {}),
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),

@@ -9,13 +9,13 @@
  * idempotent, and `stopped()` resolves when it is done (also after a remote `host.stop`).
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import type { KeyPair } from '@nats-io/nkeys';
 import {
   connectNats,
   LatticeObjects,
   LinkState,
   openBucket,
   publishEvent,
+  readCredentials,
   serve,
   silentLogger,
   Subjects,
@@ -31,7 +31,8 @@ import { ControlHandlers } from './control.js';
 import { FileJail } from './file-jail.js';
 import { LinkTable } from './link-table.js';
 import { ProviderSupervisor, type SupervisedProvider } from './providers.js';
-import { friendlyName, hostKeyPair, resolveLabels } from './identity.js';
+import { friendlyName, hostId, resolveLabels } from './identity.js';
+import { ProviderCredentials } from './provider-credentials.js';
 import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
 import type { RunningActor } from './running-actor.js';
 
@@ -65,16 +66,17 @@ export class LatticeHost {
   #linkState: Promise<LinkState> | undefined;
   #links: Promise<LinkTable> | undefined;
   #supervisor: ProviderSupervisor | undefined;
+  #providerCredentials = new ProviderCredentials(undefined, undefined);
   #drained: Promise<void> | undefined;
   #stoppedResolve!: () => void;
   readonly #stopped = new Promise<void>((r) => (this.#stoppedResolve = r));
 
   private constructor(
     readonly options: Readonly<ResolvedHostOptions>,
-    keyPair: KeyPair,
+    id: string,
     logger: Logger,
   ) {
-    this.id = keyPair.getPublicKey();
+    this.id = id;
     this.subjects = new Subjects(options.lattice);
     this.labels = resolveLabels(options.labels);
     this.logger = logger.child({ host: this.id.slice(0, 12), lattice: options.lattice });
@@ -85,7 +87,9 @@ export class LatticeHost {
   /** Connects, subscribes to the control API, announces itself and starts heartbeating. */
   static async start(options: HostOptions = {}): Promise<LatticeHost> {
     const resolved = resolveHostOptions(options);
-    const host = new LatticeHost(resolved, hostKeyPair(resolved.seed), options.logger ?? silentLogger());
+    const creds = resolved.creds ? readCredentials(resolved.creds) : undefined;
+    const host = new LatticeHost(resolved, hostId(resolved.seed, creds), options.logger ?? silentLogger());
+    host.#providerCredentials = new ProviderCredentials(creds, resolved.tlsCa);
     await host.#start();
     return host;
   }
@@ -179,6 +183,8 @@ export class LatticeHost {
     this.#state = 'starting';
     this.#nc = await connectNats({
       servers: this.options.nats,
+      ...(this.options.creds ? { creds: this.options.creds } : {}),
+      ...(this.options.tlsCa ? { tlsCa: this.options.tlsCa } : {}),
       name: `wasmesh-host ${this.id}`,
       logger: this.logger,
     });
@@ -187,6 +193,7 @@ export class LatticeHost {
       subjects: this.subjects,
       hostId: this.id,
       natsUrls: this.options.nats,
+      access: (providerId) => this.#providerCredentials.for(providerId),
       logger: this.logger,
       jail: this.jail,
       state: () => this.linkState(),
@@ -249,6 +256,7 @@ export class LatticeHost {
       this.#supervisor?.stopAll(`host ${this.id} draining`),
     ]);
     this.#supervisor?.close();
+    this.#providerCredentials.close();
     const unfinished = left.reduce((a, b) => a + b, 0);
     if (unfinished > 0) this.logger.warn({ unfinished }, 'drain timed out with invocations still running');
     this.publish('host_stopped', { host: this.info(), reason });

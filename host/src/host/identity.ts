@@ -5,7 +5,7 @@
 import os from 'node:os';
 import { randomInt } from 'node:crypto';
 import { createServer, fromSeed, type KeyPair } from '@nats-io/nkeys';
-import { WasmeshError } from '@wasmesh/lattice';
+import { WasmeshError, type Credentials } from '@wasmesh/lattice';
 
 /** The host's key pair: from `seed` (an `SN…` server seed) or newly generated. */
 export function hostKeyPair(seed?: string): KeyPair {
@@ -23,6 +23,31 @@ export function hostKeyPair(seed?: string): KeyPair {
       },
     );
   }
+}
+
+/**
+ * The host's id: with credentials, the name they carry (the server lets them publish events only
+ * as that id, so the id cannot be chosen otherwise; a seed, if given too, must match it); without,
+ * the public key of `seed` or of a new key.
+ */
+export function hostId(seed: string | undefined, creds: Credentials | undefined): string {
+  const fromSeed = seed ? hostKeyPair(seed).getPublicKey() : undefined;
+  if (!creds) return fromSeed ?? createServer().getPublicKey();
+  if (!/^N[A-Z2-7]{55}$/.test(creds.name)) {
+    throw new WasmeshError(
+      'WASMESH_ERR_CONFIG',
+      `${creds.file} are not host credentials: they name "${creds.name}", not a host id (issue them with \`wasmesh creds create --role host\`)`,
+      { details: { file: creds.file } },
+    );
+  }
+  if (fromSeed && fromSeed !== creds.name) {
+    throw new WasmeshError(
+      'WASMESH_ERR_CONFIG',
+      `the host seed is for ${fromSeed} but ${creds.file} are for host ${creds.name}: drop the seed, or issue credentials for its id`,
+      { details: { file: creds.file } },
+    );
+  }
+  return creds.name;
 }
 
 const ADJECTIVES = [

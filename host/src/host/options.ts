@@ -2,7 +2,7 @@
  * Host options: documented defaults → environment (`WASMESH_*`) → validation → frozen.
  */
 import path from 'node:path';
-import { latticeName, natsServers, parseTrustedIssuers, WasmeshError, type Logger } from '@wasmesh/lattice';
+import { latticeName, parseTrustedIssuers, resolveAccess, WasmeshError, type Logger } from '@wasmesh/lattice';
 import type { RuntimeOptions } from '../runtime/options.js';
 import { intInRange } from '../runtime/options.js';
 import { DEFAULT_MAX_MODULE_BYTES } from './file-jail.js';
@@ -11,6 +11,13 @@ import { DEFAULT_MAX_MODULE_BYTES } from './file-jail.js';
 export interface HostOptions {
   /** NATS URL(s). @default WASMESH_NATS_URL or nats://127.0.0.1:4222 */
   nats?: string | string[];
+  /**
+   * Host credentials (`wasmesh creds create --role host`): the host's id is the name they carry,
+   * and they hold the keys the host mints its providers' credentials with. @default WASMESH_NATS_CREDS
+   */
+  creds?: string;
+  /** The CA of the NATS server's certificate. @default WASMESH_NATS_CA */
+  tlsCa?: string;
   /** Lattice to join. @default WASMESH_LATTICE or `default` */
   lattice?: string;
   /** nkey server seed (SN…) giving the host a stable id. @default WASMESH_HOST_SEED, else generated */
@@ -53,6 +60,8 @@ export interface HostOptions {
 /** Options after defaults and validation. */
 export interface ResolvedHostOptions {
   nats: string[];
+  creds: string | undefined;
+  tlsCa: string | undefined;
   lattice: string;
   seed: string | undefined;
   labels: Record<string, string>;
@@ -86,8 +95,12 @@ function envList(name: string): string[] {
 
 /** Applies defaults and environment, validates, freezes. */
 export function resolveHostOptions(o: HostOptions = {}): Readonly<ResolvedHostOptions> {
+  const { servers, ...access } = resolveAccess({ servers: o.nats, creds: o.creds, tlsCa: o.tlsCa });
   return Object.freeze({
-    nats: natsServers(o.nats),
+    creds: undefined,
+    tlsCa: undefined,
+    ...access,
+    nats: servers,
     lattice: latticeName(o.lattice),
     seed: o.seed ?? process.env.WASMESH_HOST_SEED ?? undefined,
     labels: { ...(o.labels ?? {}) },

@@ -44,6 +44,7 @@ import {
 } from '@wasmesh/lattice';
 import { lattice } from '@wasmesh/proto';
 import type { FileJail } from './file-jail.js';
+import type { ProviderAccess } from './provider-credentials.js';
 
 /** First delay before restarting a provider that exited. */
 export const RESTART_BACKOFF_MIN_MS = 250;
@@ -153,6 +154,8 @@ export async function resolveProviderEntry(ref: string, jail: FileJail): Promise
 /** What the bootstrap environment of a provider says. */
 export interface ProviderBootstrap {
   natsUrls: string[];
+  /** Its own credentials and the server's CA (never the host's credentials). */
+  access: ProviderAccess;
   lattice: string;
   providerId: string;
   hostId: string;
@@ -177,6 +180,9 @@ export function providerEnvironment(base: NodeJS.ProcessEnv, b: ProviderBootstra
   return {
     ...env,
     WASMESH_NATS_URL: b.natsUrls.join(','),
+    ...(b.access.creds ? { WASMESH_NATS_CREDS: b.access.creds } : {}),
+    ...(b.access.appCreds ? { WASMESH_APP_NATS_CREDS: b.access.appCreds } : {}),
+    ...(b.access.tlsCa ? { WASMESH_NATS_CA: b.access.tlsCa } : {}),
     WASMESH_LATTICE: b.lattice,
     WASMESH_PROVIDER_ID: b.providerId,
     WASMESH_HOST_ID: b.hostId,
@@ -245,6 +251,8 @@ export interface ProviderHostEnv {
   subjects: Subjects;
   hostId: string;
   natsUrls: string[];
+  /** Credentials of each provider id (minted by the host, see provider-credentials.ts). */
+  access: (providerId: string) => Promise<ProviderAccess>;
   logger: Logger;
   /** Where provider entry modules may be started from. */
   jail: FileJail;
@@ -313,6 +321,7 @@ export class SupervisedProvider {
     readonly entry: string,
     readonly config: readonly string[],
     private readonly env: ProviderHostEnv,
+    private readonly access: ProviderAccess,
   ) {
     this.#log = env.logger.child({ provider: id });
   }
@@ -406,6 +415,7 @@ export class SupervisedProvider {
   #spawn(): Instance {
     const env = providerEnvironment(this.env.env ?? process.env, {
       natsUrls: this.env.natsUrls,
+      access: this.access,
       lattice: this.env.subjects.lattice,
       providerId: this.id,
       hostId: this.env.hostId,
@@ -713,12 +723,12 @@ export class ProviderSupervisor {
   listen(): void {
     for (const type of ['provider_started', 'provider_stopped'] as const) {
       this.#events.push(
-        this.env.nc.subscribe(this.env.subjects.event(type), {
+        this.env.nc.subscribe(this.env.subjects.eventsOf(type), {
           callback: (err, msg) => {
             if (err) return;
             let e: LatticeEvent;
             try {
-              e = decodeEvent(msg.data);
+              e = decodeEvent(msg.data, msg.subject);
             } catch {
               return;
             }
@@ -779,7 +789,9 @@ export class ProviderSupervisor {
     }
     // A concurrent start of the same id may have won while the config was read.
     if (this.providers.has(id)) return this.start(req);
-    const provider = new SupervisedProvider(id, ref, entry, config, this.env);
+    const access = await this.env.access(id);
+    if (this.providers.has(id)) return this.start(req);
+    const provider = new SupervisedProvider(id, ref, entry, config, this.env, access);
     this.providers.set(id, provider);
     try {
       await provider.start();

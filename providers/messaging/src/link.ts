@@ -97,6 +97,9 @@ export class MessagingLink {
       try {
         nc = await connectNats({
           servers: config.url,
+          // Another server: never the lattice's credentials ('' = none, not the environment's).
+          creds: '',
+          tlsCa: '',
           name: `provider ${options.providerId} link ${options.key}`,
           logger,
           connectTimeoutMs: CONNECT_TIMEOUT_MS,

@@ -19,6 +19,9 @@ export const hostBin = path.join(
 /** Options of {@link HostProcess.start}. */
 export interface HostProcessOptions {
   natsUrl: string;
+  /** Host credentials and the server's CA (from `NatsServer.access(lattice, 'host')`). */
+  creds?: string;
+  tlsCa?: string;
   lattice?: string;
   labels?: Record<string, string>;
   heartbeatMs?: number;
@@ -58,6 +61,8 @@ export class HostProcess implements AsyncDisposable {
   /** Starts a host and resolves once it has joined the lattice (its identity line arrived). */
   static async start(options: HostProcessOptions): Promise<HostProcess> {
     const args = [hostBin, 'host', '--json', '--nats', options.natsUrl];
+    if (options.creds) args.push('--creds', options.creds);
+    if (options.tlsCa) args.push('--tls-ca', options.tlsCa);
     if (options.lattice) args.push('--lattice', options.lattice);
     if (options.heartbeatMs) args.push('--heartbeat-ms', String(options.heartbeatMs));
     for (const [k, v] of Object.entries(options.labels ?? {})) args.push('--label', `${k}=${v}`);

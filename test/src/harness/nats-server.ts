@@ -2,9 +2,15 @@
  * A real nats-server for tests: started on a free port with JetStream in a private store, restartable
  * on the same port and store (so clients reconnect and JetStream state survives), and never left
  * running when the test process exits.
+ *
+ * Secure by default, as `wasmesh up` makes it: TLS required (a private CA) and decentralized auth
+ * with one account per lattice. Tests get credentials of a role with {@link NatsServer.access};
+ * the open mode (`insecure: true`) is an explicit opt-out.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from '@nats-io/nkeys';
+import { ensureServerTls, LatticeAuthority, type NatsAccess, type Role, type TlsFiles } from '@wasmesh/lattice';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -24,7 +30,18 @@ export interface NatsServerOptions {
   maxPayload?: number;
   /** Extra command-line arguments for nats-server, e.g. `['-DV']` for protocol tracing. */
   args?: string[];
+  /** The open mode: no TLS, no auth (explicit opt-out; tests of that mode only). */
+  insecure?: boolean;
 }
+
+/** What a secured server is made with (its temp dir holds the keys and certificates). */
+interface Security {
+  authority: LatticeAuthority;
+  tls: TlsFiles;
+}
+
+/** Temporary while the suites move to credentials. */
+const SECURE_BY_DEFAULT_PENDING = false;
 
 /** How long a start waits for the server to listen before giving up. */
 const START_TIMEOUT_MS = 15_000;
@@ -61,14 +78,18 @@ export class NatsServer implements AsyncDisposable {
   readonly port: number;
   /** JetStream store directory; stays the same across {@link restart}. */
   readonly storeDir: string;
-  /** Client URL, `nats://127.0.0.1:<port>`. */
+  /** Client URL: `tls://127.0.0.1:<port>`, or `nats://…` for an insecure server. */
   readonly url: string;
+  /** The CA that signed the server's certificate (undefined when insecure). */
+  readonly caFile: string | undefined;
 
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | undefined;
   private disposed = false;
   private logText = '';
+  private readonly credsCache = new Map<string, Promise<string>>();
+  private reloading: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly binary: string,
@@ -76,10 +97,67 @@ export class NatsServer implements AsyncDisposable {
     private readonly options: NatsServerOptions,
     storeDir: string,
     port: number,
+    private readonly security: Security | undefined,
   ) {
     this.storeDir = storeDir;
     this.port = port;
-    this.url = `nats://127.0.0.1:${port}`;
+    this.url = `${security ? 'tls' : 'nats'}://127.0.0.1:${port}`;
+    this.caFile = security?.tls.caFile;
+  }
+
+  /**
+   * How a process of `role` reaches `lattice` on this server: the URL, a credentials file and the
+   * CA. The lattice's account is added to the server (a config reload) the first time. A host gets
+   * a fresh host id (its credentials name it) unless `name` is given; other roles are named after
+   * the role unless `name` is given (a provider's name is its provider id).
+   */
+  async access(lattice: string, role: Role = 'admin', name?: string): Promise<NatsAccess & { servers: string }> {
+    const security = this.security;
+    if (!security) return { servers: this.url };
+    const user = name ?? (role === 'host' ? createServer().getPublicKey() : role);
+    const key = `${lattice}/${role}/${user}`;
+    let file = this.credsCache.get(key);
+    if (!file) {
+      file = (async () => {
+        if (!security.authority.has(lattice)) {
+          security.authority.ensureLattice(lattice);
+          await this.reload();
+        }
+        const path_ = path.join(this.tempDir, 'creds', `${lattice}-${role}-${user}.creds`);
+        await mkdir(path.dirname(path_), { recursive: true });
+        writeFileSync(path_, await security.authority.issue({ lattice, role, name: user }), { mode: 0o600 });
+        return path_;
+      })();
+      this.credsCache.set(key, file);
+    }
+    return { servers: this.url, creds: await file, tlsCa: security.tls.caFile };
+  }
+
+  /** {@link access} in the shape host and provider processes take (`natsUrl`, `creds`, `tlsCa`). */
+  async processAccess(
+    lattice: string,
+    role: 'host' | 'provider' = 'host',
+    name?: string,
+  ): Promise<{ natsUrl: string; creds?: string; tlsCa?: string }> {
+    const { servers, ...rest } = await this.access(lattice, role, name);
+    return { natsUrl: servers, ...rest };
+  }
+
+  /** Rewrites the config (new lattices' accounts) and has the running server reload it. */
+  private reload(): Promise<void> {
+    this.reloading = this.reloading.then(async () => {
+      await writeConfig(this.tempDir, this.storeDir, this.options, this.port, this.security);
+      const child = this.child;
+      if (!child) return;
+      const before = countReloads(this.logText);
+      child.kill('SIGHUP');
+      const deadline = Date.now() + START_TIMEOUT_MS;
+      while (countReloads(this.logText) === before) {
+        if (Date.now() > deadline) throw new Error(`nats-server did not reload its config:\n${this.logText}`);
+        await sleep(POLL_MS);
+      }
+    });
+    return this.reloading;
   }
 
   /**
@@ -93,8 +171,15 @@ export class NatsServer implements AsyncDisposable {
     registry().tempDirs.add(tempDir);
     try {
       const storeDir = options.storeDir ?? path.join(tempDir, 'store');
-      const launched = await launch(binary, tempDir, storeDir, options, options.port ?? -1);
-      const server = new NatsServer(binary, tempDir, options, storeDir, launched.port);
+      const security: Security | undefined =
+        (options.insecure ?? SECURE_BY_DEFAULT_PENDING)
+          ? undefined
+          : {
+              authority: LatticeAuthority.open(path.join(tempDir, 'auth')),
+              tls: await ensureServerTls(path.join(tempDir, 'tls')),
+            };
+      const launched = await launch(binary, tempDir, storeDir, options, options.port ?? -1, security);
+      const server = new NatsServer(binary, tempDir, options, storeDir, launched.port, security);
       server.adopt(launched);
       return server;
     } catch (err) {
@@ -132,7 +217,7 @@ export class NatsServer implements AsyncDisposable {
   async restart(): Promise<void> {
     if (this.disposed) throw new Error('NatsServer.restart: the server was disposed');
     await this.stop();
-    this.adopt(await launch(this.binary, this.tempDir, this.storeDir, this.options, this.port));
+    this.adopt(await launch(this.binary, this.tempDir, this.storeDir, this.options, this.port, this.security));
   }
 
   /** Stops the server and removes its temporary files (not a storeDir the caller passed in). */
@@ -191,12 +276,12 @@ async function launch(
   storeDir: string,
   options: NatsServerOptions,
   port: number,
+  security: Security | undefined,
 ): Promise<Launched> {
   const portsDir = path.join(tempDir, 'ports');
   await rm(portsDir, { recursive: true, force: true });
   await mkdir(portsDir, { recursive: true });
-  const configPath = path.join(tempDir, 'nats.conf');
-  await writeFile(configPath, renderConfig({ ...options, port, storeDir, portsDir }));
+  const configPath = await writeConfig(tempDir, storeDir, options, port, security);
 
   const child = spawn(binary, ['-c', configPath, ...(options.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   const live = registry().processes;
@@ -256,6 +341,37 @@ async function launch(
     settled = true;
     clearTimeout(timer);
   }
+}
+
+/** Writes the server's config file into `tempDir` and returns its path. */
+async function writeConfig(
+  tempDir: string,
+  storeDir: string,
+  options: NatsServerOptions,
+  port: number,
+  security: Security | undefined,
+): Promise<string> {
+  const configPath = path.join(tempDir, 'nats.conf');
+  const config = renderConfig({ ...options, port, storeDir, portsDir: path.join(tempDir, 'ports') });
+  await writeFile(configPath, config + (security ? await securityConfig(security) : ''));
+  return configPath;
+}
+
+/** TLS required, and the authority's operator and accounts. */
+async function securityConfig({ authority, tls }: Security): Promise<string> {
+  return [
+    'tls {',
+    `  cert_file: ${JSON.stringify(tls.certFile)}`,
+    `  key_file: ${JSON.stringify(tls.keyFile)}`,
+    '  timeout: 2',
+    '}',
+    await authority.serverConfig(),
+  ].join('\n');
+}
+
+/** How many times the server's log says it reloaded its config. */
+function countReloads(log: string): number {
+  return log.split('Reloaded server configuration').length - 1;
 }
 
 /** The nats-server config file (NATS conf syntax; strings are JSON-quoted). */

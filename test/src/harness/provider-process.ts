@@ -19,6 +19,11 @@ export interface ProviderProcessOptions {
   /** The provider's entry script. @default the keyvalue provider */
   entry?: string;
   natsUrl: string;
+  /** Provider credentials and the server's CA (from `NatsServer.access(lattice, 'provider', id)`). */
+  creds?: string;
+  tlsCa?: string;
+  /** App credentials (the messaging provider's application subjects). */
+  appCreds?: string;
   lattice: string;
   providerId: string;
   hostId?: string;
@@ -49,6 +54,9 @@ export class ProviderProcess implements AsyncDisposable {
         NODE_OPTIONS: '',
         WASMESH_LOG_LEVEL: process.env.WASMESH_LOG_LEVEL ?? 'info',
         WASMESH_NATS_URL: options.natsUrl,
+        WASMESH_NATS_CREDS: options.creds ?? '',
+        WASMESH_NATS_CA: options.tlsCa ?? '',
+        WASMESH_APP_NATS_CREDS: options.appCreds ?? '',
         WASMESH_LATTICE: options.lattice,
         WASMESH_PROVIDER_ID: options.providerId,
         WASMESH_HOST_ID: options.hostId ?? '',

@@ -27,19 +27,21 @@ export async function startLattice(
   const lattice = options.lattice ?? uniqueLattice();
   const hosts: HostProcess[] = [];
   const addHost = async (o: Partial<HostProcessOptions> = {}): Promise<HostProcess> => {
-    const h = await HostProcess.start({ natsUrl: nats.url, lattice, heartbeatMs: 500, ...o });
+    const h = await HostProcess.start({ ...(await nats.processAccess(lattice)), lattice, heartbeatMs: 500, ...o });
     hosts.push(h);
     return h;
   };
   try {
     // Started together, kept in the order of `options.hosts`.
     const started = await Promise.allSettled(
-      (options.hosts ?? []).map((o) => HostProcess.start({ natsUrl: nats.url, lattice, heartbeatMs: 500, ...o })),
+      (options.hosts ?? []).map(async (o) =>
+        HostProcess.start({ ...(await nats.processAccess(lattice)), lattice, heartbeatMs: 500, ...o }),
+      ),
     );
     for (const r of started) if (r.status === 'fulfilled') hosts.push(r.value);
     const failed = started.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
-    const client = await LatticeClient.connect({ servers: nats.url, lattice, name: 'test-client' });
+    const client = await LatticeClient.connect({ ...(await nats.access(lattice)), lattice, name: 'test-client' });
     return {
       nats,
       hosts,

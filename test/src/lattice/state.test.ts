@@ -57,7 +57,8 @@ test('names that would widen a subject are refused where subjects are built', ()
   expect(s.actor('echo')).toBe('wasmesh.rpc.v1.prod.echo');
   expect(s.control('actor.start', 'NABC')).toBe('wasmesh.ctl.v1.prod.actor.start.NABC');
   expect(s.control('host.ping')).toBe('wasmesh.ctl.v1.prod.host.ping');
-  expect(s.event('host_heartbeat')).toBe('wasmesh.evt.v1.prod.host_heartbeat');
+  expect(s.event('host_heartbeat', 'N1')).toBe('wasmesh.evt.v1.prod.host_heartbeat.N1');
+  expect(s.eventsOf('host_heartbeat')).toBe('wasmesh.evt.v1.prod.host_heartbeat.*');
 });
 
 test('events round-trip through the codec, and malformed ones are refused', () => {

@@ -1,0 +1,63 @@
+/**
+ * Credentials for the providers a host supervises. A host never hands its own credentials to a
+ * provider: with the provider and app signing keys its own credentials carry, it mints for each
+ * provider id a `provider` credential (the server pins it to that id's subjects) and an `app`
+ * credential (application subjects, for the messaging provider), written to files only the host's
+ * user can read, in a directory removed when the host stops.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { mintFromSigner, type Credentials } from '@wasmesh/lattice';
+
+/** How a provider process reaches the lattice (paths; each absent in an open lattice). */
+export interface ProviderAccess {
+  /** Its `provider` credentials (env `WASMESH_NATS_CREDS`). */
+  creds?: string;
+  /** Its `app` credentials (env `WASMESH_APP_NATS_CREDS`). */
+  appCreds?: string;
+  /** The CA of the server's certificate (env `WASMESH_NATS_CA`). */
+  tlsCa?: string;
+}
+
+/** Mints and keeps the credentials of a host's providers. */
+export class ProviderCredentials {
+  #dir: string | undefined;
+  readonly #minted = new Map<string, Promise<ProviderAccess>>();
+
+  constructor(
+    /** The host's own credentials (undefined in an open lattice). */
+    private readonly host: Credentials | undefined,
+    private readonly tlsCa: string | undefined,
+  ) {}
+
+  /** The access of provider `providerId` (minted once per id). */
+  for(providerId: string): Promise<ProviderAccess> {
+    let access = this.#minted.get(providerId);
+    if (!access) {
+      access = this.#mint(providerId);
+      this.#minted.set(providerId, access);
+      access.catch(() => this.#minted.delete(providerId));
+    }
+    return access;
+  }
+
+  /** Removes the minted files. Idempotent. */
+  close(): void {
+    if (this.#dir) rmSync(this.#dir, { recursive: true, force: true });
+    this.#dir = undefined;
+    this.#minted.clear();
+  }
+
+  async #mint(providerId: string): Promise<ProviderAccess> {
+    const tls = this.tlsCa ? { tlsCa: this.tlsCa } : {};
+    if (!this.host) return tls;
+    this.#dir ??= mkdtempSync(path.join(os.tmpdir(), 'wasmesh-provider-creds-'));
+    const write = async (role: 'provider' | 'app'): Promise<string> => {
+      const file = path.join(this.#dir!, `${providerId}.${role}.creds`);
+      writeFileSync(file, await mintFromSigner(this.host!, role, providerId), { mode: 0o600 });
+      return file;
+    };
+    return { creds: await write('provider'), appCreds: await write('app'), ...tls };
+  }
+}

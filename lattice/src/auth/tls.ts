@@ -1,0 +1,167 @@
+/**
+ * A private certificate authority for a lattice's TLS: a CA and the server certificates signed by
+ * it (nats-server, the gRPC gateway), and client certificates for mutual TLS. Made with
+ * @peculiar/x509 on Node's WebCrypto (ECDSA P-256) — no home-made crypto. Created once in a
+ * directory and reused; a certificate close to expiry is made again at the next start.
+ *
+ *   <dir>/ca.pem, <dir>/ca-key.pem          the CA (the key never leaves this directory)
+ *   <dir>/server.pem, <dir>/server-key.pem  for 127.0.0.1, ::1 and localhost (plus `hosts`)
+ */
+import 'reflect-metadata';
+import { webcrypto, type webcrypto as WebCrypto } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import * as x509 from '@peculiar/x509';
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+type CryptoKey = WebCrypto.CryptoKey;
+
+const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const DAY_MS = 86_400_000;
+/** A certificate with less validity left than this is made again. */
+const RENEW_BEFORE_MS = 30 * DAY_MS;
+
+/** The files of a server's TLS. */
+export interface TlsFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+/** The names every local certificate covers. */
+const LOOPBACK = ['127.0.0.1', '::1', 'localhost'];
+
+/**
+ * The CA and server certificate in `dir`, made (or renewed) when missing or close to expiry. The
+ * server certificate covers loopback and `hosts` (names or IP addresses).
+ */
+export async function ensureServerTls(dir: string, hosts: string[] = []): Promise<TlsFiles> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const ca = await ensureCa(dir);
+  const files = { caFile: ca.file, certFile: path.join(dir, 'server.pem'), keyFile: path.join(dir, 'server-key.pem') };
+  const names = [...new Set([...LOOPBACK, ...hosts])];
+  if (!ca.fresh && valid(files.certFile, names)) return files;
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: 'CN=wasmesh server',
+    issuer: ca.cert.subject,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 825 * DAY_MS),
+    signingKey: ca.key,
+    publicKey: keys.publicKey,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
+      new x509.SubjectAlternativeNameExtension(
+        names.map((n): x509.JsonGeneralName => ({ type: net.isIP(n) ? 'ip' : 'dns', value: n })),
+        false,
+      ),
+      await x509.AuthorityKeyIdentifierExtension.create(ca.cert, false),
+    ],
+  });
+  await writeKeyPair(files.certFile, files.keyFile, cert, keys.privateKey);
+  return files;
+}
+
+/**
+ * A client certificate signed by the CA in `dir` (made by {@link ensureServerTls}), for mutual
+ * TLS: `commonName` names the client, `organizationalUnit` carries its role.
+ */
+export async function issueClientCert(
+  dir: string,
+  commonName: string,
+  organizationalUnit: string,
+  validDays = 365,
+): Promise<{ cert: string; key: string }> {
+  const ca = await ensureCa(dir);
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: `CN=${commonName.replace(/[,=+<>#;"\\]/g, '_')}, OU=${organizationalUnit}`,
+    issuer: ca.cert.subject,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + validDays * DAY_MS),
+    signingKey: ca.key,
+    publicKey: keys.publicKey,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false),
+      await x509.AuthorityKeyIdentifierExtension.create(ca.cert, false),
+    ],
+  });
+  return { cert: cert.toString('pem'), key: await pkcs8Pem(keys.privateKey) };
+}
+
+/** The CA of `dir`, made when missing or close to expiry (`fresh` then). */
+async function ensureCa(
+  dir: string,
+): Promise<{ cert: x509.X509Certificate; key: CryptoKey; file: string; fresh: boolean }> {
+  const file = path.join(dir, 'ca.pem');
+  const keyFile = path.join(dir, 'ca-key.pem');
+  if (valid(file, []) && existsSync(keyFile)) {
+    const cert = new x509.X509Certificate(readFileSync(file, 'utf8'));
+    const der = Buffer.from(readFileSync(keyFile, 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');
+    const key = await webcrypto.subtle.importKey('pkcs8', der, ALG, false, ['sign']);
+    return { cert, key, file, fresh: false };
+  }
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: 'CN=wasmesh lattice CA',
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 3650 * DAY_MS),
+    keys,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  await writeKeyPair(file, keyFile, cert, keys.privateKey);
+  return { cert, key: keys.privateKey, file, fresh: true };
+}
+
+/** Whether the certificate in `file` exists, is valid long enough, and names every one of `names`. */
+function valid(file: string, names: string[]): boolean {
+  if (!existsSync(file)) return false;
+  try {
+    const cert = new x509.X509Certificate(readFileSync(file, 'utf8'));
+    if (cert.notAfter.getTime() - Date.now() < RENEW_BEFORE_MS) return false;
+    if (names.length === 0) return true;
+    const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+    const have = new Set((san?.names.items ?? []).map((n) => n.value));
+    return names.every((n) => have.has(n));
+  } catch {
+    return false;
+  }
+}
+
+async function writeKeyPair(
+  certFile: string,
+  keyFile: string,
+  cert: x509.X509Certificate,
+  key: CryptoKey,
+): Promise<void> {
+  writeFileSync(keyFile, await pkcs8Pem(key), { mode: 0o600 });
+  writeFileSync(certFile, cert.toString('pem') + '\n');
+}
+
+async function pkcs8Pem(key: CryptoKey): Promise<string> {
+  const b64 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key)).toString('base64');
+  return `-----BEGIN PRIVATE KEY-----\n${b64.match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`;
+}
+
+/** A random positive serial number (hex). */
+function serial(): string {
+  const bytes = webcrypto.getRandomValues(new Uint8Array(16));
+  bytes[0]! &= 0x7f;
+  return Buffer.from(bytes).toString('hex');
+}

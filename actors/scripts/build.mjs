@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Compiles every actor under actors/<name>/assembly/index.ts to actors/build/<name>.wasm with
-// AssemblyScript. Skips actors whose sources are older than their .wasm.
+// Generates the SDK's codecs from the .proto files (generate-codecs.mjs), then compiles every actor
+// under actors/<name>/assembly/index.ts to actors/build/<name>.wasm with AssemblyScript. Skips
+// actors whose sources are older than their .wasm.
 //
 // Build settings, chosen for waPC actors that get a fresh instance per invocation:
 //   --runtime stub  the bump allocator never frees, which is fine because each invocation's
@@ -10,6 +11,9 @@ import { readdirSync, statSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import asc from 'assemblyscript/asc';
 import { actorsDir, buildDir, actorNames } from './paths.mjs';
+
+// The SDK's protobuf codecs come from the .proto files (sdk/assembly/gen, rewritten only when they change).
+await import('./generate-codecs.mjs');
 
 function newestMtime(dir) {
   let newest = 0;

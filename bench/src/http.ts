@@ -25,6 +25,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { actorPath } from '@wasmesh/actors';
 import { LatticeClient } from '@wasmesh/lattice';
+import { ContractId } from '@wasmesh/proto';
 import { HostProcess, NatsServer } from '@wasmesh/test';
 import { ReadyChild, stopHost, tail, unwind } from './child.js';
 import { option, positive } from './runtime.js';
@@ -166,17 +167,17 @@ export async function runHttpBench(args: readonly string[]): Promise<Record<stri
     await state.putConfig('route-kv', { path: '/kv', strip_prefix: 'true' });
     await state.putLink({
       sourceId: 'hello',
-      contract: 'wasmesh:httpserver',
+      contract: ContractId.HTTPSERVER,
       targetId: 'http',
       config: ['route-hello'],
     });
     await state.putLink({
       sourceId: 'kvcounter',
-      contract: 'wasmesh:httpserver',
+      contract: ContractId.HTTPSERVER,
       targetId: 'http',
       config: ['route-kv'],
     });
-    await state.putLink({ sourceId: 'kvcounter', contract: 'wasmesh:keyvalue', targetId: 'kv' });
+    await state.putLink({ sourceId: 'kvcounter', contract: ContractId.KEYVALUE, targetId: 'kv' });
     await waitFor200(`${base}/hello/bench`);
     await waitFor200(`${base}/kv/counter/warm`);
 

@@ -3,10 +3,23 @@
  * contracts) and the message classes generated from them at build time (proto/gen, not committed).
  *
  * Usage: `import { lattice } from '@wasmesh/proto'` then `lattice.Invocation.encode(...)`.
+ *
+ * Contracts in one place: contract ids, operation names and capability names are written only in
+ * the `.proto` files (the `contract_id` service option, wasmesh/contracts/v1/contract.proto, and
+ * the rpcs); the build generates {@link ContractId}, {@link Operation}, {@link CAPABILITIES} and
+ * {@link CONTRACTS} from them, and the AssemblyScript SDK's codecs too (actors/sdk/assembly/gen).
+ * Code imports these instead of spelling `wasmesh:keyvalue` or `KeyValue.Get` again.
  */
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { wasmesh } from '../gen/wasmesh.js';
+import { ContractId } from '../gen/contracts.js';
+
+export { ContractId };
+export { Operation, CAPABILITIES, CONTRACTS, type ContractInfo } from '../gen/contracts.js';
+
+/** A contract id defined in proto/wasmesh (`wasmesh:keyvalue`, …). */
+export type ContractIdValue = (typeof ContractId)[keyof typeof ContractId];
 
 /** Directory holding the `.proto` tree (import paths are relative to it, e.g. `wasmesh/lattice/v1/control.proto`). */
 export const protoDir: string = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

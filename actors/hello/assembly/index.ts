@@ -4,8 +4,8 @@
 //   `HttpServer.HandleRequest` (linked to an HTTP server): the last path segment is the name,
 //                      `GET /hello/Ada` -> "Hello, Ada!"
 import { register, Result } from "../../sdk/assembly";
-import { HelloReply, HelloRequest } from "../../sdk/assembly/contracts/greeter";
-import { HANDLE_REQUEST, HttpRequest, HttpResponse } from "../../sdk/assembly/contracts/httpserver";
+import { Greeter, HelloReply, HelloRequest } from "../../sdk/assembly/contracts/greeter";
+import { HttpRequest, HttpServer, textResponse } from "../../sdk/assembly/contracts/httpserver";
 export { __guest_call } from "../../sdk/assembly";
 
 function greeting(name: string): string {
@@ -26,11 +26,11 @@ function greeterSayHello(payload: ArrayBuffer): Result {
 
 function handleRequest(payload: ArrayBuffer): Result {
   const req = HttpRequest.decode(payload);
-  if (req.error !== null) return Result.ok(HttpResponse.text(400, "malformed request: " + req.error! + "\n").encode());
+  if (req.error !== null) return Result.ok(textResponse(400, "malformed request: " + req.error! + "\n").encode());
   const name = req.path.substring(req.path.lastIndexOf("/") + 1);
-  return Result.ok(HttpResponse.text(200, greeting(name) + "\n").encode());
+  return Result.ok(textResponse(200, greeting(name) + "\n").encode());
 }
 
 register("SayHello", sayHello);
-register(HANDLE_REQUEST, handleRequest);
-register("Greeter.SayHello", greeterSayHello);
+register(HttpServer.HandleRequest, handleRequest);
+register(Greeter.SayHello, greeterSayHello);

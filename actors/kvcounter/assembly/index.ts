@@ -1,7 +1,7 @@
 // kvcounter: answers `GET /counter/<name>` by incrementing <name> in the key-value store it is
 // linked to (link "default", contract wasmesh:keyvalue) and returning the new count.
 import { log, register, Result } from "../../sdk/assembly";
-import { HANDLE_REQUEST, HttpRequest, HttpResponse } from "../../sdk/assembly/contracts/httpserver";
+import { HttpRequest, HttpServer, textResponse } from "../../sdk/assembly/contracts/httpserver";
 import { increment } from "../../sdk/assembly/contracts/keyvalue";
 export { __guest_call } from "../../sdk/assembly";
 
@@ -9,17 +9,17 @@ const PREFIX = "/counter/";
 
 function handle(payload: ArrayBuffer): Result {
   const req = HttpRequest.decode(payload);
-  if (req.error !== null) return Result.ok(HttpResponse.text(400, "malformed request: " + req.error! + "\n").encode());
-  if (!req.path.startsWith(PREFIX)) return Result.ok(HttpResponse.text(404, "try GET /counter/<name>\n").encode());
-  if (req.method != "GET") return Result.ok(HttpResponse.text(405, "only GET is allowed\n").encode());
+  if (req.error !== null) return Result.ok(textResponse(400, "malformed request: " + req.error! + "\n").encode());
+  if (!req.path.startsWith(PREFIX)) return Result.ok(textResponse(404, "try GET /counter/<name>\n").encode());
+  if (req.method != "GET") return Result.ok(textResponse(405, "only GET is allowed\n").encode());
   const name = req.path.substring(PREFIX.length);
-  if (name.length == 0 || name.length > 200) return Result.ok(HttpResponse.text(400, "the counter name must be 1-200 characters\n").encode());
+  if (name.length == 0 || name.length > 200) return Result.ok(textResponse(400, "the counter name must be 1-200 characters\n").encode());
   const count = increment("default", "counter:" + name, 1);
   if (!count.isOk) {
     log("increment of " + name + " failed: " + count.error!);
-    return Result.ok(HttpResponse.text(503, "the key-value store is unavailable: " + count.error! + "\n").encode());
+    return Result.ok(textResponse(503, "the key-value store is unavailable: " + count.error! + "\n").encode());
   }
-  return Result.ok(HttpResponse.text(200, count.value.toString() + "\n").encode());
+  return Result.ok(textResponse(200, count.value.toString() + "\n").encode());
 }
 
-register(HANDLE_REQUEST, handle);
+register(HttpServer.HandleRequest, handle);

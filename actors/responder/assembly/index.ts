@@ -2,7 +2,7 @@
 // wasmesh:messaging link's config) with "re: <body>"; the provider publishes that to the
 // message's reply subject, so `nats req <subject> hello` gets "re: hello".
 import { register, Result } from "../../sdk/assembly";
-import { HANDLE_MESSAGE, handleMessageResponse, Message } from "../../sdk/assembly/contracts/messaging";
+import { handleMessageResponse, Message, MessageHandler } from "../../sdk/assembly/contracts/messaging";
 export { __guest_call } from "../../sdk/assembly";
 
 function handle(payload: ArrayBuffer): Result {
@@ -11,4 +11,4 @@ function handle(payload: ArrayBuffer): Result {
   return Result.ok(handleMessageResponse(String.UTF8.encode("re: " + String.UTF8.decode(msg.body))));
 }
 
-register(HANDLE_MESSAGE, handle);
+register(MessageHandler.HandleMessage, handle);

@@ -1,5 +1,6 @@
 // The waPC guest ABI for AssemblyScript: handler registration, the `__guest_call` export, host calls
 // and logging. The host side is wasmesh's runtime, but any waPC host runs these actors.
+import { ACTOR } from "./gen/contracts/actor";
 
 @external("wapc", "__guest_request")
 declare function guestRequest(opPtr: usize, ptr: usize): void;
@@ -116,8 +117,8 @@ export function hostCall(binding: string, namespace: string, operation: string, 
   return Result.err(String.UTF8.decode(err));
 }
 
-/** The contract id of actor-to-actor calls. */
-export const ACTOR_CONTRACT = "wasmesh:actor";
+/** The contract id of actor-to-actor calls (generated from proto/wasmesh/contracts/v1/actor.proto). */
+export const ACTOR_CONTRACT: string = ACTOR;
 
 /** Calls `operation` of actor `actorId` anywhere in the lattice (within this invocation's deadline). */
 export function callActor(actorId: string, operation: string, payload: ArrayBuffer): Result {

@@ -1,6 +1,6 @@
 // testbed: an actor that misbehaves on request, for the runtime's tests. Not an example to copy.
 import { callActor, hostCall, log, register, Result } from "../../sdk/assembly";
-import { HANDLE_REQUEST, Header, HttpRequest, HttpResponse } from "../../sdk/assembly/contracts/httpserver";
+import { header, HttpRequest, HttpServer, response, textResponse } from "../../sdk/assembly/contracts/httpserver";
 export { __guest_call } from "../../sdk/assembly";
 
 function trap(_p: ArrayBuffer): Result {
@@ -97,23 +97,23 @@ function handleRequest(payload: ArrayBuffer): Result {
   if (path.endsWith("/trap")) return trap(payload);
   if (path.endsWith("/fail")) return Result.err("testbed refuses " + path);
   if (path.endsWith("/badheader")) {
-    const r = HttpResponse.text(200, "bad\n");
-    r.headers.push(new Header("bad header", "x"));
+    const r = textResponse(200, "bad\n");
+    r.headers.push(header("bad header", "x"));
     return Result.ok(r.encode());
   }
   const status = path.lastIndexOf("/status/");
-  if (status >= 0) return Result.ok(HttpResponse.text(<u32>I32.parseInt(path.substring(status + 8)), "status\n").encode());
+  if (status >= 0) return Result.ok(textResponse(<u32>I32.parseInt(path.substring(status + 8)), "status\n").encode());
   const head = String.UTF8.encode(req.method + " " + path + "?" + req.query + "\n");
   const body = new Uint8Array(head.byteLength + req.body.byteLength);
   body.set(Uint8Array.wrap(head), 0);
   body.set(Uint8Array.wrap(req.body), head.byteLength);
-  const r = new HttpResponse(200, body.buffer);
-  for (let i = 0; i < req.headers.length; i++) r.headers.push(new Header("x-echo-" + req.headers[i].name, req.headers[i].value));
+  const r = response(200, body.buffer);
+  for (let i = 0; i < req.headers.length; i++) r.headers.push(header("x-echo-" + req.headers[i].name, req.headers[i].value));
   return Result.ok(r.encode());
 }
 
 register("Trap", trap);
-register(HANDLE_REQUEST, handleRequest);
+register(HttpServer.HandleRequest, handleRequest);
 register("Spin", spin);
 register("GrowMemory", growMemory);
 register("Recurse", recurse);

@@ -14,6 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DEFAULT_LINK_NAME } from '@wasmesh/lattice';
+import { ContractId } from '@wasmesh/proto';
 import { resolveConfig, type OwnedConfig } from './config.js';
 import type { RawComponent, RawManifest, RawSpread, RawTrait } from './raw.js';
 
@@ -28,9 +29,9 @@ export const DEFAULT_SPREAD_WEIGHT = 100;
 
 /** Contracts of the first-party providers, so a link to the wrong one is caught before deploying. */
 export const BUILTIN_CONTRACTS: Readonly<Record<string, string>> = Object.freeze({
-  'http-server': 'wasmesh:httpserver',
-  keyvalue: 'wasmesh:keyvalue',
-  messaging: 'wasmesh:messaging',
+  'http-server': ContractId.HTTPSERVER,
+  keyvalue: ContractId.KEYVALUE,
+  messaging: ContractId.MESSAGING,
 });
 
 /** A spread group: hosts meeting every requirement get `weight` parts of the instances. */

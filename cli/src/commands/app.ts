@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AppStore, loadManifest, resolveImages, type AppManifest } from '@wasmesh/apps';
 import { openBucket, UsageError, WasmeshError, type LatticeClient } from '@wasmesh/lattice';
-import { lattice } from '@wasmesh/proto';
+import { ContractId, lattice } from '@wasmesh/proto';
 import {
   commandGroup,
   examples,
@@ -139,7 +139,7 @@ export async function appUrls(client: LatticeClient, manifest: AppManifest): Pro
   for (const c of manifest.components) {
     if (c.kind !== 'actor') continue;
     for (const l of c.links) {
-      if (l.contract !== 'wasmesh:httpserver' || !l.targetId) continue;
+      if (l.contract !== ContractId.HTTPSERVER || !l.targetId) continue;
       const url = (await providers.get(l.targetId))?.annotations?.url;
       const prefix = l.config.map((n) => values.get(n)?.path).find((p) => p !== undefined) ?? '';
       if (url) urls.add(`${url}${prefix === '/' ? '' : prefix}`);

@@ -19,7 +19,7 @@ import {
   type LatticeClient,
   type LatticeEvent,
 } from '@wasmesh/lattice';
-import { contracts, lattice } from '@wasmesh/proto';
+import { contracts, lattice, Operation } from '@wasmesh/proto';
 import { collect, examples, latticeOptions, note, printJson, withLattice, type LatticeOptions } from '../common.js';
 
 interface ObserveOptions extends LatticeOptions {
@@ -33,17 +33,17 @@ const FORGET_AFTER_MS = 120_000;
 
 /** Protobuf types of the known contract operations: request and response. */
 const PAYLOAD_TYPES: Record<string, [{ decode(b: Uint8Array): object }, { decode(b: Uint8Array): object }]> = {
-  'HttpServer.HandleRequest': [contracts.HttpRequest, contracts.HttpResponse],
-  'KeyValue.Get': [contracts.GetRequest, contracts.GetResponse],
-  'KeyValue.Set': [contracts.SetRequest, contracts.SetResponse],
-  'KeyValue.Delete': [contracts.DeleteRequest, contracts.DeleteResponse],
-  'KeyValue.Exists': [contracts.ExistsRequest, contracts.ExistsResponse],
-  'KeyValue.Increment': [contracts.IncrementRequest, contracts.IncrementResponse],
-  'KeyValue.Keys': [contracts.KeysRequest, contracts.KeysResponse],
-  'KeyValue.CompareAndSet': [contracts.CompareAndSetRequest, contracts.CompareAndSetResponse],
-  'Messaging.Publish': [contracts.PublishRequest, contracts.PublishResponse],
-  'Messaging.Request': [contracts.RequestRequest, contracts.RequestResponse],
-  'MessageHandler.HandleMessage': [contracts.Message, contracts.HandleMessageResponse],
+  [Operation.HttpServer.HandleRequest]: [contracts.HttpRequest, contracts.HttpResponse],
+  [Operation.KeyValue.Get]: [contracts.GetRequest, contracts.GetResponse],
+  [Operation.KeyValue.Set]: [contracts.SetRequest, contracts.SetResponse],
+  [Operation.KeyValue.Delete]: [contracts.DeleteRequest, contracts.DeleteResponse],
+  [Operation.KeyValue.Exists]: [contracts.ExistsRequest, contracts.ExistsResponse],
+  [Operation.KeyValue.Increment]: [contracts.IncrementRequest, contracts.IncrementResponse],
+  [Operation.KeyValue.Keys]: [contracts.KeysRequest, contracts.KeysResponse],
+  [Operation.KeyValue.CompareAndSet]: [contracts.CompareAndSetRequest, contracts.CompareAndSetResponse],
+  [Operation.Messaging.Publish]: [contracts.PublishRequest, contracts.PublishResponse],
+  [Operation.Messaging.Request]: [contracts.RequestRequest, contracts.RequestResponse],
+  [Operation.MessageHandler.HandleMessage]: [contracts.Message, contracts.HandleMessageResponse],
 };
 
 /** A payload for people: the contract message as JSON (bytes as text when printable), else text or hex. */

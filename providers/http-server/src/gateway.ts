@@ -22,9 +22,6 @@ import { contracts } from '@wasmesh/proto';
 import type { HttpListener, RequestHandler } from './listener.js';
 import { hostOf, type RouteMatch } from './routes.js';
 
-/** The actor operation each request becomes. */
-export const HANDLE_REQUEST = 'HttpServer.HandleRequest';
-
 /** Calls an actor: what the gateway needs of the provider. */
 export type ActorCaller = (
   actorId: string,

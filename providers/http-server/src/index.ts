@@ -3,7 +3,7 @@
  * `wasmesh:httpserver`). Run it as a process (`builtin:http-server` under a host) or embed it with
  * `createHttpServerProvider()`.
  */
-export { HTTP_SERVER_CONTRACT, httpServerProvider, createHttpServerProvider, type LinkRoute } from './provider.js';
+export { httpServerProvider, createHttpServerProvider, type LinkRoute } from './provider.js';
 export {
   DEFAULT_ADDRESS,
   parseAddress,
@@ -12,5 +12,5 @@ export {
   type RouteConfig,
   type ServerConfig,
 } from './config.js';
-export { HANDLE_REQUEST, splitTarget, statusFor } from './gateway.js';
+export { splitTarget, statusFor } from './gateway.js';
 export { RouteTable, hostOf, type Route, type RouteMatch } from './routes.js';

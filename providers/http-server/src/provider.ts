@@ -11,6 +11,7 @@
  * shared listener's `url` (`wasmesh get providers`).
  */
 import { describeLink, linkKey, DEFAULT_LINK_NAME, type Logger } from '@wasmesh/lattice';
+import { ContractId, Operation } from '@wasmesh/proto';
 import { Provider, type ConfigValues, type ProviderDefinition, type ProviderOptions } from '@wasmesh/provider-sdk';
 import {
   formatAddress,
@@ -22,12 +23,9 @@ import {
   type ListenAddress,
   type ServerConfig,
 } from './config.js';
-import { createGateway, HANDLE_REQUEST } from './gateway.js';
+import { createGateway } from './gateway.js';
 import { HttpListener } from './listener.js';
 import type { Route } from './routes.js';
-
-/** The contract id served. */
-export const HTTP_SERVER_CONTRACT = 'wasmesh:httpserver';
 
 /** A link's route and the listener it lives on. */
 export interface LinkRoute {
@@ -99,7 +97,7 @@ export function httpServerProvider(): ProviderDefinition<LinkRoute> {
   const settings = (): ServerConfig => server!;
 
   return {
-    contract: HTTP_SERVER_CONTRACT,
+    contract: ContractId.HTTPSERVER,
     operations: {},
 
     async start(provider) {
@@ -110,7 +108,10 @@ export function httpServerProvider(): ProviderDefinition<LinkRoute> {
         logger: provider.logger,
         errorDetails: server.errorDetails,
         call: (actorId, payload, { timeoutMs, parent }) =>
-          provider.invokeActor(actorId, HANDLE_REQUEST, payload, { timeoutMs, ...(parent ? { parent } : {}) }),
+          provider.invokeActor(actorId, Operation.HttpServer.HandleRequest, payload, {
+            timeoutMs,
+            ...(parent ? { parent } : {}),
+          }),
       });
       const limits = server;
       listeners = new Listeners(
@@ -132,7 +133,7 @@ export function httpServerProvider(): ProviderDefinition<LinkRoute> {
       const actorId = link.sourceId ?? '';
       const linkName = link.name || DEFAULT_LINK_NAME;
       const route: Route = {
-        linkKey: linkKey(actorId, HTTP_SERVER_CONTRACT, linkName),
+        linkKey: linkKey(actorId, ContractId.HTTPSERVER, linkName),
         actorId,
         linkName,
         config: routeConfig,

@@ -3,7 +3,7 @@
  * (`node providers/keyvalue/dist/main.js` with the `WASMESH_*` environment of the provider SDK), or
  * embed it with {@link createKeyValueProvider}.
  */
-export { createKeyValueProvider, keyValueProvider, KEYVALUE_CONTRACT } from './provider.js';
+export { createKeyValueProvider, keyValueProvider } from './provider.js';
 export { parseBackendConfig, unknownConfigKeys, CONFIG_KEYS, type BackendConfig } from './config.js';
 export { MAX_KEY_BYTES, DEFAULT_KEYS_LIMIT, type KeyValueBackend } from './backends/backend.js';
 export { NatsBackend, NatsBucket, defaultBucket, checkBucketName } from './backends/nats.js';

@@ -5,7 +5,7 @@
  * have finished.
  */
 import { decode, describeLink, encode, type Decoder, type Encoder } from '@wasmesh/lattice';
-import { contracts } from '@wasmesh/proto';
+import { ContractId, contracts, Operation } from '@wasmesh/proto';
 import {
   Provider,
   type CallContext,
@@ -18,18 +18,18 @@ import { NatsBackend, NatsBucket } from './backends/nats.js';
 import { RedisBackend } from './backends/redis.js';
 import { parseBackendConfig, unknownConfigKeys } from './config.js';
 
-/** The contract id served. */
-export const KEYVALUE_CONTRACT = 'wasmesh:keyvalue';
+/** The operations of the KeyValue service (keyvalue.proto). */
+const KV = Operation.KeyValue;
 
 /** A handler that decodes the request message and encodes the response message. */
 function operation<Req, Res>(
-  name: string,
+  name: (typeof KV)[keyof typeof KV],
   request: Decoder<Req>,
   response: Encoder<Res>,
   fn: (backend: KeyValueBackend, req: Req, ctx: CallContext<KeyValueBackend>) => Promise<Res>,
 ): OperationHandler<KeyValueBackend> {
   return async (ctx, payload) =>
-    encode(response, await fn(ctx.resource, decode(request, payload, `KeyValue.${name} request`), ctx));
+    encode(response, await fn(ctx.resource, decode(request, payload, `${name} request`), ctx));
 }
 
 /** The provider's definition: operations, and a backend per link built from its config. */
@@ -49,33 +49,33 @@ export function keyValueProvider(): ProviderDefinition<KeyValueBackend> {
   };
 
   return {
-    contract: KEYVALUE_CONTRACT,
+    contract: ContractId.KEYVALUE,
     operations: {
-      'KeyValue.Get': operation('Get', contracts.GetRequest, contracts.GetResponse, async (b, req) => {
+      [KV.Get]: operation(KV.Get, contracts.GetRequest, contracts.GetResponse, async (b, req) => {
         const value = await b.get(checkKey(req.key));
         return value === undefined ? { found: false } : { found: true, value };
       }),
-      'KeyValue.Set': operation('Set', contracts.SetRequest, contracts.SetResponse, async (b, req) => {
+      [KV.Set]: operation(KV.Set, contracts.SetRequest, contracts.SetResponse, async (b, req) => {
         await b.set(checkKey(req.key), req.value, req.ttlSeconds);
         return {};
       }),
-      'KeyValue.Delete': operation('Delete', contracts.DeleteRequest, contracts.DeleteResponse, async (b, req) => ({
+      [KV.Delete]: operation(KV.Delete, contracts.DeleteRequest, contracts.DeleteResponse, async (b, req) => ({
         existed: await b.delete(checkKey(req.key)),
       })),
-      'KeyValue.Exists': operation('Exists', contracts.ExistsRequest, contracts.ExistsResponse, async (b, req) => ({
+      [KV.Exists]: operation(KV.Exists, contracts.ExistsRequest, contracts.ExistsResponse, async (b, req) => ({
         exists: await b.exists(checkKey(req.key)),
       })),
-      'KeyValue.Increment': operation(
-        'Increment',
+      [KV.Increment]: operation(
+        KV.Increment,
         contracts.IncrementRequest,
         contracts.IncrementResponse,
         async (b, req) => ({ value: await b.increment(checkKey(req.key), Number(req.delta) || 1) }),
       ),
-      'KeyValue.Keys': operation('Keys', contracts.KeysRequest, contracts.KeysResponse, async (b, req) => ({
+      [KV.Keys]: operation(KV.Keys, contracts.KeysRequest, contracts.KeysResponse, async (b, req) => ({
         keys: await b.keys(req.prefix, req.limit || DEFAULT_KEYS_LIMIT),
       })),
-      'KeyValue.CompareAndSet': operation(
-        'CompareAndSet',
+      [KV.CompareAndSet]: operation(
+        KV.CompareAndSet,
         contracts.CompareAndSetRequest,
         contracts.CompareAndSetResponse,
         async (b, req) => ({

@@ -11,11 +11,9 @@
  */
 import { headers, type Msg } from '@nats-io/transport-node';
 import { contextFrom, decode, encode, isWasmeshError } from '@wasmesh/lattice';
-import { contracts } from '@wasmesh/proto';
+import { contracts, Operation } from '@wasmesh/proto';
 import type { Provider } from '@wasmesh/provider-sdk';
 
-/** The actor operation each message is delivered as. */
-export const HANDLE_MESSAGE = 'MessageHandler.HandleMessage';
 /** The NATS services framework's header with the error description. */
 export const SERVICE_ERROR_HEADER = 'Nats-Service-Error';
 /** The NATS services framework's header with the error status code. */
@@ -49,12 +47,16 @@ export async function deliverMessage<R>(
   timeoutMs: number,
 ): Promise<void> {
   const payload = encode(contracts.Message, { subject: msg.subject, replyTo: msg.reply ?? '', body: msg.data });
-  const out = await provider.invokeActor(actorId, HANDLE_MESSAGE, payload, {
+  const out = await provider.invokeActor(actorId, Operation.MessageHandler.HandleMessage, payload, {
     timeoutMs,
     parent: contextFrom(msg.headers),
   });
   if (!msg.reply) return;
-  const response = decode(contracts.HandleMessageResponse, out, `${HANDLE_MESSAGE} response of actor "${actorId}"`);
+  const response = decode(
+    contracts.HandleMessageResponse,
+    out,
+    `${Operation.MessageHandler.HandleMessage} response of actor "${actorId}"`,
+  );
   msg.respond(response.reply);
 }
 

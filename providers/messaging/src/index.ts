@@ -5,7 +5,7 @@
  * with the `WASMESH_*` environment of the provider SDK, or `builtin:messaging` on a host), or
  * embed it with {@link createMessagingProvider}.
  */
-export { createMessagingProvider, messagingProvider, MESSAGING_CONTRACT } from './provider.js';
+export { createMessagingProvider, messagingProvider } from './provider.js';
 export {
   parseLinkConfig,
   parseSubscriptions,
@@ -20,7 +20,6 @@ export {
 export { subjectProblem, INTERNAL_FIRST_TOKENS, INTERNAL_PREFIXES, type SubjectUse } from './subjects.js';
 export { DEFAULT_REQUEST_TIMEOUT_MS, requestTimeout } from './operations.js';
 export {
-  HANDLE_MESSAGE,
   SERVICE_ERROR_HEADER,
   SERVICE_ERROR_CODE_HEADER,
   serviceErrorStatus,

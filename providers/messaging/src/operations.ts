@@ -16,7 +16,7 @@
  * - The caller's trace continues in the headers of what is sent.
  */
 import { decode, encode, isWasmeshError, request, traceHeaders } from '@wasmesh/lattice';
-import { contracts } from '@wasmesh/proto';
+import { contracts, Operation } from '@wasmesh/proto';
 import type { CallContext, OperationHandler } from '@wasmesh/provider-sdk';
 import {
   badRequestError,
@@ -36,9 +36,9 @@ const DEADLINE_MARGIN_MS = 50;
 
 /** `Messaging.Publish`: publishes the request's message on the link's connection. */
 export const publish: OperationHandler<MessagingLink> = (ctx, payload) => {
-  const req = decode(contracts.PublishRequest, payload, 'Messaging.Publish request');
+  const req = decode(contracts.PublishRequest, payload, `${Operation.Messaging.Publish} request`);
   const message = req.message;
-  if (!message) throw badRequestError('Messaging.Publish request has no message (field 1)');
+  if (!message) throw badRequestError(`${Operation.Messaging.Publish} request has no message (field 1)`);
   const subject = message.subject ?? '';
   const replyTo = message.replyTo ?? '';
   const body = message.body ?? new Uint8Array();
@@ -58,7 +58,7 @@ export const publish: OperationHandler<MessagingLink> = (ctx, payload) => {
 
 /** `Messaging.Request`: sends a request on the link's connection and returns the first reply. */
 export const requestReply: OperationHandler<MessagingLink> = async (ctx, payload) => {
-  const req = decode(contracts.RequestRequest, payload, 'Messaging.Request request');
+  const req = decode(contracts.RequestRequest, payload, `${Operation.Messaging.Request} request`);
   const link = ctx.resource;
   checkSubject(link, 'request subject', req.subject);
   checkSize(link, req.subject, req.body.length);

@@ -8,14 +8,12 @@
  * down; the lattice connection is the SDK's concern.
  */
 import { DEFAULT_LINK_NAME, describeLink, linkKey } from '@wasmesh/lattice';
+import { ContractId, Operation } from '@wasmesh/proto';
 import { Provider, type HealthStatus, type ProviderDefinition, type ProviderOptions } from '@wasmesh/provider-sdk';
 import { defaultQueueGroup, parseLinkConfig, redactUrl, unknownConfigKeys } from './config.js';
 import { deliverMessage } from './delivery.js';
 import { MessagingLink } from './link.js';
 import { publish, requestReply } from './operations.js';
-
-/** The contract id served. */
-export const MESSAGING_CONTRACT = 'wasmesh:messaging';
 
 /** The provider's definition: Publish and Request, and a {@link MessagingLink} per link. */
 export function messagingProvider(): ProviderDefinition<MessagingLink> {
@@ -23,10 +21,10 @@ export function messagingProvider(): ProviderDefinition<MessagingLink> {
   const links = new Set<MessagingLink>();
 
   return {
-    contract: MESSAGING_CONTRACT,
+    contract: ContractId.MESSAGING,
     operations: {
-      'Messaging.Publish': publish,
-      'Messaging.Request': requestReply,
+      [Operation.Messaging.Publish]: publish,
+      [Operation.Messaging.Request]: requestReply,
     },
 
     async onLinkPut(link, linkConfig, provider) {
@@ -35,7 +33,7 @@ export function messagingProvider(): ProviderDefinition<MessagingLink> {
       const description = describeLink(link);
       const unknown = unknownConfigKeys(config);
       if (unknown.length > 0) provider.logger.warn({ link: description, unknown }, 'unknown config keys ignored');
-      const key = linkKey(link.sourceId ?? '', link.contract ?? MESSAGING_CONTRACT, link.name || DEFAULT_LINK_NAME);
+      const key = linkKey(link.sourceId ?? '', link.contract ?? ContractId.MESSAGING, link.name || DEFAULT_LINK_NAME);
       const parsed = parseLinkConfig(config, defaultQueueGroup(provider.subjects.lattice, provider.id, key));
       const logger = provider.logger.child({ linkKey: key });
       const resource = await MessagingLink.open({

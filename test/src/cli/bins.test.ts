@@ -37,6 +37,13 @@ test('the workspaces declare their bins (cli, host, the providers)', () => {
   ]);
 });
 
+test('package-lock.json records the same bins (npm ci links bins from the lock)', () => {
+  const locked = readJson('package-lock.json').packages as Record<string, { bin?: Record<string, string> }>;
+  for (const ws of readJson('package.json').workspaces as string[]) {
+    expect([ws, locked[ws]?.bin]).toEqual([ws, readJson(path.join(ws, 'package.json')).bin]);
+  }
+});
+
 test.each(bins)('bin $name is a committed executable shim whose built entry exists', ({ shim }) => {
   // Mode 100755 in git: a fresh clone gets it executable, as npm needs.
   const staged = execFileSync('git', ['ls-files', '--stage', '--', shim], { cwd: root, encoding: 'utf8' });

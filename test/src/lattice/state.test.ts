@@ -12,7 +12,8 @@ let client: LatticeClient;
 
 beforeAll(async () => {
   nats = await NatsServer.start();
-  client = await LatticeClient.connect({ servers: nats.url, lattice: uniqueLattice('state') });
+  const lattice = uniqueLattice('state');
+  client = await LatticeClient.connect({ ...(await nats.access(lattice)), lattice });
 });
 afterAll(async () => {
   await client?.close();

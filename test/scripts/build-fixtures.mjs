@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds the test fixtures into test/build/: every fixtures/wat/*.wat with wabt, and the
-// third-party-SDK guest (fixtures/wapc-as-guest) with AssemblyScript and @wapc/as-guest as published.
+// third-party-SDK guest (fixtures/wapc-as-guest) with AssemblyScript and @wapc/as-guest as published;
+// then the wascap interop program (build-wascap-interop.mjs).
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,3 +35,5 @@ if (error) {
   process.exit(1);
 }
 process.stdout.write(`fixtures: built ${path.relative(process.cwd(), out)}\n`);
+
+await import('./build-wascap-interop.mjs');

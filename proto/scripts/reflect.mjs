@@ -60,20 +60,20 @@ function contractIdOf(service, where) {
 }
 
 /**
- * Loads and resolves every `.proto` file and returns:
+ * Loads and resolves every `.proto` file under `dir`/wasmesh (`dir` defaults to this package's) and returns:
  * - `root`: the protobufjs Root (field names in camelCase, as protobufjs gives them);
  * - `services`: every contract and example service, `{ name, fullName, file, contractId, operations }`
- *   (`file` relative to protoDir, `contractId` null for a service outside a contract);
+ *   (`file` relative to `dir`, `contractId` null for a service outside a contract);
  * - `contracts`: one entry per contract id, `{ id, constName, services, operations }` sorted by id,
  *   where `constName` is the id's name part in upper case (`wasmesh:keyvalue` → `KEYVALUE`).
  * Throws naming the file and service when a contract service lacks its id or ids clash.
  */
-export function loadProtoTree() {
+export function loadProtoTree(dir = protoDir) {
   const root = new protobuf.Root();
   root.resolvePath = (origin, target) =>
-    target.startsWith('google/protobuf/') ? path.join(googleDir, target) : path.join(protoDir, target);
+    target.startsWith('google/protobuf/') ? path.join(googleDir, target) : path.join(dir, target);
   root.loadSync(
-    protoFiles().map((f) => path.relative(protoDir, f)),
+    protoFiles(path.join(dir, 'wasmesh')).map((f) => path.relative(dir, f)),
     { keepCase: false },
   );
   root.resolveAll();
@@ -81,7 +81,7 @@ export function loadProtoTree() {
   const services = allServices(root)
     .filter((s) => OPERATION_PACKAGES.test(s.fullName.slice(1)))
     .map((s) => {
-      const file = path.relative(protoDir, s.filename);
+      const file = path.relative(dir, s.filename);
       const where = `${file}: service ${s.name}`;
       const contractId = contractIdOf(s, where);
       if (contractId === null && CONTRACT_PACKAGES.test(s.fullName.slice(1))) {

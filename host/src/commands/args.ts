@@ -2,15 +2,20 @@
  * Parsers for command-line values: each names the flag and what was expected, so a bad value is a
  * usage error that says exactly what to fix.
  */
-import { readFile } from 'node:fs/promises';
-import { UsageError } from '@wasmesh/lattice';
+import { isWasmeshError, UsageError } from '@wasmesh/lattice';
+import { DEFAULT_MAX_MODULE_BYTES, readRegularFile } from '../host/file-jail.js';
 
-/** Reads an input file, turning I/O failures into usage errors that name the file. */
+/**
+ * Reads an input file as every module read goes: a regular file only (not /dev/zero, a FIFO or a
+ * directory: `WASMESH_ERR_BAD_REQUEST`), at most 64 MiB (`WASMESH_ERR_TOO_LARGE`); other I/O
+ * failures are usage errors that name the file.
+ */
 export async function readInputFile(file: string, what: string): Promise<Buffer> {
   try {
-    return await readFile(file);
+    return await readRegularFile(file, DEFAULT_MAX_MODULE_BYTES, what);
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    if (isWasmeshError(err, 'WASMESH_ERR_BAD_REQUEST', 'WASMESH_ERR_TOO_LARGE')) throw err;
+    const reason = isWasmeshError(err) ? String(err.details.reason) : (err as Error).message;
     throw new UsageError(`cannot read ${what} "${file}": ${reason}`, { cause: err });
   }
 }

@@ -29,8 +29,8 @@ const MAX_PATH_CHARS = 4096;
 /** Largest single read while loading a file. */
 const READ_CHUNK_BYTES = 8 * 1024 * 1024;
 
-/** Opens without following a final symbolic link and without blocking on a FIFO (0 where unsupported). */
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+/** Opens for reading without blocking on a FIFO (0 where unsupported). */
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
 /** One allowed directory: as configured (absolute) and its real path. */
 interface AllowedDir {
@@ -57,6 +57,102 @@ function kindOf(st: Stats): string {
 
 function errnoOf(err: unknown): string {
   return (err as NodeJS.ErrnoException)?.code ?? 'EIO';
+}
+
+function notRegular(st: Stats, shown: string, what: string): WasmeshError {
+  return new WasmeshError(
+    'WASMESH_ERR_BAD_REQUEST',
+    `refused the ${what} "${shown}": it is ${kindOf(st)}, not a regular file`,
+    {
+      details: { what, path: shown, reason: 'not-a-regular-file' },
+    },
+  );
+}
+
+function tooLarge(shown: string, what: string, maxBytes: number): WasmeshError {
+  return new WasmeshError(
+    'WASMESH_ERR_TOO_LARGE',
+    `refused the ${what} "${shown}": it is larger than the limit of ${maxBytes} bytes`,
+    { details: { what, path: shown, reason: 'file-too-large', limit: maxBytes } },
+  );
+}
+
+/** Any other I/O failure: its errno only, never what the file holds. */
+function ioError(err: unknown, shown: string, what: string): WasmeshError {
+  const code = errnoOf(err);
+  const denied = code === 'EACCES' || code === 'EPERM' || code === 'ELOOP';
+  return new WasmeshError(
+    denied
+      ? 'WASMESH_ERR_PERMISSION_DENIED'
+      : code === 'ENOENT' || code === 'ENOTDIR'
+        ? 'WASMESH_ERR_NOT_FOUND'
+        : 'WASMESH_ERR_INTERNAL',
+    `cannot read the ${what} "${shown}": ${code}`,
+    { cause: err, details: { what, path: shown, reason: code } },
+  );
+}
+
+/** Options of {@link readRegularFile}. */
+export interface ReadRegularFileOptions {
+  /** How errors name the file (the path as requested, when `file` is its real path). @default file */
+  shown?: string;
+  /** Refuse a final symbolic link (the jail opens real paths, where a link can only be a swap). */
+  noFollow?: boolean;
+  /** A last check on the open descriptor (the jail: is it still inside?). */
+  checkOpened?: (fh: FileHandle) => Promise<void>;
+}
+
+/**
+ * The bytes of the regular file at `file`, at most `maxBytes`: anything else (a directory, a FIFO,
+ * a device such as /dev/zero) is refused before it is opened, the open never blocks (a FIFO swapped
+ * in), type and size are checked again on the open descriptor, and the read stops one byte past the
+ * cap should the file grow meanwhile. Errors (`BAD_REQUEST`, `TOO_LARGE`, `NOT_FOUND`, …) name the
+ * file as `what` and `shown`, never its contents. Used for every module file a host or a local
+ * command loads.
+ */
+export async function readRegularFile(
+  file: string,
+  maxBytes: number,
+  what: string,
+  options: ReadRegularFileOptions = {},
+): Promise<Buffer> {
+  const shown = options.shown ?? file;
+  let st: Stats;
+  try {
+    st = await stat(file);
+  } catch (err) {
+    throw ioError(err, shown, what);
+  }
+  // Refused before opening: opening a device can have effects of its own.
+  if (!st.isFile()) throw notRegular(st, shown, what);
+  if (st.size > maxBytes) throw tooLarge(shown, what, maxBytes);
+  let fh: FileHandle;
+  try {
+    fh = await open(file, OPEN_FLAGS | (options.noFollow ? (constants.O_NOFOLLOW ?? 0) : 0));
+  } catch (err) {
+    throw ioError(err, shown, what);
+  }
+  try {
+    const opened = await fh.stat();
+    if (!opened.isFile()) throw notRegular(opened, shown, what);
+    if (opened.size > maxBytes) throw tooLarge(shown, what, maxBytes);
+    await options.checkOpened?.(fh);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      // One byte past the cap is enough to know the file is too large.
+      const room = maxBytes + 1 - total;
+      const chunk = Buffer.allocUnsafe(Math.min(Math.max(opened.size + 1 - total, 64 * 1024), READ_CHUNK_BYTES, room));
+      const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > maxBytes) throw tooLarge(shown, what, maxBytes);
+      chunks.push(chunk.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
 }
 
 /** The directories a host reads files from, and the size cap of what it reads. */
@@ -107,45 +203,26 @@ export class FileJail {
     try {
       st = await stat(real);
     } catch (err) {
-      throw this.#ioError(err, shown, what);
+      throw ioError(err, shown, what);
     }
-    if (!st.isFile()) throw this.#notRegular(st, shown, what);
+    if (!st.isFile()) throw notRegular(st, shown, what);
     return real;
   }
 
   /**
-   * The bytes of the regular file at `file`, read as {@link FileJail.resolveFile} allows and
-   * capped at {@link FileJail.maxFileBytes}: the file is opened once (no FIFO blocks the open, no
-   * final link is followed), and its type, size and place are checked on the open descriptor, so a
-   * file swapped after the checks is never what gets read.
+   * The bytes of the regular file at `file`, when {@link FileJail.resolveFile} allows it, read by
+   * {@link readRegularFile} with the jail's cap: its real path is opened without following a link,
+   * and (on Linux) the open descriptor must still point inside, so a file or directory swapped
+   * after the checks is never what gets read.
    */
   async readFile(file: string, what: string): Promise<Uint8Array> {
     const shown = this.#checkPath(file, what);
     const real = await this.#realInside(shown, what);
-    let st: Stats;
-    try {
-      st = await stat(real);
-    } catch (err) {
-      throw this.#ioError(err, shown, what);
-    }
-    // Refused before opening: opening a device can have effects of its own.
-    if (!st.isFile()) throw this.#notRegular(st, shown, what);
-    if (st.size > this.maxFileBytes) throw this.#tooLarge(shown, what);
-    let fh: FileHandle;
-    try {
-      fh = await open(real, OPEN_FLAGS);
-    } catch (err) {
-      throw this.#ioError(err, shown, what);
-    }
-    try {
-      const opened = await fh.stat();
-      if (!opened.isFile()) throw this.#notRegular(opened, shown, what);
-      if (opened.size > this.maxFileBytes) throw this.#tooLarge(shown, what);
-      await this.#checkOpenedInside(fh, shown, what);
-      return await this.#readCapped(fh, opened.size, shown, what);
-    } finally {
-      await fh.close().catch(() => undefined);
-    }
+    return readRegularFile(real, this.maxFileBytes, what, {
+      shown,
+      noFollow: true,
+      checkOpened: (fh) => this.#checkOpenedInside(fh, shown, what),
+    });
   }
 
   /** Checks the shape of a requested path; returns it as errors show it (absolute). */
@@ -190,7 +267,7 @@ export class FileJail {
       real = await realpath(abs);
     } catch (err) {
       const code = errnoOf(err);
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw this.#ioError(err, abs, what);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw ioError(err, abs, what);
       throw (await this.#missingLeadsOutside(abs)) ? this.#outside(abs, what) : this.#notFound(abs, what);
     }
     if (!this.#insideReal(real)) throw this.#outside(abs, what);
@@ -232,23 +309,6 @@ export class FileJail {
     if (!this.#insideReal(target)) throw this.#outside(shown, what);
   }
 
-  /** Reads to the end, failing once more than the cap arrived (the file may grow while read). */
-  async #readCapped(fh: FileHandle, expected: number, shown: string, what: string): Promise<Uint8Array> {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      // One byte past the cap is enough to know the file is too large.
-      const room = this.maxFileBytes + 1 - total;
-      const chunk = Buffer.allocUnsafe(Math.min(Math.max(expected + 1 - total, 64 * 1024), READ_CHUNK_BYTES, room));
-      const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
-      if (bytesRead === 0) break;
-      total += bytesRead;
-      if (total > this.maxFileBytes) throw this.#tooLarge(shown, what);
-      chunks.push(chunk.subarray(0, bytesRead));
-    }
-    return Buffer.concat(chunks, total);
-  }
-
   #outside(shown: string, what: string): WasmeshError {
     return new WasmeshError(
       'WASMESH_ERR_PERMISSION_DENIED',
@@ -261,32 +321,5 @@ export class FileJail {
     return new WasmeshError('WASMESH_ERR_NOT_FOUND', `no ${what} at "${shown}": there is no such file`, {
       details: { what, path: shown, reason: 'no-such-file' },
     });
-  }
-
-  #notRegular(st: Stats, shown: string, what: string): WasmeshError {
-    return new WasmeshError(
-      'WASMESH_ERR_BAD_REQUEST',
-      `refused the ${what} "${shown}": it is ${kindOf(st)}, not a regular file`,
-      { details: { what, path: shown, reason: 'not-a-regular-file' } },
-    );
-  }
-
-  #tooLarge(shown: string, what: string): WasmeshError {
-    return new WasmeshError(
-      'WASMESH_ERR_TOO_LARGE',
-      `refused the ${what} "${shown}": it is larger than this host's limit of ${this.maxFileBytes} bytes (--max-module-bytes)`,
-      { details: { what, path: shown, reason: 'file-too-large', limit: this.maxFileBytes } },
-    );
-  }
-
-  /** Any other I/O failure inside the jail: its errno only. */
-  #ioError(err: unknown, shown: string, what: string): WasmeshError {
-    const code = errnoOf(err);
-    const denied = code === 'EACCES' || code === 'EPERM' || code === 'ELOOP';
-    return new WasmeshError(
-      denied ? 'WASMESH_ERR_PERMISSION_DENIED' : code === 'ENOENT' ? 'WASMESH_ERR_NOT_FOUND' : 'WASMESH_ERR_INTERNAL',
-      `cannot read the ${what} from "${shown}": ${code}`,
-      { cause: err, details: { what, path: shown, reason: code } },
-    );
   }
 }

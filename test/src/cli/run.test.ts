@@ -2,6 +2,7 @@
  * `wasmesh run` and `wasmesh inspect` as a user drives them: output, `--json`, one-line errors
  * with codes on stderr, and distinct exit statuses.
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ExitCode } from '@wasmesh/lattice';
@@ -57,6 +58,45 @@ test.each([
   expect(r.code).toBe(ExitCode.USAGE);
   expect(r.stderr).toMatch(pattern);
   expect(r.stdout).toBe('');
+});
+
+test('run and inspect read only regular files of at most 64 MiB, and refuse others at once', async () => {
+  const dir = tempDir();
+  const fifo = path.join(dir, 'fifo.wasm');
+  const huge = path.join(dir, 'huge.wasm');
+  execFileSync('mkfifo', [fifo]);
+  // Sparse: one byte over the cap, without using the disk.
+  execFileSync('truncate', ['-s', String(64 * 1024 * 1024 + 1), huge]);
+  for (const [args, code, pattern] of [
+    [
+      ['run', '/dev/zero', 'X'],
+      ExitCode.USAGE,
+      /WASMESH_ERR_BAD_REQUEST: refused the actor "\/dev\/zero": it is a character device, not a regular file/,
+    ],
+    [
+      ['inspect', '/dev/zero'],
+      ExitCode.USAGE,
+      /WASMESH_ERR_BAD_REQUEST: refused the module "\/dev\/zero": it is a character device/,
+    ],
+    [['run', fifo, 'X'], ExitCode.USAGE, /it is a FIFO, not a regular file/],
+    [['run', dir, 'X'], ExitCode.USAGE, /it is a directory, not a regular file/],
+    [
+      ['run', actorPath('echo'), 'Echo', '--data-file', '/dev/zero'],
+      ExitCode.USAGE,
+      /refused the data file "\/dev\/zero"/,
+    ],
+    [
+      ['inspect', huge],
+      ExitCode.LIMIT,
+      /WASMESH_ERR_TOO_LARGE: refused the module ".*": it is larger than the limit of 67108864 bytes/,
+    ],
+  ] as const) {
+    const started = Date.now();
+    const r = await wasmesh([...args], cacheEnv);
+    expect({ args, code: r.code }).toEqual({ args, code });
+    expect(r.stderr).toMatch(pattern);
+    expect(Date.now() - started).toBeLessThan(5000);
+  }
 });
 
 test('actor errors exit 3 with the code on one stderr line', async () => {

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connectNats } from '@wasmesh/lattice';
 import { NatsServer } from './nats-server.js';
 import { isGone } from './processes.js';
 
@@ -18,15 +19,19 @@ describe('NatsServer', () => {
 
   beforeAll(async () => {
     server = await NatsServer.start();
-    nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    nc = await connectNats({ ...(await server.access('harness')), name: 'harness-test' });
   });
   afterAll(async () => {
     await nc?.close();
     await server?.[Symbol.asyncDispose]();
   });
 
-  test('serves request/reply with JetStream enabled', async () => {
-    expect(server.url).toBe(`nats://127.0.0.1:${server.port}`);
+  test('serves request/reply with JetStream enabled, over TLS to credentialed clients only', async () => {
+    expect(server.url).toBe(`tls://127.0.0.1:${server.port}`);
+    expect(server.caFile).toEqual(expect.any(String));
+    await expect(connectNats({ servers: server.url, tlsCa: server.caFile, name: 'anonymous' })).rejects.toMatchObject({
+      code: 'WASMESH_ERR_PERMISSION_DENIED',
+    });
     expect(server.pid).toEqual(expect.any(Number));
     expect(await echo(nc, 'harness.echo')('ping')).toBe('ping');
     const jsm = await jetstreamManager(nc);
@@ -60,7 +65,7 @@ describe('NatsServer', () => {
     const [a, b] = await Promise.all([NatsServer.start({ jetstream: false }), NatsServer.start({ jetstream: false })]);
     try {
       expect(a.port).not.toBe(b.port);
-      const plain = await connect({ servers: a.url });
+      const plain = await connectNats({ ...(await a.access('harness')), name: 'no-jetstream' });
       await expect(jetstreamManager(plain)).rejects.toThrow(/jetstream/i);
       await plain.close();
       await Promise.all([a.stop(), a.stop()]);
@@ -69,6 +74,20 @@ describe('NatsServer', () => {
     } finally {
       await a[Symbol.asyncDispose]();
       await b[Symbol.asyncDispose]();
+    }
+  });
+
+  test('the open mode (insecure: true) is plain NATS without credentials', async () => {
+    const open = await NatsServer.start({ jetstream: false, insecure: true });
+    try {
+      expect(open.url).toBe(`nats://127.0.0.1:${open.port}`);
+      expect(open.caFile).toBeUndefined();
+      expect(await open.access('harness')).toEqual({ servers: open.url });
+      const plain = await connect({ servers: open.url });
+      expect(await echo(plain, 'harness.open')('hi')).toBe('hi');
+      await plain.close();
+    } finally {
+      await open[Symbol.asyncDispose]();
     }
   });
 

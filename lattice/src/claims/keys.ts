@@ -28,7 +28,8 @@ const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 function badKey(what: string, value: string, expected: string, cause?: unknown): WasmeshError {
-  const shown = value.length > 12 ? `${value.slice(0, 4)}…` : value;
+  // Never echo a seed: its first two characters (the kind) are enough to say what it is.
+  const shown = value.length > 12 ? `${value.slice(0, 2)}…` : value;
   return new WasmeshError('WASMESH_ERR_BAD_REQUEST', `invalid ${what} "${shown}": expected ${expected}`, {
     ...(cause === undefined ? {} : { cause }),
     details: { what },

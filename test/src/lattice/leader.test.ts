@@ -4,8 +4,8 @@
  * goodbye) is replaced once its lease expires and, cut off, stops leading by itself; a stolen
  * lease demotes the holder.
  */
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { LeaderElection, openBucket, Subjects } from '@wasmesh/lattice';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats, LeaderElection, openBucket, Subjects } from '@wasmesh/lattice';
 import { lattice } from '@wasmesh/proto';
 import { NatsServer } from '../harness/nats-server.js';
 import { uniqueLattice, until } from './fixture.js';
@@ -29,10 +29,11 @@ afterAll(async () => {
 /** `n` candidates for one role, each on its own connection (as separate processes would be). */
 async function candidates(n: number, role = 'reconciler') {
   const subjects = new Subjects(uniqueLattice('leader'));
+  const access = await nats.access(subjects.lattice);
   const log: string[] = [];
   const list: { election: LeaderElection; nc: NatsConnection }[] = [];
   for (let i = 0; i < n; i++) {
-    const nc = await connect({ servers: nats.url, reconnect: false });
+    const nc = await connectNats({ ...access, name: `candidate c${i}`, reconnect: false });
     connections.push(nc);
     const election = new LeaderElection(nc, subjects, {
       role,

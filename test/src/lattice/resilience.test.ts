@@ -45,8 +45,12 @@ test('after nats-server restarts, hosts reconnect and serve again without a rest
 
 test('two lattices on one NATS never see each other’s hosts, actors or calls', async () => {
   const other = uniqueLattice('other');
-  const otherHost = await HostProcess.start({ natsUrl: lat.nats.url, lattice: other, heartbeatMs: 500 });
-  const otherClient = await LatticeClient.connect({ servers: lat.nats.url, lattice: other });
+  const otherHost = await HostProcess.start({
+    ...(await lat.nats.processAccess(other)),
+    lattice: other,
+    heartbeatMs: 500,
+  });
+  const otherClient = await LatticeClient.connect({ ...(await lat.nats.access(other)), lattice: other });
   try {
     await startActor(otherHost, 'only-there', 'hello', otherClient);
     const seenHere = lat.client.events();

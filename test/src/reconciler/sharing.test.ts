@@ -15,7 +15,8 @@ let store: AppStore;
 
 beforeAll(async () => {
   lat = await startLattice({ hosts: [{}] });
-  reconciler = await Reconciler.start({ natsUrl: lat.nats.url, lattice: lat.lattice, intervalMs: 300, leaseMs: 1000 });
+  const { servers: natsUrl, ...auth } = await lat.nats.access(lat.lattice);
+  reconciler = await Reconciler.start({ natsUrl, ...auth, lattice: lat.lattice, intervalMs: 300, leaseMs: 1000 });
   store = await AppStore.open(lat.client.nc, lat.client.subjects);
 }, 60_000);
 

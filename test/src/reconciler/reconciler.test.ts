@@ -43,6 +43,8 @@ let port: number;
 const reconcilers: Reconciler[] = [];
 let child: ChildProcess | undefined;
 let childErr = '';
+/** Where reconcilers reach the lattice: its URL and admin credentials. */
+let access: { natsUrl: string; creds?: string; tlsCa?: string; lattice: string };
 
 /** The test's version of deploy/apps/kvcounter.yaml. */
 function kvcounterManifest(version: string, image: string, instances: number): string {
@@ -204,10 +206,12 @@ beforeAll(async () => {
   kvcounterRef = await objects.pushArtifact(readFileSync(actorPath('kvcounter')));
   echoRef = await objects.pushArtifact(readFileSync(actorPath('echo')));
 
+  const { servers: natsUrl, ...auth } = await lat.nats.access(lat.lattice);
+  access = { natsUrl, ...auth, lattice: lat.lattice };
   // The first reconciler runs in its own process, so that it can die with SIGKILL.
   const code = `
     import { Reconciler } from '@wasmesh/apps';
-    const r = await Reconciler.start(${JSON.stringify({ natsUrl: lat.nats.url, lattice: lat.lattice, id: 'child', ...OPTIONS })});
+    const r = await Reconciler.start(${JSON.stringify({ ...access, id: 'child', ...OPTIONS })});
     setInterval(() => process.stdout.write(r.isLeader ? 'leader\\n' : 'follower\\n'), 50);
   `;
   child = spawn(process.execPath, ['--input-type=module', '-e', code], {
@@ -230,8 +234,7 @@ beforeAll(async () => {
     });
     child!.once('exit', (c) => reject(new Error(`the child reconciler exited (${c}): ${childErr}`)));
   });
-  for (const id of ['r1', 'r2'])
-    reconcilers.push(await Reconciler.start({ natsUrl: lat.nats.url, lattice: lat.lattice, id, ...OPTIONS }));
+  for (const id of ['r1', 'r2']) reconcilers.push(await Reconciler.start({ ...access, id, ...OPTIONS }));
 }, 60_000);
 
 afterAll(async () => {
@@ -267,7 +270,7 @@ test('a leader killed with SIGKILL is replaced, and the new leader keeps reconci
   await until('the other reconciler to lead', () => other.isLeader, 5000);
   expect(Date.now() - closedAt).toBeLessThan(OPTIONS.leaseMs);
   reconcilers.splice(reconcilers.indexOf(first), 1);
-  reconcilers.push(await Reconciler.start({ natsUrl: lat.nats.url, lattice: lat.lattice, id: 'r3', ...OPTIONS }));
+  reconcilers.push(await Reconciler.start({ ...access, id: 'r3', ...OPTIONS }));
   await putAndDeploy(echoManifest('hello-three', 'greeter-three'));
   await untilState('hello-three', 'deployed');
 }, 40_000);
@@ -390,9 +393,10 @@ test('a spread no host meets: failed, naming the spread; deployed once a matchin
 }, 30_000);
 
 test('undeploy removes what the app started and nothing else; delete works once undeployed', async () => {
-  // Things started by hand: an actor, and a link to the app's key-value provider.
+  // Things started by hand: an actor (signed examples may only be linked to contracts in their
+  // caps: kvcounter's include keyvalue), and a link to the app's key-value provider.
   const b = lat.hosts[2]!;
-  await control.startActor({ hostId: b.hostId, actorId: 'bystander', artifactRef: echoRef, maxConcurrent: 1 });
+  await control.startActor({ hostId: b.hostId, actorId: 'bystander', artifactRef: kvcounterRef, maxConcurrent: 1 });
   await state.putLink({ sourceId: 'bystander', contract: 'wasmesh:keyvalue', name: 'manual', targetId: 'kv' });
   const owned = (await store.status('kvcounter'))!;
   expect(owned.config?.length).toBeGreaterThan(0);

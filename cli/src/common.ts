@@ -5,6 +5,8 @@
  */
 import { Option, type Command } from 'commander';
 import { DEFAULT_LATTICE, DEFAULT_NATS_URL, intFlag, LatticeClient, type NatsAccess } from '@wasmesh/lattice';
+import { localAccess } from './local/security.js';
+import { resolveHome } from './local/state.js';
 
 /** Flags every lattice command has. */
 export interface LatticeOptions {
@@ -67,13 +69,22 @@ export function commandGroup(program: Command, name: string, description: string
   return group;
 }
 
-/** The NATS access the common flags describe. */
+/**
+ * The NATS access the common flags describe. Given no credentials, a command aimed at the local
+ * lattice that `wasmesh up` runs (its URL) uses that lattice's admin credentials and CA, as
+ * kubectl uses its kubeconfig: `wasmesh get hosts` next to `npm start` just works.
+ */
 export function natsAccessOf(opts: LatticeOptions): NatsAccess {
-  return {
-    servers: opts.nats,
-    ...(opts.creds ? { creds: opts.creds } : {}),
-    ...(opts.tlsCa ? { tlsCa: opts.tlsCa } : {}),
-  };
+  const local = opts.creds === undefined ? localAccess(resolveHome(), opts.nats) : undefined;
+  const creds = opts.creds ?? local?.creds;
+  const tlsCa = opts.tlsCa ?? local?.tlsCa;
+  return { servers: opts.nats, ...(creds ? { creds } : {}), ...(tlsCa ? { tlsCa } : {}) };
+}
+
+/** `access` without its servers (credentials and CA only). */
+export function withoutServers(access: NatsAccess): Omit<NatsAccess, 'servers'> {
+  const { servers: _servers, ...rest } = access;
+  return rest;
 }
 
 /** How long the first connection attempt may take at most. */

@@ -7,6 +7,7 @@ import { registerAppCommands } from './commands/app.js';
 import { registerCall } from './commands/call.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerConfigCommands } from './commands/config.js';
+import { registerCredsCommands } from './commands/creds.js';
 import { registerGateway } from './commands/gateway.js';
 import { registerGet } from './commands/get.js';
 import { registerKeysCommands } from './commands/keys.js';
@@ -55,8 +56,9 @@ Examples:
   $ wasmesh keys gen account --out issuer.nk                      # an issuer key for signing actors
   $ wasmesh sign echo.wasm --issuer-seed issuer.nk -o echo.signed.wasm --cap wasmesh:actor
 
-Lattice commands take --nats URL (env WASMESH_NATS_URL, default nats://127.0.0.1:4222) and
---lattice NAME (env WASMESH_LATTICE, default "default").
+Lattice commands take --nats URL (env WASMESH_NATS_URL, default nats://127.0.0.1:4222),
+--creds FILE and --tls-ca FILE (env WASMESH_NATS_CREDS, WASMESH_NATS_CA; next to \`wasmesh up\` they
+are found by themselves) and --lattice NAME (env WASMESH_LATTICE, default "default").
 Exit status: 0 ok, 1 internal error, 2 usage error, 3 actor or provider failure, 4 limit (timeout…),
 5 lattice unavailable (no NATS, nobody answered), 6 not found (host, actor, artifact, provider,
 link, config), 7 denied (untrusted actor, missing capability, permission).
@@ -77,6 +79,7 @@ Run 'wasmesh <command> --help' for a command's flags and examples.`,
       .allowExcessArguments();
   }
   registerGet(program);
+  registerCredsCommands(program);
   registerPush(program);
   registerActorCommands(program);
   registerProviderCommands(program);

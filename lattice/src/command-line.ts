@@ -4,6 +4,7 @@
  * `wasmesh: CODE: message` on stderr, or `{"ok":false,"error":{…}}` on stdout with `--json` —
  * returning the exit status.
  */
+import { permissionDenied } from './auth/denied.js';
 import { WasmeshError } from './errors.js';
 import { exitCodeFor, type ExitCodeValue } from './exit-codes.js';
 
@@ -26,7 +27,9 @@ export function errorJson(err: unknown): { ok: false; error: Record<string, unkn
 }
 
 /** Reports `err` (one line on stderr, or one JSON object on stdout) and returns the exit status. */
-export function reportError(err: unknown, json: boolean): ExitCodeValue {
+export function reportError(raw: unknown, json: boolean): ExitCodeValue {
+  // A server refusal that reached us unwrapped is still a refusal, not an internal error.
+  const err = permissionDenied(raw, 'the request') ?? raw;
   if (json) {
     process.stdout.write(`${JSON.stringify(errorJson(err))}\n`);
   } else if (err instanceof WasmeshError && Array.isArray(err.details.errors) && err.details.errors.length > 0) {

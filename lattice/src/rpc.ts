@@ -11,6 +11,7 @@ import {
 } from '@nats-io/transport-node';
 import { errorReply, okReply, unwrapReply } from './codec.js';
 import { newInbox } from './connection.js';
+import { onRefusal, permissionDenied } from './auth/denied.js';
 import { WasmeshError } from './errors.js';
 import type { Logger } from './logger.js';
 import { contextFrom, inSpan, SpanKind, traceHeaders } from './tracing.js';
@@ -45,14 +46,8 @@ export function requestFailure(err: unknown, options: RequestOptions): WasmeshEr
       details: { ...details, timeoutMs: options.timeoutMs },
     });
   }
-  const denied = permissionViolation(err);
-  if (denied) {
-    return new WasmeshError(
-      'WASMESH_ERR_PERMISSION_DENIED',
-      `the ${options.what} was refused: these credentials may not ${denied.operation === 'publish' ? 'publish to' : 'subscribe to'} ${denied.subject}`,
-      { cause: err, details: { ...details, subject: denied.subject, operation: denied.operation } },
-    );
-  }
+  const denied = permissionDenied(err, `the ${options.what}`, details);
+  if (denied) return denied;
   if (err instanceof natsErrors.ClosedConnectionError || err instanceof natsErrors.DrainingConnectionError) {
     return new WasmeshError('WASMESH_ERR_NOT_CONNECTED', `the ${options.what} failed: the NATS connection is closed`, {
       cause: err,
@@ -63,16 +58,6 @@ export function requestFailure(err: unknown, options: RequestOptions): WasmeshEr
     cause: err,
     details,
   });
-}
-
-/** The server's permission refusal in `err` or its causes, if it is one. */
-export function permissionViolation(
-  err: unknown,
-): InstanceType<typeof natsErrors.PermissionViolationError> | undefined {
-  for (let e = err; e instanceof Error; e = e.cause) {
-    if (e instanceof natsErrors.PermissionViolationError) return e;
-  }
-  return undefined;
 }
 
 /** A request waiting to be published. */
@@ -123,21 +108,16 @@ class Requester {
     // The server refuses a publish asynchronously (an -ERR, no reply ever comes): requests to that
     // subject fail now, with the refusal, rather than at their deadline.
     const inbox = this.#inbox;
-    void (async () => {
-      for await (const st of nc.status()) {
-        if (st.type !== 'error') continue;
-        const denied = permissionViolation(st.error);
-        if (!denied) continue;
-        const inboxRefused = denied.operation === 'subscription' && denied.subject.startsWith(inbox);
-        for (const [token, p] of this.#pending) {
-          if (inboxRefused || (denied.operation === 'publish' && p.subject === denied.subject)) {
-            this.#pending.delete(token);
-            clearTimeout(p.timer);
-            p.reject(denied);
-          }
+    onRefusal(nc, (denied, err) => {
+      const inboxRefused = denied.operation === 'subscription' && denied.subject.startsWith(inbox);
+      for (const [token, p] of this.#pending) {
+        if (inboxRefused || (denied.operation === 'publish' && p.subject === denied.subject)) {
+          this.#pending.delete(token);
+          clearTimeout(p.timer);
+          p.reject(err);
         }
       }
-    })();
+    });
     // Requests still waiting when the connection closes fail now: their timers would otherwise keep
     // a process that is done (a CLI that closed its connection) alive until their deadline.
     void nc.closed().then(() => {
@@ -240,9 +220,19 @@ export async function scatter(
         const finish = (): void => {
           clearTimeout(overall);
           clearTimeout(stall);
+          stopWatching();
           sub.unsubscribe();
           resolve();
         };
+        // A refused publish gets no answer: fail now rather than after the whole wait.
+        const stopWatching = onRefusal(nc, (r, err) => {
+          if (r.operation !== 'publish' || r.subject !== subject) return;
+          clearTimeout(overall);
+          clearTimeout(stall);
+          stopWatching();
+          sub.unsubscribe();
+          reject(requestFailure(err, { ...options, timeoutMs: options.maxWaitMs }));
+        });
         // The overall deadline, and a stall window that starts with the first reply: slow
         // responders are waited for as long as nobody has answered yet.
         const overall = setTimeout(finish, options.maxWaitMs);
@@ -265,6 +255,7 @@ export async function scatter(
           nc.publish(subject, data, { reply: inbox, ...(headers ? { headers } : {}) });
         } catch (err) {
           clearTimeout(overall);
+          stopWatching();
           sub.unsubscribe();
           reject(requestFailure(err, { ...options, timeoutMs: options.maxWaitMs }));
         }

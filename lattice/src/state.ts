@@ -6,6 +6,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm, KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
 import { decode, encode, type Decoder, type Encoder } from './codec.js';
+import { permissionDenied, refusalIn } from './auth/denied.js';
 import { WasmeshError } from './errors.js';
 import type { Subjects } from './subjects.js';
 
@@ -24,12 +25,34 @@ export class StateBucket<T> {
 
   /** Stores `value` under `key`; returns the new revision. */
   async put(key: string, value: T): Promise<number> {
-    return this.kv.put(key, encode(this.type, value));
+    return this.#write(key, () => this.kv.put(key, encode(this.type, value)));
+  }
+
+  /**
+   * The entry under `key`. A bucket that does not exist yet holds nothing: credentials that may
+   * not create it (a reader) bind to it before anyone wrote to it.
+   */
+  async #read(key: string): Promise<KvEntry | null> {
+    try {
+      return await this.kv.get(key);
+    } catch (err) {
+      if ((err as Error).name === 'StreamNotFoundError') return null;
+      throw err;
+    }
+  }
+
+  /** Runs a write; the server refusing it is `WASMESH_ERR_PERMISSION_DENIED` naming bucket and key. */
+  async #write<R>(key: string, write: () => Promise<R>): Promise<R> {
+    try {
+      return await write();
+    } catch (err) {
+      throw permissionDenied(err, `writing "${key}" in ${this.name}`, { bucket: this.name, key }) ?? err;
+    }
   }
 
   /** The value and revision under `key`, or `undefined`. */
   async getEntry(key: string): Promise<{ value: T; revision: number } | undefined> {
-    const e = await this.kv.get(key);
+    const e = await this.#read(key);
     return e && e.operation === 'PUT' ? { value: this.#decode(e), revision: e.revision } : undefined;
   }
 
@@ -39,9 +62,11 @@ export class StateBucket<T> {
    */
   async putIf(key: string, value: T, revision: number): Promise<number | false> {
     try {
-      return revision === 0
-        ? await this.kv.create(key, encode(this.type, value))
-        : await this.kv.update(key, encode(this.type, value), revision);
+      return await this.#write(key, () =>
+        revision === 0
+          ? this.kv.create(key, encode(this.type, value))
+          : this.kv.update(key, encode(this.type, value), revision),
+      );
     } catch (err) {
       if (/wrong last sequence|key exists/i.test((err as Error).message)) return false;
       throw err;
@@ -50,13 +75,13 @@ export class StateBucket<T> {
 
   /** The value under `key`, or `undefined`. */
   async get(key: string): Promise<T | undefined> {
-    const e = await this.kv.get(key);
+    const e = await this.#read(key);
     return e && e.operation === 'PUT' ? this.#decode(e) : undefined;
   }
 
   /** Deletes `key` (idempotent). */
   async delete(key: string): Promise<void> {
-    await this.kv.delete(key);
+    await this.#write(key, () => this.kv.delete(key));
   }
 
   /** Every key and value now in the bucket. */
@@ -89,6 +114,19 @@ export class StateBucket<T> {
   }
 }
 
+/**
+ * The bucket `name`, created if missing; credentials that may not create streams (a reader) bind
+ * to it instead, and read what exists.
+ */
+async function createOrBind(nc: NatsConnection, name: string): Promise<KV> {
+  try {
+    return await new Kvm(nc).create(name, { history: 1 });
+  } catch (err) {
+    if (refusalIn(err)?.subject.startsWith('$JS.API.STREAM.CREATE.')) return new Kvm(nc).open(name);
+    throw err;
+  }
+}
+
 /** Opens (creating if needed) the state bucket of `kind` for this lattice. */
 export async function openBucket<T>(
   nc: NatsConnection,
@@ -98,9 +136,10 @@ export async function openBucket<T>(
 ): Promise<StateBucket<T>> {
   const name = subjects.bucket(kind);
   try {
-    const kv = await new Kvm(nc).create(name, { history: 1 });
-    return new StateBucket(kv, type, name);
+    return new StateBucket(await createOrBind(nc, name), type, name);
   } catch (err) {
+    const denied = permissionDenied(err, `opening the lattice state bucket ${name}`, { bucket: name });
+    if (denied) throw denied;
     throw new WasmeshError(
       'WASMESH_ERR_UNAVAILABLE',
       `cannot open the lattice state bucket ${name}: ${(err as Error).message} (is JetStream enabled on the NATS server?)`,

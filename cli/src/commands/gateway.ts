@@ -6,7 +6,7 @@
 import { Option, type Command } from 'commander';
 import { DEFAULT_LISTEN, runGateway } from '@wasmesh/gateway';
 import { createLogger } from '@wasmesh/lattice';
-import { examples, latticeOptions, printJson, type LatticeOptions } from '../common.js';
+import { examples, latticeOptions, natsAccessOf, printJson, type LatticeOptions } from '../common.js';
 
 interface GatewayCommandOptions extends LatticeOptions {
   listen: string;
@@ -40,8 +40,8 @@ export function registerGateway(program: Command): void {
     await runGateway({
       listen: opts.listen,
       natsUrl: opts.nats,
-      ...(opts.creds ? { natsCreds: opts.creds } : {}),
-      ...(opts.tlsCa ? { natsCa: opts.tlsCa } : {}),
+      natsCreds: natsAccessOf(opts).creds,
+      natsCa: natsAccessOf(opts).tlsCa,
       lattice: opts.lattice,
       logger: createLogger({ component: 'gateway' }),
       onListening: (gateway) => {

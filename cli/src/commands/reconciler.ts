@@ -6,7 +6,15 @@
 import type { Command } from 'commander';
 import { Reconciler } from '@wasmesh/apps';
 import { createLogger, intFlag } from '@wasmesh/lattice';
-import { examples, latticeOptions, note, printJson, type LatticeOptions } from '../common.js';
+import {
+  examples,
+  latticeOptions,
+  natsAccessOf,
+  note,
+  printJson,
+  withoutServers,
+  type LatticeOptions,
+} from '../common.js';
 
 interface ReconcilerCommandOptions extends LatticeOptions {
   id?: string;
@@ -35,8 +43,7 @@ export function registerReconciler(program: Command): void {
   ).action(async (opts: ReconcilerCommandOptions) => {
     const reconciler = await Reconciler.start({
       natsUrl: opts.nats.split(','),
-      ...(opts.creds ? { creds: opts.creds } : {}),
-      ...(opts.tlsCa ? { tlsCa: opts.tlsCa } : {}),
+      ...withoutServers(natsAccessOf(opts)),
       lattice: opts.lattice,
       ...(opts.id ? { id: opts.id } : {}),
       intervalMs: opts.intervalMs,

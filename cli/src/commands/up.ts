@@ -9,13 +9,23 @@ import { mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { DEFAULT_LATTICE, intFlag, keyValueFlag, LatticeClient, WasmeshError } from '@wasmesh/lattice';
+import {
+  DEFAULT_LATTICE,
+  devIssuerPublicKey,
+  intFlag,
+  keyValueFlag,
+  LatticeClient,
+  WasmeshError,
+} from '@wasmesh/lattice';
 import { appUrls, deployFile, readManifest } from './app.js';
 import { examples, note, printJson } from '../common.js';
-import { alive, LocalEnvironment, readUpState, resolveHome, stateFile, type UpState } from '../local/environment.js';
+import { LocalEnvironment } from '../local/environment.js';
+import { alive, readUpState, resolveHome, stateFile, type UpState } from '../local/state.js';
 
 interface UpOptions {
   manifest?: string;
+  insecure?: boolean;
+  trustedIssuer?: string[];
   gateway?: string;
   port: number;
   lattice: string;
@@ -41,6 +51,9 @@ function describeUp(s: UpState): string {
   return [
     'wasmesh is up',
     `  NATS      ${s.natsUrl} (JetStream data in ${path.join(s.home, 'jetstream')})`,
+    s.secure
+      ? `  security  TLS (CA ${s.tlsCa}) and credentials; admin: ${s.creds}`
+      : '  security  NONE (--insecure): anyone who reaches the port controls the lattice',
     `  host      ${s.hostName} (${s.hostId})`,
     `  lattice   ${s.lattice}`,
     ...(s.gateway
@@ -48,8 +61,8 @@ function describeUp(s: UpState): string {
       : []),
     `  logs      ${path.join(s.home, 'nats.log')}, ${path.join(s.home, 'host.log')}, ${path.join(s.home, 'reconciler.log')}`,
     '',
-    'Try it (in another shell):',
-    `  export WASMESH_NATS_URL=${s.natsUrl} WASMESH_LATTICE=${s.lattice}`,
+    'Try it (in another shell; wasmesh commands on this machine find the credentials by themselves):',
+    `  source ${s.envFile}`,
     '  wasmesh start actor actors/build/hello.wasm',
     '  wasmesh call hello SayHello --data you',
   ].join('\n');
@@ -57,7 +70,12 @@ function describeUp(s: UpState): string {
 
 /** Deploys `file` into the environment; returns the URLs to try it. */
 async function deployApp(state: UpState, file: string): Promise<string[]> {
-  const client = await LatticeClient.connect({ servers: state.natsUrl, lattice: state.lattice, name: 'wasmesh-up' });
+  const client = await LatticeClient.connect({
+    servers: state.natsUrl,
+    ...(state.secure ? { creds: state.creds, tlsCa: state.tlsCa } : {}),
+    lattice: state.lattice,
+    name: 'wasmesh-up',
+  });
   try {
     note(`deploying ${file}…`);
     const { manifest } = await deployFile(client, file, state.startedAtMs);
@@ -123,6 +141,12 @@ function registerUp(program: Command): void {
     .option('--manifest <file>', 'also deploy this app manifest once everything runs')
     .option('--gateway <addr>', 'also serve the gRPC control API at host:port (e.g. 127.0.0.1:50051)')
     .option('--detach', 'run in the background; stop it with `wasmesh down`')
+    .option('--insecure', 'the open mode: NATS without TLS or credentials (for experiments only)')
+    .option(
+      '--trusted-issuer <key>',
+      'an account key (A…) whose signed actors the host runs (repeatable; default: the development issuer the build signs the examples with)',
+      (key: string, previous: string[] | undefined) => [...(previous ?? []), key],
+    )
     .option('--json', 'print what runs as JSON');
   examples(
     cmd,
@@ -131,11 +155,19 @@ function registerUp(program: Command): void {
       'wasmesh up --manifest deploy/apps/kvcounter-local.yaml',
       'wasmesh up --detach && wasmesh get hosts',
       'wasmesh up --port 4333 --home /tmp/wm --label zone=a',
+      'source ~/.wasmesh/env    # in another shell: WASMESH_NATS_URL, _CREDS, _CA and _LATTICE',
     ],
-    'Needs nats-server (on PATH, in ~/.cache/wasmesh/bin, or --nats-server-bin).',
+    'Needs nats-server (on PATH, in ~/.cache/wasmesh/bin, or --nats-server-bin).\n' +
+      'NATS requires TLS and credentials (made once under the home: auth/, tls/, creds/); --insecure turns\n' +
+      'that off. The host runs only actors signed by a trusted issuer (by default the development issuer).',
   ).action(async (opts: UpOptions) => {
     const home = resolveHome(opts.home);
     mkdirSync(home, { recursive: true });
+    if (opts.insecure && !opts.json) {
+      note(
+        'wasmesh: WARNING: --insecure: NATS runs without TLS or credentials; anyone who reaches it controls the lattice',
+      );
+    }
     if (opts.manifest) readManifest(opts.manifest); // a bad manifest stops us before anything starts
     if (opts.detach) {
       const state = await detach(home, process.argv.slice(2));
@@ -165,6 +197,8 @@ function registerUp(program: Command): void {
       ...(opts.natsServerBin ? { natsServerBin: opts.natsServerBin } : {}),
       ...(opts.label ? { labels: opts.label } : {}),
       ...(opts.gateway ? { gateway: opts.gateway } : {}),
+      ...(opts.insecure ? { insecure: true } : {}),
+      trustedIssuers: opts.trustedIssuer ?? [devIssuerPublicKey()].filter((k): k is string => k !== undefined),
       deploying: opts.manifest !== undefined,
     });
     let urls: string[] = [];

@@ -12,37 +12,16 @@
  * else `nats-server` on PATH, else the one `scripts/setup.sh` builds into `~/.cache/wasmesh/bin`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Reconciler } from '@wasmesh/apps';
 import { Gateway } from '@wasmesh/gateway';
 import { createLogger, WasmeshError } from '@wasmesh/lattice';
+import { prepareLocalSecurity, writeEnvFile, writeNatsConfig, type LocalSecurity } from './security.js';
+import { alive, readUpState, stateFile, type UpState } from './state.js';
 import { hostBinPath } from '../host-bin.js';
-
-/** What `up.json` records. */
-export interface UpState {
-  status: 'starting' | 'ready' | 'failed';
-  /** The supervisor (`wasmesh up`) process. */
-  pid: number;
-  natsUrl: string;
-  natsPid: number;
-  hostPid: number;
-  hostId: string;
-  hostName: string;
-  lattice: string;
-  home: string;
-  startedAtMs: number;
-  /** The gRPC gateway's address ('' when not served). */
-  gateway: string;
-  /** Whether the app given with `--manifest` is still being deployed. */
-  deploying: boolean;
-  /** Where to try the deployed app over HTTP. */
-  urls: string[];
-  /** Why it failed (status `failed`). */
-  error?: string;
-}
 
 /** Options of {@link LocalEnvironment.start}. */
 export interface LocalEnvironmentOptions {
@@ -56,41 +35,15 @@ export interface LocalEnvironmentOptions {
   gateway?: string;
   /** An app will be deployed once everything runs (recorded, so `--detach` waits for it). */
   deploying?: boolean;
+  /** The open mode: NATS without TLS or credentials (`up --insecure`). */
+  insecure?: boolean;
+  /** Account keys whose signed actors the host runs (`--trusted-issuer`). */
+  trustedIssuers?: string[];
 }
 
 /** How long each child may take to come up, and to exit once asked to. */
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 15_000;
-
-/** The home directory of the local environment. */
-export function resolveHome(flag?: string): string {
-  return path.resolve(flag || process.env.WASMESH_HOME || path.join(os.homedir(), '.wasmesh'));
-}
-
-/** The state file of `home`. */
-export function stateFile(home: string): string {
-  return path.join(home, 'up.json');
-}
-
-/** The recorded state, or undefined when nothing is up (or the file is unreadable). */
-export function readUpState(home: string): UpState | undefined {
-  try {
-    return JSON.parse(readFileSync(stateFile(home), 'utf8')) as UpState;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether process `pid` is alive. */
-export function alive(pid: number): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The nats-server executable; `WASMESH_ERR_NOT_FOUND` in one line saying how to get one. */
 export function findNatsServer(explicit?: string): string {
@@ -168,6 +121,7 @@ export class LocalEnvironment {
   #reconciler: Reconciler | undefined;
   #gateway: Gateway | undefined;
   #state: UpState;
+  #security: LocalSecurity | undefined;
   #stopping: Promise<void> | undefined;
   /** Resolves with a reason when a child exits on its own. */
   readonly childExited: Promise<string>;
@@ -177,7 +131,11 @@ export class LocalEnvironment {
     this.#state = {
       status: 'starting',
       pid: process.pid,
-      natsUrl: `nats://127.0.0.1:${options.port}`,
+      natsUrl: `${options.insecure ? 'nats' : 'tls'}://127.0.0.1:${options.port}`,
+      secure: !options.insecure,
+      creds: '',
+      tlsCa: '',
+      envFile: '',
       natsPid: 0,
       hostPid: 0,
       hostId: '',
@@ -219,16 +177,32 @@ export class LocalEnvironment {
     mkdirSync(path.join(options.home, 'jetstream'), { recursive: true });
     env.#write();
     try {
+      const security = options.insecure ? undefined : await prepareLocalSecurity(options.home, options.lattice);
+      env.#security = security;
+      if (security) Object.assign(env.#state, { creds: security.adminCreds, tlsCa: security.caFile });
+      env.#state.envFile = writeEnvFile(options.home, {
+        natsUrl: env.#state.natsUrl,
+        lattice: options.lattice,
+        ...(security ? { creds: security.adminCreds, tlsCa: security.caFile } : {}),
+      });
       await env.#startNats(natsBin);
       await env.#startHost();
       env.#reconciler = await Reconciler.start({
         natsUrl: env.#state.natsUrl,
+        ...env.#adminAccess(),
         lattice: options.lattice,
         id: `up-${process.pid}`,
         logger: createLogger({ component: 'reconciler', fd: openSync(path.join(options.home, 'reconciler.log'), 'a') }),
       });
       if (options.gateway) {
-        env.#gateway = new Gateway({ listen: options.gateway, natsUrl: env.#state.natsUrl, lattice: options.lattice });
+        const { creds, tlsCa } = env.#adminAccess();
+        env.#gateway = new Gateway({
+          listen: options.gateway,
+          natsUrl: env.#state.natsUrl,
+          ...(creds ? { natsCreds: creds } : {}),
+          ...(tlsCa ? { natsCa: tlsCa } : {}),
+          lattice: options.lattice,
+        });
         await env.#gateway.start();
         env.#state.gateway = env.#gateway.address;
       }
@@ -243,12 +217,17 @@ export class LocalEnvironment {
     }
   }
 
+  /** The admin credentials (and CA) of the reconciler, gateway and app deployment. */
+  #adminAccess(): { creds?: string; tlsCa?: string } {
+    const s = this.#security;
+    return s ? { creds: s.adminCreds, tlsCa: s.caFile } : {};
+  }
+
   async #startNats(bin: string): Promise<void> {
     const { home, port } = this.options;
     const log = openSync(path.join(home, 'nats.log'), 'a');
-    const child = spawn(bin, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', path.join(home, 'jetstream')], {
-      stdio: ['ignore', log, log],
-    });
+    const config = writeNatsConfig(home, port, this.#security?.serverConfig);
+    const child = spawn(bin, ['-c', config], { stdio: ['ignore', log, log] });
     this.#nats = child;
     this.#watch(child, 'nats-server', 'nats.log');
     let exitedWhy: string | undefined;
@@ -262,6 +241,8 @@ export class LocalEnvironment {
     const { home, lattice, labels = {} } = this.options;
     const log = openSync(path.join(home, 'host.log'), 'a');
     const args = [hostBinPath(), 'host', '--json', '--nats', this.#state.natsUrl, '--lattice', lattice];
+    if (this.#security) args.push('--creds', this.#security.hostCreds, '--tls-ca', this.#security.caFile);
+    for (const issuer of this.options.trustedIssuers ?? []) args.push('--trusted-issuer', issuer);
     for (const [k, v] of Object.entries(labels)) args.push('--label', `${k}=${v}`);
     // The host reads module and provider files only from the directory `up` was run in.
     args.push('--allow-dir', process.cwd());

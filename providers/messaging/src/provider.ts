@@ -6,8 +6,13 @@
  * put or its config changes, before the old one is released, and drained once the calls using it
  * have finished. The provider is unhealthy while a link's own NATS connection (config `url`) is
  * down; the lattice connection is the SDK's concern.
+ *
+ * Links without a `url` travel on the lattice's NATS. In a secured lattice the provider's own
+ * credentials may not touch application subjects (the `provider` role), so it opens a second
+ * connection with the `app` credentials its host gave it (env `WASMESH_APP_NATS_CREDS`).
  */
-import { DEFAULT_LINK_NAME, describeLink, linkKey } from '@wasmesh/lattice';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats, DEFAULT_LINK_NAME, describeLink, linkKey } from '@wasmesh/lattice';
 import { ContractId, Operation } from '@wasmesh/proto';
 import { Provider, type HealthStatus, type ProviderDefinition, type ProviderOptions } from '@wasmesh/provider-sdk';
 import { defaultQueueGroup, parseLinkConfig, redactUrl, unknownConfigKeys } from './config.js';
@@ -19,9 +24,27 @@ import { publish, requestReply } from './operations.js';
 export function messagingProvider(): ProviderDefinition<MessagingLink> {
   /** Links whose resource is live, for health checks. */
   const links = new Set<MessagingLink>();
+  /** The connection for application subjects, when the lattice is secured. */
+  let appNc: NatsConnection | undefined;
 
   return {
     contract: ContractId.MESSAGING,
+
+    async start(provider) {
+      const creds = process.env.WASMESH_APP_NATS_CREDS;
+      if (!creds) return;
+      appNc = await connectNats({
+        servers: [...provider.options.natsServers],
+        creds,
+        name: `provider ${provider.id} app`,
+        logger: provider.logger,
+      });
+    },
+
+    async stop() {
+      await appNc?.drain().catch(() => undefined);
+    },
+
     operations: {
       [Operation.Messaging.Publish]: publish,
       [Operation.Messaging.Request]: requestReply,
@@ -40,7 +63,7 @@ export function messagingProvider(): ProviderDefinition<MessagingLink> {
         link,
         key,
         config: parsed,
-        latticeNc: provider.nc,
+        latticeNc: appNc ?? provider.nc,
         providerId: provider.id,
         deliver: (actorId, msg, timeoutMs) => deliverMessage(provider, actorId, msg, timeoutMs),
         logger,

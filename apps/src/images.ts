@@ -5,10 +5,9 @@
  * and replaced by its `sha256:` reference; a provider given as a path becomes an absolute path (a
  * host starts providers from its own file system). `builtin:` and `sha256:` images stay as they are.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WasmeshError } from '@wasmesh/lattice';
+import { DEFAULT_MAX_MODULE_BYTES, isWasmeshError, readRegularFile, WasmeshError } from '@wasmesh/lattice';
 import { digestOfApp, type AppComponent, type AppManifest } from './manifest/model.js';
 
 /** Stores module bytes somewhere every host can fetch them; returns the `sha256:` reference. */
@@ -26,13 +25,15 @@ export async function resolveImages(manifest: AppManifest, baseDir: string, push
         const file = localPath(c.image, baseDir);
         let bytes: Uint8Array;
         try {
-          bytes = await readFile(file);
+          // A regular file of at most 64 MiB: /dev/zero or a FIFO is refused, not read forever.
+          bytes = await readRegularFile(file, DEFAULT_MAX_MODULE_BYTES, `image of actor ${c.name}`);
         } catch (err) {
-          throw new WasmeshError(
-            'WASMESH_ERR_USAGE',
-            `cannot read the image of actor ${c.name}: ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-            { cause: err, details: { component: c.name, image: c.image } },
-          );
+          if (isWasmeshError(err, 'WASMESH_ERR_BAD_REQUEST', 'WASMESH_ERR_TOO_LARGE')) throw err;
+          const reason = isWasmeshError(err) ? String(err.details.reason) : (err as Error).message;
+          throw new WasmeshError('WASMESH_ERR_USAGE', `cannot read the image of actor ${c.name}: ${file}: ${reason}`, {
+            cause: err,
+            details: { component: c.name, image: c.image },
+          });
         }
         return { ...c, image: await push(bytes, `${manifest.name}/${c.name}`) };
       }

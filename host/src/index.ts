@@ -16,7 +16,6 @@ export type { ActorOptions, RuntimeOptions, ResolvedRuntimeOptions } from './run
 export { ActorError, RUNTIME_ERROR_CODES, type RuntimeErrorCode } from './runtime/errors.js';
 export { LatticeHost, HOST_VERSION, type HostState } from './host/host.js';
 export type { HostOptions, ResolvedHostOptions } from './host/options.js';
-export { FileJail, DEFAULT_MAX_MODULE_BYTES } from './host/file-jail.js';
 export {
   resolveProviderEntry,
   providerEnvironment,

@@ -1,24 +1,25 @@
 /**
- * The host's file jail: the one place where a host opens a file that a request names (an actor
- * module given as a path or `file://` URL, a provider's entry module). A request comes from
- * anyone who can publish on the lattice, so a file is read only when
+ * The file jail: the one place where a service (a host, the gateway) opens a file that a request
+ * names (an actor module given as a path or `file://` URL, a provider's entry module). A request
+ * comes from anyone who can reach the service, so a file is read only when
  *
- * - it lies inside one of the directories the host was started with (`--allow-dir`), judged on
+ * - it lies inside one of the directories the service was started with (`--allow-dir`), judged on
  *   its real path (symbolic links and `..` resolved), so no link or `..` leads out;
  * - it is a regular file (no directory, FIFO, device or socket: `/dev/zero` is never read), of at
  *   most the size cap, and the read itself stops at the cap should the file grow meanwhile.
  *
- * A host without allowed directories reads no file at all: remote users deliver modules through
+ * A service without allowed directories reads no file at all: remote users deliver modules through
  * the object store (`sha256:`). Refusals are typed and name the path and the reason, never the
  * file's contents, and a path outside the allowed directories is refused the same way whether or
- * not it exists, so a refusal tells a caller nothing about the host's disk.
+ * not it exists, so a refusal tells a caller nothing about the service's disk.
  *
- * The allowed directories are trusted: whoever may write in them decides what the host runs.
+ * The allowed directories are trusted: whoever may write in them decides what the service runs.
+ * {@link readRegularFile} is the bounded reader underneath, also used for local files (`wasmesh run`).
  */
 import { constants, realpathSync, statSync, type Stats } from 'node:fs';
 import { lstat, open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { WasmeshError } from '@wasmesh/lattice';
+import { WasmeshError } from './errors.js';
 
 /** Default cap of a module file read through the jail (64 MiB). */
 export const DEFAULT_MAX_MODULE_BYTES = 64 * 1024 * 1024;
@@ -155,19 +156,22 @@ export async function readRegularFile(
   }
 }
 
-/** The directories a host reads files from, and the size cap of what it reads. */
+/** The directories a service reads request-named files from, and the size cap of what it reads. */
 export class FileJail {
   private constructor(
+    /** Who reads, for messages: `host`, `gateway`. */
+    readonly owner: string,
     readonly dirs: readonly AllowedDir[],
     /** Largest file {@link FileJail.readFile} reads, in bytes. */
     readonly maxFileBytes: number,
   ) {}
 
   /**
-   * A jail over `dirs` (relative ones are resolved against `cwd`). Every directory must exist:
-   * a missing one is `WASMESH_ERR_CONFIG` at startup, not a surprise at the first request.
+   * The jail of `owner` (`host`, `gateway`) over `dirs` (relative ones are resolved against
+   * `cwd`). Every directory must exist: a missing one is `WASMESH_ERR_CONFIG` at startup, not a
+   * surprise at the first request.
    */
-  static create(dirs: readonly string[], maxFileBytes: number, cwd = process.cwd()): FileJail {
+  static create(owner: string, dirs: readonly string[], maxFileBytes: number, cwd = process.cwd()): FileJail {
     const allowed: AllowedDir[] = [];
     for (const dir of dirs) {
       const given = path.resolve(cwd, dir);
@@ -183,7 +187,7 @@ export class FileJail {
       }
       allowed.push({ given, real });
     }
-    return new FileJail(allowed, maxFileBytes);
+    return new FileJail(owner, allowed, maxFileBytes);
   }
 
   /** The real paths of the allowed directories (for logs). */
@@ -192,7 +196,7 @@ export class FileJail {
   }
 
   /**
-   * The real path of the regular file at `file` (absolute, or relative to the host's cwd), when it
+   * The real path of the regular file at `file` (absolute, or relative to the cwd), when it
    * lies inside an allowed directory. `what` names the file in errors ("module of actor echo").
    * For files another program opens (a provider's entry, run by node).
    */
@@ -243,7 +247,7 @@ export class FileJail {
     if (this.dirs.length === 0) {
       throw new WasmeshError(
         'WASMESH_ERR_PERMISSION_DENIED',
-        `refused the ${what} "${shown}": this host reads no files (it was started without --allow-dir); push the module with \`wasmesh push\` and use its sha256: reference`,
+        `refused the ${what} "${shown}": this ${this.owner} reads no files (it was started without --allow-dir); push the module with \`wasmesh push\` and use its sha256: reference`,
         { details: { what, path: shown, reason: 'no-allowed-dirs' } },
       );
     }
@@ -312,7 +316,7 @@ export class FileJail {
   #outside(shown: string, what: string): WasmeshError {
     return new WasmeshError(
       'WASMESH_ERR_PERMISSION_DENIED',
-      `refused the ${what} "${shown}": it is not inside a directory this host allows (--allow-dir)`,
+      `refused the ${what} "${shown}": it is not inside a directory this ${this.owner} allows (--allow-dir)`,
       { details: { what, path: shown, reason: 'outside-allowed-dirs' } },
     );
   }

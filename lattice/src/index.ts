@@ -72,6 +72,12 @@ export {
   type ArtifactRef,
 } from './artifacts.js';
 export {
+  DEFAULT_MAX_MODULE_BYTES,
+  FileJail,
+  readRegularFile,
+  type ReadRegularFileOptions,
+} from './file-jail.js';
+export {
   invokeActor,
   invokeActorDetailed,
   offloadIfLarge,

@@ -2,8 +2,7 @@
  * Parsers for command-line values: each names the flag and what was expected, so a bad value is a
  * usage error that says exactly what to fix.
  */
-import { isWasmeshError, UsageError } from '@wasmesh/lattice';
-import { DEFAULT_MAX_MODULE_BYTES, readRegularFile } from '../host/file-jail.js';
+import { DEFAULT_MAX_MODULE_BYTES, isWasmeshError, readRegularFile, UsageError } from '@wasmesh/lattice';
 
 /**
  * Reads an input file as every module read goes: a regular file only (not /dev/zero, a FIFO or a

@@ -11,6 +11,7 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
   connectNats,
+  FileJail,
   LatticeObjects,
   LinkState,
   openBucket,
@@ -28,7 +29,6 @@ import {
 import { lattice } from '@wasmesh/proto';
 import { ActorRuntime } from '../runtime/runtime.js';
 import { ControlHandlers } from './control.js';
-import { FileJail } from './file-jail.js';
 import { LinkTable } from './link-table.js';
 import { ProviderSupervisor, type SupervisedProvider } from './providers.js';
 import { friendlyName, hostId, resolveLabels } from './identity.js';
@@ -80,7 +80,7 @@ export class LatticeHost {
     this.subjects = new Subjects(options.lattice);
     this.labels = resolveLabels(options.labels);
     this.logger = logger.child({ host: this.id.slice(0, 12), lattice: options.lattice });
-    this.jail = FileJail.create(options.allowDirs, options.maxModuleBytes);
+    this.jail = FileJail.create('host', options.allowDirs, options.maxModuleBytes);
     this.runtime = ActorRuntime.create({ ...options.runtime, logger: this.logger });
   }
 

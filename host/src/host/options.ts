@@ -2,10 +2,16 @@
  * Host options: documented defaults → environment (`WASMESH_*`) → validation → frozen.
  */
 import path from 'node:path';
-import { latticeName, parseTrustedIssuers, resolveAccess, WasmeshError, type Logger } from '@wasmesh/lattice';
+import {
+  DEFAULT_MAX_MODULE_BYTES,
+  latticeName,
+  parseTrustedIssuers,
+  resolveAccess,
+  WasmeshError,
+  type Logger,
+} from '@wasmesh/lattice';
 import type { RuntimeOptions } from '../runtime/options.js';
 import { intInRange } from '../runtime/options.js';
-import { DEFAULT_MAX_MODULE_BYTES } from './file-jail.js';
 
 /** Options of a lattice host. */
 export interface HostOptions {

@@ -37,13 +37,13 @@ import {
   WasmeshError,
   type EventBodies,
   type EventType,
+  type FileJail,
   type LatticeEvent,
   type LinkState,
   type Logger,
   type Subjects,
 } from '@wasmesh/lattice';
 import { lattice } from '@wasmesh/proto';
-import type { FileJail } from './file-jail.js';
 import type { ProviderAccess } from './provider-credentials.js';
 
 /** First delay before restarting a provider that exited. */

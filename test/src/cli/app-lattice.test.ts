@@ -4,10 +4,12 @@
  * version; list, status, versions; a failing app exits 3 with the reason; no reconciler exits 5;
  * undeploy and delete, and delete refused while deployed.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Reconciler } from '@wasmesh/apps';
+import { actorPath } from '../fixtures.js';
 import { startLattice, type LatticeFixture } from '../lattice/fixture.js';
 import { writeLocalKvcounter } from './manifests.js';
 import { wasmesh } from './run-cli.js';
@@ -87,6 +89,22 @@ test('an app the hosts cannot satisfy exits 3 with the reason', async () => {
   );
   expect((await wasmesh(['app', 'undeploy', 'mooncounter'], env)).code).toBe(0);
 }, 60_000);
+
+test('an actor image that is not a regular file (/dev/zero, a FIFO) is refused at once', async () => {
+  const fifo = path.join(dir, 'fifo.wasm');
+  execFileSync('mkfifo', [fifo]);
+  for (const [image, kind] of [
+    ['/dev/zero', 'a character device'],
+    [fifo, 'a FIFO'],
+  ] as const) {
+    const file = manifest(`${path.basename(image)}.yaml`, (t) => t.replace(actorPath('kvcounter'), image));
+    const started = Date.now();
+    const r = await wasmesh(['app', 'put', file], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`WASMESH_ERR_BAD_REQUEST: refused the image of actor counter "${image}": it is ${kind}`);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }
+});
 
 test('without a reconciler, deploy says so (exit 5) and the app stays stored', async () => {
   const other = { ...env, WASMESH_LATTICE: `${lat.lattice}-alone` };

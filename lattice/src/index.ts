@@ -71,12 +71,7 @@ export {
   artifactName,
   type ArtifactRef,
 } from './artifacts.js';
-export {
-  DEFAULT_MAX_MODULE_BYTES,
-  FileJail,
-  readRegularFile,
-  type ReadRegularFileOptions,
-} from './file-jail.js';
+export { DEFAULT_MAX_MODULE_BYTES, FileJail, readRegularFile, type ReadRegularFileOptions } from './file-jail.js';
 export {
   invokeActor,
   invokeActorDetailed,

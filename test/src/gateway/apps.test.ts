@@ -36,8 +36,9 @@ spec:
 
 beforeAll(async () => {
   lat = await startLattice({ hosts: [{}] });
-  reconciler = await Reconciler.start({ natsUrl: lat.nats.url, lattice: lat.lattice, intervalMs: 300, leaseMs: 1000 });
-  gateway = new Gateway({ listen: '127.0.0.1:0', natsUrl: lat.nats.url, lattice: lat.lattice });
+  const { servers: natsUrl, creds, tlsCa } = await lat.nats.access(lat.lattice);
+  reconciler = await Reconciler.start({ natsUrl, creds, tlsCa, lattice: lat.lattice, intervalMs: 300, leaseMs: 1000 });
+  gateway = new Gateway({ listen: '127.0.0.1:0', natsUrl, natsCreds: creds, natsCa: tlsCa, lattice: lat.lattice });
   await gateway.start();
   c = connectClients(gateway.address);
 }, 60_000);

@@ -17,24 +17,40 @@ function localPath(image: string, baseDir: string): string {
   return image.startsWith('file://') ? fileURLToPath(image) : path.resolve(baseDir, image);
 }
 
-/** The manifest with images resolved (see the module comment); its digest is computed again. */
-export async function resolveImages(manifest: AppManifest, baseDir: string, push: PushArtifact): Promise<AppManifest> {
+/** Reads an actor image from a file; `what` names it in errors. */
+export type ReadImage = (file: string, what: string) => Promise<Uint8Array>;
+
+/**
+ * Reads an image from the caller's own file system (the CLI): a regular file of at most 64 MiB
+ * (/dev/zero or a FIFO is refused, not read forever); I/O failures are usage errors naming it.
+ */
+async function readLocalImage(file: string, what: string): Promise<Uint8Array> {
+  try {
+    return await readRegularFile(file, DEFAULT_MAX_MODULE_BYTES, what);
+  } catch (err) {
+    if (isWasmeshError(err, 'WASMESH_ERR_BAD_REQUEST', 'WASMESH_ERR_TOO_LARGE')) throw err;
+    const reason = isWasmeshError(err) ? String(err.details.reason) : (err as Error).message;
+    throw new WasmeshError('WASMESH_ERR_USAGE', `cannot read the ${what}: ${file}: ${reason}`, {
+      cause: err,
+      details: { path: file },
+    });
+  }
+}
+
+/**
+ * The manifest with images resolved (see the module comment); its digest is computed again.
+ * Actor images given as paths are read by `readImage`: a service passes its file jail.
+ */
+export async function resolveImages(
+  manifest: AppManifest,
+  baseDir: string,
+  push: PushArtifact,
+  readImage: ReadImage = readLocalImage,
+): Promise<AppManifest> {
   const components = await Promise.all(
     manifest.components.map(async (c): Promise<AppComponent> => {
       if (c.kind === 'actor' && !c.image.startsWith('sha256:')) {
-        const file = localPath(c.image, baseDir);
-        let bytes: Uint8Array;
-        try {
-          // A regular file of at most 64 MiB: /dev/zero or a FIFO is refused, not read forever.
-          bytes = await readRegularFile(file, DEFAULT_MAX_MODULE_BYTES, `image of actor ${c.name}`);
-        } catch (err) {
-          if (isWasmeshError(err, 'WASMESH_ERR_BAD_REQUEST', 'WASMESH_ERR_TOO_LARGE')) throw err;
-          const reason = isWasmeshError(err) ? String(err.details.reason) : (err as Error).message;
-          throw new WasmeshError('WASMESH_ERR_USAGE', `cannot read the image of actor ${c.name}: ${file}: ${reason}`, {
-            cause: err,
-            details: { component: c.name, image: c.image },
-          });
-        }
+        const bytes = await readImage(localPath(c.image, baseDir), `image of actor ${c.name}`);
         return { ...c, image: await push(bytes, `${manifest.name}/${c.name}`) };
       }
       if (c.kind === 'provider' && !c.image.startsWith('builtin:')) return { ...c, image: localPath(c.image, baseDir) };

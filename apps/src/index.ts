@@ -41,4 +41,4 @@ export { AppStore, claimedIds, manifestOf, MAX_VERSIONS, type AppState, type App
 export { Reconciler, type ReconcilerOptions, type ReconcilerState } from './reconciler/reconciler.js';
 export { planApp, isEmptyPlan, APP_ANNOTATION, APP_VERSION_ANNOTATION, type Plan } from './reconciler/plan.js';
 export { LatticeView, MISSED_HEARTBEATS } from './reconciler/view.js';
-export { resolveImages, type PushArtifact } from './images.js';
+export { resolveImages, type PushArtifact, type ReadImage } from './images.js';

@@ -1,7 +1,8 @@
 /**
  * `wasmesh.lattice.v1.Apps` (gateway.proto) over gRPC: the app store of `@wasmesh/apps`, as
  * `wasmesh app …` uses it. Manifests arrive as text and are validated here (INVALID_ARGUMENT lists
- * every problem); actor images given as paths are read from the gateway's file system.
+ * every problem); actor images given as paths are read from the gateway's file system, only inside
+ * its allowed directories (`--allow-dir`; none by default, so images must be `sha256:` references).
  */
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { AppStore, loadManifest, resolveImages } from '@wasmesh/apps';
@@ -11,7 +12,7 @@ import type { ServiceDeps } from './deps.js';
 
 /** The Apps service implementation over `deps.client`. */
 export function appsService(deps: ServiceDeps): UntypedServiceImplementation {
-  const { client, pre, logger } = deps;
+  const { client, pre, logger, jail } = deps;
   const u = <Req, Res>(name: string, fn: (req: Req, ctx: CallContext) => Promise<Res>) =>
     unary<Req, Res>(`Apps.${name}`, pre, logger, fn);
   let store: Promise<AppStore> | undefined;
@@ -25,6 +26,7 @@ export function appsService(deps: ServiceDeps): UntypedServiceImplementation {
         loadManifest(text!, { source: 'PutAppRequest.manifest' }),
         process.cwd(),
         (b, d) => objects.pushArtifact(b, d),
+        (file, what) => jail.readFile(file, what),
       );
       const { created } = await (await apps()).put(manifest);
       return { name: manifest.name, version: manifest.version, created };

@@ -3,7 +3,7 @@
  * (`WASMESH_GATEWAY_LISTEN`, `WASMESH_NATS_URL`, `WASMESH_LATTICE`), then validation; the result
  * is frozen.
  */
-import { latticeName, natsServers, silentLogger, WasmeshError, type Logger } from '@wasmesh/lattice';
+import { allowDirsFromEnv, latticeName, natsServers, silentLogger, WasmeshError, type Logger } from '@wasmesh/lattice';
 
 /**
  * Default listen address. Loopback only: the gateway serves plaintext gRPC without
@@ -31,6 +31,11 @@ export interface GatewayOptions {
   logger?: Logger;
   /** How long a graceful shutdown waits for in-flight calls before cancelling them. @default 5000 */
   shutdownTimeoutMs?: number;
+  /**
+   * Directories `PutApp` may read actor images given as paths from (see the file jail of
+   * `@wasmesh/lattice`). @default WASMESH_ALLOW_DIRS, else none: images must be `sha256:` references.
+   */
+  allowDirs?: string[];
 }
 
 /** The validated, frozen configuration. */
@@ -42,6 +47,7 @@ export interface GatewayConfig {
   readonly lattice: string;
   readonly logger: Logger;
   readonly shutdownTimeoutMs: number;
+  readonly allowDirs: readonly string[];
 }
 
 /** `host:port` (host may be a name, IPv4 or `[IPv6]`), port 0..65535. */
@@ -77,5 +83,6 @@ export function resolveConfig(options: GatewayOptions = {}): GatewayConfig {
     lattice: latticeName(options.lattice),
     logger: options.logger ?? silentLogger(),
     shutdownTimeoutMs: timeout,
+    allowDirs: Object.freeze([...(options.allowDirs ?? allowDirsFromEnv())]),
   });
 }

@@ -1,5 +1,5 @@
-/** What the service implementations share: the lattice connection, the precondition and the logger. */
-import type { LatticeClient, Logger } from '@wasmesh/lattice';
+/** What the service implementations share: the lattice connection, the precondition, the logger and the file jail. */
+import type { FileJail, LatticeClient, Logger } from '@wasmesh/lattice';
 import type { Precondition } from './calls.js';
 
 /** Dependencies of the service implementations. */
@@ -9,6 +9,8 @@ export interface ServiceDeps {
   /** Runs before every call: throws while NATS is down. */
   readonly pre: Precondition;
   readonly logger: Logger;
+  /** Where the gateway may read files a request names (actor images given as paths). */
+  readonly jail: FileJail;
   /**
    * Registers an open stream's `end` so a draining gateway can end it (streams never finish on
    * their own); returns the unregister function.

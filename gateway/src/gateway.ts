@@ -7,7 +7,7 @@
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { LatticeClient, WasmeshError, type Logger } from '@wasmesh/lattice';
+import { DEFAULT_MAX_MODULE_BYTES, FileJail, LatticeClient, WasmeshError, type Logger } from '@wasmesh/lattice';
 import { resolveConfig, type GatewayConfig, type GatewayOptions } from './config.js';
 import { controlService } from './control-service.js';
 import type { ServiceDeps } from './deps.js';
@@ -34,6 +34,8 @@ export class Gateway {
   /** The validated configuration. */
   readonly config: GatewayConfig;
   readonly #logger: Logger;
+  /** Where `PutApp` may read actor images given as paths. */
+  readonly #jail: FileJail;
   #state: GatewayState = 'created';
   #client: LatticeClient | undefined;
   #server: Server | undefined;
@@ -47,6 +49,7 @@ export class Gateway {
   constructor(options: GatewayOptions = {}) {
     this.config = resolveConfig(options);
     this.#logger = this.config.logger;
+    this.#jail = FileJail.create('gateway', this.config.allowDirs, DEFAULT_MAX_MODULE_BYTES);
     this.#stopped = new Promise((r) => (this.#resolveStopped = r));
   }
 
@@ -95,6 +98,7 @@ export class Gateway {
       const deps: ServiceDeps = {
         client: this.#client,
         logger: this.#logger,
+        jail: this.#jail,
         pre: () => {
           if (!health.serving) {
             throw new WasmeshError(

@@ -33,6 +33,14 @@ const READ_CHUNK_BYTES = 8 * 1024 * 1024;
 /** Opens for reading without blocking on a FIFO (0 where unsupported). */
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
+/**
+ * The allowed directories named by `WASMESH_ALLOW_DIRS`: separated by the platform's path
+ * delimiter (`:`, `;` on Windows), empty items dropped. Every service reads the variable this way.
+ */
+export function allowDirsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.WASMESH_ALLOW_DIRS ?? '').split(path.delimiter).filter((dir) => dir !== '');
+}
+
 /** One allowed directory: as configured (absolute) and its real path. */
 interface AllowedDir {
   given: string;

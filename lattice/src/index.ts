@@ -71,7 +71,13 @@ export {
   artifactName,
   type ArtifactRef,
 } from './artifacts.js';
-export { DEFAULT_MAX_MODULE_BYTES, FileJail, readRegularFile, type ReadRegularFileOptions } from './file-jail.js';
+export {
+  allowDirsFromEnv,
+  DEFAULT_MAX_MODULE_BYTES,
+  FileJail,
+  readRegularFile,
+  type ReadRegularFileOptions,
+} from './file-jail.js';
 export {
   invokeActor,
   invokeActorDetailed,

@@ -3,13 +3,15 @@
  * services, health, reflection) until SIGINT/SIGTERM. Prints one line once serving: the address,
  * or with --json `{"address", "lattice", "nats", "pid"}`.
  */
+import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { DEFAULT_LISTEN, runGateway } from '@wasmesh/gateway';
 import { createLogger } from '@wasmesh/lattice';
-import { examples, latticeOptions, natsAccessOf, printJson, type LatticeOptions } from '../common.js';
+import { collect, examples, latticeOptions, natsAccessOf, printJson, type LatticeOptions } from '../common.js';
 
 interface GatewayCommandOptions extends LatticeOptions {
   listen: string;
+  allowDir?: string[];
 }
 
 /** Registers `wasmesh gateway`. */
@@ -22,6 +24,11 @@ export function registerGateway(program: Command): void {
         new Option('--listen <addr>', 'host:port to serve gRPC on (:0 picks a free port)')
           .env('WASMESH_GATEWAY_LISTEN')
           .default(DEFAULT_LISTEN),
+      )
+      .option(
+        '--allow-dir <dir>',
+        `a directory PutApp may read actor images given as paths from (repeatable; env WASMESH_ALLOW_DIRS, separated by "${path.delimiter}"); without any, images must be sha256: references`,
+        collect,
       ),
   );
   examples(
@@ -29,6 +36,7 @@ export function registerGateway(program: Command): void {
     [
       'wasmesh gateway',
       'wasmesh gateway --listen 0.0.0.0:50051 --lattice prod',
+      'wasmesh gateway --allow-dir ./apps                 # PutApp may read images under ./apps',
       'wasmesh gateway --listen 127.0.0.1:0 --json      # prints {"address":"127.0.0.1:41234",…}',
       'grpcurl -plaintext 127.0.0.1:50051 list',
       'grpcurl -plaintext 127.0.0.1:50051 wasmesh.lattice.v1.Control/Ping',
@@ -43,6 +51,7 @@ export function registerGateway(program: Command): void {
       natsCreds: natsAccessOf(opts).creds,
       natsCa: natsAccessOf(opts).tlsCa,
       lattice: opts.lattice,
+      ...(opts.allowDir ? { allowDirs: opts.allowDir } : {}),
       logger: createLogger({ component: 'gateway' }),
       onListening: (gateway) => {
         if (opts.json) {

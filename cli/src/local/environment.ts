@@ -202,6 +202,7 @@ export class LocalEnvironment {
           ...(creds ? { natsCreds: creds } : {}),
           ...(tlsCa ? { natsCa: tlsCa } : {}),
           lattice: options.lattice,
+          allowDirs: [process.cwd()],
         });
         await env.#gateway.start();
         env.#state.gateway = env.#gateway.address;

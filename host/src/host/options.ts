@@ -1,8 +1,8 @@
 /**
  * Host options: documented defaults → environment (`WASMESH_*`) → validation → frozen.
  */
-import path from 'node:path';
 import {
+  allowDirsFromEnv,
   DEFAULT_MAX_MODULE_BYTES,
   latticeName,
   parseTrustedIssuers,
@@ -94,11 +94,6 @@ function envInt(name: string): number | undefined {
   return n;
 }
 
-/** A list in an environment variable, split on the platform's path delimiter; empty items dropped. */
-function envList(name: string): string[] {
-  return (process.env[name] ?? '').split(path.delimiter).filter((item) => item !== '');
-}
-
 /** Applies defaults and environment, validates, freezes. */
 export function resolveHostOptions(o: HostOptions = {}): Readonly<ResolvedHostOptions> {
   const { servers, ...access } = resolveAccess({ servers: o.nats, creds: o.creds, tlsCa: o.tlsCa });
@@ -127,7 +122,7 @@ export function resolveHostOptions(o: HostOptions = {}): Readonly<ResolvedHostOp
       0,
       600_000,
     ),
-    allowDirs: [...(o.allowDirs ?? envList('WASMESH_ALLOW_DIRS'))],
+    allowDirs: [...(o.allowDirs ?? allowDirsFromEnv())],
     maxModuleBytes: intInRange(
       'maxModuleBytes',
       o.maxModuleBytes ?? envInt('WASMESH_MAX_MODULE_BYTES') ?? DEFAULT_MAX_MODULE_BYTES,

@@ -4,6 +4,7 @@
  * INVALID_ARGUMENT listing its problems; deleting a deployed app is FAILED_PRECONDITION; undeploy
  * and delete.
  */
+import path from 'node:path';
 import { Reconciler } from '@wasmesh/apps';
 import { Gateway } from '@wasmesh/gateway';
 import { actorPath } from '../fixtures.js';
@@ -38,7 +39,14 @@ beforeAll(async () => {
   lat = await startLattice({ hosts: [{}] });
   const { servers: natsUrl, creds, tlsCa } = await lat.nats.access(lat.lattice);
   reconciler = await Reconciler.start({ natsUrl, creds, tlsCa, lattice: lat.lattice, intervalMs: 300, leaseMs: 1000 });
-  gateway = new Gateway({ listen: '127.0.0.1:0', natsUrl, natsCreds: creds, natsCa: tlsCa, lattice: lat.lattice });
+  gateway = new Gateway({
+    listen: '127.0.0.1:0',
+    natsUrl,
+    natsCreds: creds,
+    natsCa: tlsCa,
+    lattice: lat.lattice,
+    allowDirs: [path.dirname(actorPath('hello'))],
+  });
   await gateway.start();
   c = connectClients(gateway.address);
 }, 60_000);
@@ -92,6 +100,30 @@ test('a bad manifest is INVALID_ARGUMENT listing every problem; delete while dep
   expect((unknown as grpc.ServiceError).code).toBe(grpc.status.NOT_FOUND);
   const refused = await unary(c.apps, 'DeleteApp', { name: 'greeter' }).catch((e: grpc.ServiceError) => e);
   expect((refused as grpc.ServiceError).code).toBe(grpc.status.FAILED_PRECONDITION);
+});
+
+test("PutApp reads actor images only inside the gateway's --allow-dir, and only regular files", async () => {
+  for (const [image, code, grpcStatus] of [
+    ['file:///etc/passwd', 'WASMESH_ERR_PERMISSION_DENIED', grpc.status.PERMISSION_DENIED],
+    [
+      `${path.dirname(actorPath('hello'))}/../../../../etc/passwd`,
+      'WASMESH_ERR_PERMISSION_DENIED',
+      grpc.status.PERMISSION_DENIED,
+    ],
+    ['/dev/zero', 'WASMESH_ERR_PERMISSION_DENIED', grpc.status.PERMISSION_DENIED],
+    [path.dirname(actorPath('hello')), 'WASMESH_ERR_BAD_REQUEST', grpc.status.INVALID_ARGUMENT],
+  ] as const) {
+    const started = Date.now();
+    const err = (await unary(c.apps, 'PutApp', {
+      manifest: manifest.replace(`file://${actorPath('hello')}`, image).replace('name: greeter', 'name: intruder'),
+    }).catch((e: grpc.ServiceError) => e)) as grpc.ServiceError;
+    expect({ image, code: wasmeshCode(err), status: err.code }).toEqual({ image, code, status: grpcStatus });
+    expect(err.details).not.toMatch(/root:/);
+    expect(Date.now() - started).toBeLessThan(2000);
+  }
+  expect((await unary<{ apps: { name: string }[] }>(c.apps, 'ListApps', {})).apps.map((a) => a.name)).toEqual([
+    'greeter',
+  ]);
 });
 
 test('undeploy removes the actor; then delete', async () => {

@@ -3,7 +3,11 @@
  * sets, on one nats-server and from one client process.
  *
  *   mesh   `LatticeClient.invoke('echo', 'Echo', payload)`: client → NATS → a host process (its own
- *          Node process, as in production) → the echo actor in wasm → reply.
+ *          Node process, as in production) → the echo actor in wasm → reply; on an open nats-server
+ *          (no TLS, no auth: the baseline the secure case is compared with).
+ *   secure the same on a second nats-server secured as `wasmesh up` configures it: TLS required
+ *          (private CA), decentralized JWT auth with the lattice's account, the host with host
+ *          credentials and the client with admin credentials.
  *   floor  plain nats.js request/reply: `nc.request(subject, payload)` answered by a responder in a
  *          child process doing `msg.respond(msg.data)` (floor-responder.ts).
  *
@@ -125,9 +129,13 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
   let stoppingHost = false;
   let hostExit: string | undefined;
   try {
-    const nats = await NatsServer.start();
+    // The open server is the baseline (an explicit opt-out of security, for comparison only).
+    const nats = await NatsServer.start({ insecure: true });
     cleanups.push(['stop nats-server', () => nats[Symbol.asyncDispose]()]);
-    log(`nats-server at ${nats.url} (pid ${nats.pid})`);
+    log(`open nats-server at ${nats.url} (pid ${nats.pid})`);
+    const secureNats = await NatsServer.start();
+    cleanups.push(['stop secure nats-server', () => secureNats[Symbol.asyncDispose]()]);
+    log(`secure nats-server at ${secureNats.url} (pid ${secureNats.pid})`);
 
     host = await HostProcess.start({ natsUrl: nats.url, lattice: LATTICE });
     const startedHost = host;
@@ -142,6 +150,9 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
       },
     ]);
     log(`host ${host.hostId} (pid ${host.pid})`);
+    const secureHost = await HostProcess.start({ ...(await secureNats.processAccess(LATTICE)), lattice: LATTICE });
+    cleanups.push(['stop secure host', () => stopHost(secureHost, log)]);
+    log(`secure host ${secureHost.hostId} (pid ${secureHost.pid})`);
 
     responder = await ReadyChild.start('floor-responder.js', [nats.url, FLOOR_SUBJECT], log);
     const startedResponder = responder;
@@ -152,24 +163,33 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
     cleanups.push(['close lattice client', () => client.close()]);
     const floorNc: NatsConnection = await connect({ servers: nats.url, name: 'wasmesh-bench-floor' });
     cleanups.push(['close floor connection', () => floorNc.drain()]);
+    const secureClient = await LatticeClient.connect({
+      ...(await secureNats.access(LATTICE, 'admin')),
+      lattice: LATTICE,
+      name: 'wasmesh-bench-secure',
+    });
+    cleanups.push(['close secure lattice client', () => secureClient.close()]);
 
     const artifactRef = actorPath('echo');
-    await client.control.startActor({
-      hostId: host.hostId,
-      actorId: ACTOR_ID,
-      artifactRef,
-      maxConcurrent: Math.max(256, C),
-    });
+    for (const [c, h] of [
+      [client, host],
+      [secureClient, secureHost],
+    ] as const) {
+      await c.control.startActor({ hostId: h.hostId, actorId: ACTOR_ID, artifactRef, maxConcurrent: Math.max(256, C) });
+    }
     log(`actor ${ACTOR_ID} started from ${artifactRef}`);
 
     const timeoutMs = cfg.timeoutMs;
     const mesh = async (): Promise<void> =>
       check('mesh echo', await client.invoke(ACTOR_ID, 'Echo', payload, { timeoutMs }), payload);
+    const secure = async (): Promise<void> =>
+      check('secure echo', await secureClient.invoke(ACTOR_ID, 'Echo', payload, { timeoutMs }), payload);
     const floor = async (): Promise<void> =>
       check('floor echo', (await floorNc.request(FLOOR_SUBJECT, payload, { timeout: timeoutMs })).data, payload);
     for (const [name, call] of [
       ['floor', floor],
       ['mesh', mesh],
+      ['secure', secure],
     ] as const) {
       try {
         await call();
@@ -179,17 +199,23 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
         });
       }
     }
-    log('both echo the payload');
+    log('all three echo the payload');
 
     // Back to back on the same server and client process, floor first at each concurrency.
     const floorSeq = await measure('floor sequential', floor, 1, cfg);
     const meshSeq = await measure('mesh sequential', mesh, 1, cfg);
+    const secureSeq = await measure('secure sequential', secure, 1, cfg);
     const floorLoaded = await measure(`floor c=${C}`, floor, C, cfg);
     const meshLoaded = await measure(`mesh c=${C}`, mesh, C, cfg);
+    const secureLoaded = await measure(`secure c=${C}`, secure, C, cfg);
 
     return {
       mesh: caseResult(meshSeq, meshLoaded, C),
       floor: caseResult(floorSeq, floorLoaded, C),
+      secure: caseResult(secureSeq, secureLoaded, C),
+      // Targets: secure p50 <= 1.15x mesh p50, secure throughput >= 0.85x mesh throughput.
+      secure_p50_ratio: round(secureSeq.p50_us / meshSeq.p50_us, 2),
+      secure_throughput_ratio: round(secureLoaded.throughput_per_s / meshLoaded.throughput_per_s, 3),
       p50_ratio: round(meshSeq.p50_us / floorSeq.p50_us, 2),
       p99_ratio: round(meshSeq.p99_us / floorSeq.p99_us, 2),
       throughput_ratio: round(meshLoaded.throughput_per_s / floorLoaded.throughput_per_s, 3),

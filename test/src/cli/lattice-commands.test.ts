@@ -19,10 +19,12 @@ let hostA: HostProcess;
 let hostB: HostProcess;
 let echoRef: string;
 let helloRef: string;
+/** `--nats`, `--creds` and `--tls-ca` of the lattice's admin. */
+let natsFlags: string[];
 
-/** `wasmesh <args> --nats <url> --lattice <this file's lattice>`. */
+/** `wasmesh <args> --nats <url> --creds <admin> --tls-ca <ca> --lattice <this file's lattice>`. */
 function cli(...args: string[]): Promise<CliResult> {
-  return wasmesh([...args, '--nats', nats.url, '--lattice', LATTICE]);
+  return wasmesh([...args, ...natsFlags, '--lattice', LATTICE]);
 }
 
 /** Runs a command with --json and parses its stdout. */
@@ -60,10 +62,18 @@ async function hostsRunning(actorId: string): Promise<string[]> {
 
 beforeAll(async () => {
   nats = await NatsServer.start();
-  [hostA, hostB] = await Promise.all([
-    HostProcess.start({ natsUrl: nats.url, lattice: LATTICE, labels: { zone: 'a' }, heartbeatMs: 500 }),
-    HostProcess.start({ natsUrl: nats.url, lattice: LATTICE, labels: { zone: 'b' }, heartbeatMs: 500 }),
-  ]);
+  const { servers, creds, tlsCa } = await nats.access(LATTICE);
+  natsFlags = ['--nats', servers, ...(creds ? ['--creds', creds] : []), ...(tlsCa ? ['--tls-ca', tlsCa] : [])];
+  [hostA, hostB] = (await Promise.all(
+    ['a', 'b'].map(async (zone) =>
+      HostProcess.start({
+        ...(await nats.processAccess(LATTICE)),
+        lattice: LATTICE,
+        labels: { zone },
+        heartbeatMs: 500,
+      }),
+    ),
+  )) as [HostProcess, HostProcess];
 }, 30_000);
 
 afterAll(async () => {

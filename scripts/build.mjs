@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The whole build, in dependency order: setup (toolchain checks, nats-server, redis-server), protobuf code (pbjs),
 // the native runtime (cargo), the actors (AssemblyScript),
-// the test fixtures (wabt + AssemblyScript), then TypeScript. Run by `npm install` (prepare) and
+// the test fixtures (wabt + AssemblyScript), then TypeScript, then the example actors are signed
+// with the development issuer (scripts/sign-examples.mjs). Run by `npm install` (prepare) and
 // before `npm test`. Every step is incremental, so a warm run takes seconds.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -15,6 +16,7 @@ const steps = [
   ['actors', ['actors/scripts/build.mjs']],
   ['test fixtures', ['test/scripts/build-fixtures.mjs']],
   ['typescript', ['node_modules/typescript/bin/tsc', '--build']],
+  ['example actors signed (development issuer)', ['scripts/sign-examples.mjs']],
 ];
 for (const [name, args] of steps) {
   const started = Date.now();

@@ -3,7 +3,6 @@
  * every verdict, module keys, the trust policy and capabilities. (End to end through a lattice:
  * test/src/lattice/claims.test.ts; against wasmCloud's wascap crate: wascap-interop.test.ts.)
  */
-import { readFileSync } from 'node:fs';
 import type { WasmeshError } from '@wasmesh/lattice';
 import {
   accountKeyPair,
@@ -24,13 +23,12 @@ import {
   signModule,
   stripClaims,
 } from '@wasmesh/lattice';
-import { actorPath } from '../fixtures.js';
-import { customSectionBytes, jwtOf, paddedSizes, replaceJwt } from './wasm-edit.js';
+import { customSectionBytes, jwtOf, paddedSizes, replaceJwt, unsignedActor } from './wasm-edit.js';
 
 const issuerKey = generateKey('account');
 const issuer = accountKeyPair(issuerKey.seed);
-const echo = readFileSync(actorPath('echo'));
-const fib = readFileSync(actorPath('fib'));
+const echo = unsignedActor('echo');
+const fib = unsignedActor('fib');
 
 function sign(wasm: Buffer = echo, extra: Partial<Parameters<typeof signModule>[1]> = {}): Buffer {
   return signModule(wasm, { issuer, name: 'echo', caps: ['wasmesh:keyvalue'], ...extra }).wasm;

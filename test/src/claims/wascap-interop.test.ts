@@ -10,13 +10,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { accountKeyPair, admitActor, generateKey, readClaims, readSections, signModule } from '@wasmesh/lattice';
 import { wascapInteropBin } from '../../scripts/wascap-interop-paths.mjs';
-import { actorPath } from '../fixtures.js';
-import { paddedSizes } from './wasm-edit.js';
+import { paddedSizes, unsignedActor } from './wasm-edit.js';
 
 const run = promisify(execFile);
 const issuerKey = generateKey('account');
 const issuer = accountKeyPair(issuerKey.seed);
-const kvcounter = readFileSync(actorPath('kvcounter'));
+const kvcounter = unsignedActor('kvcounter');
 let dir: string;
 
 beforeAll(() => {

@@ -3,7 +3,14 @@
  * padded as some toolchains write them, and a module's JWT swapped for a forged one (signature
  * left as it was), so the tests do not depend on the code they check.
  */
-import { readSections } from '@wasmesh/lattice';
+import { readFileSync } from 'node:fs';
+import { readSections, stripClaims } from '@wasmesh/lattice';
+import { actorPath } from '../fixtures.js';
+
+/** The example actor `name` without any claims (the build signs the examples). */
+export function unsignedActor(name: string): Buffer {
+  return stripClaims(readSections(readFileSync(actorPath(name))));
+}
 
 const leb = (n: number, width?: number): number[] => {
   const out: number[] = [];

@@ -5,8 +5,8 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ExitCode } from '@wasmesh/lattice';
-import { customSectionBytes, jwtOf } from '../claims/wasm-edit.js';
+import { devIssuerPublicKey, ExitCode } from '@wasmesh/lattice';
+import { customSectionBytes, jwtOf, unsignedActor } from '../claims/wasm-edit.js';
 import { actorPath } from '../fixtures.js';
 import { wasmesh } from './run-cli.js';
 
@@ -100,7 +100,7 @@ test('inspect names what is wrong: tampered, not yet valid', async () => {
   // The claims moved onto another module.
   const grafted = path.join(dir, 'grafted.wasm');
   const claims = customSectionBytes('wasmcloud_jwt', jwtOf(readFileSync(signed)));
-  writeFileSync(grafted, Buffer.concat([readFileSync(actorPath('fib')), claims]));
+  writeFileSync(grafted, Buffer.concat([unsignedActor('fib'), claims]));
   const tampered = JSON.parse((await wasmesh(['inspect', grafted, '--json'])).stdout);
   expect(tampered.claims).toMatchObject({ verdict: 'tampered', reason: expect.stringMatching(/hash/) });
   expect((await wasmesh(['inspect', grafted])).stdout).toMatch(/claims: +tampered: the module's hash/);
@@ -133,7 +133,9 @@ test('run --trusted-issuer runs modules of that issuer and refuses others with e
   const ok = await wasmesh(['run', signed, 'Echo', '--data', 'hi', '--trusted-issuer', issuerPublic]);
   expect(ok).toMatchObject({ code: 0, stdout: 'hi' });
 
-  const unsigned = await wasmesh(['run', actorPath('echo'), 'Echo', '--trusted-issuer', issuerPublic]);
+  const unsignedFile = path.join(dir, 'echo.wasm');
+  writeFileSync(unsignedFile, unsignedActor('echo'));
+  const unsigned = await wasmesh(['run', unsignedFile, 'Echo', '--trusted-issuer', issuerPublic]);
   expect(unsigned.code).toBe(ExitCode.DENIED);
   expect(unsigned.stderr).toMatch(
     /^wasmesh: WASMESH_ERR_UNTRUSTED_ACTOR: actor "echo.wasm" refused: the module is unsigned/,
@@ -161,4 +163,21 @@ test('keys and sign have --help with examples', async () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Examples:\n {2}\$ wasmesh/);
   }
+});
+
+test('the build signs the example actors with the development issuer and the caps they use', async () => {
+  const dev = devIssuerPublicKey();
+  expect(dev).toMatch(/^A/);
+  const expected: Record<string, string[]> = {
+    kvcounter: ['wasmesh:keyvalue', 'wasmesh:httpserver'],
+    hello: ['wasmesh:httpserver'],
+    responder: ['wasmesh:messaging'],
+    echo: [],
+  };
+  for (const [name, caps] of Object.entries(expected)) {
+    const { claims } = JSON.parse((await wasmesh(['inspect', actorPath(name), '--json'])).stdout);
+    expect({ name, ...claims }).toMatchObject({ name, verdict: 'valid', issuer: dev, caps });
+  }
+  const testbed = JSON.parse((await wasmesh(['inspect', actorPath('testbed'), '--json'])).stdout);
+  expect(testbed.claims).toBeNull();
 });

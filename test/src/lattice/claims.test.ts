@@ -6,7 +6,6 @@
  * contracts of its caps: host calls outside them fail with WASMESH_ERR_CAPABILITY_DENIED even
  * when a link exists, and `link put` of a contract it lacks is refused.
  */
-import { readFileSync } from 'node:fs';
 import type { WasmeshError } from '@wasmesh/lattice';
 import {
   accountKeyPair,
@@ -16,15 +15,15 @@ import {
   signModule,
   type SignOptions,
 } from '@wasmesh/lattice';
-import { actorPath, providerFixturePath } from '../fixtures.js';
-import { customSectionBytes, jwtOf } from '../claims/wasm-edit.js';
+import { providerFixturePath } from '../fixtures.js';
+import { customSectionBytes, jwtOf, unsignedActor } from '../claims/wasm-edit.js';
 import { EventLog, startLattice, type LatticeFixture } from './fixture.js';
 
 const trustedKey = generateKey('account');
 const trusted = accountKeyPair(trustedKey.seed);
-const echo = readFileSync(actorPath('echo'));
-const fib = readFileSync(actorPath('fib'));
-const testbed = readFileSync(actorPath('testbed'));
+const echo = unsignedActor('echo');
+const fib = unsignedActor('fib');
+const testbed = unsignedActor('testbed');
 
 let lat: LatticeFixture;
 let hostId: string;

@@ -255,7 +255,7 @@ export class FileJail {
     if (this.dirs.length === 0) {
       throw new WasmeshError(
         'WASMESH_ERR_PERMISSION_DENIED',
-        `refused the ${what} "${shown}": this ${this.owner} reads no files (it was started without --allow-dir); push the module with \`wasmesh push\` and use its sha256: reference`,
+        `refused the ${what} "${shown}": this ${this.owner} reads no files (it was started without --allow-dir); push modules with \`wasmesh push\` and use their sha256: reference, and builtin: providers`,
         { details: { what, path: shown, reason: 'no-allowed-dirs' } },
       );
     }

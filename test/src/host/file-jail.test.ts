@@ -207,7 +207,9 @@ test('provider executables outside the allowed directories are never started', a
 test('a host without allowed directories reads no file, and runs pushed modules', async () => {
   for (const ref of [path.join(jail, 'echo.wasm'), '/dev/zero', 'relative/echo.wasm']) {
     const err = await refused(closed, ref, 'WASMESH_ERR_PERMISSION_DENIED', 'no-allowed-dirs');
-    expect(err.message).toMatch(/started without --allow-dir\); push the module with `wasmesh push`/);
+    expect(err.message).toMatch(
+      /started without --allow-dir\); push modules with `wasmesh push` and use their sha256: reference/,
+    );
   }
   await expect(
     lat.client.control.startProvider({

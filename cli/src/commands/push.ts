@@ -2,23 +2,26 @@
  * `wasmesh push <file.wasm>`: stores a module in the lattice object store and prints its reference,
  * `sha256:<hex>`, which any host of the lattice can start (`wasmesh start actor sha256:… --id …`).
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { WasmeshError } from '@wasmesh/lattice';
-import { UsageError } from '@wasmesh/lattice';
+import { DEFAULT_MAX_MODULE_BYTES, isWasmeshError, readRegularFile, UsageError, WasmeshError } from '@wasmesh/lattice';
 import { examples, latticeOptions, printJson, withLattice, type LatticeOptions } from '../common.js';
 
 /** The first bytes of every WebAssembly binary: `\0asm`. */
 const WASM_MAGIC = Buffer.from([0x00, 0x61, 0x73, 0x6d]);
 
-/** Reads a module file: unreadable is a usage error (2), not starting with `\0asm` is WASMESH_ERR_INVALID_MODULE (3). */
+/**
+ * Reads a module file: a regular file of at most 64 MiB (/dev/zero, a FIFO or a directory is
+ * WASMESH_ERR_BAD_REQUEST, a larger file WASMESH_ERR_TOO_LARGE, at once); unreadable is a usage
+ * error (2), not starting with `\0asm` is WASMESH_ERR_INVALID_MODULE (3).
+ */
 export async function readModule(file: string): Promise<Buffer> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    bytes = await readRegularFile(file, DEFAULT_MAX_MODULE_BYTES, 'module');
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    if (isWasmeshError(err, 'WASMESH_ERR_BAD_REQUEST', 'WASMESH_ERR_TOO_LARGE')) throw err;
+    const reason = isWasmeshError(err) ? String(err.details.reason) : (err as Error).message;
     throw new UsageError(`cannot read module "${file}": ${reason}`, { cause: err, details: { file } });
   }
   if (bytes.length < WASM_MAGIC.length || !bytes.subarray(0, WASM_MAGIC.length).equals(WASM_MAGIC)) {

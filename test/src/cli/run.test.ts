@@ -60,7 +60,7 @@ test.each([
   expect(r.stdout).toBe('');
 });
 
-test('run and inspect read only regular files of at most 64 MiB, and refuse others at once', async () => {
+test('run, inspect and push read only regular files of at most 64 MiB, and refuse others at once', async () => {
   const dir = tempDir();
   const fifo = path.join(dir, 'fifo.wasm');
   const huge = path.join(dir, 'huge.wasm');
@@ -72,6 +72,11 @@ test('run and inspect read only regular files of at most 64 MiB, and refuse othe
       ['run', '/dev/zero', 'X'],
       ExitCode.USAGE,
       /WASMESH_ERR_BAD_REQUEST: refused the actor "\/dev\/zero": it is a character device, not a regular file/,
+    ],
+    [
+      ['push', '/dev/zero', '--nats', 'nats://127.0.0.1:1'],
+      ExitCode.USAGE,
+      /WASMESH_ERR_BAD_REQUEST: refused the module "\/dev\/zero": it is a character device/,
     ],
     [
       ['inspect', '/dev/zero'],

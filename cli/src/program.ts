@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { registerActorCommands } from './commands/actor.js';
 import { registerAppCommands } from './commands/app.js';
 import { registerCall } from './commands/call.js';
+import { registerGetClaims } from './commands/claims.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerCredsCommands } from './commands/creds.js';
@@ -79,6 +80,7 @@ Run 'wasmesh <command> --help' for a command's flags and examples.`,
       .allowExcessArguments();
   }
   registerGet(program);
+  registerGetClaims(program);
   registerCredsCommands(program);
   registerPush(program);
   registerActorCommands(program);

@@ -17,6 +17,7 @@ import {
 } from '@wasmesh/lattice';
 import { providerFixturePath } from '../fixtures.js';
 import { customSectionBytes, jwtOf, unsignedActor } from '../claims/wasm-edit.js';
+import { wasmesh } from '../cli/run-cli.js';
 import { EventLog, startLattice, type LatticeFixture } from './fixture.js';
 
 const trustedKey = generateKey('account');
@@ -48,6 +49,12 @@ async function start(actorId: string, wasm: Buffer): Promise<unknown> {
   return lat.client.control.startActor({ hostId, actorId, artifactRef: await push(wasm), maxConcurrent: 4 });
 }
 
+/** The environment a CLI command needs to reach this lattice as an admin. */
+async function cliAccess(): Promise<Record<string, string>> {
+  const { creds, tlsCa } = await lat.nats.access(lat.lattice);
+  return { ...(creds ? { WASMESH_NATS_CREDS: creds } : {}), ...(tlsCa ? { WASMESH_NATS_CA: tlsCa } : {}) };
+}
+
 async function refusal(p: Promise<unknown>): Promise<WasmeshError> {
   const err = await p.then(
     () => undefined,
@@ -73,6 +80,23 @@ test('a module signed by a trusted issuer runs, and claims.get returns its real 
       caps: 'wasmesh:actor',
     },
   });
+});
+
+test('wasmesh get claims lists what hosts recorded: signed actors with their claims', async () => {
+  const env = { WASMESH_NATS_URL: lat.nats.url, WASMESH_LATTICE: lat.lattice, ...(await cliAccess()) };
+  const json = await wasmesh(['get', 'claims', '--json'], env);
+  expect(json.code).toBe(0);
+  expect(JSON.parse(json.stdout)).toContainEqual({
+    actorId: 'signed-echo',
+    digest: expect.stringMatching(/^sha256:/),
+    signed: true,
+    claims: expect.objectContaining({ issuer: trustedKey.publicKey, name: 'echo', caps: 'wasmesh:actor' }),
+  });
+  const human = await wasmesh(['get', 'claims'], env);
+  expect(human.stdout).toMatch(/^ACTOR +ISSUER +SUBJECT +NAME +CAPS +EXPIRES\n/);
+  expect(human.stdout).toMatch(
+    new RegExp(`signed-echo +${trustedKey.publicKey.slice(0, 8)}… +M\\w{7}… +echo +wasmesh:actor +never`),
+  );
 });
 
 test.each([

@@ -8,7 +8,7 @@ import { ExitCode } from '@wasmesh/lattice';
 import { actorPath, fixturePath } from '../fixtures.js';
 import { HostProcess } from '../harness/host-process.js';
 import { NatsServer } from '../harness/nats-server.js';
-import { wasmesh, type CliResult } from './run-cli.js';
+import { natsFlags, wasmesh, type CliResult } from './run-cli.js';
 
 /** The CLI's statuses beyond lattice's ExitCode (to move there: UNAVAILABLE 5, NOT_FOUND 6). */
 const EXIT = { ...ExitCode, UNAVAILABLE: 5, NOT_FOUND: 6 } as const;
@@ -20,11 +20,11 @@ let hostB: HostProcess;
 let echoRef: string;
 let helloRef: string;
 /** `--nats`, `--creds` and `--tls-ca` of the lattice's admin. */
-let natsFlags: string[];
+let flags: string[];
 
 /** `wasmesh <args> --nats <url> --creds <admin> --tls-ca <ca> --lattice <this file's lattice>`. */
 function cli(...args: string[]): Promise<CliResult> {
-  return wasmesh([...args, ...natsFlags, '--lattice', LATTICE]);
+  return wasmesh([...args, ...flags, '--lattice', LATTICE]);
 }
 
 /** Runs a command with --json and parses its stdout. */
@@ -62,8 +62,7 @@ async function hostsRunning(actorId: string): Promise<string[]> {
 
 beforeAll(async () => {
   nats = await NatsServer.start();
-  const { servers, creds, tlsCa } = await nats.access(LATTICE);
-  natsFlags = ['--nats', servers, ...(creds ? ['--creds', creds] : []), ...(tlsCa ? ['--tls-ca', tlsCa] : [])];
+  flags = await natsFlags(nats, LATTICE);
   [hostA, hostB] = (await Promise.all(
     ['a', 'b'].map(async (zone) =>
       HostProcess.start({

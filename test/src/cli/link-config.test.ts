@@ -10,7 +10,7 @@ import { HostProcess } from '../harness/host-process.js';
 import { NatsServer } from '../harness/nats-server.js';
 import { isGone, killIfAlive } from '../harness/processes.js';
 import { until } from '../lattice/fixture.js';
-import { wasmesh, type CliResult } from './run-cli.js';
+import { natsFlags, wasmesh, type CliResult } from './run-cli.js';
 
 const EXIT = { ...ExitCode, UNAVAILABLE: 5, NOT_FOUND: 6 } as const;
 const ECHO = providerFixturePath('echo-provider');
@@ -18,9 +18,11 @@ const LATTICE = `links_${process.pid}`;
 let nats: NatsServer;
 let host: HostProcess;
 const pids = new Set<number>();
+/** `--nats`, `--creds` and `--tls-ca` of the lattice's admin. */
+let flags: string[];
 
 function cli(...args: string[]): Promise<CliResult> {
-  return wasmesh([...args, '--nats', nats.url, '--lattice', LATTICE]);
+  return wasmesh([...args, ...flags, '--lattice', LATTICE]);
 }
 
 async function cliJson<T = Record<string, unknown>>(...args: string[]): Promise<{ r: CliResult; out: T }> {
@@ -52,8 +54,9 @@ function callContract(operation: string, data: string, link = 'default', contrac
 
 beforeAll(async () => {
   nats = await NatsServer.start();
+  flags = await natsFlags(nats, LATTICE);
   host = await HostProcess.start({
-    natsUrl: nats.url,
+    ...(await nats.processAccess(LATTICE)),
     lattice: LATTICE,
     heartbeatMs: 500,
     env: { WASMESH_PROVIDER_HEALTH_MS: '500' },

@@ -2,6 +2,8 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import type { Role } from '@wasmesh/lattice';
+import type { NatsServer } from '../harness/nats-server.js';
 
 /** Path of the built `wasmesh` entry script. */
 export const wasmeshBin = path.join(
@@ -31,4 +33,25 @@ export function wasmesh(args: string[], env: Record<string, string> = {}): Promi
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** `--nats`, `--creds` and `--tls-ca` of a `role` (default admin) in `lattice` on `nats`: what a user passes. */
+export async function natsFlags(nats: NatsServer, lattice: string, role: Role = 'admin'): Promise<string[]> {
+  const { servers, creds, tlsCa } = await nats.access(lattice, role);
+  return ['--nats', servers, ...(creds ? ['--creds', creds] : []), ...(tlsCa ? ['--tls-ca', tlsCa] : [])];
+}
+
+/** The same as {@link natsFlags} in the environment (`WASMESH_NATS_URL`, `_CREDS`, `_CA`, `WASMESH_LATTICE`). */
+export async function natsEnv(
+  nats: NatsServer,
+  lattice: string,
+  role: Role = 'admin',
+): Promise<Record<string, string>> {
+  const { servers, creds, tlsCa } = await nats.access(lattice, role);
+  return {
+    WASMESH_NATS_URL: servers,
+    WASMESH_LATTICE: lattice,
+    ...(creds ? { WASMESH_NATS_CREDS: creds } : {}),
+    ...(tlsCa ? { WASMESH_NATS_CA: tlsCa } : {}),
+  };
 }

@@ -6,16 +6,10 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { uniqueLattice } from '../lattice/fixture.js';
 import { NatsServer } from '../harness/nats-server.js';
-import { wasmesh, wasmeshBin } from '../cli/run-cli.js';
+import { natsFlags, wasmesh, wasmeshBin } from '../cli/run-cli.js';
 import { connectClients, unary } from './grpc-client.js';
 
 let nats: NatsServer;
-/** `--nats`, `--creds` and `--tls-ca` of `lattice`'s admin. */
-async function natsFlags(lattice: string): Promise<string[]> {
-  const { servers, creds, tlsCa } = await nats.access(lattice);
-  return ['--nats', servers, ...(creds ? ['--creds', creds] : []), ...(tlsCa ? ['--tls-ca', tlsCa] : [])];
-}
-
 beforeAll(async () => {
   nats = await NatsServer.start();
 }, 30_000);
@@ -25,7 +19,16 @@ test('wasmesh gateway --listen 127.0.0.1:0 --json prints its address, serves, an
   const lattice = uniqueLattice('gw');
   const child = spawn(
     process.execPath,
-    [wasmeshBin, 'gateway', '--listen', '127.0.0.1:0', '--json', ...(await natsFlags(lattice)), '--lattice', lattice],
+    [
+      wasmeshBin,
+      'gateway',
+      '--listen',
+      '127.0.0.1:0',
+      '--json',
+      ...(await natsFlags(nats, lattice)),
+      '--lattice',
+      lattice,
+    ],
     { env: { ...process.env, NODE_OPTIONS: '', WASMESH_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
@@ -53,7 +56,7 @@ test('wasmesh gateway --listen 127.0.0.1:0 --json prints its address, serves, an
 }, 30_000);
 
 test('wasmesh gateway with an invalid --listen fails with a usage-class status naming it', async () => {
-  const r = await wasmesh(['gateway', '--listen', 'nonsense', ...(await natsFlags(uniqueLattice('gw')))]);
+  const r = await wasmesh(['gateway', '--listen', 'nonsense', ...(await natsFlags(nats, uniqueLattice('gw')))]);
   expect(r.code).toBe(2);
   expect(r.stderr).toContain('WASMESH_ERR_CONFIG');
   expect(r.stderr).toContain('"nonsense"');

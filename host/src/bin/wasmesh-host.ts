@@ -121,10 +121,12 @@ Examples:
   $ wasmesh host --allow-dir .
   $ wasmesh host --label zone=eu-1 --label tier=gpu --lattice staging --allow-dir /srv/wasm
   $ WASMESH_NATS_URL=nats://10.0.0.5:4222 wasmesh host --json
+  $ wasmesh host --trusted-issuer ACZ… --trusted-issuer ADQ…     # only actors signed by these accounts
 
 Requests name files only inside the --allow-dir directories (after resolving links and ..), and
 only regular files; a host without --allow-dir runs modules pushed to the lattice (sha256:) and
-builtin: providers only.`,
+builtin: providers only. With --trusted-issuer, unsigned actors, actors of other issuers and
+actors whose claims are tampered, expired or not yet valid are refused (WASMESH_ERR_UNTRUSTED_ACTOR).`,
   )
   .action(async (opts: HostCommandOptions) => {
     await hostCommand(opts);

@@ -2,6 +2,7 @@
  * `wasmesh up` and `wasmesh down` for real: a nats-server and a host start, a lattice command
  * reaches them, and stopping leaves no process and no state file behind; in the foreground and
  * with --detach. Missing nats-server, a taken port and a second `up` are one clear line each.
+ * The lattice `up` makes is secured (TLS, credentials, roles); `--insecure` is the explicit opt-out.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -44,6 +45,15 @@ interface UpState {
   natsUrl: string;
   hostId: string;
   status: string;
+  secure: boolean;
+  creds: string;
+  tlsCa: string;
+  envFile: string;
+}
+
+/** The flags that reach the lattice of `state` with its admin credentials. */
+function access(state: UpState): string[] {
+  return ['--nats', state.natsUrl, '--creds', state.creds, '--tls-ca', state.tlsCa];
 }
 
 test('up --detach starts NATS and a host in the background; down stops them all', async () => {
@@ -65,10 +75,22 @@ test('up --detach starts NATS and a host in the background; down stops them all'
   expect(up.stderr).toBe('');
   expect(up.code).toBe(0);
   const state = JSON.parse(up.stdout) as UpState;
-  expect(state).toMatchObject({ status: 'ready', natsUrl: `nats://127.0.0.1:${port}` });
-  const hosts = await wasmesh(['get', 'hosts', '--json', '--nats', state.natsUrl]);
+  expect(state).toMatchObject({ status: 'ready', natsUrl: `tls://127.0.0.1:${port}`, secure: true });
+  const hosts = await wasmesh(['get', 'hosts', '--json', ...access(state)]);
   expect(JSON.parse(hosts.stdout)).toEqual([
     expect.objectContaining({ hostId: state.hostId, labels: expect.objectContaining({ zone: 'local' }) }),
+  ]);
+  // <home>/env says where the lattice is and how to get in.
+  expect(readFileSync(state.envFile, 'utf8')).toContain(`export WASMESH_NATS_CREDS=${state.creds}\n`);
+  // Next to `up` (its home), a command without credentials finds them; elsewhere it is refused.
+  const local = await wasmesh(['get', 'hosts', '--json', '--nats', `nats://127.0.0.1:${port}`], { WASMESH_HOME: dir });
+  expect([local.code, JSON.parse(local.stdout).length]).toEqual([0, 1]);
+  const stranger = await wasmesh(['get', 'hosts', '--nats', state.natsUrl, '--tls-ca', state.tlsCa], {
+    WASMESH_HOME: home(),
+  });
+  expect([stranger.code, stranger.stderr]).toEqual([
+    7,
+    expect.stringMatching(/^wasmesh: WASMESH_ERR_PERMISSION_DENIED: /),
   ]);
 
   const again = await wasmesh(['up', '--port', String(port + 1), '--home', dir, '--nats-server-bin', natsBin]);
@@ -93,7 +115,9 @@ test('up in the foreground prints where things are (with the gRPC gateway); Ctrl
   const port = await freePort();
   const up = startUp(['--port', String(port), '--home', dir, '--nats-server-bin', natsBin, '--gateway', '127.0.0.1:0']);
   await until('up to be ready', () => up.out.includes('Ctrl-C stops everything'), 30_000);
-  expect(up.out).toContain(`NATS      nats://127.0.0.1:${port}`);
+  expect(up.out).toContain(`NATS      tls://127.0.0.1:${port}`);
+  expect(up.out).toContain(`security  TLS (CA ${path.join(dir, 'tls', 'ca.pem')}) and credentials`);
+  expect(up.out).toContain(`source ${path.join(dir, 'env')}`);
   expect(up.out).toContain('wasmesh call hello SayHello --data you');
   expect(up.out).toMatch(/gRPC {6}127\.0\.0\.1:\d+ \(wasmesh\.lattice\.v1 Control, Lattice and Apps/);
   const state = readFileSync(path.join(dir, 'up.json'), 'utf8');
@@ -145,11 +169,12 @@ test('up --manifest deploys an app through the reconciler and prints where to tr
   await until('up to deploy the app', () => up.out.includes('\n'), 60_000).catch((e: Error) => {
     throw new Error(`${e.message}\n${up.err}`);
   });
-  const { urls } = JSON.parse(up.out) as { urls: string[] };
+  const state = JSON.parse(up.out) as UpState & { urls: string[] };
+  const { urls } = state;
   expect(urls).toEqual([expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/counter$/)]);
   const res = await fetch(`${urls[0]}/visits`);
   expect([res.status, await res.text()]).toEqual([200, '1\n']);
-  const apps = await wasmesh(['app', 'status', 'kvcounter', '--json', '--nats', `nats://127.0.0.1:${port}`]);
+  const apps = await wasmesh(['app', 'status', 'kvcounter', '--json', ...access(state)]);
   expect(JSON.parse(apps.stdout)).toMatchObject({ state: 'deployed', deployedVersion: 'v0.1.0' });
   up.child.kill('SIGINT');
   expect(await up.exited).toBe(0);
@@ -182,3 +207,118 @@ test('up --detach --manifest returns once the app is deployed, with its URL; a b
   });
   expect(existsSync(path.join(dir, 'up.json'))).toBe(false);
 }, 90_000);
+
+test('credentials of each role: a reader reads and is denied changes; a new lattice works at once', async () => {
+  const dir = home();
+  const port = await freePort();
+  const up = await wasmesh([
+    'up',
+    '--detach',
+    '--json',
+    '--port',
+    String(port),
+    '--home',
+    dir,
+    '--nats-server-bin',
+    natsBin,
+  ]);
+  expect(up.code).toBe(0);
+  const state = JSON.parse(up.stdout) as UpState;
+  try {
+    const readerFile = path.join(dir, 'reader.creds');
+    const made = await wasmesh(['creds', 'create', '--role', 'reader', '--home', dir, '--out', readerFile, '--json']);
+    expect(JSON.parse(made.stdout)).toMatchObject({ role: 'reader', lattice: 'default', newLattice: false });
+    const asReader = ['--nats', state.natsUrl, '--creds', readerFile, '--tls-ca', state.tlsCa];
+    expect((await wasmesh(['get', 'hosts', ...asReader])).code).toBe(0);
+    const denied = await wasmesh(['start', 'actor', path.resolve('actors/build/hello.wasm'), ...asReader]);
+    expect([denied.code, denied.stderr]).toEqual([
+      7,
+      expect.stringMatching(/^wasmesh: WASMESH_ERR_PERMISSION_DENIED: .*actor\.auction\n$/),
+    ]);
+    const config = await wasmesh(['config', 'put', 'x', 'a=b', ...asReader]);
+    expect([config.code, config.stderr]).toEqual([7, expect.stringMatching(/WASMESH_ERR_PERMISSION_DENIED.*_config/)]);
+    const shown = JSON.parse((await wasmesh(['creds', 'show', readerFile, '--json'])).stdout) as Record<
+      string,
+      unknown
+    >;
+    expect(shown).toMatchObject({ role: 'reader', name: 'reader', carriesSigningKeys: [] });
+
+    // A lattice that had no account: the running server reloads and lets its admin in.
+    const stagingFile = path.join(dir, 'staging.creds');
+    const staging = await wasmesh([
+      'creds',
+      'create',
+      '--role',
+      'admin',
+      '--lattice',
+      'staging',
+      '--home',
+      dir,
+      '--out',
+      stagingFile,
+      '--json',
+    ]);
+    expect(JSON.parse(staging.stdout)).toMatchObject({ newLattice: true, serverReloaded: true });
+    await until('the new lattice to be usable', async () => {
+      const r = await wasmesh([
+        'get',
+        'links',
+        '--lattice',
+        'staging',
+        '--nats',
+        state.natsUrl,
+        '--creds',
+        stagingFile,
+        '--tls-ca',
+        state.tlsCa,
+      ]);
+      return r.code === 0;
+    });
+    // Its admin is no admin of the default lattice's account: it sees none of its hosts.
+    const cross = await wasmesh([
+      'get',
+      'hosts',
+      '--json',
+      '--nats',
+      state.natsUrl,
+      '--creds',
+      stagingFile,
+      '--tls-ca',
+      state.tlsCa,
+    ]);
+    expect(JSON.parse(cross.stdout)).toEqual([]);
+    // Files are private.
+    for (const f of [readerFile, state.creds, path.join(dir, 'auth', 'operator.nk')]) {
+      expect((await import('node:fs')).statSync(f).mode & 0o077).toBe(0);
+    }
+  } finally {
+    await wasmesh(['down', '--home', dir]);
+  }
+}, 90_000);
+
+test('up --insecure runs the open mode, with a warning', async () => {
+  const dir = home();
+  const port = await freePort();
+  const up = await wasmesh([
+    'up',
+    '--detach',
+    '--insecure',
+    '--port',
+    String(port),
+    '--home',
+    dir,
+    '--nats-server-bin',
+    natsBin,
+  ]);
+  try {
+    expect(up.code).toBe(0);
+    expect(up.stderr).toMatch(/WARNING: --insecure: NATS runs without TLS or credentials/);
+    expect(up.stdout).toContain('security  NONE (--insecure)');
+    const hosts = await wasmesh(['get', 'hosts', '--json', '--nats', `nats://127.0.0.1:${port}`], {
+      WASMESH_HOME: home(),
+    });
+    expect(JSON.parse(hosts.stdout)).toHaveLength(1);
+  } finally {
+    await wasmesh(['down', '--home', dir]);
+  }
+}, 60_000);

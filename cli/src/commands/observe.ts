@@ -5,14 +5,17 @@
  * lines were printed, or NATS goes away (exit 5); `--json` prints one JSON object per line.
  *
  * The spy listens without taking part: a plain (non-queue) subscription on the lattice's
- * invocation subjects sees every call, and one on `_INBOX.>` sees the answers (requesters reply
- * to inboxes), matched to their calls by reply subject.
+ * invocation subjects sees every call, and subscriptions on the inboxes see the answers
+ * (requesters reply to inboxes: `_INBOX.>` for plain NATS clients, the per-user lattice inboxes
+ * of a secured lattice's processes), matched to their calls by reply subject. Seeing other users'
+ * inboxes takes the admin role.
  */
 import type { Msg } from '@nats-io/transport-node';
 import type { Command } from 'commander';
 import {
   decode,
   EVENT_TYPES,
+  inboxPrefixOf,
   intFlag,
   UsageError,
   type EventType,
@@ -249,7 +252,9 @@ function registerSpy(program: Command): void {
       };
       const subs = [
         client.nc.subscribe(client.subjects.allInvocations(), { callback: (err, msg) => void (err || onCall(msg)) }),
-        client.nc.subscribe('_INBOX.>', { callback: (err, msg) => void (err || onAnswer(msg)) }),
+        ...['_INBOX.>', `${inboxPrefixOf('*')}.>`].map((inboxes) =>
+          client.nc.subscribe(inboxes, { callback: (err, msg) => void (err || onAnswer(msg)) }),
+        ),
       ];
       const sweep = setInterval(() => {
         const old = Date.now() - FORGET_AFTER_MS;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { type LinkState } from '@wasmesh/lattice';
 import { actorPath, providerFixturePath } from '../fixtures.js';
 import { EventLog, startLattice, until, type LatticeFixture } from '../lattice/fixture.js';
-import { wasmesh } from './run-cli.js';
+import { natsEnv, wasmesh } from './run-cli.js';
 
 let lat: LatticeFixture;
 let state: LinkState;
@@ -16,7 +16,7 @@ let env: Record<string, string>;
 beforeAll(async () => {
   lat = await startLattice({ hosts: [{}] });
   state = await lat.client.state();
-  env = { WASMESH_NATS_URL: lat.nats.url, WASMESH_LATTICE: lat.lattice };
+  env = await natsEnv(lat.nats, lat.lattice);
 }, 60_000);
 
 afterAll(async () => {

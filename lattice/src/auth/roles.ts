@@ -91,8 +91,10 @@ export function rolePermissions(subjects: Subjects, role: Role): RolePermissions
           allow: [subjects.control('host.ping'), `${ctl}.host.inventory.*`, subjects.control('claims.get'), ...JS_READ],
           deny: [],
         },
-        // Watching invocations is allowed, joining their queue groups (answering them) is not.
-        sub: { allow: [`${evt}.>`, `${rpc}.>`, inbox], deny: [`${rpc}.> >`] },
+        // Watching invocations and their answers (`spy`: answers go to the callers' inboxes) is
+        // allowed — it shows no more than the KV reads a reader has anyway — and joining their
+        // queue groups (answering them) is not.
+        sub: { allow: [`${evt}.>`, `${rpc}.>`, '_INBOX.>', `${LATTICE_INBOX_ROOT}.>`], deny: [`${rpc}.> >`] },
       };
     case 'host':
       return {

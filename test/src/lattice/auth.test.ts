@@ -145,6 +145,21 @@ describe('reader', () => {
   });
 });
 
+test('reader: spies on calls and their answers', async () => {
+  const reader = await clientAs('reader');
+  const hostId = lat.hosts[0]!.hostId;
+  await lat.client.control.startActor({ hostId, actorId: 'spied', artifactRef: actorPath('echo') });
+  const seen: string[] = [];
+  for (const subject of [reader.subjects.actor('spied'), '_INBOX.>', '_INBOX_WASMESH.>']) {
+    reader.nc.subscribe(subject, { callback: (_e, m) => void seen.push(m.subject) });
+  }
+  await reader.nc.flush();
+  await lat.client.invoke('spied', 'Echo', new TextEncoder().encode('psst'));
+  await new Promise((r) => setTimeout(r, 200));
+  expect(seen).toContain(reader.subjects.actor('spied'));
+  expect(seen.some((s) => s.startsWith('_INBOX_WASMESH.'))).toBe(true);
+});
+
 describe('provider', () => {
   test('cannot publish control subjects, nor subscribe to another id’s rpc subject', async () => {
     const provider = await clientAs('provider', 'kv1');

@@ -9,6 +9,7 @@
  *   unsigned actors, which only hosts without a policy run, are not restricted.
  * Refusals are `WASMESH_ERR_UNTRUSTED_ACTOR` and `WASMESH_ERR_CAPABILITY_DENIED` (exit status 7).
  */
+import { ContractId } from '@wasmesh/proto';
 import { WasmeshError } from '../errors.js';
 import type { ActorClaims, ClaimsReport } from './actor-claims.js';
 import { checkAccountKey } from './keys.js';
@@ -69,8 +70,8 @@ export function admitActor(
   return report.claims;
 }
 
-/** The contract id of actor-to-actor calls, and the capability they need. */
-export const ACTOR_CONTRACT = 'wasmesh:actor';
+/** The contract id of actor-to-actor calls, and the capability they need (from proto/). */
+export const ACTOR_CONTRACT = ContractId.ACTOR;
 
 /**
  * Refuses a call of `contract` by `actor` whose capabilities are `caps` (`undefined`: an unsigned

@@ -18,7 +18,6 @@
  * templates, so an upgrade of wasmesh that changes a template takes effect at the next server
  * config write.
  */
-import 'reflect-metadata';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -219,19 +218,26 @@ function seedOf(kp: KeyPair): string {
   return new TextDecoder().decode(kp.getSeed());
 }
 
-/** Reads the seed in `file`, or creates a key with `create` and writes its seed there (0600). */
+/**
+ * Reads the seed in `file`, or creates a key with `create` and writes its seed there (0600). Two
+ * processes creating it at once agree: the file is created exclusively, and the loser reads it.
+ */
 function loadOrCreateKey(file: string, create: () => KeyPair): KeyPair {
-  if (existsSync(file)) {
+  if (!existsSync(file)) {
+    const kp = create();
     try {
-      return fromSeed(new TextEncoder().encode(readFileSync(file, 'utf8').trim()));
+      writeFileSync(file, `${seedOf(kp)}\n`, { mode: 0o600, flag: 'wx' });
+      return kp;
     } catch (err) {
-      throw new WasmeshError('WASMESH_ERR_CONFIG', `${file} does not hold an nkey seed: ${(err as Error).message}`, {
-        cause: err,
-        details: { file },
-      });
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
-  const kp = create();
-  writeFileSync(file, `${seedOf(kp)}\n`, { mode: 0o600, flag: 'wx' });
-  return kp;
+  try {
+    return fromSeed(new TextEncoder().encode(readFileSync(file, 'utf8').trim()));
+  } catch (err) {
+    throw new WasmeshError('WASMESH_ERR_CONFIG', `${file} does not hold an nkey seed: ${(err as Error).message}`, {
+      cause: err,
+      details: { file },
+    });
+  }
 }

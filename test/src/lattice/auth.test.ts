@@ -4,12 +4,18 @@
  * not wasmesh — refuses strangers and keeps every role to what it needs, and refusals reach the
  * caller at once as WASMESH_ERR_PERMISSION_DENIED.
  */
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
-import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   connectNats,
   encodeEvent,
+  ensureServerTls,
+  parseCredentials,
+  redactUrl,
   isWasmeshError,
   LatticeClient,
   subscribeEvents,
@@ -272,5 +278,33 @@ describe('URLs with userinfo', () => {
     expect(JSON.stringify({ m: (err as Error).message, d: (err as { details?: unknown }).details })).not.toMatch(
       /s3cret/,
     );
+  });
+});
+
+describe('units', () => {
+  test('redactUrl hides userinfo and keeps the rest', () => {
+    expect(redactUrl('nats://u:p%40ss@10.0.0.1:4222')).toBe('nats://***@10.0.0.1:4222');
+    expect(redactUrl('tls://tok@h:1')).toBe('tls://***@h:1');
+    expect(redactUrl('nats://h:1')).toBe('nats://h:1');
+  });
+
+  test('parseCredentials names the file and what is wrong', () => {
+    expect(() => parseCredentials('nothing', 'x.creds')).toThrow(/x\.creds is not a NATS credentials file: it needs/);
+    const jwt = ['e30', Buffer.from(JSON.stringify({ sub: 'UAAA' })).toString('base64url'), 'sig'].join('.');
+    const text = `-----BEGIN NATS USER JWT-----\n${jwt}\n------END NATS USER JWT------\n\n-----BEGIN USER NKEY SEED-----\nSUAAAA\n------END USER NKEY SEED------\n`;
+    expect(() => parseCredentials(text, 'y.creds')).toThrow(/y\.creds .*seed is invalid/);
+  });
+
+  test('the CA and server certificate cover loopback, and are made once', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wasmesh-tls-'));
+    const first = await ensureServerTls(dir);
+    const cert = new X509Certificate(readFileSync(first.certFile));
+    expect(cert.subjectAltName).toMatch(/IP Address:127\.0\.0\.1/);
+    expect(cert.subjectAltName).toMatch(/DNS:localhost/);
+    expect(cert.verify(new X509Certificate(readFileSync(first.caFile)).publicKey)).toBe(true);
+    const pem = readFileSync(first.certFile, 'utf8');
+    await ensureServerTls(dir);
+    expect(readFileSync(first.certFile, 'utf8')).toBe(pem);
+    expect(statSync(first.keyFile).mode & 0o077).toBe(0);
   });
 });

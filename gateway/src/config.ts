@@ -4,11 +4,11 @@
  * is frozen.
  */
 import { allowDirsFromEnv, latticeName, natsServers, silentLogger, WasmeshError, type Logger } from '@wasmesh/lattice';
+import { isLoopback, listenHost, type GatewayTls } from './transport.js';
 
 /**
- * Default listen address. Loopback only: the gateway serves plaintext gRPC without
- * authentication, so exposing it beyond this machine must be an explicit choice (`--listen 0.0.0.0:50051`).
- * 50051 is the customary gRPC port.
+ * Default listen address: loopback, so exposing the gateway beyond this machine is an explicit
+ * choice (`--listen 0.0.0.0:50051`, with TLS). 50051 is the customary gRPC port.
  */
 export const DEFAULT_LISTEN = '127.0.0.1:50051';
 
@@ -36,6 +36,16 @@ export interface GatewayOptions {
    * `@wasmesh/lattice`). @default WASMESH_ALLOW_DIRS, else none: images must be `sha256:` references.
    */
   allowDirs?: string[];
+  /**
+   * TLS with client certificates (the secure mode): every call is authorized by the role in the
+   * client certificate (see access.ts). Required unless `insecure`.
+   */
+  tls?: GatewayTls;
+  /**
+   * The explicit opt-out: plaintext gRPC without credentials, every caller an admin. Refused
+   * unless `listen` is a loopback address (127.0.0.0/8, ::1, localhost).
+   */
+  insecure?: boolean;
 }
 
 /** The validated, frozen configuration. */
@@ -48,6 +58,9 @@ export interface GatewayConfig {
   readonly logger: Logger;
   readonly shutdownTimeoutMs: number;
   readonly allowDirs: readonly string[];
+  /** The TLS files (secure mode); undefined when insecure. */
+  readonly tls: Readonly<GatewayTls> | undefined;
+  readonly insecure: boolean;
 }
 
 /** `host:port` (host may be a name, IPv4 or `[IPv6]`), port 0..65535. */
@@ -66,6 +79,34 @@ export function checkListen(listen: string): string {
   return listen.trim();
 }
 
+/**
+ * The transport options, checked: TLS with all three files, or `insecure` on a loopback address;
+ * `WASMESH_ERR_CONFIG` saying what to pass otherwise.
+ */
+function checkTransport(options: GatewayOptions, listen: string): Pick<GatewayConfig, 'tls' | 'insecure'> {
+  const { tls, insecure = false } = options;
+  if (insecure) {
+    if (tls) throw new WasmeshError('WASMESH_ERR_CONFIG', 'the gateway was given both tls and insecure: pick one');
+    if (!isLoopback(listenHost(listen))) {
+      throw new WasmeshError(
+        'WASMESH_ERR_CONFIG',
+        `an insecure gateway (plaintext, no credentials) listens on loopback only (127.0.0.0/8, ::1, localhost), not "${listen}": serve TLS with client certificates to listen there`,
+        { details: { listen } },
+      );
+    }
+    return { tls: undefined, insecure };
+  }
+  const missing = (['certFile', 'keyFile', 'clientCaFile'] as const).filter((k) => !tls?.[k]);
+  if (missing.length > 0) {
+    throw new WasmeshError(
+      'WASMESH_ERR_CONFIG',
+      `the gateway serves TLS with client certificates and needs tls.${missing.join(', tls.')} (or insecure: true, plaintext on loopback only)`,
+      { details: { missing } },
+    );
+  }
+  return { tls: Object.freeze({ ...tls! }), insecure };
+}
+
 /** Resolves options → env → defaults, validates, and freezes. */
 export function resolveConfig(options: GatewayOptions = {}): GatewayConfig {
   const timeout = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
@@ -75,8 +116,10 @@ export function resolveConfig(options: GatewayOptions = {}): GatewayConfig {
       `invalid gateway shutdownTimeoutMs ${timeout}: expected a non-negative integer`,
     );
   }
+  const listen = checkListen(options.listen ?? process.env.WASMESH_GATEWAY_LISTEN ?? DEFAULT_LISTEN);
   return Object.freeze({
-    listen: checkListen(options.listen ?? process.env.WASMESH_GATEWAY_LISTEN ?? DEFAULT_LISTEN),
+    listen,
+    ...checkTransport(options, listen),
     natsUrl: Object.freeze(natsServers(options.natsUrl)),
     natsCreds: options.natsCreds ?? (process.env.WASMESH_NATS_CREDS || undefined),
     natsCa: options.natsCa ?? (process.env.WASMESH_NATS_CA || undefined),

@@ -1,6 +1,8 @@
 /**
- * The gateway: one NATS connection to one lattice, and a grpc-js server serving the Control and
- * Lattice services with health and reflection. Lifecycle: created → starting → running → draining
+ * The gateway: one NATS connection to one lattice, and a grpc-js server serving the Control,
+ * Lattice and Apps services with health and reflection — over TLS with client certificates, every
+ * call authorized by the certificate's role (access.ts), unless explicitly insecure (plaintext on
+ * loopback only). Lifecycle: created → starting → running → draining
  * → stopped. `close()` is idempotent: health turns NOT_SERVING, open event streams end, the server
  * shuts down gracefully (in-flight calls finish, bounded by `shutdownTimeoutMs`, then cancelled),
  * and the NATS connection drains (which flushes) last.
@@ -8,6 +10,7 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { DEFAULT_MAX_MODULE_BYTES, FileJail, LatticeClient, WasmeshError, type Logger } from '@wasmesh/lattice';
+import { authorizer, classifiedServer } from './access.js';
 import { resolveConfig, type GatewayConfig, type GatewayOptions } from './config.js';
 import { controlService } from './control-service.js';
 import type { ServiceDeps } from './deps.js';
@@ -22,6 +25,7 @@ import {
   serviceOf,
 } from './protos.js';
 import { appsService } from './apps-service.js';
+import { tlsCredentials } from './transport.js';
 
 /** The lifecycle states of a {@link Gateway}. */
 export type GatewayState = 'created' | 'starting' | 'running' | 'draining' | 'stopped';
@@ -74,16 +78,18 @@ export class Gateway {
   }
 
   /**
-   * Connects to NATS, then binds and serves. Throws `WASMESH_ERR_NOT_CONNECTED` when NATS cannot be
-   * reached and `WASMESH_ERR_UNAVAILABLE` when the address cannot be bound; the gateway is stopped then.
+   * Checks the TLS files, connects to NATS, then binds and serves. Throws `WASMESH_ERR_CONFIG` for
+   * TLS files that do not work, `WASMESH_ERR_NOT_CONNECTED` when NATS cannot be reached and
+   * `WASMESH_ERR_UNAVAILABLE` when the address cannot be bound; the gateway is stopped then.
    */
   async start(): Promise<void> {
     if (this.#state !== 'created') {
       throw new WasmeshError('WASMESH_ERR_CONFLICT', `gateway.start(): already ${this.#state}; start it once`);
     }
     this.#state = 'starting';
-    const { listen, natsUrl, natsCreds, natsCa, lattice } = this.config;
+    const { listen, natsUrl, natsCreds, natsCa, lattice, tls } = this.config;
     try {
+      const credentials = tls ? tlsCredentials(tls) : insecureCredentials(listen, this.#logger);
       const definitions = loadDefinitions();
       this.#client = await LatticeClient.connect({
         servers: [...natsUrl],
@@ -113,19 +119,23 @@ export class Gateway {
           return () => this.#streams.delete(end);
         },
       };
-      const server = new Server();
+      const server = new Server({ interceptors: tls ? [authorizer(this.#logger)] : [] });
       this.#server = server;
-      server.addService(serviceOf(definitions, CONTROL_SERVICE), controlService(deps));
-      server.addService(serviceOf(definitions, LATTICE_SERVICE), latticeService(deps));
-      server.addService(serviceOf(definitions, APPS_SERVICE), appsService(deps));
-      health.addToServer(server);
-      new ReflectionService(definitions).addToServer(server);
-      const port = await bind(server, listen);
+      const classified = classifiedServer(server);
+      classified.addService(serviceOf(definitions, CONTROL_SERVICE), controlService(deps));
+      classified.addService(serviceOf(definitions, LATTICE_SERVICE), latticeService(deps));
+      classified.addService(serviceOf(definitions, APPS_SERVICE), appsService(deps));
+      health.addToServer(classified);
+      new ReflectionService(definitions).addToServer(classified);
+      const port = await bind(server, listen, credentials);
       this.#address = `${listen.slice(0, listen.lastIndexOf(':'))}:${port}`;
       health.follow(this.#client.nc);
       void this.#client.nc.closed().then(() => void this.close('NATS connection closed'));
       this.#state = 'running';
-      this.#logger.info({ address: this.#address, lattice, nats: natsUrl }, 'gateway serving');
+      this.#logger.info(
+        { address: this.#address, lattice, nats: natsUrl, transport: tls ? 'tls+client-certificates' : 'insecure' },
+        'gateway serving',
+      );
     } catch (err) {
       await this.close('start failed');
       throw err;
@@ -156,10 +166,16 @@ export class Gateway {
   }
 }
 
+/** Plaintext credentials, with the warning the insecure mode deserves. */
+function insecureCredentials(listen: string, logger: Logger): ServerCredentials {
+  logger.warn({ listen }, 'gateway INSECURE: plaintext gRPC without credentials, every caller is an admin');
+  return ServerCredentials.createInsecure();
+}
+
 /** Binds `server` to `listen`; `WASMESH_ERR_UNAVAILABLE` naming the address when it cannot. */
-function bind(server: Server, listen: string): Promise<number> {
+function bind(server: Server, listen: string, credentials: ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(listen, ServerCredentials.createInsecure(), (err, port) => {
+    server.bindAsync(listen, credentials, (err, port) => {
       if (err) {
         reject(
           new WasmeshError('WASMESH_ERR_UNAVAILABLE', `gateway cannot listen on ${listen}: ${err.message}`, {

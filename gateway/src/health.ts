@@ -33,9 +33,9 @@ export class GatewayHealth {
     return this.#status === 'SERVING';
   }
 
-  /** Adds the health service to `server`. */
-  addToServer(server: Server): void {
-    this.#impl.addToServer(server);
+  /** Adds the health service to `server` (anything that can add a service). */
+  addToServer(server: Pick<Server, 'addService'>): void {
+    this.#impl.addToServer(server as Server);
   }
 
   /** Sets every service's status (ignored once draining, which is final). */

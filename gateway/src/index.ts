@@ -1,8 +1,8 @@
 /**
  * @wasmesh/gateway: the lattice control API over gRPC (`wasmesh gateway --listen ADDR`). Serves
- * `wasmesh.lattice.v1.Control` and `wasmesh.lattice.v1.Lattice` from the same .proto files as the
- * NATS side, with the standard health service and server reflection; wasmesh errors map to gRPC
- * status codes (see README.md).
+ * `wasmesh.lattice.v1.Control`, `Lattice` and `Apps` from the same .proto files as the NATS side,
+ * with the standard health service and server reflection, over TLS with client certificates whose
+ * role authorizes each call (access.ts); wasmesh errors map to gRPC status codes (see README.md).
  */
 export { Gateway, SERVED_SERVICES, type GatewayState } from './gateway.js';
 export { runGateway, type RunGatewayOptions } from './run.js';
@@ -14,6 +14,8 @@ export {
   type GatewayOptions,
   type GatewayConfig,
 } from './config.js';
+export { METHOD_ACCESS, REFLECTION_SERVICES, accessOf, allows, authorize, roleOf, type Access } from './access.js';
+export { isLoopback, listenHost, type GatewayTls } from './transport.js';
 export { grpcStatusOf, toServiceError, ERROR_CODE_KEY } from './status.js';
 export {
   loadDefinitions,

@@ -15,10 +15,13 @@ export const ERROR_CODE_KEY = 'wasmesh-error-code';
  * call reached the actor and the actor failed it, which a client may retry at a higher level (as
  * opposed to UNKNOWN, kept for codes this table does not know). Two actor codes have a closer gRPC
  * meaning: an operation the actor does not export is UNIMPLEMENTED, a missing link is
- * FAILED_PRECONDITION (the lattice lacks the state the call needs).
+ * FAILED_PRECONDITION (the lattice lacks the state the call needs). The refusals (a call outside the
+ * caller's role, an actor from an untrusted issuer, a call outside an actor's caps) are
+ * PERMISSION_DENIED.
  */
 const STATUS_BY_CODE: readonly [status, readonly string[]][] = [
   [status.NOT_FOUND, ['NOT_FOUND']],
+  [status.PERMISSION_DENIED, ['PERMISSION_DENIED', 'UNTRUSTED_ACTOR', 'CAPABILITY_DENIED']],
   [status.INVALID_ARGUMENT, ['BAD_REQUEST', 'INVALID_NAME', 'CONFIG', 'USAGE', 'INVALID_MANIFEST']],
   [status.FAILED_PRECONDITION, ['CONFLICT', 'NO_LINK']],
   [status.DEADLINE_EXCEEDED, ['TIMEOUT']],

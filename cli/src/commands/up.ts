@@ -46,6 +46,12 @@ const DETACHED_ENV = 'WASMESH_UP_DETACHED';
 /** How long `--detach` and `down` wait. */
 const WAIT_MS = 60_000;
 
+/** grpcurl's flags to reach the gateway of `s`: its CA and the admin client certificate, or -plaintext. */
+function grpcurlFlags(s: UpState): string {
+  const c = s.gatewayClient;
+  return c ? `-cacert ${c.ca} -cert ${c.cert} -key ${c.key}` : '-plaintext';
+}
+
 /** What `up` prints once everything runs. */
 function describeUp(s: UpState): string {
   return [
@@ -57,7 +63,12 @@ function describeUp(s: UpState): string {
     `  host      ${s.hostName} (${s.hostId})`,
     `  lattice   ${s.lattice}`,
     ...(s.gateway
-      ? [`  gRPC      ${s.gateway} (wasmesh.lattice.v1 Control, Lattice and Apps; health; reflection)`]
+      ? [
+          `  gRPC      ${s.gateway} (wasmesh.lattice.v1 Control, Lattice and Apps; health; reflection)`,
+          s.gatewayClient
+            ? `            TLS; admin client certificate ${s.gatewayClient.cert}, key ${s.gatewayClient.key}`
+            : '            plaintext without credentials (--insecure): loopback only',
+        ]
       : []),
     `  logs      ${path.join(s.home, 'nats.log')}, ${path.join(s.home, 'host.log')}, ${path.join(s.home, 'reconciler.log')}`,
     '',
@@ -65,6 +76,7 @@ function describeUp(s: UpState): string {
     `  source ${s.envFile}`,
     '  wasmesh start actor actors/build/hello.wasm',
     '  wasmesh call hello SayHello --data you',
+    ...(s.gateway ? [`  grpcurl ${grpcurlFlags(s)} ${s.gateway} list`] : []),
   ].join('\n');
 }
 
@@ -139,7 +151,10 @@ function registerUp(program: Command): void {
     .option('--nats-server-bin <path>', 'the nats-server executable (default: from PATH)')
     .option('--label <key=value>', 'a label for the host (repeatable)', keyValueFlag('--label'))
     .option('--manifest <file>', 'also deploy this app manifest once everything runs')
-    .option('--gateway <addr>', 'also serve the gRPC control API at host:port (e.g. 127.0.0.1:50051)')
+    .option(
+      '--gateway <addr>',
+      'also serve the gRPC control API at host:port (e.g. 127.0.0.1:50051), over TLS with an admin client certificate made under the home',
+    )
     .option('--detach', 'run in the background; stop it with `wasmesh down`')
     .option('--insecure', 'the open mode: NATS without TLS or credentials (for experiments only)')
     .option(
@@ -154,6 +169,7 @@ function registerUp(program: Command): void {
       'wasmesh up',
       'wasmesh up --manifest deploy/apps/kvcounter-local.yaml',
       'wasmesh up --detach && wasmesh get hosts',
+      'wasmesh up --gateway 127.0.0.1:50051   # gRPC over TLS; prints the admin client certificate for grpcurl',
       'wasmesh up --port 4333 --home /tmp/wm --label zone=a',
       'source ~/.wasmesh/env    # in another shell: WASMESH_NATS_URL, _CREDS, _CA and _LATTICE',
     ],

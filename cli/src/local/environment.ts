@@ -17,8 +17,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Reconciler } from '@wasmesh/apps';
-import { Gateway } from '@wasmesh/gateway';
+import { checkListen, Gateway, listenHost } from '@wasmesh/gateway';
 import { createLogger, WasmeshError } from '@wasmesh/lattice';
+import { prepareGatewayTls } from './gateway-tls.js';
 import { prepareLocalSecurity, writeEnvFile, writeNatsConfig, type LocalSecurity } from './security.js';
 import { alive, readUpState, stateFile, type UpState } from './state.js';
 import { hostBinPath } from '../host-bin.js';
@@ -31,7 +32,10 @@ export interface LocalEnvironmentOptions {
   natsServerBin?: string;
   /** Labels for the host. */
   labels?: Record<string, string>;
-  /** Where to serve the gRPC gateway (not served when absent). */
+  /**
+   * Where to serve the gRPC gateway (not served when absent): over TLS with client certificates,
+   * or plaintext on loopback only when `insecure`.
+   */
   gateway?: string;
   /** An app will be deployed once everything runs (recorded, so `--detach` waits for it). */
   deploying?: boolean;
@@ -194,19 +198,7 @@ export class LocalEnvironment {
         id: `up-${process.pid}`,
         logger: createLogger({ component: 'reconciler', fd: openSync(path.join(options.home, 'reconciler.log'), 'a') }),
       });
-      if (options.gateway) {
-        const { creds, tlsCa } = env.#adminAccess();
-        env.#gateway = new Gateway({
-          listen: options.gateway,
-          natsUrl: env.#state.natsUrl,
-          ...(creds ? { natsCreds: creds } : {}),
-          ...(tlsCa ? { natsCa: tlsCa } : {}),
-          lattice: options.lattice,
-          allowDirs: [process.cwd()],
-        });
-        await env.#gateway.start();
-        env.#state.gateway = env.#gateway.address;
-      }
+      if (options.gateway) await env.#startGateway(options.gateway);
       env.#state.status = 'ready';
       env.#write();
       return env;
@@ -222,6 +214,30 @@ export class LocalEnvironment {
   #adminAccess(): { creds?: string; tlsCa?: string } {
     const s = this.#security;
     return s ? { creds: s.adminCreds, tlsCa: s.caFile } : {};
+  }
+
+  /**
+   * Serves the gateway at `listen` in this process: over TLS with the home's CA and an admin
+   * client certificate ready (recorded in the state), or plaintext on loopback when insecure.
+   */
+  async #startGateway(listen: string): Promise<void> {
+    const { home, lattice } = this.options;
+    const { creds, tlsCa } = this.#adminAccess();
+    const local = this.#security ? await prepareGatewayTls(home, lattice, listenHost(checkListen(listen))) : undefined;
+    this.#gateway = new Gateway({
+      listen,
+      ...(local ? { tls: local.tls } : { insecure: true }),
+      natsUrl: this.#state.natsUrl,
+      ...(creds ? { natsCreds: creds } : {}),
+      ...(tlsCa ? { natsCa: tlsCa } : {}),
+      lattice,
+      allowDirs: [process.cwd()],
+    });
+    await this.#gateway.start();
+    this.#state.gateway = this.#gateway.address;
+    if (local) {
+      this.#state.gatewayClient = { ca: local.tls.clientCaFile, cert: local.clientCert, key: local.clientKey };
+    }
   }
 
   async #startNats(bin: string): Promise<void> {

@@ -28,6 +28,8 @@ export interface UpState {
   startedAtMs: number;
   /** The gRPC gateway's address ('' when not served). */
   gateway: string;
+  /** The CA and admin client certificate to call the gateway with (absent when not served or insecure). */
+  gatewayClient?: { ca: string; cert: string; key: string };
   /** Whether the app given with `--manifest` is still being deployed. */
   deploying: boolean;
   /** Where to try the deployed app over HTTP. */

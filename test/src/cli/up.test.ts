@@ -12,6 +12,7 @@ import { findNatsServerBinary } from '../harness/nats-server.js';
 import { isGone } from '../harness/processes.js';
 import { freePort } from '../harness/redis-server.js';
 import { until } from '../lattice/fixture.js';
+import { collect, connectClients, grpc, stream, unary } from '../gateway/grpc-client.js';
 import { writeLocalKvcounter } from './manifests.js';
 import { wasmesh, wasmeshBin } from './run-cli.js';
 
@@ -49,6 +50,8 @@ interface UpState {
   creds: string;
   tlsCa: string;
   envFile: string;
+  gateway: string;
+  gatewayClient?: { ca: string; cert: string; key: string };
 }
 
 /** The flags that reach the lattice of `state` with its admin credentials. */
@@ -121,7 +124,29 @@ test('up in the foreground prints where things are (with the gRPC gateway); Ctrl
   expect(up.out).toContain('wasmesh call hello SayHello --data you');
   expect(up.out).toMatch(/gRPC {6}127\.0\.0\.1:\d+ \(wasmesh\.lattice\.v1 Control, Lattice and Apps/);
   const state = readFileSync(path.join(dir, 'up.json'), 'utf8');
-  const { natsPid, hostPid } = JSON.parse(state) as UpState;
+  const { natsPid, hostPid, hostId, gateway, gatewayClient } = JSON.parse(state) as UpState;
+  // The gateway serves TLS; the admin client certificate up made (and printed) calls it.
+  expect(gatewayClient).toEqual({
+    ca: path.join(dir, 'tls', 'ca.pem'),
+    cert: path.join(dir, 'creds', 'default-admin-client.pem'),
+    key: path.join(dir, 'creds', 'default-admin-client-key.pem'),
+  });
+  expect(up.out).toContain(`admin client certificate ${gatewayClient!.cert}`);
+  expect(up.out).toContain(
+    `grpcurl -cacert ${gatewayClient!.ca} -cert ${gatewayClient!.cert} -key ${gatewayClient!.key} ${gateway} list`,
+  );
+  const [ca, cert, key] = [gatewayClient!.ca, gatewayClient!.cert, gatewayClient!.key].map((f) => readFileSync(f));
+  const admin = connectClients(gateway, grpc.credentials.createSsl(ca!, key!, cert!));
+  const plaintext = connectClients(gateway, grpc.credentials.createInsecure());
+  try {
+    const hosts = await collect<{ hostId: string }>(stream(admin.control, 'Ping', {}));
+    expect(hosts.map((h) => h.hostId)).toEqual([hostId]);
+    const refused = await unary(plaintext.health, 'Check', { service: '' }, 5000).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: grpc.status.UNAVAILABLE });
+  } finally {
+    admin.close();
+    plaintext.close();
+  }
   up.child.kill('SIGINT');
   expect(await up.exited).toBe(0);
   expect(isGone(natsPid) && isGone(hostPid)).toBe(true);
@@ -296,13 +321,15 @@ test('credentials of each role: a reader reads and is denied changes; a new latt
   }
 }, 90_000);
 
-test('up --insecure runs the open mode, with a warning', async () => {
+test('up --insecure runs the open mode, with a warning; its gateway is plaintext on loopback', async () => {
   const dir = home();
   const port = await freePort();
   const up = await wasmesh([
     'up',
     '--detach',
     '--insecure',
+    '--gateway',
+    '127.0.0.1:0',
     '--port',
     String(port),
     '--home',
@@ -318,6 +345,15 @@ test('up --insecure runs the open mode, with a warning', async () => {
       WASMESH_HOME: home(),
     });
     expect(JSON.parse(hosts.stdout)).toHaveLength(1);
+    expect(up.stdout).toContain('plaintext without credentials (--insecure): loopback only');
+    const { gateway, gatewayClient } = JSON.parse(readFileSync(path.join(dir, 'up.json'), 'utf8')) as UpState;
+    expect(gatewayClient).toBeUndefined();
+    const open = connectClients(gateway, grpc.credentials.createInsecure());
+    try {
+      expect(await unary(open.health, 'Check', { service: '' }, 5000)).toEqual({ status: 'SERVING' });
+    } finally {
+      open.close();
+    }
   } finally {
     await wasmesh(['down', '--home', dir]);
   }

@@ -9,9 +9,18 @@ import { Reconciler } from '@wasmesh/apps';
 import { Gateway } from '@wasmesh/gateway';
 import { actorPath } from '../fixtures.js';
 import { startLattice, until, type LatticeFixture } from '../lattice/fixture.js';
-import { connectClients, grpc, unary, wasmeshCode, type GatewayClients } from './grpc-client.js';
+import {
+  connectClients,
+  gatewayPki,
+  grpc,
+  unary,
+  wasmeshCode,
+  type GatewayClients,
+  type GatewayPki,
+} from './grpc-client.js';
 
 let lat: LatticeFixture;
+let pki: GatewayPki;
 let gateway: Gateway;
 let reconciler: Reconciler;
 let c: GatewayClients;
@@ -39,8 +48,10 @@ beforeAll(async () => {
   lat = await startLattice({ hosts: [{}] });
   const { servers: natsUrl, creds, tlsCa } = await lat.nats.access(lat.lattice);
   reconciler = await Reconciler.start({ natsUrl, creds, tlsCa, lattice: lat.lattice, intervalMs: 300, leaseMs: 1000 });
+  pki = await gatewayPki();
   gateway = new Gateway({
     listen: '127.0.0.1:0',
+    tls: pki.tls,
     natsUrl,
     natsCreds: creds,
     natsCa: tlsCa,
@@ -48,7 +59,7 @@ beforeAll(async () => {
     allowDirs: [path.dirname(actorPath('hello'))],
   });
   await gateway.start();
-  c = connectClients(gateway.address);
+  c = connectClients(gateway.address, await pki.client('admin'));
 }, 60_000);
 
 afterAll(async () => {
@@ -56,6 +67,7 @@ afterAll(async () => {
   await gateway?.close();
   await reconciler?.close();
   await lat?.[Symbol.asyncDispose]();
+  pki?.remove();
 });
 
 const status = (name: string) =>

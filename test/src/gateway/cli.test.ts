@@ -1,21 +1,28 @@
 /**
- * `wasmesh gateway` as a user runs it: prints its address once serving (JSON with --json), serves
- * health, and exits 0 on SIGTERM; an invalid --listen is a usage-class error (exit 2).
+ * `wasmesh gateway` as a user runs it: with TLS files (flags or env) it prints its address once
+ * serving (JSON with --json), serves clients with a certificate of its CA, and exits 0 on SIGTERM;
+ * without TLS files or --insecure, with an invalid --listen, or --insecure on a non-loopback
+ * address, it is a usage-class error (exit 2) saying what to pass.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { uniqueLattice } from '../lattice/fixture.js';
 import { NatsServer } from '../harness/nats-server.js';
 import { natsFlags, wasmesh, wasmeshBin } from '../cli/run-cli.js';
-import { connectClients, unary } from './grpc-client.js';
+import { connectClients, gatewayPki, grpc, unary, type GatewayPki } from './grpc-client.js';
 
 let nats: NatsServer;
+let pki: GatewayPki;
 beforeAll(async () => {
   nats = await NatsServer.start();
+  pki = await gatewayPki();
 }, 30_000);
-afterAll(async () => nats?.[Symbol.asyncDispose]());
+afterAll(async () => {
+  await nats?.[Symbol.asyncDispose]();
+  pki?.remove();
+});
 
-test('wasmesh gateway --listen 127.0.0.1:0 --json prints its address, serves, and exits 0 on SIGTERM', async () => {
+test('wasmesh gateway --listen 127.0.0.1:0 --json (TLS files from the env) prints its address, serves, and exits 0 on SIGTERM', async () => {
   const lattice = uniqueLattice('gw');
   const child = spawn(
     process.execPath,
@@ -29,7 +36,17 @@ test('wasmesh gateway --listen 127.0.0.1:0 --json prints its address, serves, an
       '--lattice',
       lattice,
     ],
-    { env: { ...process.env, NODE_OPTIONS: '', WASMESH_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        WASMESH_LOG_LEVEL: 'warn',
+        WASMESH_GATEWAY_TLS_CERT: pki.tls.certFile,
+        WASMESH_GATEWAY_TLS_KEY: pki.tls.keyFile,
+        WASMESH_GATEWAY_CLIENT_CA: pki.tls.clientCaFile,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -41,13 +58,20 @@ test('wasmesh gateway --listen 127.0.0.1:0 --json prints its address, serves, an
     });
     const info = JSON.parse(line) as { address: string; lattice: string; pid: number };
     expect(info.address).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
-    expect(info).toMatchObject({ lattice, pid: child.pid });
+    expect(info).toMatchObject({ lattice, pid: child.pid, transport: 'tls' });
 
-    const clients = connectClients(info.address);
+    const clients = connectClients(info.address, await pki.client('reader'));
+    const plaintext = connectClients(info.address, grpc.credentials.createInsecure());
     try {
       expect(await unary(clients.health, 'Check', { service: '' }, 5000)).toEqual({ status: 'SERVING' });
+      expect(await unary(clients.lattice, 'ListLinks', {}, 5000)).toEqual({ links: [] });
+      const denied = await unary(clients.lattice, 'PutConfig', { config: { name: 'c' } }, 5000).catch((e) => e);
+      expect(denied).toMatchObject({ code: grpc.status.PERMISSION_DENIED });
+      const refused = await unary(plaintext.health, 'Check', { service: '' }, 5000).catch((e) => e);
+      expect(refused).toMatchObject({ code: grpc.status.UNAVAILABLE });
     } finally {
       clients.close();
+      plaintext.close();
     }
   } finally {
     child.kill('SIGTERM');
@@ -55,8 +79,50 @@ test('wasmesh gateway --listen 127.0.0.1:0 --json prints its address, serves, an
   expect(await exited).toBe(0);
 }, 30_000);
 
+/** `--tls-cert`, `--tls-key` and `--client-ca` of the test CA. */
+const tlsFlags = (): string[] => [
+  '--tls-cert',
+  pki.tls.certFile,
+  '--tls-key',
+  pki.tls.keyFile,
+  '--client-ca',
+  pki.tls.clientCaFile,
+];
+
+test('wasmesh gateway without TLS files or --insecure says what to pass (exit 2)', async () => {
+  const r = await wasmesh(['gateway', '--listen', '127.0.0.1:0', ...(await natsFlags(nats, uniqueLattice('gw')))]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain('--tls-cert FILE --tls-key FILE --client-ca FILE');
+  expect(r.stderr).toContain('--insecure');
+  expect(r.stderr).toContain('wasmesh up --gateway');
+  const partial = await wasmesh(['gateway', '--tls-cert', pki.tls.certFile]);
+  expect(partial.code).toBe(2);
+  expect(partial.stderr).toContain('--client-ca FILE');
+});
+
+test('wasmesh gateway --insecure refuses a non-loopback address (exit 2) with a warning', async () => {
+  const r = await wasmesh([
+    'gateway',
+    '--insecure',
+    '--listen',
+    '0.0.0.0:0',
+    ...(await natsFlags(nats, uniqueLattice('gw'))),
+  ]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain('WARNING: --insecure');
+  expect(r.stderr).toContain('WASMESH_ERR_CONFIG');
+  expect(r.stderr).toContain('loopback only');
+  expect(r.stderr).toContain('"0.0.0.0:0"');
+});
+
 test('wasmesh gateway with an invalid --listen fails with a usage-class status naming it', async () => {
-  const r = await wasmesh(['gateway', '--listen', 'nonsense', ...(await natsFlags(nats, uniqueLattice('gw')))]);
+  const r = await wasmesh([
+    'gateway',
+    '--listen',
+    'nonsense',
+    ...tlsFlags(),
+    ...(await natsFlags(nats, uniqueLattice('gw'))),
+  ]);
   expect(r.code).toBe(2);
   expect(r.stderr).toContain('WASMESH_ERR_CONFIG');
   expect(r.stderr).toContain('"nonsense"');
@@ -66,5 +132,7 @@ test('wasmesh gateway --help shows examples', async () => {
   const r = await wasmesh(['gateway', '--help']);
   expect(r.code).toBe(0);
   expect(r.stdout).toContain('--listen <addr>');
+  expect(r.stdout).toContain('--client-ca <file>');
   expect(r.stdout).toContain('Examples:');
+  expect(r.stdout).toContain('grpcurl -cacert');
 });

@@ -1,6 +1,6 @@
 /**
  * The gRPC gateway against a real nats-server and real host processes, driven by a plain
- * @grpc/grpc-js client built from the same .proto files: scatter streaming, actor start and
+ * @grpc/grpc-js client built from the same .proto files, over TLS with an admin client certificate: scatter streaming, actor start and
  * invocation, error → status mapping with the wasmesh code in the trailers, deadlines, links and
  * config, the event stream, reflection, and health following the NATS connection.
  */
@@ -8,9 +8,20 @@ import { readFileSync } from 'node:fs';
 import { Gateway } from '@wasmesh/gateway';
 import { actorPath } from '../fixtures.js';
 import { startLattice, until, type LatticeFixture } from '../lattice/fixture.js';
-import { collect, connectClients, grpc, stream, unary, wasmeshCode, type GatewayClients } from './grpc-client.js';
+import {
+  collect,
+  connectClients,
+  gatewayPki,
+  grpc,
+  stream,
+  unary,
+  wasmeshCode,
+  type GatewayClients,
+  type GatewayPki,
+} from './grpc-client.js';
 
 let lat: LatticeFixture;
+let pki: GatewayPki;
 let gateway: Gateway;
 let c: GatewayClients;
 let echoRef: string;
@@ -18,9 +29,10 @@ let echoRef: string;
 beforeAll(async () => {
   lat = await startLattice({ hosts: [{ labels: { zone: 'a' } }, { labels: { zone: 'b' } }] });
   const { servers: natsUrl, creds: natsCreds, tlsCa: natsCa } = await lat.nats.access(lat.lattice);
-  gateway = new Gateway({ listen: '127.0.0.1:0', natsUrl, natsCreds, natsCa, lattice: lat.lattice });
+  pki = await gatewayPki();
+  gateway = new Gateway({ listen: '127.0.0.1:0', tls: pki.tls, natsUrl, natsCreds, natsCa, lattice: lat.lattice });
   await gateway.start();
-  c = connectClients(gateway.address);
+  c = connectClients(gateway.address, await pki.client('admin'));
   const objects = await lat.client.objects();
   echoRef = await objects.pushArtifact(readFileSync(actorPath('echo')));
 }, 60_000);
@@ -29,6 +41,7 @@ afterAll(async () => {
   c?.close();
   await gateway?.close();
   await lat?.[Symbol.asyncDispose]();
+  pki?.remove();
 });
 
 const hostId = (i: number): string => lat.hosts[i]!.hostId;

@@ -1,0 +1,70 @@
+/**
+ * How the gateway is reached: gRPC over TLS that requires a client certificate signed by the
+ * client CA (the default), or, in the explicit insecure mode, plaintext on a loopback address only.
+ */
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { createSecureContext } from 'node:tls';
+import { ServerCredentials } from '@grpc/grpc-js';
+import { WasmeshError } from '@wasmesh/lattice';
+
+/** The files of the gateway's TLS. */
+export interface GatewayTls {
+  /** The gateway's certificate (PEM; a chain is fine). */
+  certFile: string;
+  /** Its private key (PEM). */
+  keyFile: string;
+  /** The CA whose client certificates are accepted (PEM); their subject OU is the client's role. */
+  clientCaFile: string;
+}
+
+/** The loopback networks: 127.0.0.0/8 and ::1 (IPv4-mapped addresses match too). */
+const LOOPBACK = new net.BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** Whether `host` (of a listen address; IPv6 in brackets or not) is a loopback address or `localhost`. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (h === 'localhost') return true;
+  const family = net.isIP(h);
+  return family !== 0 && LOOPBACK.check(h, family === 6 ? 'ipv6' : 'ipv4');
+}
+
+/** The host part of a `host:port` listen address. */
+export function listenHost(listen: string): string {
+  return listen.slice(0, listen.lastIndexOf(':'));
+}
+
+function readPem(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new WasmeshError(
+      'WASMESH_ERR_CONFIG',
+      `cannot read the gateway's ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { cause: err, details: { file } },
+    );
+  }
+}
+
+/**
+ * Server credentials requiring client certificates signed by `tls.clientCaFile`. The files are
+ * read and checked here (a key that does not match its certificate, a file that is not PEM), so a
+ * mistake is a `WASMESH_ERR_CONFIG` naming the files before anything listens.
+ */
+export function tlsCredentials(tls: GatewayTls): ServerCredentials {
+  const cert = readPem(tls.certFile, 'TLS certificate');
+  const key = readPem(tls.keyFile, 'TLS key');
+  const ca = readPem(tls.clientCaFile, 'client CA');
+  try {
+    createSecureContext({ cert, key, ca });
+  } catch (err) {
+    throw new WasmeshError(
+      'WASMESH_ERR_CONFIG',
+      `the gateway's TLS files do not work together (certificate ${tls.certFile}, key ${tls.keyFile}, client CA ${tls.clientCaFile}): ${(err as Error).message}`,
+      { cause: err, details: { ...tls } },
+    );
+  }
+  return ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], true);
+}

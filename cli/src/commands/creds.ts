@@ -6,6 +6,7 @@
  *   creds create --role R [--lattice L] [--name N] --out FILE   issue credentials
  *   creds show FILE                                              what a credentials file is for
  *   creds server-config                                          the operator/accounts config block
+ *   creds gateway-cert --role R --out PREFIX                     a gRPC gateway client certificate
  *
  * A credential for a lattice that has no account yet creates the account; when `wasmesh up` runs
  * from the same home, its nats-server is told to reload its config, so the new lattice works at once.
@@ -26,6 +27,7 @@ import {
   type Role,
 } from '@wasmesh/lattice';
 import { commandGroup, examples, note, printJson } from '../common.js';
+import { registerGatewayCert } from './gateway-cert.js';
 import { localAuthority, natsSecurityConfig, writeNatsConfig } from '../local/security.js';
 import { alive, readUpState, resolveHome } from '../local/state.js';
 
@@ -181,14 +183,16 @@ function registerServerConfig(group: Command): void {
   });
 }
 
-/** Registers `creds create|show|server-config` on `program`. */
+/** Registers `creds create|show|server-config|gateway-cert` on `program`. */
 export function registerCredsCommands(program: Command): void {
   const group = commandGroup(program, 'creds', 'NATS credentials of a secured lattice', [
     'wasmesh creds create --role reader --out reader.creds',
     'wasmesh creds show reader.creds',
     'wasmesh creds server-config',
+    'wasmesh creds gateway-cert --role reader --out ops',
   ]);
   registerCreate(group);
   registerShow(group);
   registerServerConfig(group);
+  registerGatewayCert(group);
 }

@@ -2,9 +2,15 @@
  * `wasmesh gateway` as a user runs it: with TLS files (flags or env) it prints its address once
  * serving (JSON with --json), serves clients with a certificate of its CA, and exits 0 on SIGTERM;
  * without TLS files or --insecure, with an invalid --listen, or --insecure on a non-loopback
- * address, it is a usage-class error (exit 2) saying what to pass.
+ * address, it is a usage-class error (exit 2) saying what to pass. `wasmesh creds gateway-cert`
+ * issues client certificates a gateway honours.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Gateway } from '@wasmesh/gateway';
+import { ensureServerTls } from '@wasmesh/lattice';
 import { createInterface } from 'node:readline';
 import { uniqueLattice } from '../lattice/fixture.js';
 import { NatsServer } from '../harness/nats-server.js';
@@ -136,3 +142,52 @@ test('wasmesh gateway --help shows examples', async () => {
   expect(r.stdout).toContain('Examples:');
   expect(r.stdout).toContain('grpcurl -cacert');
 });
+
+test('wasmesh creds gateway-cert issues a client certificate of a role from <home>/tls that the gateway honours', async () => {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'wasmesh-gw-home-'));
+  try {
+    const server = await ensureServerTls(path.join(home, 'tls'));
+    const prefix = path.join(home, 'ops');
+    const r = await wasmesh(['creds', 'gateway-cert', '--role', 'reader', '--home', home, '--out', prefix, '--json']);
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.stdout) as { cert: string; key: string; ca: string; role: string; name: string };
+    expect(info).toMatchObject({
+      cert: `${prefix}.pem`,
+      key: `${prefix}-key.pem`,
+      ca: server.caFile,
+      role: 'reader',
+      name: 'gateway-reader',
+    });
+    expect(statSync(info.key).mode & 0o777).toBe(0o600);
+
+    const again = await wasmesh(['creds', 'gateway-cert', '--role', 'admin', '--home', home, '--out', prefix]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('--force');
+    const badRole = await wasmesh(['creds', 'gateway-cert', '--role', 'host', '--home', home, '--out', prefix]);
+    expect(badRole.code).toBe(2);
+
+    const lattice = uniqueLattice('gw');
+    const { servers: natsUrl, creds: natsCreds, tlsCa: natsCa } = await nats.access(lattice);
+    const gateway = new Gateway({
+      listen: '127.0.0.1:0',
+      tls: { certFile: server.certFile, keyFile: server.keyFile, clientCaFile: server.caFile },
+      natsUrl,
+      natsCreds,
+      natsCa,
+      lattice,
+    });
+    await gateway.start();
+    const [ca, cert, key] = [info.ca, info.cert, info.key].map((f) => readFileSync(f));
+    const c = connectClients(gateway.address, grpc.credentials.createSsl(ca!, key!, cert!));
+    try {
+      expect(await unary(c.lattice, 'ListLinks', {}, 5000)).toEqual({ links: [] });
+      const denied = await unary(c.lattice, 'PutConfig', { config: { name: 'c' } }, 5000).catch((e) => e);
+      expect(denied).toMatchObject({ code: grpc.status.PERMISSION_DENIED });
+    } finally {
+      c.close();
+      await gateway.close();
+    }
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}, 30_000);

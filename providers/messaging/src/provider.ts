@@ -33,9 +33,11 @@ export function messagingProvider(): ProviderDefinition<MessagingLink> {
     async start(provider) {
       const creds = process.env.WASMESH_APP_NATS_CREDS;
       if (!creds) return;
+      const { tlsCa } = provider.options;
       appNc = await connectNats({
         servers: [...provider.options.natsServers],
         creds,
+        ...(tlsCa ? { tlsCa } : {}),
         name: `provider ${provider.id} app`,
         logger: provider.logger,
       });

@@ -3,6 +3,8 @@
  * the environment a supervising host (or an operator) sets, then validation; the result is frozen.
  *
  *   WASMESH_NATS_URL         NATS server URL(s), comma separated (default nats://127.0.0.1:4222)
+ *   WASMESH_NATS_CREDS       NATS credentials file of a secured lattice (the `provider` role)
+ *   WASMESH_NATS_CA          the CA that signed the NATS server's TLS certificate
  *   WASMESH_LATTICE          lattice name (default `default`)
  *   WASMESH_PROVIDER_ID      the provider's id: its RPC subject and registry key (required)
  *   WASMESH_HOST_ID          the host supervising this process (optional)
@@ -20,6 +22,10 @@ export interface ProviderOptions {
   providerId?: string;
   /** NATS server URL(s). @default env WASMESH_NATS_URL or nats://127.0.0.1:4222 */
   natsUrl?: string | string[];
+  /** NATS credentials file (a secured lattice's `provider` role). @default env WASMESH_NATS_CREDS or none */
+  creds?: string;
+  /** CA certificate (PEM) of the NATS server's TLS. @default env WASMESH_NATS_CA or none */
+  tlsCa?: string;
   /** Lattice name. @default env WASMESH_LATTICE or `default` */
   lattice?: string;
   /** The supervising host's id. @default env WASMESH_HOST_ID or '' (runs on its own) */
@@ -40,6 +46,9 @@ export interface ProviderOptions {
 export interface ResolvedProviderOptions {
   readonly providerId: string;
   readonly natsServers: readonly string[];
+  /** Credentials file and TLS CA for NATS; absent when not given. */
+  readonly creds?: string;
+  readonly tlsCa?: string;
   readonly lattice: string;
   readonly hostId: string;
   readonly ref: string;
@@ -72,9 +81,13 @@ export function resolveProviderOptions(options: ProviderOptions = {}): ResolvedP
     });
   }
   const servers = natsServers(options.natsUrl ?? env.WASMESH_NATS_URL);
+  const creds = options.creds ?? (env.WASMESH_NATS_CREDS || undefined);
+  const tlsCa = options.tlsCa ?? (env.WASMESH_NATS_CA || undefined);
   return Object.freeze({
     providerId: asConfig(() => checkToken('provider id', providerId)),
     natsServers: Object.freeze(servers),
+    ...(creds ? { creds } : {}),
+    ...(tlsCa ? { tlsCa } : {}),
     lattice: asConfig(() => checkToken('lattice name', latticeName(options.lattice ?? env.WASMESH_LATTICE))),
     hostId: hostId ? asConfig(() => checkToken('host id', hostId)) : '',
     ref: options.ref ?? env.WASMESH_PROVIDER_REF ?? '',

@@ -161,8 +161,11 @@ export class Provider<R = undefined> {
     this.#state = 'starting';
     const { providerId, hostId, ref } = this.options;
     try {
+      const { creds, tlsCa } = this.options;
       const nc = await connectNats({
         servers: [...this.options.natsServers],
+        ...(creds ? { creds } : {}),
+        ...(tlsCa ? { tlsCa } : {}),
         name: `provider ${providerId}`,
         logger: this.logger,
       });

@@ -31,7 +31,8 @@ let state: LinkState;
 
 beforeAll(async () => {
   nats = await NatsServer.start();
-  client = await LatticeClient.connect({ servers: nats.url, lattice: uniqueLattice('sdk'), name: 'sdk-test' });
+  const lattice = uniqueLattice('sdk');
+  client = await LatticeClient.connect({ ...(await nats.access(lattice)), lattice, name: 'sdk-test' });
   state = await client.state();
 });
 
@@ -53,8 +54,8 @@ interface Journal {
   ownConfigs: Record<string, string>[];
 }
 
-/** A provider of the test contract; `gate` holds `Slow` calls until it resolves. */
-function testProvider(
+/** A provider of the test contract, with provider credentials; `gate` holds `Slow` calls until it resolves. */
+async function testProvider(
   providerId: string,
   extra: Partial<ProviderOptions> = {},
   hooks: Partial<ProviderDefinition<Res>> = {},
@@ -108,7 +109,7 @@ function testProvider(
     ...hooks,
   };
   const provider = new Provider(definition, {
-    natsUrl: nats.url,
+    ...(await nats.processAccess(client.lattice, 'provider', providerId)),
     lattice: client.lattice,
     providerId,
     logger: testLogger(),
@@ -151,7 +152,7 @@ async function link(
 
 test('lifecycle: created → starting → running → draining → stopped; registry entry and events; close is idempotent', async () => {
   const events = client.events({ types: ['provider_started', 'provider_stopped'] });
-  const { provider } = testProvider('life');
+  const { provider } = await testProvider('life');
   expect(provider.state).toBe('created');
   const starting = provider.start();
   expect(provider.state).toBe('starting');
@@ -200,6 +201,8 @@ test('a provider without an id is a configuration error; closing one never start
         WASMESH_HOST_ID: 'NHOST',
         WASMESH_PROVIDER_REF: 'builtin:x',
         WASMESH_PROVIDER_CONFIG: 'a, b',
+        WASMESH_NATS_CREDS: '/run/provider.creds',
+        WASMESH_NATS_CA: '/run/ca.pem',
       },
       logger: testLogger(),
     },
@@ -210,6 +213,8 @@ test('a provider without an id is a configuration error; closing one never start
     hostId: 'NHOST',
     ref: 'builtin:x',
     config: ['a', 'b'],
+    creds: '/run/provider.creds',
+    tlsCa: '/run/ca.pem',
   });
   expect(Object.isFrozen(fromEnv.options)).toBe(true);
   await fromEnv.close();
@@ -218,7 +223,7 @@ test('a provider without an id is a configuration error; closing one never start
 
 test('links: onLinkPut builds the resource calls get, config changes rebuild it, deletes and close release it', async () => {
   const events = client.events({ types: ['link_status'] });
-  const { provider, journal } = testProvider('hooks');
+  const { provider, journal } = await testProvider('hooks');
   await provider.start();
   try {
     await state.putConfig('greet', { greeting: 'hi' });
@@ -269,7 +274,7 @@ test('links: onLinkPut builds the resource calls get, config changes rebuild it,
 });
 
 test('a link put just before the call is found, even before the watcher delivers it', async () => {
-  const { provider } = testProvider('eager');
+  const { provider } = await testProvider('eager');
   await provider.start();
   try {
     await state.putLink({ sourceId: 'dave', contract: CONTRACT, targetId: 'eager' });
@@ -281,7 +286,7 @@ test('a link put just before the call is found, even before the watcher delivers
 
 test('errors: handler codes pass through, plain errors are INTERNAL, unknown operations and missing links are named', async () => {
   const events = client.events({ types: ['link_status'] });
-  const { provider } = testProvider('errors');
+  const { provider } = await testProvider('errors');
   await provider.start();
   try {
     await link(events, 'erin', 'errors');
@@ -307,7 +312,11 @@ test('errors: handler codes pass through, plain errors are INTERNAL, unknown ope
 
 test('health checks ask the health hook; a provider can call actors', async () => {
   let healthy = true;
-  const { provider } = testProvider('healthy', {}, { health: () => ({ healthy, message: healthy ? 'fine' : 'sick' }) });
+  const { provider } = await testProvider(
+    'healthy',
+    {},
+    { health: () => ({ healthy, message: healthy ? 'fine' : 'sick' }) },
+  );
   await provider.start();
   // A stand-in actor that answers one operation.
   const actor = client.nc.subscribe(client.subjects.actor('greeter'), {
@@ -347,7 +356,7 @@ test('health checks ask the health hook; a provider can call actors', async () =
 test("the provider's own config reaches it, and changes re-apply its links", async () => {
   const events = client.events({ types: ['link_status'] });
   await state.putConfig('own', { mode: 'one' });
-  const { provider, journal } = testProvider('configured', { config: ['own', 'missing'] });
+  const { provider, journal } = await testProvider('configured', { config: ['own', 'missing'] });
   await provider.start();
   try {
     expect(provider.config).toEqual({ mode: 'one' });
@@ -365,8 +374,8 @@ test("the provider's own config reaches it, and changes re-apply its links", asy
 });
 
 test('instances of one provider id share the calls; the registry entry belongs to the newest', async () => {
-  const a = testProvider('shared');
-  const b = testProvider('shared');
+  const a = await testProvider('shared');
+  const b = await testProvider('shared');
   await a.provider.start();
   await b.provider.start();
   try {
@@ -390,7 +399,7 @@ test('instances of one provider id share the calls; the registry entry belongs t
 });
 
 test('close drains: in-flight calls finish, new calls are refused, then the provider stops', async () => {
-  const { provider, open } = testProvider('drainer');
+  const { provider, open } = await testProvider('drainer');
   await provider.start();
   await state.putLink({ sourceId: 'ivy', contract: CONTRACT, targetId: 'drainer' });
   const inFlight = Array.from({ length: 5 }, () => call('drainer', 'ivy', 'Echo.Slow'));

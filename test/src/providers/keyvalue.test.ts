@@ -25,11 +25,11 @@ let events: AsyncIterable<LatticeEvent> & { close(): void };
 beforeAll(async () => {
   [nats, redis] = await Promise.all([NatsServer.start(), RedisServer.start()]);
   const lattice = uniqueLattice('kv');
-  client = await LatticeClient.connect({ servers: nats.url, lattice, name: 'kv-test' });
+  client = await LatticeClient.connect({ ...(await nats.access(lattice)), lattice, name: 'kv-test' });
   state = await client.state();
   events = client.events({ types: ['link_status'] });
   provider = createKeyValueProvider({
-    natsUrl: nats.url,
+    ...(await nats.processAccess(lattice, 'provider', PROVIDER)),
     lattice,
     providerId: PROVIDER,
     logger: testLogger(),

@@ -25,7 +25,8 @@ const children: ProviderProcess[] = [];
 
 beforeAll(async () => {
   [nats, redis] = await Promise.all([NatsServer.start(), RedisServer.start()]);
-  client = await LatticeClient.connect({ servers: nats.url, lattice: uniqueLattice('kvproc'), name: 'kvproc-test' });
+  const lattice = uniqueLattice('kvproc');
+  client = await LatticeClient.connect({ ...(await nats.access(lattice)), lattice, name: 'kvproc-test' });
   state = await client.state();
   events = client.events({ types: ['provider_started', 'provider_stopped', 'link_status'] });
   await state.putConfig('redis', { backend: 'redis', url: redis.url });
@@ -41,7 +42,7 @@ afterAll(async () => {
 
 async function startProvider(providerId: string, hostId?: string): Promise<ProviderProcess> {
   const child = await ProviderProcess.start({
-    natsUrl: nats.url,
+    ...(await nats.processAccess(client.lattice, 'provider', providerId)),
     lattice: client.lattice,
     providerId,
     ...(hostId ? { hostId } : {}),
@@ -113,8 +114,14 @@ test('a provider under a host stops when its stdin ends (the host is gone)', asy
 });
 
 test('without WASMESH_PROVIDER_ID the process exits 2 with a one-line error', async () => {
+  const { natsUrl, creds, tlsCa } = await nats.processAccess(client.lattice, 'provider');
   const child = spawn(process.execPath, [keyValueProviderBin], {
-    env: { PATH: process.env.PATH ?? '', WASMESH_NATS_URL: nats.url },
+    env: {
+      PATH: process.env.PATH ?? '',
+      WASMESH_NATS_URL: natsUrl,
+      WASMESH_NATS_CREDS: creds ?? '',
+      WASMESH_NATS_CA: tlsCa ?? '',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -111,7 +111,8 @@ export function roleOf(auth: AuthContext): string | undefined {
 export function authorize(path: string, auth: AuthContext): void {
   const access = accessOf(path);
   const role = roleOf(auth);
-  if (access !== undefined && allows(role, access)) return;
+  // A verified certificate is needed even for `any` (the TLS handshake already insists on one).
+  if (access !== undefined && auth.sslPeerCertificate && allows(role, access)) return;
   const rpc = path
     .slice(1)
     .replace(/^.*\.(\w+\/\w+)$/, '$1')

@@ -49,7 +49,7 @@ beforeAll(async () => {
     request_timeout_ms: '1500',
   });
   provider = createHttpServerProvider({
-    natsUrl: lat.nats.url,
+    ...(await lat.nats.processAccess(lat.lattice, 'provider', PROVIDER)),
     lattice: lat.lattice,
     providerId: PROVIDER,
     config: ['http-main'],

@@ -118,6 +118,10 @@ test('start by path: the provider registers, serves calls, and gets a clean envi
   const env = JSON.parse(await call('echo', 'Env')) as Record<string, string>;
   expect(env).toMatchObject({
     WASMESH_NATS_URL: lattice.nats.url,
+    // Credentials the host minted for this provider id (never its own), and the server's CA.
+    WASMESH_NATS_CREDS: expect.stringMatching(/echo\.provider\.creds$/),
+    WASMESH_APP_NATS_CREDS: expect.stringMatching(/echo\.app\.creds$/),
+    WASMESH_NATS_CA: lattice.nats.caFile,
     WASMESH_LATTICE: lattice.lattice,
     WASMESH_PROVIDER_ID: 'echo',
     WASMESH_HOST_ID: host.hostId,
@@ -126,7 +130,7 @@ test('start by path: the provider registers, serves calls, and gets a clean envi
     OTEL_RESOURCE_ATTRIBUTES: 'test.marker=1',
   });
   const allowed =
-    /^(PATH|HOME|WASMESH_LOG_LEVEL|OTEL_.*|WASMESH_(NATS_URL|LATTICE|PROVIDER_ID|HOST_ID|PROVIDER_REF|PROVIDER_CONFIG))$/;
+    /^(PATH|HOME|WASMESH_LOG_LEVEL|OTEL_.*|WASMESH_(NATS_URL|NATS_CREDS|APP_NATS_CREDS|NATS_CA|LATTICE|PROVIDER_ID|HOST_ID|PROVIDER_REF|PROVIDER_CONFIG))$/;
   expect(Object.keys(env).filter((k) => !allowed.test(k))).toEqual([]);
   expect(env).not.toHaveProperty('NODE_OPTIONS');
   expect(env).not.toHaveProperty('OTEL_SERVICE_NAME');
@@ -394,8 +398,10 @@ test('a host killed with SIGKILL leaves no provider behind (its stdin ends)', as
 });
 
 test('in process: host.providers describes what the host supervises, and drain empties it', async () => {
+  const { natsUrl, ...access } = await lattice.nats.processAccess(lattice.lattice);
   const inproc = await LatticeHost.start({
-    nats: lattice.nats.url,
+    nats: natsUrl,
+    ...access,
     lattice: lattice.lattice,
     allowDirs: [providerFixtureDir],
     providerHealthMs: 200,

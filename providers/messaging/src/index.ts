@@ -5,7 +5,7 @@
  * with the `WASMESH_*` environment of the provider SDK, or `builtin:messaging` on a host), or
  * embed it with {@link createMessagingProvider}.
  */
-export { createMessagingProvider, messagingProvider } from './provider.js';
+export { createMessagingProvider, messagingProvider, type MessagingProviderOptions } from './provider.js';
 export {
   parseLinkConfig,
   parseSubscriptions,

@@ -20,8 +20,14 @@ import { deliverMessage } from './delivery.js';
 import { MessagingLink } from './link.js';
 import { publish, requestReply } from './operations.js';
 
-/** The provider's definition: Publish and Request, and a {@link MessagingLink} per link. */
-export function messagingProvider(): ProviderDefinition<MessagingLink> {
+/**
+ * The provider's definition: Publish and Request, and a {@link MessagingLink} per link.
+ * `appCreds`: the `app` credentials for application subjects in a secured lattice (default env
+ * `WASMESH_APP_NATS_CREDS`, which a supervising host sets).
+ */
+export function messagingProvider(
+  appCreds: string | undefined = process.env.WASMESH_APP_NATS_CREDS || undefined,
+): ProviderDefinition<MessagingLink> {
   /** Links whose resource is live, for health checks. */
   const links = new Set<MessagingLink>();
   /** The connection for application subjects, when the lattice is secured. */
@@ -31,12 +37,11 @@ export function messagingProvider(): ProviderDefinition<MessagingLink> {
     contract: ContractId.MESSAGING,
 
     async start(provider) {
-      const creds = process.env.WASMESH_APP_NATS_CREDS;
-      if (!creds) return;
+      if (!appCreds) return;
       const { tlsCa } = provider.options;
       appNc = await connectNats({
         servers: [...provider.options.natsServers],
-        creds,
+        creds: appCreds,
         ...(tlsCa ? { tlsCa } : {}),
         name: `provider ${provider.id} app`,
         logger: provider.logger,
@@ -103,7 +108,15 @@ export function messagingProvider(): ProviderDefinition<MessagingLink> {
   };
 }
 
+/** Options of {@link createMessagingProvider}: the SDK's, and the `app` credentials. */
+export interface MessagingProviderOptions extends ProviderOptions {
+  /** `app` credentials for application subjects. @default env WASMESH_APP_NATS_CREDS (of `env`, else the process's) */
+  appCreds?: string;
+}
+
 /** A messaging provider (state `created`; call `start()`), configured from `options` and the `WASMESH_*` env. */
-export function createMessagingProvider(options: ProviderOptions = {}): Provider<MessagingLink> {
-  return new Provider(messagingProvider(), options);
+export function createMessagingProvider(options: MessagingProviderOptions = {}): Provider<MessagingLink> {
+  const { appCreds, ...sdk } = options;
+  const env = options.env ?? process.env;
+  return new Provider(messagingProvider(appCreds ?? (env.WASMESH_APP_NATS_CREDS || undefined)), sdk);
 }

@@ -6,7 +6,8 @@
  * failed deliveries answered with service-error headers, max_in_flight, and links with their own
  * NATS server (including its health while that server is down).
  */
-import { connect, createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+import { connect, createInbox, credsAuthenticator, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import {
   ControlClient,
   controlRequest,
@@ -44,32 +45,59 @@ let client: LatticeClient;
 let state: LinkState;
 let events: EventLog;
 let provider: Provider<MessagingLink>;
+/** An application's NATS client: the `app` role, NATS's default inboxes, no lattice subjects. */
+let app: NatsConnection;
+
+/**
+ * The messaging provider `providerId` in this process, with its provider and app credentials (what
+ * a host gives the processes it supervises).
+ */
+async function embeddedProvider(providerId: string, config: string[] = []): Promise<Provider<MessagingLink>> {
+  const lattice = client.lattice;
+  return createMessagingProvider({
+    ...(await nats.processAccess(lattice, 'provider', providerId)),
+    appCreds: (await nats.access(lattice, 'app', providerId)).creds,
+    config,
+    lattice,
+    providerId,
+    logger: testLogger(),
+    drainTimeoutMs: 2000,
+  });
+}
+
+/** A plain nats.js client with `app` credentials, as any application would connect. */
+async function connectApp(lattice: string, name: string): Promise<NatsConnection> {
+  const { servers, creds, tlsCa } = await nats.access(lattice, 'app', name);
+  return connect({
+    servers,
+    name,
+    ...(creds ? { authenticator: credsAuthenticator(readFileSync(creds)) } : {}),
+    ...(tlsCa ? { tls: { caFile: tlsCa } } : {}),
+  });
+}
 
 beforeAll(async () => {
   nats = await NatsServer.start();
   const lattice = uniqueLattice('msg');
-  [host, client] = await Promise.all([
-    HostProcess.start({ natsUrl: nats.url, lattice, heartbeatMs: 500 }),
-    LatticeClient.connect({ servers: nats.url, lattice, name: 'msg-test' }),
+  // The first access adds the lattice's account to the server; the others wait for nothing.
+  await nats.access(lattice);
+  [host, client, app] = await Promise.all([
+    (async () => HostProcess.start({ ...(await nats.processAccess(lattice)), lattice, heartbeatMs: 500 }))(),
+    (async () => LatticeClient.connect({ ...(await nats.access(lattice)), lattice, name: 'msg-test' }))(),
+    connectApp(lattice, 'msg-test-app'),
   ]);
   state = await client.state();
   events = new EventLog(client, ['link_status']);
-  provider = createMessagingProvider({
-    natsUrl: nats.url,
-    lattice,
-    providerId: PROVIDER,
-    logger: testLogger(),
-    drainTimeoutMs: 2000,
-  });
+  provider = await embeddedProvider(PROVIDER);
   await Promise.all([
     provider.start(),
     client.control.startActor({ hostId: host.hostId, actorId: RESPONDER, artifactRef: actorPath('responder') }),
   ]);
 }, 60_000);
-
 afterAll(async () => {
   events?.close();
   await provider?.close();
+  await app?.close();
   await client?.close();
   await host?.kill();
   await nats?.[Symbol.asyncDispose]();
@@ -125,12 +153,12 @@ function messaging(actor: string, linkName = 'default') {
 }
 
 /** A request with a plain NATS client, as any service would send it. */
-async function ask(subject: string, body: string, nc: NatsConnection = client.nc): Promise<Msg> {
+async function ask(subject: string, body: string, nc: NatsConnection = app): Promise<Msg> {
   return request(nc, subject, Buffer.from(body), { timeoutMs: 10_000, what: `request on ${subject}` });
 }
 
 /** True when requests on `subject` have no responders. */
-async function noResponders(subject: string, nc: NatsConnection = client.nc): Promise<boolean> {
+async function noResponders(subject: string, nc: NatsConnection = app): Promise<boolean> {
   try {
     await ask(subject, 'anyone?', nc);
     return false;
@@ -215,8 +243,8 @@ test('a request on a subscribed subject is answered by the responder actor', asy
   expect(Buffer.from((await ask('demo.other.x', 'there')).data).toString()).toBe('re: there');
   const inbox = createInbox();
   const replies: string[] = [];
-  const sub = client.nc.subscribe(inbox, { callback: (_e, m) => void replies.push(m.string()) });
-  for (let i = 0; i < 10; i++) client.nc.publish('demo.hello', `m${i}`, { reply: inbox });
+  const sub = app.subscribe(inbox, { callback: (_e, m) => void replies.push(m.string()) });
+  for (let i = 0; i < 10; i++) app.publish('demo.hello', `m${i}`, { reply: inbox });
   await until('10 replies', () => replies.length === 10);
   expect(replies.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `re: m${i}`).sort());
   sub.unsubscribe();
@@ -225,9 +253,9 @@ test('a request on a subscribed subject is answered by the responder actor', asy
 test('an actor publishes and requests through its link (plain NATS on the other side)', async () => {
   expect((await link('pub-actor', 'default', {})).ok).toBe(true);
   const seen: Msg[] = [];
-  const appEvents = client.nc.subscribe('app.events', { callback: (_e, m) => void seen.push(m) });
-  const service = client.nc.subscribe('app.svc', { callback: (_e, m) => void m.respond(`pong: ${m.string()}`) });
-  await client.nc.flush();
+  const appEvents = app.subscribe('app.events', { callback: (_e, m) => void seen.push(m) });
+  const service = app.subscribe('app.svc', { callback: (_e, m) => void m.respond(`pong: ${m.string()}`) });
+  await app.flush();
   const pub = messaging('pub-actor');
   await pub.publish('app.events', 'created', 'app.replies');
   await until('the published message', () => seen.length === 1);
@@ -245,8 +273,8 @@ test('a request nobody answers and one answered too late are typed errors naming
   const none = await rejection(pub.request('nobody.home', 'x'));
   expect(none.code).toBe('WASMESH_ERR_NO_RESPONDERS');
   expect(none.message).toContain('"nobody.home"');
-  const silent = client.nc.subscribe('slow.svc', { callback: () => undefined });
-  await client.nc.flush();
+  const silent = app.subscribe('slow.svc', { callback: () => undefined });
+  await app.flush();
   const late = await rejection(pub.request('slow.svc', 'x', 300));
   expect(late.code).toBe('WASMESH_ERR_TIMEOUT');
   expect(late.message).toContain('"slow.svc"');
@@ -379,8 +407,8 @@ describe('deliveries to a slow actor (a stand-in answering its invocation subjec
     expect((await link(ACTOR, 'default', { subscriptions: 'slow.in', max_in_flight: '2' })).ok).toBe(true);
     const inbox = createInbox();
     const replies: string[] = [];
-    const r = client.nc.subscribe(inbox, { callback: (_e, m) => void replies.push(m.string()) });
-    for (let i = 0; i < 6; i++) client.nc.publish('slow.in', `m${i}`, { reply: inbox });
+    const r = app.subscribe(inbox, { callback: (_e, m) => void replies.push(m.string()) });
+    for (let i = 0; i < 6; i++) app.publish('slow.in', `m${i}`, { reply: inbox });
     await until('two deliveries in flight', () => held.length === 2);
     const delivered: string[] = [];
     while (delivered.length < 6) {
@@ -405,15 +433,17 @@ describe('deliveries to a slow actor (a stand-in answering its invocation subjec
 });
 
 test('a link with its own NATS server (url): internal names allowed there, health follows that server', async () => {
-  const other = await NatsServer.start({ jetstream: false });
+  // Someone else's NATS, not the lattice's: a link reaches it by its url alone (userinfo is the
+  // only way to authenticate there), so it runs in the open mode.
+  const other = await NatsServer.start({ jetstream: false, insecure: true });
   let nc2: NatsConnection | undefined;
   try {
     const status = await link(RESPONDER, 'external', { url: other.url, subscriptions: 'wasmesh.ext.>' });
     expect(status.ok).toBe(true);
     nc2 = await connect({ servers: other.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
     expect(Buffer.from((await ask('wasmesh.ext.hi', 'hi', nc2)).data).toString()).toBe('re: hi');
-    // Nothing of it reaches the lattice's NATS.
-    expect(await noResponders('wasmesh.ext.hi')).toBe(true);
+    // Nothing of it reaches the lattice's NATS (where only the lattice's own users may use wasmesh.>).
+    expect(await noResponders('wasmesh.ext.hi', client.nc)).toBe(true);
     const seen: string[] = [];
     nc2.subscribe('wasmesh.out', { callback: (_e, m) => void seen.push(m.string()) });
     await nc2.flush();
@@ -479,14 +509,7 @@ test('a host runs it as builtin:messaging, a process of its own', async () => {
 test('two instances of one provider id deliver each message once (one queue group per link)', async () => {
   // The second instance's own config gives its links defaults (link config would win).
   await state.putConfig('msg-defaults', { max_in_flight: '7' });
-  const second = createMessagingProvider({
-    config: ['msg-defaults'],
-    natsUrl: nats.url,
-    lattice: client.lattice,
-    providerId: PROVIDER,
-    logger: testLogger(),
-    drainTimeoutMs: 2000,
-  });
+  const second = await embeddedProvider(PROVIDER, ['msg-defaults']);
   await second.start();
   try {
     expect((await link(RESPONDER, 'twice', { subscriptions: 'twice.x' })).ok).toBe(true);
@@ -498,9 +521,9 @@ test('two instances of one provider id deliver each message once (one queue grou
     expect(linkOf(second)!.config.queue).toBe(linkOf(provider)!.config.queue);
     const inbox = createInbox();
     const replies: string[] = [];
-    const sub = client.nc.subscribe(inbox, { callback: (_e, m) => void replies.push(m.string()) });
+    const sub = app.subscribe(inbox, { callback: (_e, m) => void replies.push(m.string()) });
     const N = 40;
-    for (let i = 0; i < N; i++) client.nc.publish('twice.x', `m${i}`, { reply: inbox });
+    for (let i = 0; i < N; i++) app.publish('twice.x', `m${i}`, { reply: inbox });
     await until(`${N} replies`, () => replies.length === N);
     // Give a duplicate time to show up (an absence cannot be awaited).
     await new Promise((r) => setTimeout(r, 300));

@@ -137,10 +137,18 @@ export async function runHttpBench(args: readonly string[]): Promise<Record<stri
   try {
     const nats = await NatsServer.start();
     cleanups.push(['nats-server', () => nats[Symbol.asyncDispose]()]);
-    const started = await HostProcess.start({ natsUrl: nats.url, lattice: LATTICE, heartbeatMs: 2000 });
+    const started = await HostProcess.start({
+      ...(await nats.processAccess(LATTICE)),
+      lattice: LATTICE,
+      heartbeatMs: 2000,
+    });
     host = started;
     cleanups.push(['host', () => stopHost(started, log)]);
-    const client = await LatticeClient.connect({ servers: nats.url, lattice: LATTICE, name: 'bench-http' });
+    const client = await LatticeClient.connect({
+      ...(await nats.access(LATTICE)),
+      lattice: LATTICE,
+      name: 'bench-http',
+    });
     cleanups.push(['client', () => client.close()]);
     const state = await client.state();
     const control = client.control;

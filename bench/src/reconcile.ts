@@ -98,17 +98,19 @@ export async function runReconcileBench(args: readonly string[]): Promise<Record
     const nats = await NatsServer.start();
     cleanups.push(['stop nats-server', () => nats[Symbol.asyncDispose]()]);
     log(`nats-server at ${nats.url}`);
+    // The lattice's admin (the client and the reconciler); the first access adds its account.
+    const admin = await nats.access(LATTICE);
 
     const hosts = await Promise.all(
-      Array.from({ length: HOSTS }, () =>
-        HostProcess.start({ natsUrl: nats.url, lattice: LATTICE, heartbeatMs: cfg.heartbeatMs }),
+      Array.from({ length: HOSTS }, async () =>
+        HostProcess.start({ ...(await nats.processAccess(LATTICE)), lattice: LATTICE, heartbeatMs: cfg.heartbeatMs }),
       ),
     );
     for (const h of hosts) cleanups.push([`stop host ${h.hostId}`, () => stopHost(h, log)]);
     log(`hosts ${hosts.map((h) => h.pid).join(', ')}`);
 
     const client = await LatticeClient.connect({
-      servers: nats.url,
+      ...admin,
       lattice: LATTICE,
       name: 'wasmesh-bench-reconcile',
     });
@@ -116,8 +118,10 @@ export async function runReconcileBench(args: readonly string[]): Promise<Record
     const control = new ControlClient(client.nc, client.subjects, 30_000);
     const store = await AppStore.open(client.nc, client.subjects);
 
+    const { servers: natsUrl, ...auth } = admin;
     const reconciler = await Reconciler.start({
-      natsUrl: nats.url,
+      natsUrl,
+      ...auth,
       lattice: LATTICE,
       id: 'bench',
       heartbeatMs: cfg.heartbeatMs,

@@ -9,7 +9,14 @@
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { DEFAULT_MAX_MODULE_BYTES, FileJail, LatticeClient, WasmeshError, type Logger } from '@wasmesh/lattice';
+import {
+  DEFAULT_MAX_MODULE_BYTES,
+  FileJail,
+  LatticeClient,
+  WasmeshError,
+  type Logger,
+  redactUrl,
+} from '@wasmesh/lattice';
 import { authorizer, classifiedServer } from './access.js';
 import { resolveConfig, type GatewayConfig, type GatewayOptions } from './config.js';
 import { controlService } from './control-service.js';
@@ -88,6 +95,7 @@ export class Gateway {
     }
     this.#state = 'starting';
     const { listen, natsUrl, natsCreds, natsCa, lattice, tls } = this.config;
+    const shownNats = natsUrl.map(redactUrl);
     try {
       const credentials = tls ? tlsCredentials(tls) : insecureCredentials(listen, this.#logger);
       const definitions = loadDefinitions();
@@ -109,8 +117,8 @@ export class Gateway {
           if (!health.serving) {
             throw new WasmeshError(
               'WASMESH_ERR_NOT_CONNECTED',
-              `the gateway's NATS connection to ${natsUrl.join(', ')} is down (reconnecting); retry later`,
-              { details: { servers: [...natsUrl] } },
+              `the gateway's NATS connection to ${shownNats.join(', ')} is down (reconnecting); retry later`,
+              { details: { servers: shownNats } },
             );
           }
         },
@@ -133,7 +141,7 @@ export class Gateway {
       void this.#client.nc.closed().then(() => void this.close('NATS connection closed'));
       this.#state = 'running';
       this.#logger.info(
-        { address: this.#address, lattice, nats: natsUrl, transport: tls ? 'tls+client-certificates' : 'insecure' },
+        { address: this.#address, lattice, nats: shownNats, transport: tls ? 'tls+client-certificates' : 'insecure' },
         'gateway serving',
       );
     } catch (err) {

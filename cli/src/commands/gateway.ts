@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { DEFAULT_LISTEN, runGateway, type GatewayTls } from '@wasmesh/gateway';
-import { createLogger, UsageError } from '@wasmesh/lattice';
+import { createLogger, UsageError, redactUrl } from '@wasmesh/lattice';
 import { collect, examples, latticeOptions, natsAccessOf, note, printJson, type LatticeOptions } from '../common.js';
 
 interface GatewayCommandOptions extends LatticeOptions {
@@ -101,7 +101,7 @@ export function registerGateway(program: Command): void {
           printJson({
             address: gateway.address,
             lattice: gateway.config.lattice,
-            nats: gateway.config.natsUrl.join(','),
+            nats: gateway.config.natsUrl.map(redactUrl).join(','),
             pid: process.pid,
             transport: gateway.config.insecure ? 'insecure' : 'tls',
           });

@@ -38,6 +38,7 @@ export {
   type SignerRole,
 } from './auth/credentials.js';
 export { ROLES, rolePermissions, inboxPrefixOf, type Role, type RolePermissions } from './auth/roles.js';
+export { permissionDenied, refusalIn, type Refusal } from './auth/denied.js';
 export { ensureServerTls, issueClientCert, type TlsFiles } from './auth/tls.js';
 export {
   request,
@@ -45,7 +46,6 @@ export {
   scatter,
   serve,
   requestFailure,
-  permissionViolation,
   type Handler,
   type RequestOptions,
   type ScatterOptions,

@@ -7,8 +7,8 @@
  * The spy listens without taking part: a plain (non-queue) subscription on the lattice's
  * invocation subjects sees every call, and subscriptions on the inboxes see the answers
  * (requesters reply to inboxes: `_INBOX.>` for plain NATS clients, the per-user lattice inboxes
- * of a secured lattice's processes), matched to their calls by reply subject. Seeing other users'
- * inboxes takes the admin role.
+ * of a secured lattice's processes), matched to their calls by reply subject. Watching other
+ * users' inboxes takes the admin or reader role.
  */
 import type { Msg } from '@nats-io/transport-node';
 import type { Command } from 'commander';

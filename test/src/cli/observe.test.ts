@@ -11,12 +11,13 @@ import { natsEnv, wasmesh } from './run-cli.js';
 
 let lat: LatticeFixture;
 let state: LinkState;
+/** Watching changes nothing: the CLI runs with the lattice's read-only `reader` credentials. */
 let env: Record<string, string>;
 
 beforeAll(async () => {
   lat = await startLattice({ hosts: [{}] });
   state = await lat.client.state();
-  env = await natsEnv(lat.nats, lat.lattice);
+  env = await natsEnv(lat.nats, lat.lattice, 'reader');
 }, 60_000);
 
 afterAll(async () => {

@@ -77,7 +77,9 @@ function authOptions(
   if (access.creds) {
     const creds = readCredentials(access.creds);
     options.authenticator = credsAuthenticator(new TextEncoder().encode(creds.text));
-    options.inboxPrefix = inboxPrefixOf(creds.userKey);
+    // Lattice processes get replies under their own prefix; `app` users keep NATS's default
+    // inboxes, as every NATS client does (see auth/roles.ts).
+    if (creds.role !== 'app') options.inboxPrefix = inboxPrefixOf(creds.userKey);
   }
   if (access.tlsCa) options.tls = { caFile: access.tlsCa };
   else if (plain.some((s) => /^tls:\/\//i.test(s))) options.tls = {};

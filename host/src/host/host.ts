@@ -193,7 +193,7 @@ export class LatticeHost {
       subjects: this.subjects,
       hostId: this.id,
       natsUrls: this.options.nats,
-      access: (providerId) => this.#providerCredentials.for(providerId),
+      access: (providerId, app) => this.#providerCredentials.for(providerId, app),
       logger: this.logger,
       jail: this.jail,
       state: () => this.linkState(),

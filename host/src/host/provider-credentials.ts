@@ -1,9 +1,10 @@
 /**
  * Credentials for the providers a host supervises. A host never hands its own credentials to a
  * provider: with the provider and app signing keys its own credentials carry, it mints for each
- * provider id a `provider` credential (the server pins it to that id's subjects) and an `app`
- * credential (application subjects, for the messaging provider), written to files only the host's
- * user can read, in a directory removed when the host stops.
+ * provider id a `provider` credential (the server pins it to that id's subjects) and, for the
+ * built-in messaging provider only (it bridges application subjects to actors), an `app`
+ * credential, written to files only the host's user can read, in a directory removed when the
+ * host stops. Other providers that need application subjects use a link `url` of their own.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -31,13 +32,14 @@ export class ProviderCredentials {
     private readonly tlsCa: string | undefined,
   ) {}
 
-  /** The access of provider `providerId` (minted once per id). */
-  for(providerId: string): Promise<ProviderAccess> {
-    let access = this.#minted.get(providerId);
+  /** The access of provider `providerId` (minted once per id and need), with app credentials when `app`. */
+  for(providerId: string, app: boolean): Promise<ProviderAccess> {
+    const key = `${providerId}${app ? '+app' : ''}`;
+    let access = this.#minted.get(key);
     if (!access) {
-      access = this.#mint(providerId);
-      this.#minted.set(providerId, access);
-      access.catch(() => this.#minted.delete(providerId));
+      access = this.#mint(providerId, app);
+      this.#minted.set(key, access);
+      access.catch(() => this.#minted.delete(key));
     }
     return access;
   }
@@ -49,7 +51,7 @@ export class ProviderCredentials {
     this.#minted.clear();
   }
 
-  async #mint(providerId: string): Promise<ProviderAccess> {
+  async #mint(providerId: string, app: boolean): Promise<ProviderAccess> {
     const tls = this.tlsCa ? { tlsCa: this.tlsCa } : {};
     if (!this.host) return tls;
     this.#dir ??= mkdtempSync(path.join(os.tmpdir(), 'wasmesh-provider-creds-'));
@@ -58,6 +60,6 @@ export class ProviderCredentials {
       writeFileSync(file, await mintFromSigner(this.host!, role, providerId), { mode: 0o600 });
       return file;
     };
-    return { creds: await write('provider'), appCreds: await write('app'), ...tls };
+    return { creds: await write('provider'), ...(app ? { appCreds: await write('app') } : {}), ...tls };
   }
 }

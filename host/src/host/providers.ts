@@ -151,6 +151,9 @@ export async function resolveProviderEntry(ref: string, jail: FileJail): Promise
   return jail.resolveFile(file, 'provider entry module');
 }
 
+/** The provider given application-subject (`app`) credentials: it bridges them to actors. */
+const APP_BRIDGE_PROVIDER = 'builtin:messaging';
+
 /** What the bootstrap environment of a provider says. */
 export interface ProviderBootstrap {
   natsUrls: string[];
@@ -252,7 +255,7 @@ export interface ProviderHostEnv {
   hostId: string;
   natsUrls: string[];
   /** Credentials of each provider id (minted by the host, see provider-credentials.ts). */
-  access: (providerId: string) => Promise<ProviderAccess>;
+  access: (providerId: string, app: boolean) => Promise<ProviderAccess>;
   logger: Logger;
   /** Where provider entry modules may be started from. */
   jail: FileJail;
@@ -789,7 +792,7 @@ export class ProviderSupervisor {
     }
     // A concurrent start of the same id may have won while the config was read.
     if (this.providers.has(id)) return this.start(req);
-    const access = await this.env.access(id);
+    const access = await this.env.access(id, ref === APP_BRIDGE_PROVIDER);
     if (this.providers.has(id)) return this.start(req);
     const provider = new SupervisedProvider(id, ref, entry, config, this.env, access);
     this.providers.set(id, provider);

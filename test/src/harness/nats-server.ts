@@ -122,6 +122,9 @@ export class NatsServer implements AsyncDisposable {
         if (!security.authority.has(lattice)) {
           security.authority.ensureLattice(lattice);
           await this.reload();
+        } else {
+          // Another caller may have just added the lattice: its reload must be done first.
+          await this.reloading;
         }
         const path_ = path.join(this.tempDir, 'creds', `${lattice}-${role}-${user}.creds`);
         await mkdir(path.dirname(path_), { recursive: true });

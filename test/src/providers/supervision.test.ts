@@ -9,6 +9,7 @@ import {
   ControlClient,
   invokeActorDetailed,
   isWasmeshError,
+  readCredentials,
   type WasmeshError,
   type LatticeEvent,
   type LinkState,
@@ -120,7 +121,6 @@ test('start by path: the provider registers, serves calls, and gets a clean envi
     WASMESH_NATS_URL: lattice.nats.url,
     // Credentials the host minted for this provider id (never its own), and the server's CA.
     WASMESH_NATS_CREDS: expect.stringMatching(/echo\.provider\.creds$/),
-    WASMESH_APP_NATS_CREDS: expect.stringMatching(/echo\.app\.creds$/),
     WASMESH_NATS_CA: lattice.nats.caFile,
     WASMESH_LATTICE: lattice.lattice,
     WASMESH_PROVIDER_ID: 'echo',
@@ -132,6 +132,10 @@ test('start by path: the provider registers, serves calls, and gets a clean envi
   const allowed =
     /^(PATH|HOME|WASMESH_LOG_LEVEL|OTEL_.*|WASMESH_(NATS_URL|NATS_CREDS|APP_NATS_CREDS|NATS_CA|LATTICE|PROVIDER_ID|HOST_ID|PROVIDER_REF|PROVIDER_CONFIG))$/;
   expect(Object.keys(env).filter((k) => !allowed.test(k))).toEqual([]);
+  // Provider credentials pinned to its id (the server enforces the role); only the messaging
+  // provider also gets app credentials.
+  expect(readCredentials(env.WASMESH_NATS_CREDS!)).toMatchObject({ role: 'provider', name: 'echo', signers: {} });
+  expect(env).not.toHaveProperty('WASMESH_APP_NATS_CREDS');
   expect(env).not.toHaveProperty('NODE_OPTIONS');
   expect(env).not.toHaveProperty('OTEL_SERVICE_NAME');
 

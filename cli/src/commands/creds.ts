@@ -28,7 +28,7 @@ import {
 } from '@wasmesh/lattice';
 import { commandGroup, examples, note, printJson } from '../common.js';
 import { registerGatewayCert } from './gateway-cert.js';
-import { localAuthority, natsSecurityConfig, writeNatsConfig } from '../local/security.js';
+import { localAuthority, writeNatsConfig } from '../local/security.js';
 import { alive, readUpState, resolveHome } from '../local/state.js';
 
 interface CreateOptions {
@@ -57,7 +57,7 @@ async function reloadLocalServer(home: string): Promise<boolean> {
   if (!state || !state.secure || !alive(state.natsPid)) return false;
   const port = Number(/:(\d+)\/?$/.exec(state.natsUrl)?.[1]);
   const tls = await ensureServerTls(path.join(home, 'tls'));
-  writeNatsConfig(home, port, await natsSecurityConfig(localAuthority(home), tls));
+  writeNatsConfig(home, port, await localAuthority(home).serverConfig(tls));
   process.kill(state.natsPid, 'SIGHUP');
   return true;
 }

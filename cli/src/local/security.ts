@@ -37,7 +37,7 @@ export async function prepareLocalSecurity(home: string, lattice: string): Promi
   const tls = await ensureServerTls(path.join(home, 'tls'));
   const adminCreds = await ensureCreds(authority, home, lattice, 'admin');
   const hostCreds = await ensureCreds(authority, home, lattice, 'host');
-  return { serverConfig: await natsSecurityConfig(authority, tls), caFile: tls.caFile, adminCreds, hostCreds };
+  return { serverConfig: await authority.serverConfig(tls), caFile: tls.caFile, adminCreds, hostCreds };
 }
 
 /**
@@ -55,21 +55,6 @@ export function writeNatsConfig(home: string, port: number, security: string | u
   ];
   writeFileSync(file, lines.join('\n'), { mode: 0o600 });
   return file;
-}
-
-/** TLS required (with the CA's server certificate) and the authority's accounts. */
-export async function natsSecurityConfig(
-  authority: LatticeAuthority,
-  tls: { certFile: string; keyFile: string },
-): Promise<string> {
-  return [
-    'tls {',
-    `  cert_file: ${JSON.stringify(tls.certFile)}`,
-    `  key_file: ${JSON.stringify(tls.keyFile)}`,
-    '  timeout: 2',
-    '}',
-    await authority.serverConfig(),
-  ].join('\n');
 }
 
 /**

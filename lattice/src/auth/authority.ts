@@ -145,9 +145,19 @@ export class LatticeAuthority {
 
   /**
    * The nats-server config that makes the server trust this authority: operator mode with every
-   * lattice's account preloaded (the memory resolver; a reload picks up new lattices).
+   * lattice's account preloaded (the memory resolver; a reload picks up new lattices), and, given
+   * `tls`, TLS required with that certificate.
    */
-  async serverConfig(): Promise<string> {
+  async serverConfig(tls?: { certFile: string; keyFile: string }): Promise<string> {
+    const tlsBlock = tls
+      ? [
+          'tls {',
+          `  cert_file: ${JSON.stringify(tls.certFile)}`,
+          `  key_file: ${JSON.stringify(tls.keyFile)}`,
+          '  timeout: 2',
+          '}',
+        ]
+      : [];
     // The operator and system JWTs are signed once: a server refuses to reload a changed operator.
     const operatorJwt = await this.#signedOnce('operator.jwt', () =>
       encodeOperator('wasmesh', this.#operator, { system_account: this.#system.getPublicKey() }),
@@ -162,6 +172,7 @@ export class LatticeAuthority {
       accounts.push([this.accountKey(lattice), await this.#accountJwt(lattice)]);
     }
     return [
+      ...tlsBlock,
       `operator: ${operatorJwt}`,
       `system_account: ${this.#system.getPublicKey()}`,
       'resolver: MEMORY',

@@ -43,28 +43,13 @@ export async function ensureServerTls(dir: string, hosts: string[] = []): Promis
   const files = { caFile: ca.file, certFile: path.join(dir, 'server.pem'), keyFile: path.join(dir, 'server-key.pem') };
   const names = [...new Set([...LOOPBACK, ...hosts])];
   if (!ca.fresh && valid(files.certFile, names)) return files;
-  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(),
-    subject: 'CN=wasmesh server',
-    issuer: ca.cert.subject,
-    notBefore: new Date(Date.now() - 60_000),
-    notAfter: new Date(Date.now() + 825 * DAY_MS),
-    signingKey: ca.key,
-    publicKey: keys.publicKey,
-    signingAlgorithm: ALG,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
-      new x509.SubjectAlternativeNameExtension(
-        names.map((n): x509.JsonGeneralName => ({ type: net.isIP(n) ? 'ip' : 'dns', value: n })),
-        false,
-      ),
-      await x509.AuthorityKeyIdentifierExtension.create(ca.cert, false),
-    ],
-  });
-  await writeKeyPair(files.certFile, files.keyFile, cert, keys.privateKey);
+  const { cert, key } = await issueLeaf(ca, 'CN=wasmesh server', 825, x509.ExtendedKeyUsage.serverAuth, [
+    new x509.SubjectAlternativeNameExtension(
+      names.map((n): x509.JsonGeneralName => ({ type: net.isIP(n) ? 'ip' : 'dns', value: n })),
+      false,
+    ),
+  ]);
+  await writeKeyPair(files.certFile, files.keyFile, cert, key);
   return files;
 }
 
@@ -78,11 +63,23 @@ export async function issueClientCert(
   organizationalUnit: string,
   validDays = 365,
 ): Promise<{ cert: string; key: string }> {
-  const ca = await ensureCa(dir);
+  const subject = `CN=${commonName.replace(/[,=+<>#;"\\]/g, '_')}, OU=${organizationalUnit}`;
+  const { cert, key } = await issueLeaf(await ensureCa(dir), subject, validDays, x509.ExtendedKeyUsage.clientAuth, []);
+  return { cert: cert.toString('pem'), key: await pkcs8Pem(key) };
+}
+
+/** A new key and an end-entity certificate for it, signed by `ca`, for `usage` (server or client auth). */
+async function issueLeaf(
+  ca: { cert: x509.X509Certificate; key: CryptoKey },
+  subject: string,
+  validDays: number,
+  usage: x509.ExtendedKeyUsage,
+  extensions: x509.Extension[],
+): Promise<{ cert: x509.X509Certificate; key: CryptoKey }> {
   const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
-    subject: `CN=${commonName.replace(/[,=+<>#;"\\]/g, '_')}, OU=${organizationalUnit}`,
+    subject,
     issuer: ca.cert.subject,
     notBefore: new Date(Date.now() - 60_000),
     notAfter: new Date(Date.now() + validDays * DAY_MS),
@@ -92,11 +89,12 @@ export async function issueClientCert(
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false),
+      new x509.ExtendedKeyUsageExtension([usage], false),
+      ...extensions,
       await x509.AuthorityKeyIdentifierExtension.create(ca.cert, false),
     ],
   });
-  return { cert: cert.toString('pem'), key: await pkcs8Pem(keys.privateKey) };
+  return { cert, key: keys.privateKey };
 }
 
 /** The CA of `dir`, made when missing or close to expiry (`fresh` then). */

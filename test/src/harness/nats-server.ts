@@ -356,20 +356,8 @@ async function writeConfig(
 ): Promise<string> {
   const configPath = path.join(tempDir, 'nats.conf');
   const config = renderConfig({ ...options, port, storeDir, portsDir: path.join(tempDir, 'ports') });
-  await writeFile(configPath, config + (security ? await securityConfig(security) : ''));
+  await writeFile(configPath, config + (security ? await security.authority.serverConfig(security.tls) : ''));
   return configPath;
-}
-
-/** TLS required, and the authority's operator and accounts. */
-async function securityConfig({ authority, tls }: Security): Promise<string> {
-  return [
-    'tls {',
-    `  cert_file: ${JSON.stringify(tls.certFile)}`,
-    `  key_file: ${JSON.stringify(tls.keyFile)}`,
-    '  timeout: 2',
-    '}',
-    await authority.serverConfig(),
-  ].join('\n');
 }
 
 /** How many times the server's log says it reloaded its config. */

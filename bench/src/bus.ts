@@ -10,6 +10,8 @@
  *          credentials and the client with admin credentials.
  *   floor  plain nats.js request/reply: `nc.request(subject, payload)` answered by a responder in a
  *          child process doing `msg.respond(msg.data)` (floor-responder.ts).
+ *   secure_floor  the floor on the secure server (TLS, `app` credentials): what TLS and auth cost
+ *          NATS itself, so the secure case's ratio can be read against it.
  *
  * Each case is measured sequentially (one request at a time: p50/p99 latency) and as a closed loop
  * with `concurrency` requests in flight (each completion issues the next: throughput, and the
@@ -24,7 +26,7 @@
 import os from 'node:os';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { actorPath } from '@wasmesh/actors';
-import { LatticeClient } from '@wasmesh/lattice';
+import { connectNats, LatticeClient } from '@wasmesh/lattice';
 import { HostProcess, NatsServer } from '@wasmesh/test';
 import { ReadyChild, stopHost, tail, unwind } from './child.js';
 import { check, closedLoop, option, positive } from './runtime.js';
@@ -157,7 +159,14 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
     responder = await ReadyChild.start('floor-responder.js', [nats.url, FLOOR_SUBJECT], log);
     const startedResponder = responder;
     cleanups.push(['stop floor responder', () => startedResponder.stop()]);
-    log('floor responder ready');
+    const appAccess = await secureNats.access(LATTICE, 'app', 'bench-floor');
+    const secureResponder = await ReadyChild.start(
+      'floor-responder.js',
+      [secureNats.url, FLOOR_SUBJECT, appAccess.creds ?? '', appAccess.tlsCa ?? ''],
+      log,
+    );
+    cleanups.push(['stop secure floor responder', () => secureResponder.stop()]);
+    log('floor responders ready');
 
     const client = await LatticeClient.connect({ servers: nats.url, lattice: LATTICE, name: 'wasmesh-bench-mesh' });
     cleanups.push(['close lattice client', () => client.close()]);
@@ -169,6 +178,8 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
       name: 'wasmesh-bench-secure',
     });
     cleanups.push(['close secure lattice client', () => secureClient.close()]);
+    const secureFloorNc = await connectNats({ ...appAccess, name: 'wasmesh-bench-secure-floor', reconnect: false });
+    cleanups.push(['close secure floor connection', () => secureFloorNc.drain()]);
 
     const artifactRef = actorPath('echo');
     for (const [c, h] of [
@@ -186,10 +197,17 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
       check('secure echo', await secureClient.invoke(ACTOR_ID, 'Echo', payload, { timeoutMs }), payload);
     const floor = async (): Promise<void> =>
       check('floor echo', (await floorNc.request(FLOOR_SUBJECT, payload, { timeout: timeoutMs })).data, payload);
+    const secureFloor = async (): Promise<void> =>
+      check(
+        'secure floor echo',
+        (await secureFloorNc.request(FLOOR_SUBJECT, payload, { timeout: timeoutMs })).data,
+        payload,
+      );
     for (const [name, call] of [
       ['floor', floor],
       ['mesh', mesh],
       ['secure', secure],
+      ['secure_floor', secureFloor],
     ] as const) {
       try {
         await call();
@@ -199,15 +217,17 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
         });
       }
     }
-    log('all three echo the payload');
+    log('all four echo the payload');
 
     // Back to back on the same server and client process, floor first at each concurrency.
     const floorSeq = await measure('floor sequential', floor, 1, cfg);
     const meshSeq = await measure('mesh sequential', mesh, 1, cfg);
     const secureSeq = await measure('secure sequential', secure, 1, cfg);
+    const secureFloorSeq = await measure('secure floor sequential', secureFloor, 1, cfg);
     const floorLoaded = await measure(`floor c=${C}`, floor, C, cfg);
     const meshLoaded = await measure(`mesh c=${C}`, mesh, C, cfg);
     const secureLoaded = await measure(`secure c=${C}`, secure, C, cfg);
+    const secureFloorLoaded = await measure(`secure floor c=${C}`, secureFloor, C, cfg);
 
     return {
       mesh: caseResult(meshSeq, meshLoaded, C),
@@ -216,6 +236,10 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
       // Targets: secure p50 <= 1.15x mesh p50, secure throughput >= 0.85x mesh throughput.
       secure_p50_ratio: round(secureSeq.p50_us / meshSeq.p50_us, 2),
       secure_throughput_ratio: round(secureLoaded.throughput_per_s / meshLoaded.throughput_per_s, 3),
+      secure_floor: caseResult(secureFloorSeq, secureFloorLoaded, C),
+      // What TLS and auth cost NATS itself (nats.js and nats-server, no wasmesh code).
+      floor_tls_p50_ratio: round(secureFloorSeq.p50_us / floorSeq.p50_us, 2),
+      floor_tls_throughput_ratio: round(secureFloorLoaded.throughput_per_s / floorLoaded.throughput_per_s, 3),
       p50_ratio: round(meshSeq.p50_us / floorSeq.p50_us, 2),
       p99_ratio: round(meshSeq.p99_us / floorSeq.p99_us, 2),
       throughput_ratio: round(meshLoaded.throughput_per_s / floorLoaded.throughput_per_s, 3),

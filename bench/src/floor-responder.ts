@@ -1,19 +1,20 @@
 /**
  * Child process of the bus bench's floor case: a plain nats.js responder that answers every request
  * on a subject with the request's own bytes. Usage:
- *   node floor-responder.js <natsUrl> <subject>
+ *   node floor-responder.js <natsUrl> <subject> [<credsFile> <caFile>]
+ * (with credentials and a CA: the same over TLS with authentication, the secure floor).
  * Prints `ready` on stdout once the server has its subscription. Drains and exits when its stdin
  * closes (the bench finished, or died) or on SIGTERM; exits 1 if the connection closes on its own.
  */
-import { connect } from '@nats-io/transport-node';
+import { connectNats } from '@wasmesh/lattice';
 
 async function main(): Promise<void> {
-  const [url, subject] = process.argv.slice(2);
+  const [url, subject, creds = '', tlsCa = ''] = process.argv.slice(2);
   if (!url || !subject) {
     process.stderr.write('usage: floor-responder.js <natsUrl> <subject>\n');
     process.exit(2);
   }
-  const nc = await connect({ servers: url, name: 'wasmesh-bench-floor-responder' });
+  const nc = await connectNats({ servers: url, creds, tlsCa, name: 'wasmesh-bench-floor-responder', reconnect: false });
   nc.subscribe(subject, {
     callback: (err, msg) => {
       if (err) {

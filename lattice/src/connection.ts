@@ -55,9 +55,12 @@ export function resolveAccess(access: NatsAccess = {}): { servers: string[]; cre
   return { servers: natsServers(access.servers), ...(creds ? { creds } : {}), ...(tlsCa ? { tlsCa } : {}) };
 }
 
-/** `url` without its userinfo (`nats://***@host:4222`), for messages and logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1***@');
+/**
+ * `text` with the userinfo of every URL in it replaced (`nats://***@host:4222`): for URLs and for
+ * messages that may quote them, in errors and logs.
+ */
+export function redactUrl(text: string): string {
+  return text.replace(/(\/\/)[^@/\s,]*@/g, '$1***@');
 }
 
 /** The auth and TLS options of a connection to `servers` with `access`. */

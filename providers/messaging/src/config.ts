@@ -23,6 +23,7 @@
  * actors subscribed). Both are usually meant per link; `url`, `max_in_flight` and `timeout_ms` are
  * the usual provider-wide defaults.
  */
+import { redactUrl } from '@wasmesh/lattice';
 import { configError, type ConfigValues } from '@wasmesh/provider-sdk';
 import { subjectProblem } from './subjects.js';
 
@@ -104,14 +105,6 @@ export function parseSubscriptions(value: string, onLattice: boolean): readonly 
 /** Config keys the provider does not know (logged, so a typo does not go unnoticed). */
 export function unknownConfigKeys(config: ConfigValues): string[] {
   return Object.keys(config).filter((k) => !(CONFIG_KEYS as readonly string[]).includes(k));
-}
-
-/** `url` with any user and password replaced by `***`, for logs and messages. */
-export function redactUrl(url: string): string {
-  return url
-    .split(',')
-    .map((u) => u.trim().replace(/\/\/[^@/]*@/, '//***@'))
-    .join(',');
 }
 
 /** Checks each server of a `url` value: `nats://` or `tls://` URLs, or `host[:port]`. */

@@ -11,7 +11,6 @@ export {
   parseSubscriptions,
   defaultQueueGroup,
   unknownConfigKeys,
-  redactUrl,
   CONFIG_KEYS,
   DEFAULT_MAX_IN_FLIGHT,
   DEFAULT_DELIVERY_TIMEOUT_MS,

@@ -16,10 +16,10 @@
  *   link's own connection, if it has one.
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { connectNats, describeLink, type Logger } from '@wasmesh/lattice';
+import { connectNats, describeLink, type Logger, redactUrl } from '@wasmesh/lattice';
 import type { lattice } from '@wasmesh/proto';
 import { configError } from '@wasmesh/provider-sdk';
-import { redactUrl, type MessagingLinkConfig } from './config.js';
+import type { MessagingLinkConfig } from './config.js';
 import { respondWithError } from './delivery.js';
 import { linkClosedError } from './errors.js';
 import { ConcurrencyGate } from './gate.js';

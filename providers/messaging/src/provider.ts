@@ -12,10 +12,10 @@
  * connection with the `app` credentials its host gave it (env `WASMESH_APP_NATS_CREDS`).
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectNats, DEFAULT_LINK_NAME, describeLink, linkKey } from '@wasmesh/lattice';
+import { connectNats, DEFAULT_LINK_NAME, describeLink, linkKey, redactUrl } from '@wasmesh/lattice';
 import { ContractId, Operation } from '@wasmesh/proto';
 import { Provider, type HealthStatus, type ProviderDefinition, type ProviderOptions } from '@wasmesh/provider-sdk';
-import { defaultQueueGroup, parseLinkConfig, redactUrl, unknownConfigKeys } from './config.js';
+import { defaultQueueGroup, parseLinkConfig, unknownConfigKeys } from './config.js';
 import { deliverMessage } from './delivery.js';
 import { MessagingLink } from './link.js';
 import { publish, requestReply } from './operations.js';

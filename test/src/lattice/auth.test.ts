@@ -286,6 +286,8 @@ describe('units', () => {
     expect(redactUrl('nats://u:p%40ss@10.0.0.1:4222')).toBe('nats://***@10.0.0.1:4222');
     expect(redactUrl('tls://tok@h:1')).toBe('tls://***@h:1');
     expect(redactUrl('nats://h:1')).toBe('nats://h:1');
+    expect(redactUrl('nats://a:b@h:1,tls://c@d:2')).toBe('nats://***@h:1,tls://***@d:2');
+    expect(redactUrl('cannot reach nats://u:secret@h:1 now')).toBe('cannot reach nats://***@h:1 now');
   });
 
   test('parseCredentials names the file and what is wrong', () => {

@@ -70,12 +70,13 @@ export function commandGroup(program: Command, name: string, description: string
 }
 
 /**
- * The NATS access the common flags describe. Given no credentials, a command aimed at the local
- * lattice that `wasmesh up` runs (its URL) uses that lattice's admin credentials and CA, as
+ * The NATS access the common flags describe. Given no credentials (or no CA), a command aimed at
+ * the local lattice that `wasmesh up` runs (its URL) uses that lattice's admin credentials (CA), as
  * kubectl uses its kubeconfig: `wasmesh get hosts` next to `npm start` just works.
  */
 export function natsAccessOf(opts: LatticeOptions): NatsAccess {
-  const local = opts.creds === undefined ? localAccess(resolveHome(), opts.nats) : undefined;
+  const local =
+    opts.creds === undefined || opts.tlsCa === undefined ? localAccess(resolveHome(), opts.nats) : undefined;
   const creds = opts.creds ?? local?.creds;
   const tlsCa = opts.tlsCa ?? local?.tlsCa;
   return { servers: opts.nats, ...(creds ? { creds } : {}), ...(tlsCa ? { tlsCa } : {}) };

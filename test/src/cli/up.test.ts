@@ -54,6 +54,11 @@ interface UpState {
   gatewayClient?: { ca: string; cert: string; key: string };
 }
 
+/** Runs `wasmesh up --detach` on `port` with its home in `dir`, plus `extra` flags. */
+function upDetached(dir: string, port: number, ...extra: string[]) {
+  return wasmesh(['up', '--detach', '--port', String(port), '--home', dir, '--nats-server-bin', natsBin, ...extra]);
+}
+
 /** The flags that reach the lattice of `state` with its admin credentials. */
 function access(state: UpState): string[] {
   return ['--nats', state.natsUrl, '--creds', state.creds, '--tls-ca', state.tlsCa];
@@ -62,19 +67,7 @@ function access(state: UpState): string[] {
 test('up --detach starts NATS and a host in the background; down stops them all', async () => {
   const dir = home();
   const port = await freePort();
-  const up = await wasmesh([
-    'up',
-    '--detach',
-    '--json',
-    '--port',
-    String(port),
-    '--home',
-    dir,
-    '--nats-server-bin',
-    natsBin,
-    '--label',
-    'zone=local',
-  ]);
+  const up = await upDetached(dir, port, '--json', '--label', 'zone=local');
   expect(up.stderr).toBe('');
   expect(up.code).toBe(0);
   const state = JSON.parse(up.stdout) as UpState;
@@ -236,17 +229,7 @@ test('up --detach --manifest returns once the app is deployed, with its URL; a b
 test('credentials of each role: a reader reads and is denied changes; a new lattice works at once', async () => {
   const dir = home();
   const port = await freePort();
-  const up = await wasmesh([
-    'up',
-    '--detach',
-    '--json',
-    '--port',
-    String(port),
-    '--home',
-    dir,
-    '--nats-server-bin',
-    natsBin,
-  ]);
+  const up = await upDetached(dir, port, '--json');
   expect(up.code).toBe(0);
   const state = JSON.parse(up.stdout) as UpState;
   try {
@@ -324,19 +307,7 @@ test('credentials of each role: a reader reads and is denied changes; a new latt
 test('up --insecure runs the open mode, with a warning; its gateway is plaintext on loopback', async () => {
   const dir = home();
   const port = await freePort();
-  const up = await wasmesh([
-    'up',
-    '--detach',
-    '--insecure',
-    '--gateway',
-    '127.0.0.1:0',
-    '--port',
-    String(port),
-    '--home',
-    dir,
-    '--nats-server-bin',
-    natsBin,
-  ]);
+  const up = await upDetached(dir, port, '--insecure', '--gateway', '127.0.0.1:0');
   try {
     expect(up.code).toBe(0);
     expect(up.stderr).toMatch(/WARNING: --insecure: NATS runs without TLS or credentials/);

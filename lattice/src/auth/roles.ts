@@ -16,10 +16,13 @@
  *   host      its own control subjects (`ctl.….<hostId>`), lattice-wide queries, actor rpc subjects
  *             (queue groups), events published as itself only, calls to actors and providers,
  *             provider health checks, JetStream reads, claims, the provider registry (it removes
- *             the entries of providers it supervised that died) and large-payload writes.
+ *             the entries of providers it supervised that died) and large-payload writes. Actor
+ *             and provider ids share the rpc namespace, so a host credential could also serve a
+ *             provider's id: hosts are trusted that far, as they run the providers anyway.
  *   provider  its own rpc and health subjects (queue groups), events as itself only, calls to
- *             actors, JetStream reads, its registry entry and non-lattice KV buckets (the
- *             keyvalue provider's data). No control subjects; no other id's rpc subscriptions.
+ *             actors, JetStream reads, the provider registry and non-lattice KV buckets (the
+ *             keyvalue provider's data). No control subjects; no other id's rpc subscriptions;
+ *             no writes to links, config, apps, leases or claims.
  *   app       application messaging on any subject outside the lattice's own (`wasmesh.>`) and
  *             JetStream's: what the messaging provider bridges to actors, and what an application
  *             client uses to talk to them.

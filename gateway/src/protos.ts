@@ -12,6 +12,7 @@ import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { loadSync, type Options, type PackageDefinition, type ServiceDefinition } from '@grpc/proto-loader';
+import descriptor from 'protobufjs/ext/descriptor/index.js';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 
 /** Fully-qualified name of the control service. */
@@ -56,7 +57,58 @@ export function loadDefinitions(): PackageDefinition {
   const root = protoRoot();
   const healthRoot = path.resolve(path.dirname(healthProtoPath), '..', '..');
   const files = [...protoFiles(root, 'wasmesh').sort(), path.relative(healthRoot, healthProtoPath)];
-  return loadSync(files, { ...LOADER_OPTIONS, includeDirs: [root, healthRoot] });
+  return withMapEntryNames(loadSync(files, { ...LOADER_OPTIONS, includeDirs: [root, healthRoot] }));
+}
+
+/** A FileDescriptorProto's message types, as far as {@link fixMapEntries} reads and edits them. */
+interface MessageDescriptor {
+  name: string;
+  field?: { typeName?: string }[];
+  nestedType?: MessageDescriptor[];
+  options?: { mapEntry?: boolean };
+}
+
+/**
+ * `definitions` with the map-entry types in its file descriptors named as protoc names them
+ * (`LabelsEntry` for a map field `labels`). protobufjs names them after the field (`Labels`), and
+ * reflection clients such as grpcurl refuse such descriptors, so calls through reflection failed.
+ */
+function withMapEntryNames(definitions: PackageDefinition): PackageDefinition {
+  const fixed = new Map<Buffer, Buffer>();
+  for (const def of Object.values(definitions)) {
+    const files = (def as { fileDescriptorProtos?: Buffer[] }).fileDescriptorProtos;
+    if (!files) continue;
+    for (let i = 0; i < files.length; i++) {
+      const original = files[i]!;
+      let out = fixed.get(original);
+      if (!out) {
+        const file = descriptor.FileDescriptorProto.decode(original) as unknown as {
+          package?: string;
+          messageType?: MessageDescriptor[];
+        };
+        for (const m of file.messageType ?? []) fixMapEntries(m, `.${file.package ?? ''}`);
+        out = Buffer.from(descriptor.FileDescriptorProto.encode(file as never).finish());
+        fixed.set(original, out);
+      }
+      files[i] = out;
+    }
+  }
+  return definitions;
+}
+
+/** Renames the map-entry types nested in `message` (full name prefix `scope`) and the fields using them. */
+function fixMapEntries(message: MessageDescriptor, scope: string): void {
+  const full = `${scope}.${message.name}`;
+  for (const nested of message.nestedType ?? []) {
+    if (nested.options?.mapEntry && !nested.name.endsWith('Entry')) {
+      // The field may name it relatively (`Labels`) or in full (`.pkg.Msg.Labels`).
+      const names = new Set([nested.name, `${message.name}.${nested.name}`, `${full}.${nested.name}`]);
+      nested.name = `${nested.name}Entry`;
+      for (const f of message.field ?? [])
+        if (f.typeName && names.has(f.typeName)) f.typeName = `${full}.${nested.name}`;
+    }
+    fixMapEntries(nested, full);
+  }
 }
 
 /** The service `name` of `definitions`; throws naming it when the proto tree lacks it. */

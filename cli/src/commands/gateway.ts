@@ -70,8 +70,7 @@ export function registerGateway(program: Command): void {
       'wasmesh gateway --listen 0.0.0.0:50051 --lattice prod --tls-cert gw.pem --tls-key gw-key.pem --client-ca ca.pem',
       'wasmesh creds gateway-cert --role reader --out ops      # ops.pem, ops-key.pem: a client certificate',
       'grpcurl -cacert $T/ca.pem -cert ops.pem -key ops-key.pem 127.0.0.1:50051 list',
-      'grpcurl -cacert $T/ca.pem -cert ops.pem -key ops-key.pem -import-path proto \\\n' +
-        '      -proto wasmesh/lattice/v1/control.proto 127.0.0.1:50051 wasmesh.lattice.v1.Control/Ping',
+      'grpcurl -cacert $T/ca.pem -cert ops.pem -key ops-key.pem 127.0.0.1:50051 wasmesh.lattice.v1.Control/Ping',
       'wasmesh gateway --allow-dir ./apps ...                 # PutApp may read images under ./apps',
       'wasmesh gateway --insecure --listen 127.0.0.1:0 --json # plaintext; prints {"address":"127.0.0.1:41234",…}',
     ],

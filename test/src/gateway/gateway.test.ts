@@ -5,6 +5,7 @@
  * config, the event stream, reflection, and health following the NATS connection.
  */
 import { readFileSync } from 'node:fs';
+import descriptor from 'protobufjs/ext/descriptor/index.js';
 import { Gateway } from '@wasmesh/gateway';
 import { actorPath } from '../fixtures.js';
 import { startLattice, until, type LatticeFixture } from '../lattice/fixture.js';
@@ -207,6 +208,42 @@ test('reflection lists the services', async () => {
   expect(names).toEqual(
     expect.arrayContaining(['wasmesh.lattice.v1.Control', 'wasmesh.lattice.v1.Lattice', 'grpc.health.v1.Health']),
   );
+});
+
+test('reflection describes map fields as protoc does (XEntry types), so grpcurl can call through it', async () => {
+  const call = (
+    c.reflection as unknown as { ServerReflectionInfo(): grpc.ClientDuplexStream<object, unknown> }
+  ).ServerReflectionInfo();
+  type Reply = { file_descriptor_response: { file_descriptor_proto: Buffer[] } };
+  const reply = new Promise<Reply>((resolve, reject) => {
+    call.on('data', (r: Reply) => resolve(r));
+    call.on('error', reject);
+  });
+  call.write({ file_containing_symbol: 'wasmesh.lattice.v1.HostInfo' });
+  const files = (await reply).file_descriptor_response.file_descriptor_proto.map(
+    (b) => descriptor.FileDescriptorProto.decode(b) as unknown as { messageType?: Msg[]; package: string },
+  );
+  call.end();
+  type Msg = {
+    name: string;
+    field?: { name: string; typeName?: string }[];
+    nestedType?: Msg[];
+    options?: { mapEntry?: boolean };
+  };
+  const maps: string[] = [];
+  const walk = (m: Msg, scope: string): void => {
+    for (const n of m.nestedType ?? []) {
+      if (n.options?.mapEntry) {
+        expect(n.name).toMatch(/Entry$/);
+        const users = (m.field ?? []).filter((f) => f.typeName === `${scope}.${m.name}.${n.name}`);
+        expect(users).toHaveLength(1);
+        maps.push(`${m.name}.${users[0]!.name}`);
+      }
+      walk(n, `${scope}.${m.name}`);
+    }
+  };
+  for (const f of files) for (const m of f.messageType ?? []) walk(m, `.${f.package}`);
+  expect(maps).toContain('HostInfo.labels');
 });
 
 test('health is SERVING while NATS is up, NOT_SERVING while it is down, and SERVING again after', async () => {

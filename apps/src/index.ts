@@ -10,6 +10,14 @@ export { parseManifestText, MAX_MANIFEST_BYTES, MAX_ALIAS_COUNT, type ParseResul
 export { checkSchema, manifestSchema, MANIFEST_SCHEMA_URL, AJV_OPTIONS } from './manifest/schema.js';
 export { checkSemantics } from './manifest/semantic.js';
 export {
+  checkStorable,
+  storedManifestBytes,
+  MAX_INSTANCES,
+  MAX_COMPONENTS,
+  MAX_DESCRIPTION_LENGTH,
+  MAX_STORED_MANIFEST_BYTES,
+} from './manifest/limits.js';
+export {
   normalize,
   canonicalJson,
   digestOfApp,
@@ -37,7 +45,15 @@ export {
   type Placement,
   type PlacementHost,
 } from './reconciler/placement.js';
-export { AppStore, claimedIds, manifestOf, MAX_VERSIONS, type AppState, type AppSummary } from './store.js';
+export {
+  AppStore,
+  claimedIds,
+  manifestOf,
+  MAX_VERSIONS,
+  MAX_RECORD_BYTES,
+  type AppState,
+  type AppSummary,
+} from './store.js';
 export { Reconciler, type ReconcilerOptions, type ReconcilerState } from './reconciler/reconciler.js';
 export { planApp, isEmptyPlan, APP_ANNOTATION, APP_VERSION_ANNOTATION, type Plan } from './reconciler/plan.js';
 export { LatticeView, MISSED_HEARTBEATS } from './reconciler/view.js';

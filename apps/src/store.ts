@@ -10,15 +10,26 @@
  *     putting the same content again changes nothing;
  *   - deploying checks that no other deployed app claims one of the app's actor or provider ids
  *     (sharing a provider goes through the manifest's shared-provider form);
- *   - a deployed app cannot be deleted (undeploy it first).
+ *   - a deployed app cannot be deleted (undeploy it first);
+ *   - a manifest the lattice cannot store is refused as invalid (`checkStorable`, as `validate`
+ *     does), and old versions are dropped so the record stays within {@link MAX_RECORD_BYTES}.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { openBucket, WasmeshError, type StateBucket, type StateChange, type Subjects } from '@wasmesh/lattice';
 import { lattice } from '@wasmesh/proto';
+import { invalidManifest } from './errors.js';
+import { checkStorable } from './manifest/limits.js';
 import { SHARED_PROVIDERS_ANNOTATION, type AppManifest } from './manifest/model.js';
 
 /** How many versions of an app are kept (the oldest not deployed go first). */
 export const MAX_VERSIONS = 50;
+
+/**
+ * Largest encoded app record (all its versions): one KV value is one NATS message, at most
+ * `max_payload` (1 MiB by default). With manifests of at most 256 KiB the deployed version and a
+ * new one always fit; older versions are dropped (oldest first) to make room.
+ */
+export const MAX_RECORD_BYTES = 768 * 1024;
 
 /** The states an app's status can be in. */
 export type AppState = 'deployed' | 'reconciling' | 'failed' | 'undeployed';
@@ -51,6 +62,8 @@ export class AppStore {
 
   /** Stores `manifest` as a version of its app; `created: false` when that exact version was there. */
   async put(manifest: AppManifest): Promise<{ version: string; created: boolean }> {
+    const unstorable = checkStorable(manifest);
+    if (unstorable.length > 0) throw invalidManifest(`app "${manifest.name}" ${manifest.version}`, unstorable);
     return this.#update(manifest.name, (record) => {
       const versions = [...(record?.versions ?? [])];
       const same = versions.find((v) => v.version === manifest.version);
@@ -68,17 +81,25 @@ export class AppStore {
         digest: manifest.digest,
         createdAtMs: Date.now(),
       });
-      const deployed = record?.deployedVersion ?? '';
-      while (versions.length > MAX_VERSIONS) {
-        const drop = versions.findIndex((v) => v.version !== deployed);
-        versions.splice(drop, 1);
-      }
-      return {
+      const next: lattice.IAppRecord = {
         name: manifest.name,
         versions,
-        deployedVersion: deployed,
+        deployedVersion: record?.deployedVersion ?? '',
         deployChangedAtMs: record?.deployChangedAtMs ?? 0,
       };
+      while (versions.length > MAX_VERSIONS || lattice.AppRecord.encode(next).finish().length > MAX_RECORD_BYTES) {
+        // The oldest version that is neither deployed nor the one being put.
+        const drop = versions.findIndex((v, i) => v.version !== next.deployedVersion && i < versions.length - 1);
+        if (drop < 0) {
+          throw new WasmeshError(
+            'WASMESH_ERR_TOO_LARGE',
+            `app "${manifest.name}": the deployed version and version "${manifest.version}" together exceed the ${MAX_RECORD_BYTES}-byte app record; undeploy or delete the app first`,
+            { details: { app: manifest.name, version: manifest.version, limit: MAX_RECORD_BYTES } },
+          );
+        }
+        versions.splice(drop, 1);
+      }
+      return next;
     }).then((changed) => ({ version: manifest.version, created: changed }));
   }
 

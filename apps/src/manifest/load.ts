@@ -2,9 +2,11 @@
  * The one entry to manifests: text or an object in, a normalized {@link AppManifest} out, or one
  * `WASMESH_ERR_INVALID_MANIFEST` error listing every problem. Stages: parse (YAML/JSON, size and
  * alias limits) → JSON Schema (every shape problem at once) → semantic checks (cross-references;
- * they run once the shape is right, because they need it) → normalize.
+ * they run once the shape is right, because they need it) → normalize → what the lattice can store
+ * (`limits.ts`: component count, stored size).
  */
 import { invalidManifest } from '../errors.js';
+import { checkStorable } from './limits.js';
 import { normalize, type AppManifest } from './model.js';
 import { parseManifestText } from './parse.js';
 import { checkSchema } from './schema.js';
@@ -31,5 +33,8 @@ export function validateManifest(value: unknown, options: LoadOptions = {}): App
   if (!shape.ok) throw invalidManifest(source, shape.issues);
   const issues = checkSemantics(shape.manifest);
   if (issues.length > 0) throw invalidManifest(source, issues);
-  return normalize(shape.manifest);
+  const manifest = normalize(shape.manifest);
+  const unstorable = checkStorable(manifest);
+  if (unstorable.length > 0) throw invalidManifest(source, unstorable);
+  return manifest;
 }

@@ -143,8 +143,18 @@ function toIssue(err: ErrorObject, root: unknown): ManifestIssue | undefined {
     }
     case 'minLength':
       return { path, message: `${where(path)}: must not be empty` };
+    case 'maxLength':
+      return {
+        path,
+        message: `${where(path)}: expected at most ${String(params.limit)} characters, got ${String((data as string).length)}`,
+      };
     case 'minItems':
       return { path, message: `${where(path)}: expected at least ${String(params.limit)} item(s), got an empty list` };
+    case 'maxItems':
+      return {
+        path,
+        message: `${where(path)}: expected at most ${String(params.limit)} items, got ${String((data as unknown[]).length)}`,
+      };
     case 'minProperties':
       return {
         path,

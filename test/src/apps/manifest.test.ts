@@ -8,9 +8,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   AJV_OPTIONS,
+  checkStorable,
   diffManifests,
   loadManifest,
   manifestSchema,
+  MAX_COMPONENTS,
+  MAX_DESCRIPTION_LENGTH,
+  MAX_INSTANCES,
+  MAX_RECORD_BYTES,
+  MAX_STORED_MANIFEST_BYTES,
+  storedManifestBytes,
   validateManifest,
   type AppActor,
   type AppManifest,
@@ -717,6 +724,86 @@ describe('invalid manifests: every problem, with its path', () => {
 
   test('the table is big enough', () => {
     expect(INVALID.length).toBeGreaterThanOrEqual(30);
+  });
+});
+
+describe('limits: numbers fit their wire type, the manifest fits the lattice', () => {
+  const refusedWith = (m: M): string[] => {
+    const err = failure(() => validateManifest(m, { source: 'shop.yaml' }));
+    expect(err.code).toBe('WASMESH_ERR_INVALID_MANIFEST');
+    return messages(err);
+  };
+
+  test('instances beyond uint32 are refused with their path, not wrapped', () => {
+    const m = base();
+    C(m)[0].traits[0].properties.instances = 4294967296;
+    expect(refusedWith(m)).toEqual([
+      'spec.components[0].traits[0].properties.instances: expected an integer <= 4294967295, got 4294967296',
+    ]);
+    const d = base();
+    C(d)[0].traits[0] = { type: 'daemonscaler', properties: { instances: 1e300 } };
+    expect(refusedWith(d)).toEqual([
+      'spec.components[0].traits[0].properties.instances: expected an integer <= 4294967295, got 1e+300',
+    ]);
+    const yamlText = JSON.stringify(base()).replace('"instances":2', '"instances":1e300');
+    expect(messages(failure(() => loadManifest(yamlText, { source: 'shop.yaml' })))).toEqual([
+      'spec.components[0].traits[0].properties.instances: expected an integer <= 4294967295, got 1e+300',
+    ]);
+  });
+
+  test('the largest uint32 is accepted', () => {
+    const m = base();
+    C(m)[0].traits[0].properties.instances = MAX_INSTANCES;
+    expect((validateManifest(m).components[0] as AppActor).scaler.instances).toBe(4294967295);
+  });
+
+  test('more than MAX_COMPONENTS components are refused', () => {
+    const m = base();
+    for (let i = 0; i < 10_000; i++)
+      C(m).push({ name: `c${i}`, type: 'capability', properties: { image: 'builtin:keyvalue' } });
+    expect(refusedWith(m)).toEqual(['spec.components: expected at most 1000 items, got 10002']);
+    const fits = base();
+    for (let i = 0; i < MAX_COMPONENTS - 2; i++)
+      C(fits).push({ name: `c${i}`, type: 'capability', properties: { image: 'builtin:keyvalue' } });
+    expect(validateManifest(fits).components).toHaveLength(MAX_COMPONENTS);
+  });
+
+  test('a description over MAX_DESCRIPTION_LENGTH is refused', () => {
+    const m = base();
+    m.metadata.annotations.description = 'x'.repeat(900 * 1024);
+    expect(refusedWith(m)).toEqual(['metadata.annotations.description: expected at most 4096 characters, got 921600']);
+  });
+
+  test('a normalized manifest over MAX_STORED_MANIFEST_BYTES is refused, whatever makes it big', () => {
+    const m = base();
+    C(m)[1].properties.config = { a: 'x'.repeat(200 * 1024), b: 'y'.repeat(100 * 1024) };
+    const [message] = refusedWith(m);
+    expect(message).toMatch(
+      /^the normalized manifest is \d+ bytes; the lattice stores at most 262144 \(256 KiB\) per app version/,
+    );
+    C(m)[1].properties.config = { a: 'x'.repeat(200 * 1024) };
+    expect(storedManifestBytes(validateManifest(m))).toBeLessThanOrEqual(MAX_STORED_MANIFEST_BYTES);
+  });
+
+  test('checkStorable (what AppStore.put runs) refuses a model built without validation', () => {
+    const app = validateManifest(base());
+    const many = { ...app, components: Array.from({ length: MAX_COMPONENTS + 1 }, () => app.components[1]!) };
+    expect(checkStorable(many).map((i) => i.message)).toEqual([
+      'spec.components: 1001 components; an app may have at most 1000 (split it into several apps)',
+    ]);
+    expect(checkStorable({ ...app, description: 'x'.repeat(300 * 1024) })).toHaveLength(1);
+    expect(checkStorable(app)).toEqual([]);
+  });
+
+  test('the JSON Schema states the same limits', () => {
+    const defs = (manifestSchema() as M).definitions;
+    expect(defs.spreadscaler.properties.instances.maximum).toBe(MAX_INSTANCES);
+    expect(defs.daemonscaler.properties.instances.maximum).toBe(MAX_INSTANCES);
+    expect(defs.spec.properties.components.maxItems).toBe(MAX_COMPONENTS);
+    expect(defs.metadata.properties.annotations.properties.description.maxLength).toBe(MAX_DESCRIPTION_LENGTH);
+    // The stored limit leaves room for two versions under NATS's default max_payload (1 MiB).
+    expect(2 * MAX_STORED_MANIFEST_BYTES).toBeLessThan(MAX_RECORD_BYTES);
+    expect(MAX_RECORD_BYTES).toBeLessThan(1024 * 1024);
   });
 });
 

@@ -42,3 +42,44 @@ test('an invalid manifest exits 2 with every problem on its own line', async () 
   expect(missing.code).toBe(2);
   expect(missing.stderr).toMatch(/^wasmesh: WASMESH_ERR_USAGE: cannot read manifest \/nonexistent\.yaml: ENOENT/);
 });
+
+test('validate refuses what the lattice cannot carry: a uint32 overflow, 10,000 components, a 900 KB description', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wasmesh-app-'));
+  const component = (name: string, instances: number | string) =>
+    `    - name: ${name}\n      type: capability\n      properties: {image: "builtin:keyvalue"}\n      traits: [{type: spreadscaler, properties: {instances: ${instances}}}]\n`;
+  const head = (description: string) =>
+    `apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: big\n  annotations: {version: v1, description: "${description}"}\nspec:\n  components:\n`;
+  const cases: [string, string, string][] = [
+    [
+      'wrap.yaml',
+      head('') + component('a', 4294967296) + component('b', '1e300'),
+      '  - spec.components[0].traits[0].properties.instances: expected an integer <= 4294967295, got 4294967296\n' +
+        '  - spec.components[1].traits[0].properties.instances: expected an integer <= 4294967295, got 1e+300\n',
+    ],
+    [
+      'many.yaml',
+      head('') +
+        Array.from(
+          { length: 10_000 },
+          (_, i) => `    - {name: c${i}, type: capability, properties: {image: "builtin:keyvalue"}}\n`,
+        ).join(''),
+      '  - spec.components: expected at most 1000 items, got 10000\n',
+    ],
+    [
+      'described.yaml',
+      head('x'.repeat(900 * 1024)) + component('a', 1),
+      '  - metadata.annotations.description: expected at most 4096 characters, got 921600\n',
+    ],
+  ];
+  for (const [name, text, problems] of cases) {
+    const file = path.join(dir, name);
+    writeFileSync(file, text);
+    const r = await wasmesh(['app', 'validate', file]);
+    const n = problems.split('\n').length - 1;
+    expect([r.code, r.stdout]).toEqual([2, '']);
+    expect(r.stderr).toBe(
+      `wasmesh: WASMESH_ERR_INVALID_MANIFEST: invalid app manifest ${file}: ${n} problem${n === 1 ? '' : 's'}\n` +
+        problems,
+    );
+  }
+});

@@ -49,6 +49,17 @@ function logLines(p: ArrayBuffer): Result {
   return Result.okText("logged");
 }
 
+@external("wapc", "__console_log")
+declare function consoleLog(ptr: usize, len: usize): void;
+
+/** Logs one 64 KiB line as many times as the payload says (a guest flooding the host log). */
+function logFlood(p: ArrayBuffer): Result {
+  const times = I32.parseInt(String.UTF8.decode(p));
+  const line = String.UTF8.encode("x".repeat(64 * 1024));
+  for (let i = 0; i < times; i++) consoleLog(changetype<usize>(line), line.byteLength);
+  return Result.okText("flooded");
+}
+
 /** Calls another actor: payload "<actorId>/<operation>/<data>", answers with its response. */
 function relay(p: ArrayBuffer): Result {
   const text = String.UTF8.decode(p);
@@ -120,6 +131,7 @@ register("Recurse", recurse);
 register("Huge", huge);
 register("Forward", forward);
 register("Log", logLines);
+register("LogFlood", logFlood);
 register("Fail", fail);
 register("Relay", relay);
 register("CallContract", callContract);

@@ -44,7 +44,10 @@ export interface ActorOptions {
   maxConcurrent?: number;
   /** Largest response the guest may return, bytes. @default 16 MiB */
   maxResponseBytes?: number;
-  /** WASI stdout/stderr bytes kept per invocation for the log. @default 64 KiB */
+  /**
+   * The guest's log budget per invocation, in bytes: `__console_log` and WASI stdout/stderr
+   * together; past it lines are dropped, counted, and reported in one line. @default 64 KiB
+   */
   maxLogBytes?: number;
 }
 

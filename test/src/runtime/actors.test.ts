@@ -99,6 +99,22 @@ test('the testbed forwards guest log lines to the injected logger with the actor
   );
 });
 
+test('guest logs are a budget: a guest flooding __console_log gets its bytes per call and no more', async () => {
+  const { logger, lines } = captureLogger();
+  const tb = await runtime.load(actorBytes('testbed'), { name: 'flood', maxLogBytes: 256 * 1024 }, { logger });
+  const started = Date.now();
+  // 20,000 lines of 64 KiB: 1.3 GB of log without the budget.
+  expect((await tb.invoke('LogFlood', Buffer.from('20000'))).toString()).toBe('flooded');
+  expect(Date.now() - started).toBeLessThan(5000);
+  await eventually(() =>
+    expect(lines.filter((l) => /over the call's budget were dropped/.test(String(l.msg)))).toHaveLength(1),
+  );
+  expect(lines.filter((l) => String(l.msg).length === 64 * 1024)).toHaveLength(4);
+  expect(lines).toContainEqual(
+    expect.objectContaining({ msg: expect.stringMatching(/^19996 guest log lines \(1310457856 bytes\)/) }),
+  );
+});
+
 test('host calls carry the hostContext of the invocation that made them', async () => {
   const seen: unknown[] = [];
   const tb = await runtime.load(

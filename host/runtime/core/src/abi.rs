@@ -43,7 +43,12 @@ pub(crate) struct InvocationState {
     pub violation: Option<Violation>,
     pub max_memory: u64,
     pub max_response: u64,
+    /// The guest's log budget for this call, in bytes, shared by `__console_log` and WASI output.
     max_log: usize,
+    /// Bytes of guest log sent to the host so far in this call.
+    log_used: usize,
+    /// Lines dropped once the budget was spent, and their bytes.
+    log_dropped: (u64, u64),
     pub host: Arc<dyn Host>,
     wasi: Option<WasiP1Ctx>,
     stdio: Option<(MemoryOutputPipe, MemoryOutputPipe)>,
@@ -72,6 +77,8 @@ impl InvocationState {
             max_memory,
             max_response,
             max_log,
+            log_used: 0,
+            log_dropped: (0, 0),
             host,
             wasi: None,
             stdio: None,
@@ -89,15 +96,51 @@ impl InvocationState {
         })
     }
 
-    /// Sends what the guest wrote to stdout/stderr to the host log, one line at a time.
+    /// Whether a guest log line of `len` bytes fits the call's budget; counts it either way. Why a
+    /// budget: a guest looping on `__console_log` must not flood the host log or stall its event
+    /// loop (a 300 ms call once wrote 1.27 GB).
+    fn admit_log(&mut self, len: usize) -> bool {
+        if self.log_used + len <= self.max_log {
+            self.log_used += len;
+            return true;
+        }
+        if self.log_dropped.0 == 0 {
+            self.host.log(
+                self.invocation,
+                LogLevel::Warn,
+                format!("guest log budget of {} bytes for this call is spent: further lines are dropped", self.max_log),
+            );
+        }
+        self.log_dropped.0 += 1;
+        self.log_dropped.1 += len as u64;
+        false
+    }
+
+    /// Sends a guest log line to the host when the budget allows.
+    fn log(&mut self, level: LogLevel, line: String) {
+        if self.admit_log(line.len()) {
+            self.host.log(self.invocation, level, line);
+        }
+    }
+
+    /// Sends what the guest wrote to stdout/stderr to the host log, one line at a time, within the
+    /// call's log budget, and says how much was dropped.
     pub(crate) fn flush_stdio(&mut self) {
         if let Some((out, err)) = self.stdio.take() {
             for (pipe, level) in [(out, LogLevel::Info), (err, LogLevel::Warn)] {
                 let bytes = pipe.contents();
                 for line in String::from_utf8_lossy(&bytes).lines().filter(|l| !l.is_empty()) {
-                    self.host.log(self.invocation, level, line.to_owned());
+                    self.log(level, line.to_owned());
                 }
             }
+        }
+        let (lines, bytes) = self.log_dropped;
+        if lines > 0 {
+            self.host.log(
+                self.invocation,
+                LogLevel::Warn,
+                format!("{lines} guest log lines ({bytes} bytes) over the call's budget were dropped"),
+            );
         }
     }
 }
@@ -172,7 +215,12 @@ pub(crate) fn add_to_linker(linker: &mut Linker<InvocationState>) -> wasmtime::R
         Ok(())
     })?;
     linker.func_wrap("wapc", "__console_log", |mut c: Caller<'_, InvocationState>, ptr: i32, len: i32| {
-        let line = read_string(&mut c, ptr, len.min(64 << 10))?;
+        let len = len.min(64 << 10);
+        // Over budget: count it without copying it out of the guest.
+        if !c.data_mut().admit_log(len.max(0) as usize) {
+            return Ok(());
+        }
+        let line = read_string(&mut c, ptr, len)?;
         c.data().host.log(c.data().invocation, LogLevel::Info, line);
         Ok(())
     })?;

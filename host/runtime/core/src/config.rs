@@ -76,7 +76,8 @@ pub struct ActorLimits {
     pub max_concurrent: u32,
     /// Largest response the guest may return, in bytes.
     pub max_response_bytes: u64,
-    /// Bytes of WASI stdout/stderr kept per invocation and forwarded to the log.
+    /// Bytes of guest log (`__console_log` and WASI stdout/stderr together) forwarded to the host
+    /// log per invocation; past it lines are dropped, counted, and reported in one line.
     pub max_log_bytes: usize,
 }
 

@@ -121,6 +121,33 @@ async fn guest_logs_reach_the_host() {
     assert_eq!(LogLevel::Warn.as_str(), "warn");
 }
 
+/// A guest looping on `__console_log` spends its call's log budget and no more: the lines past it
+/// are dropped and counted, with one line saying so when it starts and one summary at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guest_logs_are_a_budget() {
+    let rt = runtime();
+    let host = Arc::new(TestHost::new(|_| Err("unused".into())));
+    let mut g = Guest::new();
+    let (lp, ln) = g.string(&"x".repeat(1000));
+    let respond = g.respond("ok");
+    g.body(&format!(
+        "(loop $again
+          (call $console_log (i32.const {lp}) (i32.const {ln}))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $again (i32.lt_u (local.get $i) (i32.const 100000))))
+        {respond}"
+    ));
+    let limits = ActorLimits { max_log_bytes: 4096, ..ActorLimits::default() };
+    let actor = load_with(&rt, &g.build(), limits, host.clone());
+    assert_eq!(invoke_ok(&actor, "Flood", b"").await, b"ok");
+    let logs = host.logs();
+    assert_eq!(logs.iter().filter(|(_, l)| l.len() == 1000).count(), 4);
+    assert_eq!(logs.len(), 6, "4 lines, the budget notice and the summary: {:?}", &logs[4..]);
+    assert_eq!(logs[4].0, LogLevel::Warn);
+    assert!(logs[4].1.contains("log budget of 4096 bytes"));
+    assert_eq!(logs[5].1, "99996 guest log lines (99996000 bytes) over the call's budget were dropped");
+}
+
 /// Many concurrent invocations of one actor each get their own answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_invocations_are_isolated() {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Objm, type ObjectStore } from '@nats-io/obj';
+import { Objm, type ObjectInfo, type ObjectStore } from '@nats-io/obj';
 import { WasmeshError } from './errors.js';
 import type { Subjects } from './subjects.js';
 
@@ -78,11 +78,26 @@ export class LatticeObjects {
     }
   }
 
-  /** Stores an artifact and returns its reference, `sha256:<hex>`. Storing the same bytes twice is a no-op. */
+  /**
+   * Stores an artifact and returns its reference, `sha256:<hex>`. Storing the same bytes twice is a
+   * no-op; an object that is missing, deleted (its info survives as a delete marker) or holds other
+   * bytes is stored again. Resolves only once the store's own record says the object is there with
+   * these bytes, so a reference it returns can be started.
+   */
   async pushArtifact(bytes: Uint8Array, description = ''): Promise<string> {
     const digest = digestOf(bytes);
     const name = artifactName(digest);
-    if (!(await this.store.info(name))) await this.store.putBlob({ name, description }, bytes);
+    if (!holds(await this.store.info(name), digest, bytes.length)) {
+      await this.store.putBlob({ name, description }, bytes);
+      const stored = await this.store.info(name);
+      if (!holds(stored, digest, bytes.length)) {
+        throw new WasmeshError(
+          'WASMESH_ERR_UNAVAILABLE',
+          `artifact ${digest} was written but the lattice object store does not hold it (${stored ? (stored.deleted ? 'deleted' : 'other content') : 'absent'}); push it again`,
+          { details: { ref: digest } },
+        );
+      }
+    }
     return digest;
   }
 
@@ -111,13 +126,19 @@ export class LatticeObjects {
     return bytes;
   }
 
-  /** Stores a large payload under `name` (deleted by its reader). */
-  async putPayload(name: string, bytes: Uint8Array): Promise<void> {
+  /** Stores the large `part` of invocation `invocationId` (deleted by its reader); returns the object's name. */
+  async putPayload(invocationId: string, part: PayloadPart, bytes: Uint8Array): Promise<string> {
+    const name = payloadObjectName(invocationId, part);
     await this.store.putBlob({ name }, bytes);
+    return name;
   }
 
-  /** Reads and deletes a large payload. */
-  async takePayload(name: string): Promise<Uint8Array> {
+  /**
+   * Reads and deletes the large `part` of invocation `invocationId`. It addresses payload objects
+   * only, by construction: no invocation can read or delete an artifact through it.
+   */
+  async takePayload(invocationId: string, part: PayloadPart): Promise<Uint8Array> {
+    const name = payloadObjectName(invocationId, part);
     const bytes = await this.store.getBlob(name);
     if (!bytes)
       throw new WasmeshError('WASMESH_ERR_NOT_FOUND', `payload object ${name} is missing`, { details: { name } });
@@ -134,6 +155,42 @@ export class LatticeObjects {
 /** The object-store name of an artifact. */
 export function artifactName(digest: string): string {
   return `artifacts/${digest.replace(':', '-')}`;
+}
+
+/** How the object store spells the digest of an object's content. */
+const STORE_DIGEST_PREFIX = 'SHA-256=';
+
+/**
+ * True when `info` describes a live object with the content of `digest` (`sha256:<hex>`): the
+ * store's own SHA-256 of what it holds (`SHA-256=<base64url>`) and size agree.
+ */
+function holds(info: ObjectInfo | null, digest: string, size: number): boolean {
+  if (!info || info.deleted || info.size !== size || !info.digest.startsWith(STORE_DIGEST_PREFIX)) return false;
+  const stored = Buffer.from(info.digest.slice(STORE_DIGEST_PREFIX.length), 'base64url').toString('hex');
+  return `sha256:${stored}` === digest;
+}
+
+/** Which half of an invocation a payload object carries. */
+export type PayloadPart = 'request' | 'response';
+
+/** What an invocation id must look like to name payload objects (`invokeActor` uses UUIDs). */
+const INVOCATION_ID = /^[0-9A-Za-z-]{1,64}$/;
+
+/**
+ * The object-store name of the large request or response of an invocation:
+ * `payloads/<invocationId>/<part>`, apart from artifacts. Payload names are derived from the
+ * invocation, never taken from a message, so an invocation can only reach its own payloads.
+ * An id that cannot name one is `WASMESH_ERR_BAD_REQUEST`.
+ */
+export function payloadObjectName(invocationId: string, part: PayloadPart): string {
+  if (!INVOCATION_ID.test(invocationId)) {
+    throw new WasmeshError(
+      'WASMESH_ERR_BAD_REQUEST',
+      `invocation id "${invocationId.slice(0, 80)}" cannot name a payload object: expected 1-64 letters, digits or dashes`,
+      { details: { field: 'id' } },
+    );
+  }
+  return `payloads/${invocationId}/${part}`;
 }
 
 /**

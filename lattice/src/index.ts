@@ -69,7 +69,9 @@ export {
   parseArtifactRef,
   loadArtifact,
   artifactName,
+  payloadObjectName,
   type ArtifactRef,
+  type PayloadPart,
 } from './artifacts.js';
 export {
   allowDirsFromEnv,
@@ -82,6 +84,7 @@ export {
   invokeActor,
   invokeActorDetailed,
   offloadIfLarge,
+  receivePayload,
   inlinePayloadLimit,
   ENVELOPE_OVERHEAD,
   type InvokeActorOptions,

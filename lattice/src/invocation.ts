@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { lattice } from '@wasmesh/proto';
-import type { LatticeObjects } from './artifacts.js';
+import { payloadObjectName, type LatticeObjects, type PayloadPart } from './artifacts.js';
 import { decode, encode, fromErrorInfo } from './codec.js';
 import { WasmeshError } from './errors.js';
 import { request } from './rpc.js';
@@ -39,11 +39,16 @@ export function inlinePayloadLimit(nc: NatsConnection): number {
   return (nc.info?.max_payload ?? 1024 * 1024) - ENVELOPE_OVERHEAD;
 }
 
-/** Stores `payload` in the object store when it is too large to go inline; returns the object name or ''. */
+/**
+ * Stores `payload` in the object store, as the `part` of invocation `invocationId`, when it is too
+ * large to go inline; returns the object name for the envelope's `payload_object`, or ''.
+ */
 export async function offloadIfLarge(
   nc: NatsConnection,
   payload: Uint8Array,
   objects: (() => Promise<LatticeObjects>) | undefined,
+  invocationId: string,
+  part: PayloadPart,
   what: string,
 ): Promise<string> {
   const limit = inlinePayloadLimit(nc);
@@ -55,9 +60,40 @@ export async function offloadIfLarge(
       { details: { size: payload.length, limit } },
     );
   }
-  const name = `payloads/${randomUUID()}`;
-  await (await objects()).putPayload(name, payload);
-  return name;
+  return (await objects()).putPayload(invocationId, part, payload);
+}
+
+/**
+ * The payload an invocation or its result carries: inline, or taken (read and deleted) from the
+ * object store. An object name in a message is not a capability: the only object it may name is
+ * the `part` of its own invocation (`payloads/<invocationId>/<part>`, see {@link payloadObjectName});
+ * any other name (an artifact, another part) is `WASMESH_ERR_BAD_REQUEST` naming the field
+ * `payload_object`, and nothing is read or deleted.
+ */
+export async function receivePayload(
+  message: { payload: Uint8Array; payloadObject: string },
+  invocationId: string,
+  part: PayloadPart,
+  objects: (() => Promise<LatticeObjects>) | undefined,
+  what: string,
+): Promise<Uint8Array> {
+  if (!message.payloadObject) return message.payload;
+  const expected = payloadObjectName(invocationId, part);
+  if (message.payloadObject !== expected) {
+    throw new WasmeshError(
+      'WASMESH_ERR_BAD_REQUEST',
+      `${what}: payload_object "${message.payloadObject.slice(0, 200)}" is not the ${part} object of invocation ` +
+        `${invocationId} ("${expected}"); a message may only name the payload object stored for its own invocation`,
+      { details: { field: 'payload_object', invocation: invocationId } },
+    );
+  }
+  if (!objects) {
+    throw new WasmeshError(
+      'WASMESH_ERR_PAYLOAD_TOO_LARGE',
+      `the ${part} payload of the ${what} is in the object store, which this caller cannot open`,
+    );
+  }
+  return (await objects()).takePayload(invocationId, part);
 }
 
 /** Invokes `operation` on actor `actorId` somewhere in the lattice and returns the response bytes. */
@@ -100,14 +136,17 @@ export async function invokeActorDetailed(
     async (_span, ctx) => {
       const deadlineMs = Math.min(Date.now() + options.timeoutMs, options.deadlineMs ?? Number.POSITIVE_INFINITY);
       const timeoutMs = Math.max(1, deadlineMs - Date.now());
+      const id = randomUUID();
       const payloadObject = await offloadIfLarge(
         nc,
         payload,
         options.objects,
+        id,
+        'request',
         `request payload for ${actorId}.${operation}`,
       );
       const envelope = encode(lattice.Invocation, {
-        id: randomUUID(),
+        id,
         source: options.source,
         target: actorId,
         operation,
@@ -134,15 +173,10 @@ export async function invokeActorDetailed(
       );
       const result = decode(lattice.InvocationResult, msg.data, `reply to the ${what}`);
       if (result.error?.code) throw fromErrorInfo(result.error, { ...context, host: result.hostId });
-      if (result.payloadObject) {
-        if (!options.objects)
-          throw new WasmeshError(
-            'WASMESH_ERR_PAYLOAD_TOO_LARGE',
-            `the response of the ${what} is in the object store, which this caller cannot open`,
-          );
-        return { payload: await (await options.objects()).takePayload(result.payloadObject), hostId: result.hostId };
-      }
-      return { payload: result.payload, hostId: result.hostId };
+      return {
+        payload: await receivePayload(result, id, 'response', options.objects, `reply to the ${what}`),
+        hostId: result.hostId,
+      };
     },
   );
 }

@@ -48,7 +48,9 @@ export function registerPush(program: Command): void {
       'REF=$(wasmesh push actors/build/echo.wasm) && wasmesh start actor "$REF" --id echo',
       'wasmesh push actors/build/echo.wasm --json',
     ],
-    'Pushing the same bytes again is a no-op and prints the same reference. With --json: {ok, ref, size}.\n' +
+    'Pushing the same bytes again is a no-op and prints the same reference; a stored copy that was deleted\n' +
+      'or damaged is stored again, and the reference is printed only once the store holds the module.\n' +
+      'With --json: {ok, ref, size}.\n' +
       'A file that is not WebAssembly is refused with WASMESH_ERR_INVALID_MODULE (exit status 3).',
   ).action(async (file: string, opts: LatticeOptions) => {
     const bytes = await readModule(file);

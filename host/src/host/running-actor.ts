@@ -8,6 +8,7 @@ import type { Context } from '@opentelemetry/api';
 import {
   answerInvocation,
   offloadIfLarge,
+  receivePayload,
   type ActorClaims,
   WasmeshError,
   type LatticeObjects,
@@ -168,11 +169,18 @@ export class RunningActor {
         },
       );
     }
-    const payload = inv.payloadObject ? await (await objects()).takePayload(inv.payloadObject) : inv.payload;
+    const payload = await receivePayload(inv, inv.id, 'request', objects, `invocation envelope for actor ${this.id}`);
     const hostContext: InvocationContext = { actorId: this.id, deadlineMs, trace };
     // Runtime errors already name the actor (its runtime name is the actor id) and the operation.
     const out = await this.#module.actor.invoke(inv.operation, payload, { timeoutMs, hostContext });
-    const payloadObject = await offloadIfLarge(nc, out, objects, `response of ${this.id}.${inv.operation}`);
+    const payloadObject = await offloadIfLarge(
+      nc,
+      out,
+      objects,
+      inv.id,
+      'response',
+      `response of ${this.id}.${inv.operation}`,
+    );
     return { payload: payloadObject ? new Uint8Array() : out, payloadObject, hostId };
   }
 }

@@ -22,6 +22,7 @@ import {
   mergeConfig,
   offloadIfLarge,
   publishEvent,
+  receivePayload,
   serve,
   Subjects,
   WasmeshError,
@@ -454,7 +455,13 @@ export class Provider<R = undefined> {
           { cause: link.error, details: { ...link.error.details, actor: source, link: linkName, provider: this.id } },
         );
       }
-      const payload = inv.payloadObject ? await (await this.objects()).takePayload(inv.payloadObject) : inv.payload;
+      const payload = await receivePayload(
+        inv,
+        inv.id,
+        'request',
+        () => this.objects(),
+        `invocation envelope for provider ${this.id}`,
+      );
       const ctx: CallContext<R> = {
         provider: this,
         link: link.link,
@@ -473,6 +480,8 @@ export class Provider<R = undefined> {
         this.nc,
         out,
         () => this.objects(),
+        inv.id,
+        'response',
         `response of ${this.id}.${operation}`,
       );
       return { payload: payloadObject ? new Uint8Array() : out, payloadObject, hostId: this.id };

@@ -44,7 +44,7 @@ test('an envelope naming an artifact as its payload object is refused, and the a
   const objects = await lat.client.objects();
   for (const payloadObject of [
     artifactName(echoRef),
-    // Another invocation's payload, and this one's response: not this envelope's request either.
+    // An artifact, another invocation's request, and a name that only starts like a payload's.
     payloadObjectName(randomUUID(), 'request'),
     'payloads/x/../../' + artifactName(echoRef),
   ]) {
@@ -54,6 +54,7 @@ test('an envelope naming an artifact as its payload object is refused, and the a
     expect(result.error?.message).toContain('payload_object');
     expect(result.error?.details).toMatchObject({ field: 'payload_object', invocation: id });
   }
+  // Its own invocation's response is not its request either.
   const id = randomUUID();
   const own = await forge('echo', { id, payloadObject: payloadObjectName(id, 'response') });
   expect(own.error?.code).toBe('WASMESH_ERR_BAD_REQUEST');

@@ -13,8 +13,10 @@
  *   request_timeout_ms  how long a client may take to send the whole request (default 60000)
  *   keep_alive_timeout_ms  how long an idle keep-alive connection stays open (default 5000)
  *   max_connections     open connections at once; more are refused (default 10000)
- *   error_details       `true` (default): error answers say which code and why; `false`: only the
- *                       status line and code, for public-facing servers
+ *   error_details       `true`: error answers say which code and why (they may name actor ids and
+ *                       lattice subjects); `false`: only the status line and code. Default: `true`
+ *                       for a listener bound to a loopback address, `false` for any other (the
+ *                       wildcard included), so a public-facing server does not describe the lattice
  *
  * A link (actor → provider, contract `wasmesh:httpserver`) sets its route:
  *
@@ -61,7 +63,8 @@ export interface ListenerLimits {
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
   maxConnections: number;
-  errorDetails: boolean;
+  /** Whether error answers say why; undefined: by the listener's address ({@link isLoopback}). */
+  errorDetails: boolean | undefined;
 }
 
 /** The provider's own settings. */
@@ -94,7 +97,7 @@ export function parseServerConfig(config: ConfigValues): ServerConfig {
     requestTimeoutMs: intValue(config, 'request_timeout_ms', 60_000, 100, 3_600_000),
     keepAliveTimeoutMs: intValue(config, 'keep_alive_timeout_ms', 5_000, 0, 600_000),
     maxConnections: intValue(config, 'max_connections', 10_000, 1, 1_000_000),
-    errorDetails: boolValue(config, 'error_details', true),
+    errorDetails: boolValue(config, 'error_details', undefined),
   };
 }
 
@@ -128,6 +131,15 @@ export function parseAddress(value: string, key: string): ListenAddress {
   }
   const host = (m[1] ?? '').replace(/^\[(.*)\]$/, '$1') || '0.0.0.0';
   return { host, port };
+}
+
+/**
+ * True when `host` is a loopback address or `localhost`: only this machine can connect, so error
+ * answers may say which actor failed and why. A wildcard (`0.0.0.0`, `::`) is not loopback.
+ */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 /** The text form of an address (IPv6 hosts in brackets). */
@@ -172,7 +184,7 @@ function intValue(config: ConfigValues, key: string, fallback: number, min: numb
   return n;
 }
 
-function boolValue(config: ConfigValues, key: string, fallback: boolean): boolean {
+function boolValue<T extends boolean | undefined>(config: ConfigValues, key: string, fallback: T): boolean | T {
   const raw = config[key]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return fallback;
   if (raw === 'true' || raw === '1' || raw === 'yes') return true;

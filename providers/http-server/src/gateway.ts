@@ -12,13 +12,15 @@
  *   504  the actor did not answer within the route's `timeout_ms`   WASMESH_ERR_TIMEOUT
  *
  * Every error answer carries the code in an `X-Wasmesh-Error` header; its body is plain text, or
- * `{"error": {"code", "message"}}` when the client accepts JSON. Header names reach the actor in
+ * `{"error": {"code", "message"}}` when the client accepts JSON, and says why only when the
+ * listener gives details (`answer.ts`, config `error_details`). Header names reach the actor in
  * lower case; hop-by-hop headers of the actor's answer are dropped and `Content-Length` is set here.
  */
 import type http from 'node:http';
 import { context, propagation, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { decode, encode, WasmeshError, type Logger } from '@wasmesh/lattice';
 import { contracts } from '@wasmesh/proto';
+import { errorAnswer } from './answer.js';
 import type { HttpListener, RequestHandler } from './listener.js';
 import { hostOf, type RouteMatch } from './routes.js';
 
@@ -45,44 +47,25 @@ const HOP_BY_HOP = new Set([
 export interface GatewayOptions {
   call: ActorCaller;
   logger: Logger;
-  /** Whether error answers say why (see config `error_details`). */
-  errorDetails: boolean;
 }
+
+/** Answers the request being served with an error (`status`, stable `code`, why). */
+type Fail = (status: number, code: string, message: string) => void;
 
 /** Builds the request handler of every listener; see the module comment. */
 export function createGateway(options: GatewayOptions): RequestHandler {
-  const { call, logger, errorDetails } = options;
+  const { call, logger } = options;
 
-  const fail = (req: http.IncomingMessage, res: http.ServerResponse, status: number, code: string, message: string) => {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    const json = req.headers.accept?.includes('application/json') ?? false;
-    const text = errorDetails ? message : (STATUS_TEXT[status] ?? 'error');
-    const body = json
-      ? JSON.stringify({ error: { code, message: text } })
-      : `${status} ${STATUS_TEXT[status] ?? ''}: ${text}\n`;
-    res.writeHead(status, {
-      'content-type': json ? 'application/json' : 'text/plain; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      'x-wasmesh-error': code,
-    });
-    res.end(body);
-  };
-
-  const serve = async (req: http.IncomingMessage, res: http.ServerResponse, listener: HttpListener): Promise<void> => {
+  const serve = async (req: http.IncomingMessage, res: http.ServerResponse, listener: HttpListener, fail: Fail) => {
     const target = splitTarget(req.url ?? '');
     if (!target) {
-      fail(req, res, 400, 'WASMESH_ERR_BAD_REQUEST', `cannot route the request target "${req.url}": expected a path`);
+      fail(400, 'WASMESH_ERR_BAD_REQUEST', `cannot route the request target "${req.url}": expected a path`);
       return;
     }
     const host = hostOf(req.headers.host);
     const match = listener.routes.match(host, target.path);
     if (!match) {
       fail(
-        req,
-        res,
         404,
         'WASMESH_ERR_NOT_FOUND',
         `no route for host "${host || '(none)'}" and path "${target.path}": no actor is linked for it (wasmesh get links)`,
@@ -92,32 +75,27 @@ export function createGateway(options: GatewayOptions): RequestHandler {
     const { maxBodyBytes, timeoutMs } = match.route.config;
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > maxBodyBytes) {
-      tooLarge(req, res, maxBodyBytes);
+      tooLarge(res, fail, maxBodyBytes);
       return;
     }
     const body = await readBody(req, maxBodyBytes);
     if (body === 'too large') {
-      tooLarge(req, res, maxBodyBytes);
+      tooLarge(res, fail, maxBodyBytes);
       return;
     }
     if (body === 'aborted') return;
-    await forward(req, res, match, target.query, body, timeoutMs);
+    await forward(req, res, fail, match, target.query, body, timeoutMs);
   };
 
-  const tooLarge = (req: http.IncomingMessage, res: http.ServerResponse, limit: number) => {
+  const tooLarge = (res: http.ServerResponse, fail: Fail, limit: number) => {
     res.shouldKeepAlive = false; // the rest of the body is not read
-    fail(
-      req,
-      res,
-      413,
-      'WASMESH_ERR_PAYLOAD_TOO_LARGE',
-      `the request body is larger than this route's limit of ${limit} bytes`,
-    );
+    fail(413, 'WASMESH_ERR_PAYLOAD_TOO_LARGE', `the request body is larger than this route's limit of ${limit} bytes`);
   };
 
   const forward = async (
     req: http.IncomingMessage,
     res: http.ServerResponse,
+    fail: Fail,
     { route, path }: RouteMatch,
     query: string,
     body: Uint8Array,
@@ -134,34 +112,23 @@ export function createGateway(options: GatewayOptions): RequestHandler {
     } catch (err) {
       const [status, code] = statusFor(err);
       if (status >= 500 && status !== 503) logger.warn({ err, actor: route.actorId, path }, 'actor call failed');
-      fail(req, res, status, code, `actor "${route.actorId}": ${(err as Error).message}`);
+      fail(status, code, `actor "${route.actorId}": ${(err as Error).message}`);
       return;
     }
     let response: contracts.HttpResponse;
     try {
       response = decode(contracts.HttpResponse, out, `HttpResponse from actor ${route.actorId}`);
     } catch (err) {
-      fail(req, res, 502, 'WASMESH_ERR_GUEST_PROTOCOL', (err as Error).message);
+      fail(502, 'WASMESH_ERR_GUEST_PROTOCOL', (err as Error).message);
       return;
     }
-    write(req, res, route.actorId, response);
+    write(res, fail, route.actorId, response);
   };
 
-  const write = (
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    actorId: string,
-    response: contracts.HttpResponse,
-  ): void => {
+  const write = (res: http.ServerResponse, fail: Fail, actorId: string, response: contracts.HttpResponse): void => {
     const status = response.status || 200;
     if (status < 200 || status > 599) {
-      fail(
-        req,
-        res,
-        502,
-        'WASMESH_ERR_GUEST_PROTOCOL',
-        `actor "${actorId}" answered with status ${status}; expected 200-599`,
-      );
+      fail(502, 'WASMESH_ERR_GUEST_PROTOCOL', `actor "${actorId}" answered with status ${status}; expected 200-599`);
       return;
     }
     const body = response.body;
@@ -175,8 +142,6 @@ export function createGateway(options: GatewayOptions): RequestHandler {
     } catch (err) {
       res.removeHeader('content-length');
       fail(
-        req,
-        res,
         502,
         'WASMESH_ERR_GUEST_PROTOCOL',
         `actor "${actorId}" answered with an invalid header: ${(err as Error).message}`,
@@ -187,22 +152,22 @@ export function createGateway(options: GatewayOptions): RequestHandler {
   };
 
   return (req: http.IncomingMessage, res: http.ServerResponse, listener: HttpListener): void => {
-    serve(req, res, listener).catch((err: unknown) => {
+    const fail: Fail = (status, code, message) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const json = req.headers.accept?.includes('application/json') ?? false;
+      const { headers, body } = errorAnswer(status, code, message, { json, details: listener.errorDetails });
+      res.writeHead(status, headers);
+      res.end(body);
+    };
+    serve(req, res, listener, fail).catch((err: unknown) => {
       logger.error({ err }, 'serving an HTTP request failed');
-      fail(req, res, 500, 'WASMESH_ERR_INTERNAL', 'the HTTP server failed to serve the request');
+      fail(500, 'WASMESH_ERR_INTERNAL', 'the HTTP server failed to serve the request');
     });
   };
 }
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  404: 'Not Found',
-  413: 'Payload Too Large',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
 
 /** Statuses of the failures that are not the actor's fault (502 for the rest). */
 const STATUS_OF_CODE: Record<string, number> = {

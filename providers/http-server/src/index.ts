@@ -6,6 +6,7 @@
 export { httpServerProvider, createHttpServerProvider, type LinkRoute } from './provider.js';
 export {
   DEFAULT_ADDRESS,
+  isLoopback,
   parseAddress,
   parseRouteConfig,
   parseServerConfig,

@@ -1,13 +1,19 @@
 /**
  * One HTTP listener (a Node `http.Server`) with its route table, hardened for the open internet:
  * clients that send their request head or body too slowly (slowloris) are answered 408 and cut
- * off, malformed requests get a 400 (431 for oversized heads) naming the parser's complaint, idle
- * keep-alive connections close after a while, and the number of connections is capped.
+ * off, malformed requests get a 400 (431 for oversized heads) naming the parser's complaint, even
+ * when the parser gives up in the middle of a body (a chunk-size overflow), idle keep-alive
+ * connections close after a while, and the number of connections is capped. Only HTTP/1.x is
+ * served: a request line without a version (HTTP/0.9) is a 400, another major version a 505.
+ * `CONNECT` is answered 501 Not Implemented: the provider is no proxy, and no actor could serve a
+ * tunnel (405 would have to list the target's methods in `Allow`, which only the actor knows).
+ * Every answer closes such a connection.
  */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WasmeshError, type Logger } from '@wasmesh/lattice';
-import { formatAddress, type ListenAddress, type ListenerLimits } from './config.js';
+import { errorAnswer, rawErrorAnswer } from './answer.js';
+import { formatAddress, isLoopback, type ListenAddress, type ListenerLimits } from './config.js';
 import { RouteTable } from './routes.js';
 
 /** Serves one request; must answer it (the listener does not look at it again). */
@@ -31,7 +37,7 @@ export class HttpListener {
   constructor(
     /** Where it was asked to listen (port 0: any free port). */
     readonly address: ListenAddress,
-    limits: ListenerLimits,
+    private readonly limits: ListenerLimits,
     handler: RequestHandler,
     private readonly logger: Logger,
   ) {
@@ -45,10 +51,24 @@ export class HttpListener {
         connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
         noDelay: true,
       },
-      (req, res) => handler(req, res, this),
+      (req, res) => {
+        if (req.httpVersionMajor === 1) handler(req, res, this);
+        else this.#refuseVersion(req, res);
+      },
     );
     this.#server.maxConnections = limits.maxConnections;
     this.#server.on('clientError', (err, socket) => this.#clientError(err as NodeJS.ErrnoException, socket));
+    this.#server.on('connect', (_req, socket: Duplex) =>
+      this.#answerRaw(socket, 501, 'CONNECT is not served here: this server is no proxy'),
+    );
+  }
+
+  /**
+   * Whether error answers say why: config `error_details` when set, else only on a loopback
+   * address, where nobody but this machine can read about actors and the lattice.
+   */
+  get errorDetails(): boolean {
+    return this.limits.errorDetails ?? isLoopback(this.address.host);
   }
 
   /** Where the listener is in its lifecycle. */
@@ -124,9 +144,40 @@ export class HttpListener {
     return this.#closing;
   }
 
-  /** A request the parser refused, or a client too slow: answer if still possible, then cut. */
+  /** HTTP/0.9 (no version on the request line): 400; HTTP/2 or later over this parser: 505. */
+  #refuseVersion(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const [status, message] =
+      req.httpVersionMajor === 0
+        ? [400, 'the request line has no HTTP version (HTTP/0.9 is not served); send e.g. GET /path HTTP/1.1']
+        : [505, `HTTP/${req.httpVersion} is not supported here; use HTTP/1.1`];
+    this.#answer(req, res, status, message);
+  }
+
+  /** Answers through the response object and closes the connection (the request is not read further). */
+  #answer(req: http.IncomingMessage | undefined, res: http.ServerResponse, status: number, message: string): void {
+    res.shouldKeepAlive = false;
+    const json = req?.headers.accept?.includes('application/json') ?? false;
+    const { headers, body } = errorAnswer(status, 'WASMESH_ERR_BAD_REQUEST', message, {
+      json,
+      details: this.errorDetails,
+    });
+    res.writeHead(status, headers);
+    res.end(body);
+  }
+
+  /** Answers on a socket that has no response object (the parser refused the head, CONNECT), then closes it. */
+  #answerRaw(socket: Duplex, status: number, message: string): void {
+    socket.end(rawErrorAnswer(status, 'WASMESH_ERR_BAD_REQUEST', message, this.errorDetails));
+  }
+
+  /**
+   * A request the parser refused, or a client too slow: answer if still possible, then cut. The
+   * parser may give up in the middle of a body (e.g. a chunk-size overflow) while the request is
+   * being served: that request is answered through its response, as long as none has started.
+   */
   #clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-    if (err.code === 'ECONNRESET' || !socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
+    const inFlight = (socket as Duplex & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
       socket.destroy();
       return;
     }
@@ -139,10 +190,7 @@ export class HttpListener {
               400,
               `malformed HTTP request (${err.code ?? 'parse error'}: ${(err as { reason?: string }).reason ?? err.message})`,
             ];
-    const body = `${status} ${http.STATUS_CODES[status]}: ${reason}\n`;
-    socket.end(
-      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nX-Wasmesh-Error: WASMESH_ERR_BAD_REQUEST\r\n\r\n${body}`,
-    );
+    if (inFlight) this.#answer(inFlight.req, inFlight, status, reason);
+    else this.#answerRaw(socket, status, reason);
   }
 }

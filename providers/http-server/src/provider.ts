@@ -106,7 +106,6 @@ export function httpServerProvider(): ProviderDefinition<LinkRoute> {
       server = parseServerConfig(provider.config);
       const handler = createGateway({
         logger: provider.logger,
-        errorDetails: server.errorDetails,
         call: (actorId, payload, { timeoutMs, parent }) =>
           provider.invokeActor(actorId, Operation.HttpServer.HandleRequest, payload, {
             timeoutMs,

@@ -9,6 +9,7 @@ import net from 'node:net';
 import { type LatticeEvent, type LinkState } from '@wasmesh/lattice';
 import {
   createHttpServerProvider,
+  isLoopback,
   RouteTable,
   parseRouteConfig,
   parseServerConfig,
@@ -288,6 +289,62 @@ describe('errors', () => {
     expect((await fetch(`${base}/hello/again`)).status).toBe(200);
   });
 
+  test('no HTTP version: 400; HTTP/2.0 over HTTP/1: 505; the connection closes, nothing reaches an actor', async () => {
+    const v09 = await rawExchange(port(), 'GET /api/echo\r\n\r\n');
+    expect(v09).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(v09.toLowerCase()).toContain('x-wasmesh-error: wasmesh_err_bad_request');
+    expect(v09.toLowerCase()).toContain('connection: close');
+    expect(v09).toContain('400 Bad Request: the request line has no HTTP version (HTTP/0.9 is not served)');
+    expect(v09).not.toContain('x-echo');
+    const v2 = await rawExchange(port(), 'GET /api/echo HTTP/2.0\r\nHost: x\r\n\r\n');
+    expect(v2).toMatch(/^HTTP\/1\.1 505 HTTP Version Not Supported\r\n/);
+    expect(v2).toContain('HTTP/2.0 is not supported here; use HTTP/1.1');
+    expect((await fetch(`${base}/hello/again`)).status).toBe(200);
+  });
+
+  test('a chunk-size overflow: 400 naming it, though the request was already being served', async () => {
+    const overflow = await rawExchange(
+      port(),
+      'POST /api/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nFFFFFFFFFFFFFFFFFFFF\r\nx\r\n0\r\n\r\n',
+    );
+    expect(overflow).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(overflow).toContain('malformed HTTP request (HPE_INVALID_CHUNK_SIZE');
+    expect(overflow.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    const first = await rawExchange(
+      port(),
+      'POST /api/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFFFF\r\n',
+    );
+    expect(first).toMatch(/^HTTP\/1\.1 400 /);
+    expect((await fetch(`${base}/api/echo`)).status).toBe(200);
+  });
+
+  test('CONNECT: 501 Not Implemented (no proxy here), then the connection closes', async () => {
+    const connect = await rawExchange(port(), 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    expect(connect).toMatch(/^HTTP\/1\.1 501 Not Implemented\r\n/);
+    expect(connect.toLowerCase()).toContain('x-wasmesh-error: wasmesh_err_bad_request');
+    expect(connect).toContain('CONNECT is not served here');
+    expect((await fetch(`${base}/hello/again`)).status).toBe(200);
+  });
+
+  test('a listener on a non-loopback address gives no details by default: no actor id, no lattice, no parser text', async () => {
+    const open = await freePort();
+    await state.putConfig('phantom-public', { address: `0.0.0.0:${open}` });
+    expect((await link('phantom', ['phantom-public'], 'public')).data.ok).toBe(true);
+    const text = await rawExchange(open, 'GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(text).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(text.toLowerCase()).toContain('x-wasmesh-error: wasmesh_err_no_responders');
+    expect(text.endsWith('\r\n\r\n503 Service Unavailable: Service Unavailable\n')).toBe(true);
+    expect(text).not.toContain('phantom');
+    expect(text).not.toContain(lat.lattice);
+    const json = await fetch(`http://127.0.0.1:${open}/x`, { headers: { accept: 'application/json' } });
+    expect(await json.json()).toEqual({ error: { code: 'WASMESH_ERR_NO_RESPONDERS', message: 'Service Unavailable' } });
+    const garbage = await rawExchange(open, 'THIS IS NOT HTTP\r\n\r\n');
+    expect(garbage.endsWith('\r\n\r\n400 Bad Request: Bad Request\n')).toBe(true);
+    // The loopback listener of the same provider still says why.
+    expect(await (await fetch(`${base}/ghost`)).text()).toContain('actor "ghost"');
+    await state.deleteLink('phantom', CONTRACT, 'public');
+  });
+
   test('slowloris: a client trickling its head is answered 408 and cut off; others are served meanwhile', async () => {
     const socket = net.connect(port(), '127.0.0.1');
     let got = '';
@@ -348,5 +405,17 @@ describe('route table and config (no network)', () => {
       '"timeout_ms" is "-1": expected a whole number from 1',
     );
     expect(() => parseServerConfig({ error_details: 'maybe' })).toThrow('expected true or false');
+    expect(server.errorDetails).toBeUndefined(); // by the listener's address
+    expect(parseServerConfig({ error_details: 'true' }).errorDetails).toBe(true);
+    expect(parseServerConfig({ error_details: 'false' }).errorDetails).toBe(false);
+  });
+
+  test('loopback addresses: error details are on by default only there', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost', 'LOCALHOST', '::ffff:127.0.0.1']) {
+      expect([host, isLoopback(host)]).toEqual([host, true]);
+    }
+    for (const host of ['0.0.0.0', '::', '10.0.0.1', '192.168.1.2', 'example.com', '128.0.0.1', '::ffff:10.0.0.1']) {
+      expect([host, isLoopback(host)]).toEqual([host, false]);
+    }
   });
 });

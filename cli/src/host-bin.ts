@@ -26,9 +26,24 @@ export function hostBinPath(): string {
   }
 }
 
-/** Runs `wasmesh-host <args>` with this process's stdio and resolves with its exit status. */
+/**
+ * Set in the environment of every `wasmesh-host` a wasmesh process starts, to its own pid: the
+ * child stops once that process is gone, killed with -9 included, so none is ever orphaned (see
+ * exit-with-parent.ts in @wasmesh/host).
+ */
+export const PARENT_PID_ENV = 'WASMESH_PARENT_PID';
+
+/** The environment of a `wasmesh-host` child of this process: this one's, plus {@link PARENT_PID_ENV}. */
+export function hostChildEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra, [PARENT_PID_ENV]: String(process.pid) };
+}
+
+/**
+ * Runs `wasmesh-host <args>` with this process's stdio and resolves with its exit status. SIGINT
+ * and SIGTERM are passed on; if this process dies otherwise, the child notices and stops itself.
+ */
 export function forwardToHost(args: string[]): Promise<number> {
-  const child = spawn(process.execPath, [hostBinPath(), ...args], { stdio: 'inherit' });
+  const child = spawn(process.execPath, [hostBinPath(), ...args], { stdio: 'inherit', env: hostChildEnv() });
   const forward = (sig: NodeJS.Signals): void => {
     child.kill(sig);
   };

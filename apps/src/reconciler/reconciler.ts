@@ -391,6 +391,15 @@ export class Reconciler {
     return failures;
   }
 
+  /**
+   * Resolves once its NATS connection has closed: after close(), or for good on its own (the
+   * connection reconnects forever, so only e.g. revoked credentials end it), when a supervisor
+   * such as `wasmesh up` starts a new reconciler.
+   */
+  async closed(): Promise<void> {
+    await this.client.nc.closed();
+  }
+
   /** Leaves the election (a follower takes over at once) and disconnects. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {

@@ -1,7 +1,8 @@
 /**
  * `wasmesh up` and `wasmesh down`: a working local lattice in one command. `up` starts a
  * nats-server with JetStream and a host (see local/environment.ts), prints where things are and
- * stays in the foreground until Ctrl-C, which stops everything; `--detach` runs the same in the
+ * stays in the foreground until Ctrl-C, which stops everything (a part that dies meanwhile is
+ * restarted); `--detach` runs the same in the
  * background (its output goes to `<home>/up.log`) and returns once it is ready; `down` stops it.
  */
 import { spawn } from 'node:child_process';
@@ -20,7 +21,7 @@ import {
 import { appUrls, deployFile, readManifest } from './app.js';
 import { examples, note, printJson } from '../common.js';
 import { LocalEnvironment } from '../local/environment.js';
-import { alive, readUpState, resolveHome, stateFile, type UpState } from '../local/state.js';
+import { alive, leftoverChildren, readUpState, resolveHome, stateFile, type UpState } from '../local/state.js';
 
 interface UpOptions {
   manifest?: string;
@@ -238,11 +239,10 @@ function registerUp(program: Command): void {
         `${describeUp(env.state)}\n${opts.manifest ? `\nApp ${opts.manifest} deployed${tryUrls ? `; try:\n${tryUrls}` : ''}\n` : ''}\nCtrl-C stops everything.\n`,
       );
     }
-    const reason = await Promise.race([stopRequested, env.childExited]);
-    if (reason) note(`wasmesh: ${reason}; stopping`);
-    else if (!opts.json) note('stopping…');
+    // Parts that end on their own are restarted (the environment says so); only a signal stops.
+    await stopRequested;
+    if (!opts.json) note('stopping…');
     await env.stop();
-    if (reason) process.exitCode = 1;
   });
 }
 
@@ -256,7 +256,8 @@ function registerDown(program: Command): void {
     const home = resolveHome(opts.home);
     const state = readUpState(home);
     // The supervisor, and its children should it have died without stopping them (kill -9).
-    const running = state ? [state.pid, state.hostPid, state.natsPid].filter(alive) : [];
+    const leftovers = state ? leftoverChildren(state) : [];
+    const running = state ? [state.pid, ...leftovers].filter(alive) : [];
     if (!state || running.length === 0) {
       if (state) rmSync(stateFile(home), { force: true });
       if (opts.json) printJson({ stopped: false });
@@ -267,7 +268,7 @@ function registerDown(program: Command): void {
       process.kill(state.pid, 'SIGTERM');
       await waitFor(`wasmesh up (pid ${state.pid}) did not stop`, () => !alive(state.pid));
     }
-    for (const pid of [state.hostPid, state.natsPid]) if (alive(pid)) process.kill(pid, 'SIGTERM');
+    for (const pid of leftovers) if (alive(pid)) process.kill(pid, 'SIGTERM');
     rmSync(stateFile(home), { force: true });
     if (opts.json) printJson({ stopped: true, pid: state.pid });
     else note(`stopped wasmesh up (pid ${state.pid})`);

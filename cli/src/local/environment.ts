@@ -1,8 +1,15 @@
 /**
  * The local environment of `wasmesh up`: a nats-server with JetStream and a host, as child
  * processes of one supervisor (the `up` process), and an app reconciler (and, when asked, the
- * gRPC gateway) inside it, with their
- * files under one home directory:
+ * gRPC gateway) inside it, with their files under one home directory (below). Each part that ends
+ * on its own is started again with backoff (supervisor.ts), said in one line on stderr and counted
+ * in up.json's `parts`; only stop() (Ctrl-C, SIGTERM, `wasmesh down`) ends them. The host keeps
+ * its id across restarts: it comes from its credentials (or, insecure, from a seed made per run).
+ *
+ * No process outlives `up`, however it ends: hosts stop by themselves once `up` is gone
+ * (WASMESH_PARENT_PID, see host-bin.ts), and a nats-server left by an `up` killed with -9 is
+ * stopped by `wasmesh down` or by the next `up` in the same home (its pid is in up.json).
+ *
  *
  *   <home>/jetstream/   JetStream storage (kept between runs, so state survives a restart)
  *   <home>/nats.log     nats-server's log; <home>/host.log the host's; <home>/reconciler.log
@@ -12,17 +19,19 @@
  * else `nats-server` on PATH, else the one `scripts/setup.sh` builds into `~/.cache/wasmesh/bin`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Reconciler } from '@wasmesh/apps';
 import { checkListen, Gateway, listenHost } from '@wasmesh/gateway';
+import { createServer } from '@nats-io/nkeys';
 import { createLogger, WasmeshError } from '@wasmesh/lattice';
 import { prepareGatewayTls } from './gateway-tls.js';
 import { prepareLocalSecurity, writeEnvFile, writeNatsConfig, type LocalSecurity } from './security.js';
-import { alive, readUpState, stateFile, type UpState } from './state.js';
-import { hostBinPath } from '../host-bin.js';
+import { alive, leftoverChildren, readUpState, stateFile, type UpState } from './state.js';
+import { Supervisor, type PartEvent, type StartPart } from './supervisor.js';
+import { hostBinPath, hostChildEnv } from '../host-bin.js';
 
 /** Options of {@link LocalEnvironment.start}. */
 export interface LocalEnvironmentOptions {
@@ -43,6 +52,8 @@ export interface LocalEnvironmentOptions {
   insecure?: boolean;
   /** Account keys whose signed actors the host runs (`--trusted-issuer`). */
   trustedIssuers?: string[];
+  /** Where one-line notices go (a part restarting); default stderr. */
+  notify?: (line: string) => void;
 }
 
 /** How long each child may take to come up, and to exit once asked to. */
@@ -118,6 +129,22 @@ async function stopChild(child: ChildProcess | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
+/** Stops the processes an `up` killed with -9 left behind (see {@link leftoverChildren}). */
+async function stopLeftovers(state: UpState): Promise<void> {
+  const pids = leftoverChildren(state);
+  for (const pid of pids) process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
+}
+
+/** Resolves with why `child` exited, once it has. */
+function exitOf(child: ChildProcess, what: string, log: string): Promise<string> {
+  return new Promise((resolve) => {
+    child.once('exit', (code, signal) => resolve(`${what} exited (${signal ?? code}); see ${log}`));
+  });
+}
+
 /** A running local environment (see the module comment). */
 export class LocalEnvironment {
   #nats: ChildProcess | undefined;
@@ -127,9 +154,9 @@ export class LocalEnvironment {
   #state: UpState;
   #security: LocalSecurity | undefined;
   #stopping: Promise<void> | undefined;
-  /** Resolves with a reason when a child exits on its own. */
-  readonly childExited: Promise<string>;
-  #childExited!: (why: string) => void;
+  readonly #supervisor: Supervisor;
+  /** The insecure host's seed, made once per run so that restarts keep its id. */
+  readonly #hostSeed: string | undefined;
 
   private constructor(readonly options: LocalEnvironmentOptions) {
     this.#state = {
@@ -150,8 +177,10 @@ export class LocalEnvironment {
       gateway: '',
       deploying: options.deploying ?? false,
       urls: [],
+      parts: {},
     };
-    this.childExited = new Promise((r) => (this.#childExited = r));
+    this.#supervisor = new Supervisor((e) => this.#restarted(e));
+    this.#hostSeed = options.insecure ? new TextDecoder().decode(createServer().getSeed()) : undefined;
   }
 
   /** What runs. */
@@ -170,6 +199,7 @@ export class LocalEnvironment {
         { details: { pid: running.pid } },
       );
     }
+    if (running) await stopLeftovers(running);
     const natsBin = findNatsServer(options.natsServerBin);
     if (await portInUse(options.port)) {
       throw new WasmeshError(
@@ -189,16 +219,16 @@ export class LocalEnvironment {
         lattice: options.lattice,
         ...(security ? { creds: security.adminCreds, tlsCa: security.caFile } : {}),
       });
-      await env.#startNats(natsBin);
-      await env.#startHost();
-      env.#reconciler = await Reconciler.start({
-        natsUrl: env.#state.natsUrl,
-        ...env.#adminAccess(),
-        lattice: options.lattice,
-        id: `up-${process.pid}`,
-        logger: createLogger({ component: 'reconciler', fd: openSync(path.join(options.home, 'reconciler.log'), 'a') }),
+      await env.#supervise('nats', () => env.#startNats(natsBin));
+      await env.#supervise('host', () => env.#startHost());
+      const reconcilerLog = createLogger({
+        component: 'reconciler',
+        fd: openSync(path.join(options.home, 'reconciler.log'), 'a'),
       });
-      if (options.gateway) await env.#startGateway(options.gateway);
+      await env.#supervise('reconciler', () => env.#startReconciler(reconcilerLog));
+      const gateway = options.gateway;
+      // A restarted gateway serves where the first one did (the port `:0` resolved to).
+      if (gateway) await env.#supervise('gateway', () => env.#startGateway(env.#state.gateway || gateway));
       env.#state.status = 'ready';
       env.#write();
       return env;
@@ -208,6 +238,43 @@ export class LocalEnvironment {
       env.#write();
       throw err;
     }
+  }
+
+  /** Starts a part, then has the supervisor start it again whenever it ends on its own. */
+  async #supervise(part: string, start: StartPart): Promise<void> {
+    const { ended } = await start();
+    this.#state.parts[part] = { status: 'running', restarts: 0 };
+    this.#supervisor.watch(part, ended, start);
+  }
+
+  /** Tells the user that a part restarts (one line) and records it in the state. */
+  #restarted(e: PartEvent): void {
+    const part = this.#state.parts[e.part] ?? { status: e.status, restarts: 0 };
+    this.#state.parts[e.part] = {
+      ...part,
+      status: e.status,
+      restarts: e.restarts,
+      ...(e.why ? { lastExit: e.why } : {}),
+    };
+    if (e.status === 'restarting') {
+      const notify = this.options.notify ?? ((line: string) => process.stderr.write(`${line}\n`));
+      notify(`wasmesh: ${e.why}; restarting it in ${(e.delayMs ?? 0) / 1000} s (restart ${e.restarts})`);
+    }
+    this.#write();
+  }
+
+  /** Starts the app reconciler in this process; it ends when its NATS connection closes for good. */
+  async #startReconciler(logger: ReturnType<typeof createLogger>): Promise<{ ended: Promise<string> }> {
+    await this.#reconciler?.close();
+    const reconciler = await Reconciler.start({
+      natsUrl: this.#state.natsUrl,
+      ...this.#adminAccess(),
+      lattice: this.options.lattice,
+      id: `up-${process.pid}`,
+      logger,
+    });
+    this.#reconciler = reconciler;
+    return { ended: reconciler.closed().then(() => 'the reconciler stopped (its NATS connection closed)') };
   }
 
   /** The admin credentials (and CA) of the reconciler, gateway and app deployment. */
@@ -220,7 +287,8 @@ export class LocalEnvironment {
    * Serves the gateway at `listen` in this process: over TLS with the home's CA and an admin
    * client certificate ready (recorded in the state), or plaintext on loopback when insecure.
    */
-  async #startGateway(listen: string): Promise<void> {
+  async #startGateway(listen: string): Promise<{ ended: Promise<string> }> {
+    await this.#gateway?.close();
     const { home, lattice } = this.options;
     const { creds, tlsCa } = this.#adminAccess();
     const local = this.#security ? await prepareGatewayTls(home, lattice, listenHost(checkListen(listen))) : undefined;
@@ -238,23 +306,31 @@ export class LocalEnvironment {
     if (local) {
       this.#state.gatewayClient = { ca: local.tls.clientCaFile, cert: local.clientCert, key: local.clientKey };
     }
+    return { ended: this.#gateway.stopped().then((why) => `the gateway stopped (${why})`) };
   }
 
-  async #startNats(bin: string): Promise<void> {
+  async #startNats(bin: string): Promise<{ ended: Promise<string> }> {
     const { home, port } = this.options;
     const log = openSync(path.join(home, 'nats.log'), 'a');
     const config = writeNatsConfig(home, port, this.#security?.serverConfig);
     const child = spawn(bin, ['-c', config], { stdio: ['ignore', log, log] });
+    closeSync(log);
     this.#nats = child;
-    this.#watch(child, 'nats-server', 'nats.log');
+    const ended = exitOf(child, 'nats-server', path.join(home, 'nats.log'));
     let exitedWhy: string | undefined;
-    child.once('exit', (code, signal) => (exitedWhy = `nats-server exited (${signal ?? code}); see ${home}/nats.log`));
+    void ended.then((why) => (exitedWhy = why));
     child.once('error', (err) => (exitedWhy = `cannot run nats-server (${bin}): ${err.message}`));
-    await waitForPort(port, START_TIMEOUT_MS, () => exitedWhy);
+    try {
+      await waitForPort(port, START_TIMEOUT_MS, () => exitedWhy);
+    } catch (err) {
+      await stopChild(child);
+      throw err;
+    }
     this.#state.natsPid = child.pid ?? 0;
+    return { ended };
   }
 
-  async #startHost(): Promise<void> {
+  async #startHost(): Promise<{ ended: Promise<string> }> {
     const { home, lattice, labels = {} } = this.options;
     const log = openSync(path.join(home, 'host.log'), 'a');
     const args = [hostBinPath(), 'host', '--json', '--nats', this.#state.natsUrl, '--lattice', lattice];
@@ -263,8 +339,12 @@ export class LocalEnvironment {
     for (const [k, v] of Object.entries(labels)) args.push('--label', `${k}=${v}`);
     // The host reads module and provider files only from the directory `up` was run in.
     args.push('--allow-dir', process.cwd());
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', log] });
+    // It stops by itself once this process is gone (hostChildEnv), so `up` killed with -9 leaves no host.
+    const env = hostChildEnv(this.#hostSeed ? { WASMESH_HOST_SEED: this.#hostSeed } : {});
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', log], env });
+    closeSync(log);
     this.#host = child;
+    const ended = exitOf(child, 'the host', path.join(home, 'host.log'));
     const identity = await new Promise<{ hostId: string; friendlyName: string }>((resolve, reject) => {
       let out = '';
       const timer = setTimeout(
@@ -289,17 +369,13 @@ export class LocalEnvironment {
           new WasmeshError('WASMESH_ERR_UNAVAILABLE', `the host exited (${signal ?? code}); see ${home}/host.log`),
         );
       });
+    }).catch(async (err: unknown) => {
+      await stopChild(child);
+      throw err;
     });
     child.stdout!.resume();
-    this.#watch(child, 'the host', 'host.log');
     Object.assign(this.#state, { hostPid: child.pid ?? 0, hostId: identity.hostId, hostName: identity.friendlyName });
-  }
-
-  /** Reports a child that exits while the environment runs. */
-  #watch(child: ChildProcess, what: string, log: string): void {
-    child.once('exit', (code, signal) => {
-      if (!this.#stopping) this.#childExited(`${what} exited (${signal ?? code}); see ${this.options.home}/${log}`);
-    });
+    return { ended };
   }
 
   /** Records that the app is deployed and where to try it. */
@@ -308,9 +384,13 @@ export class LocalEnvironment {
     this.#write();
   }
 
-  /** Stops the reconciler, the host (it drains), then nats-server; removes the state file. Idempotent. */
+  /**
+   * Ends the supervision, then stops the gateway, the reconciler, the host (it drains), then
+   * nats-server; removes the state file. Idempotent.
+   */
   stop(removeState = true): Promise<void> {
     this.#stopping ??= (async () => {
+      await this.#supervisor.stop();
       await this.#gateway?.close();
       await this.#reconciler?.close();
       await stopChild(this.#host);

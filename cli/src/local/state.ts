@@ -6,6 +6,16 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+/** What `up.json` records of one supervised part of `up` (nats, host, reconciler, gateway). */
+export interface PartState {
+  /** `restarting`: it ended on its own and is being started again (with backoff). */
+  status: 'running' | 'restarting';
+  /** How often it was restarted since `up` started. */
+  restarts: number;
+  /** Why it last ended, when it did. */
+  lastExit?: string;
+}
+
 /** What `up.json` records. */
 export interface UpState {
   status: 'starting' | 'ready' | 'failed';
@@ -34,6 +44,8 @@ export interface UpState {
   deploying: boolean;
   /** Where to try the deployed app over HTTP. */
   urls: string[];
+  /** The supervised parts by name: whether each runs and how often it was restarted. */
+  parts: Record<string, PartState>;
   /** Why it failed (status `failed`). */
   error?: string;
 }
@@ -57,13 +69,41 @@ export function readUpState(home: string): UpState | undefined {
   }
 }
 
-/** Whether process `pid` is alive. */
+/**
+ * The processes `up` started that still run although `up` itself is gone (it was killed with -9
+ * and could not stop them): its nats-server, and a host not yet noticed its parent died. A pid is
+ * counted only while it still runs the program recorded (read from /proc, so a reused pid is
+ * never taken for one; where /proc is missing nothing is counted).
+ */
+export function leftoverChildren(state: UpState): number[] {
+  if (alive(state.pid)) return [];
+  const programs: [number, string][] = [
+    [state.natsPid, 'nats-server'],
+    [state.hostPid, 'wasmesh-host'],
+  ];
+  return programs.filter(([pid, program]) => alive(pid) && commandLine(pid).includes(program)).map(([pid]) => pid);
+}
+
+/** The command line of process `pid` ('' when unknown). */
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Whether process `pid` runs (a zombie, dead but not yet reaped by its parent, does not). */
 export function alive(pid: number): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z');
+  } catch {
+    return true; // no /proc: what kill() said
   }
 }

@@ -9,6 +9,9 @@ import { ExitCode, intFlag, keyValueFlag, reportError, UsageError } from '@wasme
 import { inspectCommand } from '../commands/inspect.js';
 import { runCommand } from '../commands/run.js';
 import { hostCommand, type HostCommandOptions } from '../commands/host.js';
+import { exitWithParent } from './exit-with-parent.js';
+
+exitWithParent();
 
 /** `--trusted-issuer KEY` (repeatable), shared by `run` and `host`. */
 const TRUSTED_ISSUER_FLAG = [

@@ -1,0 +1,40 @@
+/**
+ * A `wasmesh-host` started by another wasmesh process (the `wasmesh host` wrapper, `wasmesh up`)
+ * ends with it, however it ends, kill -9 included: the parent names itself in
+ * `WASMESH_PARENT_PID`, and once this process's parent is another one (the kernel re-parents an
+ * orphan to init or a subreaper) it stops as on SIGTERM — a host drains — and exits after
+ * {@link FORCE_EXIT_MS} at the latest. Node has no exec() and no PR_SET_PDEATHSIG, and loading the
+ * host in the CLI's own process would put the native runtime into every CLI command, so the child
+ * watches its parent instead.
+ */
+
+/** The environment variable naming the parent process to die with. */
+export const PARENT_PID_ENV = 'WASMESH_PARENT_PID';
+/** How often the parent is checked: an orphan stops within this much. */
+const CHECK_MS = 250;
+/** How long an orphan may take to drain before it exits anyway. */
+const FORCE_EXIT_MS = 10_000;
+
+/** Starts watching the parent named in {@link PARENT_PID_ENV} (nothing when unset or not a pid). */
+export function exitWithParent(): void {
+  const raw = process.env[PARENT_PID_ENV];
+  if (!raw || !/^[1-9][0-9]{0,9}$/.test(raw)) return;
+  const parent = Number(raw);
+  // Not inherited by what this process starts (providers have their own supervision).
+  delete process.env[PARENT_PID_ENV];
+  const orphaned = (): boolean => process.ppid !== parent;
+  if (orphaned()) return orphan();
+  const timer = setInterval(() => {
+    if (orphaned()) {
+      clearInterval(timer);
+      orphan();
+    }
+  }, CHECK_MS);
+  timer.unref();
+}
+
+function orphan(): void {
+  process.stderr.write(`wasmesh-host: its parent process exited; stopping\n`);
+  setTimeout(() => process.exit(1), FORCE_EXIT_MS).unref();
+  process.kill(process.pid, 'SIGTERM');
+}

@@ -176,7 +176,9 @@ function registerUp(program: Command): void {
     ],
     'Needs nats-server (on PATH, in ~/.cache/wasmesh/bin, or --nats-server-bin).\n' +
       'NATS requires TLS and credentials (made once under the home: auth/, tls/, creds/); --insecure turns\n' +
-      'that off. The host runs only actors signed by a trusted issuer (by default the development issuer).',
+      'that off. The host runs only actors signed by a trusted issuer (by default the development issuer).\n' +
+      'A part that dies (nats-server, host, reconciler, gateway) is restarted with backoff, said on stderr and\n' +
+      'counted in <home>/up.json (parts); only Ctrl-C, SIGTERM or `wasmesh down` stops the lattice.',
   ).action(async (opts: UpOptions) => {
     const home = resolveHome(opts.home);
     mkdirSync(home, { recursive: true });

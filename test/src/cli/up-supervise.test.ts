@@ -93,6 +93,15 @@ test('a host or nats-server killed with -9 is restarted (same host id), said on 
       /^wasmesh: the host exited \(SIGKILL\); see .*host\.log; restarting it in 0\.5 s \(restart 1\)$/m,
     );
 
+    // Dying again soon after: the backoff doubles.
+    process.kill(second.hostPid, 'SIGKILL');
+    await until(
+      'another host process',
+      () => readState(dir).parts.host?.restarts === 2 && !isGone(readState(dir).hostPid),
+    );
+    expect(err).toMatch(/restarting it in 1 s \(restart 2\)$/m);
+    expect(readState(dir).hostId).toBe(first.hostId);
+
     process.kill(second.natsPid, 'SIGKILL');
     await until(
       'a new nats-server',

@@ -208,6 +208,8 @@ function registerUp(program: Command): void {
       };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
+      // Its terminal closing: nats-server would take that SIGHUP as "reload" and outlive `up`.
+      process.once('SIGHUP', onSignal);
     });
     const env = await LocalEnvironment.start({
       home,

@@ -5,15 +5,16 @@
  * orphan to init or a subreaper) it stops as on SIGTERM — a host drains — and exits after
  * {@link FORCE_EXIT_MS} at the latest. Node has no exec() and no PR_SET_PDEATHSIG, and loading the
  * host in the CLI's own process would put the native runtime into every CLI command, so the child
- * watches its parent instead.
+ * watches its parent instead. (Not its stdin, as providers do: the wrapper's child keeps the
+ * terminal's stdin, which closes with neither.)
  */
 
 /** The environment variable naming the parent process to die with. */
 export const PARENT_PID_ENV = 'WASMESH_PARENT_PID';
 /** How often the parent is checked: an orphan stops within this much. */
 const CHECK_MS = 250;
-/** How long an orphan may take to drain before it exits anyway. */
-const FORCE_EXIT_MS = 10_000;
+/** How long an orphan may take to drain before it exits anyway (more than a host's default drain, 10 s). */
+const FORCE_EXIT_MS = 20_000;
 
 /** Starts watching the parent named in {@link PARENT_PID_ENV} (nothing when unset or not a pid). */
 export function exitWithParent(): void {

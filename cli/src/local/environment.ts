@@ -31,6 +31,7 @@ import { prepareGatewayTls } from './gateway-tls.js';
 import { prepareLocalSecurity, writeEnvFile, writeNatsConfig, type LocalSecurity } from './security.js';
 import { alive, leftoverChildren, readUpState, stateFile, type UpState } from './state.js';
 import { Supervisor, type PartEvent, type StartPart } from './supervisor.js';
+import { note } from '../common.js';
 import { hostBinPath, hostChildEnv } from '../host-bin.js';
 
 /** Options of {@link LocalEnvironment.start}. */
@@ -52,8 +53,6 @@ export interface LocalEnvironmentOptions {
   insecure?: boolean;
   /** Account keys whose signed actors the host runs (`--trusted-issuer`). */
   trustedIssuers?: string[];
-  /** Where one-line notices go (a part restarting); default stderr. */
-  notify?: (line: string) => void;
 }
 
 /** How long each child may take to come up, and to exit once asked to. */
@@ -188,7 +187,10 @@ export class LocalEnvironment {
     return this.#state;
   }
 
-  /** Starts nats-server then the host; on failure stops what started and records `failed`. */
+  /**
+   * Starts nats-server, the host, the reconciler and the gateway, each supervised from then on;
+   * on failure stops what started and records `failed`.
+   */
   static async start(options: LocalEnvironmentOptions): Promise<LocalEnvironment> {
     const env = new LocalEnvironment(options);
     const running = readUpState(options.home);
@@ -257,8 +259,7 @@ export class LocalEnvironment {
       ...(e.why ? { lastExit: e.why } : {}),
     };
     if (e.status === 'restarting') {
-      const notify = this.options.notify ?? ((line: string) => process.stderr.write(`${line}\n`));
-      notify(`wasmesh: ${e.why}; restarting it in ${(e.delayMs ?? 0) / 1000} s (restart ${e.restarts})`);
+      note(`wasmesh: ${e.why}; restarting it in ${(e.delayMs ?? 0) / 1000} s (restart ${e.restarts})`);
     }
     this.#write();
   }

@@ -19,7 +19,17 @@
  * else `nats-server` on PATH, else the one `scripts/setup.sh` builds into `~/.cache/wasmesh/bin`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -402,7 +412,10 @@ export class LocalEnvironment {
     });
   }
 
+  /** Writes up.json whole or not at all (a temporary file renamed over it): readers never see half of it. */
   #write(): void {
-    writeFileSync(stateFile(this.options.home), `${JSON.stringify(this.#state, null, 2)}\n`);
+    const file = stateFile(this.options.home);
+    writeFileSync(`${file}.tmp`, `${JSON.stringify(this.#state, null, 2)}\n`);
+    renameSync(`${file}.tmp`, file);
   }
 }

@@ -55,3 +55,25 @@ export async function natsEnv(
     ...(tlsCa ? { WASMESH_NATS_CA: tlsCa } : {}),
   };
 }
+
+/** What the `up` tests read of `<home>/up.json`. */
+export interface UpTestState {
+  pid: number;
+  natsPid: number;
+  hostPid: number;
+  natsUrl: string;
+  hostId: string;
+  status: string;
+  secure: boolean;
+  creds: string;
+  tlsCa: string;
+  envFile: string;
+  gateway: string;
+  gatewayClient?: { ca: string; cert: string; key: string };
+  parts: Record<string, { status: string; restarts: number; lastExit?: string }>;
+}
+
+/** The flags that reach the lattice `up` runs (`state`), with its admin credentials or `creds`. */
+export function upAccess(state: Pick<UpTestState, 'natsUrl' | 'creds' | 'tlsCa'>, creds = state.creds): string[] {
+  return ['--nats', state.natsUrl, '--creds', creds, '--tls-ca', state.tlsCa];
+}

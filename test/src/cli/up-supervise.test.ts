@@ -12,20 +12,9 @@ import { findNatsServerBinary } from '../harness/nats-server.js';
 import { isGone, killIfAlive } from '../harness/processes.js';
 import { freePort } from '../harness/redis-server.js';
 import { until } from '../lattice/fixture.js';
-import { wasmesh, wasmeshBin } from './run-cli.js';
+import { upAccess as access, wasmesh, wasmeshBin, type UpTestState as UpState } from './run-cli.js';
 
 const natsBin = findNatsServerBinary();
-
-interface UpState {
-  pid: number;
-  natsPid: number;
-  hostPid: number;
-  natsUrl: string;
-  hostId: string;
-  creds: string;
-  tlsCa: string;
-  parts: Record<string, { status: string; restarts: number; lastExit?: string }>;
-}
 
 /** A fresh home and port, and `up` flags for them. */
 async function place(): Promise<{ dir: string; flags: string[] }> {
@@ -35,11 +24,6 @@ async function place(): Promise<{ dir: string; flags: string[] }> {
 
 function readState(dir: string): UpState {
   return JSON.parse(readFileSync(path.join(dir, 'up.json'), 'utf8')) as UpState;
-}
-
-/** The flags that reach the lattice of `state` with its admin credentials. */
-function access(state: UpState): string[] {
-  return ['--nats', state.natsUrl, '--creds', state.creds, '--tls-ca', state.tlsCa];
 }
 
 /** The host ids `get hosts` lists ([] when it fails). */

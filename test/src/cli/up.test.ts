@@ -14,7 +14,7 @@ import { freePort } from '../harness/redis-server.js';
 import { until } from '../lattice/fixture.js';
 import { collect, connectClients, grpc, stream, unary } from '../gateway/grpc-client.js';
 import { writeLocalKvcounter } from './manifests.js';
-import { wasmesh, wasmeshBin } from './run-cli.js';
+import { upAccess as access, wasmesh, wasmeshBin, type UpTestState as UpState } from './run-cli.js';
 
 const natsBin = findNatsServerBinary();
 
@@ -39,29 +39,9 @@ function startUp(args: string[]) {
   return run;
 }
 
-interface UpState {
-  pid: number;
-  natsPid: number;
-  hostPid: number;
-  natsUrl: string;
-  hostId: string;
-  status: string;
-  secure: boolean;
-  creds: string;
-  tlsCa: string;
-  envFile: string;
-  gateway: string;
-  gatewayClient?: { ca: string; cert: string; key: string };
-}
-
 /** Runs `wasmesh up --detach` on `port` with its home in `dir`, plus `extra` flags. */
 function upDetached(dir: string, port: number, ...extra: string[]) {
   return wasmesh(['up', '--detach', '--port', String(port), '--home', dir, '--nats-server-bin', natsBin, ...extra]);
-}
-
-/** The flags that reach the lattice of `state` with its admin credentials. */
-function access(state: UpState): string[] {
-  return ['--nats', state.natsUrl, '--creds', state.creds, '--tls-ca', state.tlsCa];
 }
 
 test('up --detach starts NATS and a host in the background; down stops them all', async () => {
@@ -268,32 +248,11 @@ test('credentials of each role: a reader reads and is denied changes; a new latt
     ]);
     expect(JSON.parse(staging.stdout)).toMatchObject({ newLattice: true, serverReloaded: true });
     await until('the new lattice to be usable', async () => {
-      const r = await wasmesh([
-        'get',
-        'links',
-        '--lattice',
-        'staging',
-        '--nats',
-        state.natsUrl,
-        '--creds',
-        stagingFile,
-        '--tls-ca',
-        state.tlsCa,
-      ]);
+      const r = await wasmesh(['get', 'links', '--lattice', 'staging', ...access(state, stagingFile)]);
       return r.code === 0;
     });
     // Its admin is no admin of the default lattice's account: it sees none of its hosts.
-    const cross = await wasmesh([
-      'get',
-      'hosts',
-      '--json',
-      '--nats',
-      state.natsUrl,
-      '--creds',
-      stagingFile,
-      '--tls-ca',
-      state.tlsCa,
-    ]);
+    const cross = await wasmesh(['get', 'hosts', '--json', ...access(state, stagingFile)]);
     expect(JSON.parse(cross.stdout)).toEqual([]);
     // Files are private.
     for (const f of [readerFile, state.creds, path.join(dir, 'auth', 'operator.nk')]) {

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { ExitCode, WasmeshError } from '@wasmesh/lattice';
+import { ExitCode, PARENT_PID_ENV, WasmeshError } from '@wasmesh/lattice';
 
 /** Commands forwarded verbatim to `wasmesh-host`. */
 export const HOST_COMMANDS: readonly string[] = Object.freeze(['run', 'inspect', 'host']);
@@ -27,13 +27,10 @@ export function hostBinPath(): string {
 }
 
 /**
- * Set in the environment of every `wasmesh-host` a wasmesh process starts, to its own pid: the
- * child stops once that process is gone, killed with -9 included, so none is ever orphaned (see
- * exit-with-parent.ts in @wasmesh/host).
+ * The environment of a `wasmesh-host` child of this process: this one's, plus {@link PARENT_PID_ENV}
+ * set to this pid, so the child stops once this process is gone, killed with -9 included, and none
+ * is ever orphaned (see exit-with-parent.ts in @wasmesh/host).
  */
-export const PARENT_PID_ENV = 'WASMESH_PARENT_PID';
-
-/** The environment of a `wasmesh-host` child of this process: this one's, plus {@link PARENT_PID_ENV}. */
 export function hostChildEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...process.env, ...extra, [PARENT_PID_ENV]: String(process.pid) };
 }

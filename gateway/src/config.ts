@@ -3,7 +3,14 @@
  * (`WASMESH_GATEWAY_LISTEN`, `WASMESH_NATS_URL`, `WASMESH_LATTICE`), then validation; the result
  * is frozen.
  */
-import { allowDirsFromEnv, latticeName, natsServers, silentLogger, WasmeshError, type Logger } from '@wasmesh/lattice';
+import {
+  allowDirsFromEnv,
+  latticeName,
+  resolveAccess,
+  silentLogger,
+  WasmeshError,
+  type Logger,
+} from '@wasmesh/lattice';
 import { isLoopback, listenHost, type GatewayTls } from './transport.js';
 
 /**
@@ -117,12 +124,13 @@ export function resolveConfig(options: GatewayOptions = {}): GatewayConfig {
     );
   }
   const listen = checkListen(options.listen ?? process.env.WASMESH_GATEWAY_LISTEN ?? DEFAULT_LISTEN);
+  const access = resolveAccess({ servers: options.natsUrl, creds: options.natsCreds, tlsCa: options.natsCa });
   return Object.freeze({
     listen,
     ...checkTransport(options, listen),
-    natsUrl: Object.freeze(natsServers(options.natsUrl)),
-    natsCreds: options.natsCreds ?? (process.env.WASMESH_NATS_CREDS || undefined),
-    natsCa: options.natsCa ?? (process.env.WASMESH_NATS_CA || undefined),
+    natsUrl: Object.freeze(access.servers),
+    natsCreds: access.creds,
+    natsCa: access.tlsCa,
     lattice: latticeName(options.lattice),
     logger: options.logger ?? silentLogger(),
     shutdownTimeoutMs: timeout,

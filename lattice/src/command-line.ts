@@ -8,6 +8,12 @@ import { permissionDenied } from './auth/denied.js';
 import { WasmeshError } from './errors.js';
 import { exitCodeFor, type ExitCodeValue } from './exit-codes.js';
 
+/**
+ * The environment variable through which a process that starts `wasmesh-host` (the `wasmesh host`
+ * wrapper, `wasmesh up`) names itself, so the host stops when that parent dies, even by SIGKILL.
+ */
+export const PARENT_PID_ENV = 'WASMESH_PARENT_PID';
+
 /** A bad command line or unreadable input (exit status 2). */
 export class UsageError extends WasmeshError {
   constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {

@@ -8,9 +8,8 @@
  * watches its parent instead. (Not its stdin, as providers do: the wrapper's child keeps the
  * terminal's stdin, which closes with neither.)
  */
+import { PARENT_PID_ENV } from '@wasmesh/lattice';
 
-/** The environment variable naming the parent process to die with. */
-export const PARENT_PID_ENV = 'WASMESH_PARENT_PID';
 /** How often the parent is checked: an orphan stops within this much. */
 const CHECK_MS = 250;
 /** How long an orphan may take to drain before it exits anyway (more than a host's default drain, 10 s). */

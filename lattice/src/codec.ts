@@ -51,26 +51,61 @@ function truncate(text: string, max: number): string {
 /**
  * An error as it crosses the bus. Non-wasmesh errors become `WASMESH_ERR_INTERNAL`. Message and
  * details are cut to bounded sizes, so an error that quotes its input (a 600 KB label key) still
- * makes a reply that fits in a NATS message.
+ * makes a reply that fits in a NATS message. It never throws, whatever was thrown or put in details.
  */
 export function toErrorInfo(err: unknown): lattice.IErrorInfo {
   if (err instanceof WasmeshError) {
     const details: Record<string, string> = {};
     for (const [k, v] of Object.entries(err.details).slice(0, MAX_ERROR_DETAILS)) {
       if (v === undefined || v === null) continue;
-      details[truncate(k, 128)] = truncate(typeof v === 'string' ? v : JSON.stringify(v), MAX_ERROR_DETAIL_CHARS);
+      details[truncate(k, 128)] = truncate(detailText(v), MAX_ERROR_DETAIL_CHARS);
     }
     return { code: truncate(err.code, 128), message: truncate(err.message, MAX_ERROR_MESSAGE_CHARS), details };
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = err instanceof Error ? err.message : plainText(err);
   return { code: 'WASMESH_ERR_INTERNAL', message: truncate(message, MAX_ERROR_MESSAGE_CHARS), details: {} };
 }
 
-/** The `WasmeshError` for an `ErrorInfo` received from the bus; `context` is added to its details. */
+/**
+ * A detail value as text. Details are whatever the code that threw put there: a bigint or a
+ * circular object must not turn the error reply itself into a raw TypeError (found by fuzzing).
+ */
+function detailText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  try {
+    return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) ?? plainText(v);
+  } catch {
+    return plainText(v);
+  }
+}
+
+/** `String(v)`, or the object's tag when it has no string form (`Object.create(null)` has none). */
+function plainText(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
+}
+
+/** What a stable error code looks like (`WASMESH_ERR_TIMEOUT`): callers and exit statuses branch on it. */
+const ERROR_CODE = /^[A-Z][A-Z0-9_]{0,127}$/;
+
+/**
+ * The `WasmeshError` for an `ErrorInfo` received from the bus; `context` is added to its details.
+ * The info comes from another process: a code that is not a stable code (blank, spaces, huge;
+ * found by fuzzing) becomes `WASMESH_ERR_INTERNAL` with the received code in `details.code`, and
+ * message and details are cut to the sizes {@link toErrorInfo} sends.
+ */
 export function fromErrorInfo(info: lattice.IErrorInfo, context: Record<string, unknown> = {}): WasmeshError {
   const details: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(info.details ?? {})) details[k] = parseDetail(v);
-  return new WasmeshError(info.code || 'WASMESH_ERR_INTERNAL', info.message || 'unknown error', {
+  for (const [k, v] of Object.entries(info.details ?? {}).slice(0, MAX_ERROR_DETAILS)) {
+    details[truncate(k, 128)] = parseDetail(truncate(v, MAX_ERROR_DETAIL_CHARS));
+  }
+  const received = info.code || 'WASMESH_ERR_INTERNAL';
+  const code = ERROR_CODE.test(received) ? received : 'WASMESH_ERR_INTERNAL';
+  if (code !== received) details.code = truncate(received, 128);
+  return new WasmeshError(code, truncate(info.message || 'unknown error', MAX_ERROR_MESSAGE_CHARS), {
     // The remote side knows best (a provider names the calling actor); the caller adds what it lacks.
     details: { ...context, ...details },
   });

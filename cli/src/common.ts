@@ -4,7 +4,15 @@
  * progress notes on stderr), and error reporting with stable exit statuses.
  */
 import { Option, type Command } from 'commander';
-import { DEFAULT_LATTICE, DEFAULT_NATS_URL, intFlag, LatticeClient, type NatsAccess } from '@wasmesh/lattice';
+import {
+  DEFAULT_LATTICE,
+  DEFAULT_NATS_URL,
+  intFlag,
+  LatticeClient,
+  natsUrlFlag,
+  NATS_URL_SOURCE,
+  type NatsAccess,
+} from '@wasmesh/lattice';
 import { localAccess } from './local/security.js';
 import { resolveHome } from './local/state.js';
 
@@ -27,6 +35,7 @@ export function latticeOptions(cmd: Command, timeout?: { defaultMs: number; help
     .addOption(
       new Option('--nats <url>', 'NATS server URL(s), comma separated')
         .env('WASMESH_NATS_URL')
+        .argParser(natsUrlFlag(NATS_URL_SOURCE))
         .default(DEFAULT_NATS_URL),
     )
     .addOption(new Option('--creds <file>', 'NATS credentials file (wasmesh creds create)').env('WASMESH_NATS_CREDS'))

@@ -29,6 +29,7 @@ export {
   type ConnectOptions,
   type NatsAccess,
 } from './connection.js';
+export { parseNatsUrls, natsUrlFlag, NATS_URL_SOURCE } from './nats-url.js';
 export { LatticeAuthority, type IssueOptions } from './auth/authority.js';
 export {
   readCredentials,

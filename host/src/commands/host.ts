@@ -27,7 +27,7 @@ export async function hostCommand(opts: HostCommandOptions): Promise<void> {
   const shutdownTelemetry = await setupTelemetry('wasmesh-host');
   const logger = createLogger({ component: 'host' });
   const host = await LatticeHost.start({
-    ...(opts.nats ? { nats: opts.nats } : {}),
+    ...(opts.nats !== undefined ? { nats: opts.nats } : {}),
     ...(opts.creds ? { creds: opts.creds } : {}),
     ...(opts.tlsCa ? { tlsCa: opts.tlsCa } : {}),
     ...(opts.lattice ? { lattice: opts.lattice } : {}),

@@ -6,7 +6,13 @@
  */
 export { INVALID_MANIFEST, invalidManifest, type ManifestIssue } from './errors.js';
 export { loadManifest, validateManifest, type LoadOptions } from './manifest/load.js';
-export { parseManifestText, MAX_MANIFEST_BYTES, MAX_ALIAS_COUNT, type ParseResult } from './manifest/parse.js';
+export {
+  parseManifestText,
+  MAX_MANIFEST_BYTES,
+  MAX_ALIAS_COUNT,
+  MAX_NESTING_DEPTH,
+  type ParseResult,
+} from './manifest/parse.js';
 export { checkSchema, manifestSchema, MANIFEST_SCHEMA_URL, AJV_OPTIONS } from './manifest/schema.js';
 export { checkSemantics } from './manifest/semantic.js';
 export {

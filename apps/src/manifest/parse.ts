@@ -6,18 +6,25 @@
  * - more than {@link MAX_ALIAS_COUNT} alias expansions (a "billion laughs" document): refused by
  *   `yaml`'s `maxAliasCount` while building the value, so the expansion never happens;
  * - several documents (`---`), or none: a manifest is exactly one document;
- * - keys that are not strings (`1:`, `true:`, `[a]:`) and duplicate keys.
+ * - keys that are not strings (`1:`, `true:`, `[a]:`) and duplicate keys;
+ * - collections nested more than {@link MAX_NESTING_DEPTH} deep: `yaml` builds values recursively,
+ *   and `[[[[…]]]]` a few thousand deep overflowed the stack inside a RegExp, which V8 reports as
+ *   a fatal out-of-memory that kills the process (found by fuzzing). The depth is measured on
+ *   `yaml`'s concrete syntax tree, which its parser builds without recursion.
  *
  * Syntax errors say `<source>:<line>:<column>`. Everything is reported as {@link ManifestIssue}s;
  * the caller throws.
  */
-import { isMap, isScalar, LineCounter, parseAllDocuments, visit, type Document } from 'yaml';
+import { isMap, isScalar, LineCounter, parseAllDocuments, Parser, visit, type CST, type Document } from 'yaml';
 import type { ManifestIssue } from '../errors.js';
 
 /** Largest manifest accepted, in bytes of UTF-8. */
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
 /** Most alias expansions accepted while building the value (real manifests use a handful). */
 export const MAX_ALIAS_COUNT = 100;
+
+/** Deepest nesting of collections accepted (real manifests nest under ten levels). */
+export const MAX_NESTING_DEPTH = 64;
 
 /** The outcome: the value, or the problems that prevent having one. */
 export type ParseResult = { ok: true; value: unknown } | { ok: false; issues: ManifestIssue[] };
@@ -41,6 +48,14 @@ export function parseManifestText(text: string, source: string): ParseResult {
     };
   }
   const lineCounter = new LineCounter();
+  const tooDeep = firstTooDeep(text);
+  if (tooDeep) {
+    const p = tooDeep;
+    return {
+      ok: false,
+      issues: [at(source, p.line, p.col, `collections nested more than ${MAX_NESTING_DEPTH} levels deep; refused`)],
+    };
+  }
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const pos = (offset: number): { line: number; col: number } => lineCounter.linePos(offset);
   if (!Array.isArray(docs) || docs.length === 0) {
@@ -84,6 +99,31 @@ export function parseManifestText(text: string, source: string): ParseResult {
       ],
     };
   }
+}
+
+/**
+ * Where the first collection nested deeper than {@link MAX_NESTING_DEPTH} in `text` starts, or
+ * undefined. Walks `yaml`'s concrete syntax tree with an explicit stack (no recursion), so any
+ * depth is measured safely.
+ */
+function firstTooDeep(text: string): { line: number; col: number } | undefined {
+  const lines = new LineCounter();
+  const stack: [CST.Token, number][] = [];
+  for (const token of new Parser(lines.addNewLine).parse(text)) stack.push([token, 0]);
+  while (stack.length > 0) {
+    const [token, depth] = stack.pop()!;
+    if (token.type === 'document') {
+      if (token.value) stack.push([token.value, depth]);
+      continue;
+    }
+    if (token.type !== 'block-map' && token.type !== 'block-seq' && token.type !== 'flow-collection') continue;
+    if (depth >= MAX_NESTING_DEPTH) return lines.linePos(token.offset);
+    for (const item of token.items) {
+      if (item.key) stack.push([item.key, depth + 1]);
+      if (item.value) stack.push([item.value, depth + 1]);
+    }
+  }
+  return undefined;
 }
 
 function firstLine(message: string): string {

@@ -69,7 +69,23 @@ const PACKAGES: Record<string, unknown> = {
 
 /** Every message type of wasmesh's `.proto` files (control, events, envelope, contracts, examples). */
 export function protoMessageTypes(): ProtoMessageType[] {
-  const { root } = loadProtoTree();
+  return messageTypesOf(loadProtoTree().root);
+}
+
+/** The request type of every operation (`KeyValue.Get` → `GetRequest`) of the contract and example services. */
+export function operationRequestTypes(): Map<string, ProtoMessageType> {
+  const { root, services } = loadProtoTree();
+  const types = new Map(messageTypesOf(root).map((t) => [t.name, t]));
+  const out = new Map<string, ProtoMessageType>();
+  for (const s of services) {
+    for (const m of root.lookupService(s.fullName).methodsArray) {
+      out.set(`${s.name}.${m.name}`, types.get(m.resolvedRequestType!.fullName.slice(1))!);
+    }
+  }
+  return out;
+}
+
+function messageTypesOf(root: protobuf.Root): ProtoMessageType[] {
   const out: ProtoMessageType[] = [];
   const walk = (ns: protobuf.NamespaceBase): void => {
     for (const n of ns.nestedArray) {
@@ -145,6 +161,27 @@ export function message(type: protobuf.Type, depth = 0): fc.Arbitrary<Record<str
     fc.oneof(fc.constant({}), ...o.fieldsArray.map((f) => fieldValue(f, depth).map((v) => ({ [f.name]: v })))),
   );
   return fc.tuple(record, ...oneofs).map((parts) => Object.assign({}, ...parts) as Record<string, unknown>);
+}
+
+/** `min`..`max` bytes: a random head, then one byte repeated (large sizes cost nothing to generate). */
+export function bigBytes(min: number, max: number): fc.Arbitrary<Uint8Array> {
+  return fc.tuple(anyBytes(32), fc.integer({ min, max }), fc.integer({ min: 0, max: 255 })).map(([head, n, fill]) => {
+    const out = new Uint8Array(n).fill(fill);
+    out.set(head.subarray(0, n));
+    return out;
+  });
+}
+
+/**
+ * A valid message of `t` with one string field (not in a oneof, map or list) holding `min`..`max`
+ * code points: a request "well-formed but huge"; a type without such a field gives plain messages.
+ */
+export function withHugeString(t: ProtoMessageType, min: number, max: number): fc.Arbitrary<Record<string, unknown>> {
+  const fields = t.type.fieldsArray.filter((f) => f.type === 'string' && !f.repeated && !f.map && !f.partOf);
+  if (fields.length === 0) return message(t.type);
+  return fc
+    .tuple(message(t.type), fc.constantFrom(...fields.map((f) => f.name)), sizedString(min, max))
+    .map(([m, name, huge]) => ({ ...m, [name]: huge }));
 }
 
 /**

@@ -1,0 +1,210 @@
+/**
+ * Fuzzing the subjects a real host process serves, on a real (secured) nats-server: every control
+ * subject, an actor's rpc subject, and the rpc and health subjects of the built-in keyvalue and
+ * messaging providers get random bytes, mutated valid requests and well-formed requests with a
+ * field near max_payload. Each gets a well-formed reply (a body or a typed error) in time, and the
+ * host and providers still serve afterwards. (`host.stop` is left out: a random body is often a
+ * valid stop request; the bad-input suite sends it malformed ones.)
+ */
+import { unwrapReply, type LinkState, type WasmeshError } from '@wasmesh/lattice';
+import { lattice as pb } from '@wasmesh/proto';
+import { actorPath } from '../fixtures.js';
+import {
+  anyBytes,
+  bigBytes,
+  fc,
+  fuzzBudget,
+  message,
+  mutated,
+  operationRequestTypes,
+  protoMessageTypes,
+  withHugeString,
+  type ProtoMessageType,
+} from '../fuzz.js';
+import { startLattice, type LatticeFixture } from './fixture.js';
+
+/** The NATS server's max_payload here: small, so "near max_payload" is cheap to send. */
+const MAX_PAYLOAD = 256 * 1024;
+/** Room for the request's own framing and headers. */
+const NEAR_MAX = MAX_PAYLOAD - 8 * 1024;
+/** An answer must come within this (the host answers bad input at once). */
+const REPLY_MS = 5000;
+
+const TYPES = new Map(protoMessageTypes().map((t) => [t.name.replace('wasmesh.lattice.v1.', ''), t]));
+/** The request type of each control operation the barrage sends. */
+const CONTROL_REQUESTS: Record<string, string> = {
+  'host.ping': 'PingRequest',
+  'host.inventory': 'GetInventoryRequest',
+  'label.put': 'PutLabelRequest',
+  'label.del': 'DeleteLabelRequest',
+  'actor.auction': 'AuctionActorRequest',
+  'actor.start': 'StartActorRequest',
+  'actor.stop': 'StopActorRequest',
+  'actor.update': 'UpdateActorRequest',
+  'claims.get': 'GetClaimsRequest',
+  'provider.start': 'StartProviderRequest',
+  'provider.stop': 'StopProviderRequest',
+};
+
+let lat: LatticeFixture;
+let hostId: string;
+let state: LinkState;
+
+beforeAll(async () => {
+  lat = await startLattice({ hosts: [{}], nats: { maxPayload: MAX_PAYLOAD } });
+  hostId = lat.hosts[0]!.hostId;
+  state = await lat.client.state();
+  await lat.client.control.startActor({ hostId, actorId: 'echo', artifactRef: actorPath('echo') });
+  for (const [providerId, ref, contract] of [
+    ['kv-fuzz', 'builtin:keyvalue', 'wasmesh:keyvalue'],
+    ['msg-fuzz', 'builtin:messaging', 'wasmesh:messaging'],
+  ] as const) {
+    await lat.client.control.startProvider({ hostId, providerId, artifactRef: ref });
+    await state.putLink({ sourceId: 'fuzzer', contract, targetId: providerId, config: [] });
+  }
+}, 60_000);
+afterAll(async () => lat?.[Symbol.asyncDispose]());
+
+/** Sends `body` to `subject`; the raw reply, or `undefined` when none came within `timeoutMs`. */
+async function send(subject: string, body: Uint8Array, timeoutMs = REPLY_MS): Promise<Uint8Array | undefined> {
+  try {
+    return (await lat.client.nc.request(subject, body, { timeout: timeoutMs })).data;
+  } catch (err) {
+    if ((err as Error).name === 'TimeoutError' || /timeout/i.test((err as Error).message)) return undefined;
+    throw err;
+  }
+}
+
+/** A typed error as it must look on the wire: a stable code, a bounded message. */
+function expectTyped(code: string | null | undefined, message: string | null | undefined): void {
+  expect(code).toMatch(/^WASMESH_ERR_[A-Z_]+$/);
+  expect((message ?? '').length).toBeLessThan(10_000);
+}
+
+/** A control reply is a body or a typed error. */
+function expectControlReply(data: Uint8Array | undefined, what: string): void {
+  expect({ what, replied: data !== undefined }).toEqual({ what, replied: true });
+  expect(data!.length).toBeLessThanOrEqual(MAX_PAYLOAD);
+  try {
+    unwrapReply(data!, what);
+  } catch (err) {
+    expectTyped((err as WasmeshError).code, (err as WasmeshError).message);
+  }
+}
+
+/** An rpc reply is an `InvocationResult`: a payload or a typed error. */
+function expectInvocationResult(data: Uint8Array | undefined, what: string): void {
+  expect({ what, replied: data !== undefined }).toEqual({ what, replied: true });
+  const result = pb.InvocationResult.decode(data!);
+  if (result.error?.code || result.error?.message) expectTyped(result.error.code, result.error.message);
+}
+
+/** Random bytes, a mutated valid `t`, a `t` with a field near max_payload, or bytes near max_payload. */
+function bodies(t: ProtoMessageType): fc.Arbitrary<Uint8Array> {
+  const encode = (m: object): Uint8Array => t.cls.encode(m).finish();
+  return fc.oneof(
+    { weight: 3, arbitrary: anyBytes(512) },
+    { weight: 3, arbitrary: message(t.type).chain((m) => mutated(encode(m))) },
+    { weight: 1, arbitrary: withHugeString(t, 16 * 1024, NEAR_MAX / 4).map(encode) },
+    { weight: 1, arbitrary: withHugeString(t, 16 * 1024, NEAR_MAX / 4).chain((m) => mutated(encode(m))) },
+    { weight: 1, arbitrary: bigBytes(16 * 1024, NEAR_MAX) },
+  );
+}
+
+/** The host answers a ping and runs the echo actor; the providers report healthy. */
+async function stillServing(): Promise<void> {
+  expect((await lat.client.control.ping()).map((h) => h.hostId)).toEqual([hostId]);
+  expect(Buffer.from(await lat.client.invoke('echo', 'Echo', Buffer.from('alive'))).toString()).toBe('alive');
+  for (const id of ['kv-fuzz', 'msg-fuzz']) {
+    const data = await send(lat.client.subjects.providerHealth(id), new Uint8Array());
+    expect(pb.ProviderHealth.decode(unwrapReply(data!, `health of ${id}`)).healthy).toBe(true);
+  }
+}
+
+test('every control subject answers arbitrary bodies with a body or a typed error', async () => {
+  const subjects = lat.client.subjects.hostControlSubjects(hostId).filter((s) => s.op !== 'host.stop');
+  // Every operation the host serves is fuzzed (a new one fails here until it is added above).
+  expect(subjects.map((s) => s.op).sort()).toEqual(Object.keys(CONTROL_REQUESTS).sort());
+  for (const { op, subject } of subjects) {
+    const type = TYPES.get(CONTROL_REQUESTS[op]!)!;
+    await fc.assert(
+      fc.asyncProperty(bodies(type), async (body) => {
+        // An auction the host does not bid in (an actor it runs, constraints it does not meet)
+        // gets no reply by design; a malformed one is answered.
+        const data = await send(subject, body, op === 'actor.auction' ? 500 : REPLY_MS);
+        if (op === 'actor.auction' && data === undefined) return;
+        expectControlReply(data, `${op} (${body.length} bytes)`);
+      }),
+      fuzzBudget(25, 2500),
+    );
+  }
+  await stillServing();
+}, 60_000);
+
+test("an actor's rpc subject answers arbitrary envelopes with a result or a typed error", async () => {
+  const invocation = TYPES.get('Invocation')!;
+  // Envelopes an actor could really get: for echo, a known or random operation, any payload.
+  const envelope = fc
+    .tuple(message(invocation.type), fc.constantFrom('Echo', 'Nope', ''), anyBytes(64))
+    .map(([m, operation, payload]) => ({ ...m, target: 'echo', operation, payload, payloadObject: '' }));
+  const body = fc.oneof(
+    bodies(invocation),
+    envelope.map((m) => invocation.cls.encode(m).finish()),
+    envelope.chain((m) => mutated(invocation.cls.encode(m).finish())),
+  );
+  await fc.assert(
+    fc.asyncProperty(body, async (b) =>
+      expectInvocationResult(await send(lat.client.subjects.actor('echo'), b), 'echo'),
+    ),
+    fuzzBudget(60, 6000),
+  );
+  await stillServing();
+}, 60_000);
+
+test("the providers' rpc and health subjects answer arbitrary requests with a result or a typed error", async () => {
+  const invocation = TYPES.get('Invocation')!;
+  const operations = operationRequestTypes();
+  const ops = [...operations.keys()].filter((op) => /^(KeyValue|Messaging)\./.test(op));
+  expect(ops).toEqual(expect.arrayContaining(['KeyValue.Get', 'KeyValue.Set', 'Messaging.Publish']));
+  // A linked caller's calls with random or mutated requests of each operation's own type.
+  const call = fc
+    .constantFrom(...ops)
+    .chain((op) =>
+      fc.tuple(
+        fc.constant(op),
+        fc.oneof(
+          anyBytes(128),
+          message(operations.get(op)!.type).chain((m) => mutated(operations.get(op)!.cls.encode(m).finish())),
+        ),
+      ),
+    )
+    .map(([operation, payload]) => ({
+      target: operation.startsWith('KeyValue.') ? 'kv-fuzz' : 'msg-fuzz',
+      bytes: invocation.cls
+        .encode({
+          id: 'fuzz',
+          source: 'fuzzer',
+          target: operation.startsWith('KeyValue.') ? 'kv-fuzz' : 'msg-fuzz',
+          operation,
+          payload,
+          deadlineMs: Date.now() + 3000,
+          linkName: 'default',
+        })
+        .finish(),
+    }));
+  const anyBody = fc.tuple(fc.constantFrom('kv-fuzz', 'msg-fuzz'), bodies(invocation));
+  await fc.assert(
+    fc.asyncProperty(
+      fc.oneof(
+        call,
+        anyBody.map(([target, bytes]) => ({ target, bytes })),
+      ),
+      async ({ target, bytes }) => {
+        expectInvocationResult(await send(lat.client.subjects.actor(target), bytes), target);
+        expectControlReply(await send(lat.client.subjects.providerHealth(target), bytes.subarray(0, 512)), 'health');
+      },
+    ),
+    fuzzBudget(80, 8000),
+  );
+  await stillServing();
+}, 60_000);

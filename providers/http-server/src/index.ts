@@ -13,5 +13,6 @@ export {
   type RouteConfig,
   type ServerConfig,
 } from './config.js';
+export { errorAnswer, rawErrorAnswer, type AnswerStyle } from './answer.js';
 export { splitTarget, statusFor } from './gateway.js';
 export { RouteTable, hostOf, type Route, type RouteMatch } from './routes.js';

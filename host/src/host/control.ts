@@ -98,7 +98,8 @@ export class ControlHandlers {
       });
     }
     checkLabelValue(req.key, req.value);
-    if (!(req.key in this.host.labels) && Object.keys(this.host.labels).length >= MAX_LABELS) {
+    // Own keys only (`in` would see `constructor`, `toString`, … of every object: found by fuzzing).
+    if (!Object.hasOwn(this.host.labels, req.key) && Object.keys(this.host.labels).length >= MAX_LABELS) {
       throw new WasmeshError(
         'WASMESH_ERR_BAD_REQUEST',
         `host ${this.host.id} already has ${MAX_LABELS} labels, the most it keeps`,
@@ -119,7 +120,7 @@ export class ControlHandlers {
         details: { key: req.key },
       });
     }
-    if (!(req.key in this.host.labels)) {
+    if (!Object.hasOwn(this.host.labels, req.key)) {
       throw new WasmeshError('WASMESH_ERR_NOT_FOUND', `host ${this.host.id} has no label "${req.key}"`, {
         details: { key: req.key },
       });

@@ -99,16 +99,18 @@ function expectInvocationResult(data: Uint8Array | undefined, what: string): voi
   if (result.error?.code || result.error?.message) expectTyped(result.error.code, result.error.message);
 }
 
-/** Random bytes, a mutated valid `t`, a `t` with a field near max_payload, or bytes near max_payload. */
+/** Random bytes, a mutated valid `t`, a `t` with a field near max_payload, or bytes near max_payload (cut to fit). */
 function bodies(t: ProtoMessageType): fc.Arbitrary<Uint8Array> {
   const encode = (m: object): Uint8Array => t.cls.encode(m).finish();
-  return fc.oneof(
-    { weight: 3, arbitrary: anyBytes(512) },
-    { weight: 3, arbitrary: message(t.type).chain((m) => mutated(encode(m))) },
-    { weight: 1, arbitrary: withHugeString(t, 16 * 1024, NEAR_MAX / 4).map(encode) },
-    { weight: 1, arbitrary: withHugeString(t, 16 * 1024, NEAR_MAX / 4).chain((m) => mutated(encode(m))) },
-    { weight: 1, arbitrary: bigBytes(16 * 1024, NEAR_MAX) },
-  );
+  return fc
+    .oneof(
+      { weight: 3, arbitrary: anyBytes(512) },
+      { weight: 3, arbitrary: message(t.type).chain((m) => mutated(encode(m))) },
+      { weight: 1, arbitrary: withHugeString(t, 16 * 1024, NEAR_MAX / 4).map(encode) },
+      { weight: 1, arbitrary: withHugeString(t, 16 * 1024, NEAR_MAX / 4).chain((m) => mutated(encode(m))) },
+      { weight: 1, arbitrary: bigBytes(16 * 1024, NEAR_MAX) },
+    )
+    .map((b) => b.subarray(0, NEAR_MAX)); // a mutation may repeat a huge field
 }
 
 /** The host answers a ping and runs the echo actor; the providers report healthy. */
@@ -205,6 +207,40 @@ test("the providers' rpc and health subjects answer arbitrary requests with a re
       },
     ),
     fuzzBudget(80, 8000),
+  );
+  await stillServing();
+}, 60_000);
+
+test('labels behave as a map whatever the key, even names every JS object has (toString, constructor)', async () => {
+  // Regression: `key in labels` saw inherited names, so deleting label "toString" that was never
+  // set reported it removed (and announced a labels_changed), and "constructor" slipped past the cap.
+  const inherited = Object.getOwnPropertyNames(Object.prototype).filter((k) => /^[A-Za-z0-9][\w./-]*$/.test(k));
+  const key = fc.oneof(fc.constantFrom(...inherited), fc.stringMatching(/^fz[a-z0-9]{0,3}$/));
+  const op = fc.record({ put: fc.boolean(), key, value: fc.string({ maxLength: 8 }) });
+  const own = async (): Promise<Record<string, string>> => {
+    const labels = { ...(await lat.client.control.inventory(hostId)).host!.labels };
+    for (const k of Object.keys(labels)) if (!k.startsWith('fz') && !inherited.includes(k)) delete labels[k];
+    return labels;
+  };
+  await fc.assert(
+    fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 6 }), async (ops) => {
+      const model = new Map(Object.entries(await own()));
+      for (const o of ops) {
+        if (o.put) {
+          await lat.client.control.putLabel(hostId, o.key, o.value);
+          model.set(o.key, o.value);
+        } else if (model.has(o.key)) {
+          await lat.client.control.deleteLabel(hostId, o.key);
+          model.delete(o.key);
+        } else {
+          await expect(lat.client.control.deleteLabel(hostId, o.key)).rejects.toMatchObject({
+            code: 'WASMESH_ERR_NOT_FOUND',
+          });
+        }
+      }
+      expect(await own()).toEqual(Object.fromEntries(model));
+    }),
+    { ...fuzzBudget(15, 5000), examples: [[[{ put: false, key: 'toString', value: '' }]]] },
   );
   await stillServing();
 }, 60_000);

@@ -11,6 +11,7 @@ import {
   LatticeClient,
   natsUrlFlag,
   NATS_URL_SOURCE,
+  WasmeshError,
   type NatsAccess,
 } from '@wasmesh/lattice';
 import { localAccess } from './local/security.js';
@@ -26,12 +27,31 @@ export interface LatticeOptions {
   timeoutMs?: number;
 }
 
+/** What `--timeout-ms` of a command bounds, and its default. */
+export interface TimeoutSpec {
+  defaultMs: number;
+  help: string;
+}
+
+/** The deadline of a one-shot command that does not give `--timeout-ms` a meaning of its own. */
+export const COMMAND_TIMEOUT: TimeoutSpec = {
+  defaultMs: 60_000,
+  help: 'deadline of the command in ms once connected (connecting takes at most 5 s more)',
+};
+
+/** The deadline of a command that runs until Ctrl-C (`events`, `spy`, services): connecting only. */
+export const CONNECT_TIMEOUT: TimeoutSpec = {
+  defaultMs: 5000,
+  help: 'deadline in ms to connect to NATS; once connected the command runs until stopped',
+};
+
 /**
- * Adds `--nats`, `--lattice`, `--json` and (when `timeout` is given) `--timeout-ms` to `cmd`.
- * `timeout.help` says what the deadline covers.
+ * Adds `--nats`, `--creds`, `--tls-ca`, `--lattice`, `--json` and `--timeout-ms` to `cmd`. Every
+ * lattice command has a deadline, so none can hang on a NATS server that is silent or slow:
+ * `timeout` says what it covers (by default the whole command, {@link COMMAND_TIMEOUT}).
  */
-export function latticeOptions(cmd: Command, timeout?: { defaultMs: number; help: string }): Command {
-  cmd
+export function latticeOptions(cmd: Command, timeout: TimeoutSpec = COMMAND_TIMEOUT): Command {
+  return cmd
     .addOption(
       new Option('--nats <url>', 'NATS server URL(s), comma separated')
         .env('WASMESH_NATS_URL')
@@ -41,15 +61,12 @@ export function latticeOptions(cmd: Command, timeout?: { defaultMs: number; help
     .addOption(new Option('--creds <file>', 'NATS credentials file (wasmesh creds create)').env('WASMESH_NATS_CREDS'))
     .addOption(new Option('--tls-ca <file>', "CA certificate of the NATS server's TLS").env('WASMESH_NATS_CA'))
     .addOption(new Option('--lattice <name>', 'lattice to talk to').env('WASMESH_LATTICE').default(DEFAULT_LATTICE))
-    .option('--json', 'print JSON on stdout (errors too, as {"ok":false,"error":{…}})');
-  if (timeout) {
-    cmd.addOption(
+    .option('--json', 'print JSON on stdout (errors too, as {"ok":false,"error":{…}})')
+    .addOption(
       new Option('--timeout-ms <n>', timeout.help)
         .argParser(intFlag('--timeout-ms', 1, 3_600_000))
         .default(timeout.defaultMs),
     );
-  }
-  return cmd;
 }
 
 /** Appends an "Examples:" section (and optional notes) to `cmd`'s help. */
@@ -97,23 +114,82 @@ export function withoutServers(access: NatsAccess): Omit<NatsAccess, 'servers'> 
   return rest;
 }
 
-/** How long the first connection attempt may take at most. */
+/** How long the first connection attempt of a one-shot command may take at most. */
 const CONNECT_TIMEOUT_MS = 5000;
 
-/** Connects to the lattice, runs `fn`, and always closes the connection. */
-export async function withLattice<T>(opts: LatticeOptions, fn: (client: LatticeClient) => Promise<T>): Promise<T> {
+/**
+ * How much later than its `--timeout-ms` a one-shot command is cut short: the work's own deadlines
+ * (a call's, a wait's) are the same number and, reached first, report what timed out.
+ */
+const DEADLINE_MARGIN_MS = 1000;
+
+/** How long closing the connection may take (a drain against a silent server never ends). */
+const CLOSE_TIMEOUT_MS = 2000;
+
+/** Options of {@link withLattice}. */
+export interface WithLatticeOptions {
+  /** The command runs until stopped (`events`, `spy`): `--timeout-ms` bounds connecting only. */
+  untilStopped?: boolean;
+}
+
+/** Resolves after `ms`; the timer does not keep the process alive. */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/**
+ * Connects to the lattice, runs `fn`, and always closes the connection. A one-shot command that
+ * is not done `--timeout-ms` after connecting fails with `WASMESH_ERR_TIMEOUT` (exit status 4);
+ * connecting takes at most 5 s (or `--timeout-ms` if smaller, or exactly `--timeout-ms` for a
+ * command that runs until stopped) and fails with `WASMESH_ERR_NOT_CONNECTED` (exit status 5).
+ */
+export async function withLattice<T>(
+  opts: LatticeOptions,
+  fn: (client: LatticeClient) => Promise<T>,
+  how: WithLatticeOptions = {},
+): Promise<T> {
+  const timeoutMs = opts.timeoutMs ?? COMMAND_TIMEOUT.defaultMs;
   const client = await LatticeClient.connect({
     ...natsAccessOf(opts),
     lattice: opts.lattice,
     name: 'wasmesh-cli',
     reconnect: false,
-    connectTimeoutMs: Math.min(opts.timeoutMs ?? CONNECT_TIMEOUT_MS, CONNECT_TIMEOUT_MS),
+    connectTimeoutMs: how.untilStopped ? timeoutMs : Math.min(timeoutMs, CONNECT_TIMEOUT_MS),
   });
+  let timer: NodeJS.Timeout | undefined;
   try {
-    return await fn(client);
+    if (how.untilStopped) return await fn(client);
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new WasmeshError(
+              'WASMESH_ERR_TIMEOUT',
+              `the lattice did not answer within ${timeoutMs} ms (is NATS overloaded? raise --timeout-ms to wait longer)`,
+              { details: { timeoutMs } },
+            ),
+          ),
+        timeoutMs + DEADLINE_MARGIN_MS,
+      );
+    });
+    return await Promise.race([fn(client), deadline]);
   } finally {
-    await client.close().catch(() => undefined);
+    clearTimeout(timer);
+    const closed = await Promise.race([
+      client.close().then(
+        () => true,
+        () => true,
+      ),
+      sleep(CLOSE_TIMEOUT_MS).then(() => false),
+    ]);
+    // A drain that cannot finish (the server went silent): drop the connection without flushing.
+    if (!closed) void client.nc.close().catch(() => undefined);
   }
+}
+
+/** {@link withLattice} for a command that runs until stopped (`events`, `spy`): `--timeout-ms` bounds connecting. */
+export function watchLattice<T>(opts: LatticeOptions, fn: (client: LatticeClient) => Promise<T>): Promise<T> {
+  return withLattice(opts, fn, { untilStopped: true });
 }
 
 /** Prints one JSON value on stdout. */

@@ -40,6 +40,7 @@ Examples:
   $ wasmesh inspect actors/build/echo.wasm --json
   $ wasmesh host --label zone=a                                   # join the lattice (another shell)
   $ wasmesh get hosts
+  $ wasmesh get hosts --nats nats://10.0.0.5:4222 --timeout-ms 2000   # give up after 2 s
   $ REF=$(wasmesh push actors/build/echo.wasm)
   $ wasmesh start actor "$REF" --id echo --constraint zone=a
   $ wasmesh call echo Echo --data hello
@@ -59,7 +60,8 @@ Examples:
 
 Lattice commands take --nats URL (env WASMESH_NATS_URL, default nats://127.0.0.1:4222),
 --creds FILE and --tls-ca FILE (env WASMESH_NATS_CREDS, WASMESH_NATS_CA; next to \`wasmesh up\` they
-are found by themselves) and --lattice NAME (env WASMESH_LATTICE, default "default").
+are found by themselves), --lattice NAME (env WASMESH_LATTICE, default "default") and --timeout-ms N:
+every one has a deadline (connecting takes at most 5 s; see each command's --help for its default).
 Exit status: 0 ok, 1 internal error, 2 usage error, 3 actor or provider failure, 4 limit (timeout…),
 5 lattice unavailable (no NATS, nobody answered), 6 not found (host, actor, artifact, provider,
 link, config), 7 denied (untrusted actor, missing capability, permission).

@@ -22,6 +22,9 @@ export const DEFAULT_LISTEN = '127.0.0.1:50051';
 /** Default bound of the graceful shutdown before in-flight calls are cancelled. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
 
+/** Default bound of the first connection to NATS: a gateway that cannot connect fails its start. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+
 /** Options of a {@link Gateway}. */
 export interface GatewayOptions {
   /** `host:port` to serve on (`:0` picks a free port). @default WASMESH_GATEWAY_LISTEN or 127.0.0.1:50051 */
@@ -38,6 +41,8 @@ export interface GatewayOptions {
   logger?: Logger;
   /** How long a graceful shutdown waits for in-flight calls before cancelling them. @default 5000 */
   shutdownTimeoutMs?: number;
+  /** How long the first connection to NATS may take before the start fails. @default 5000 */
+  connectTimeoutMs?: number;
   /**
    * Directories `PutApp` may read actor images given as paths from (see the file jail of
    * `@wasmesh/lattice`). @default WASMESH_ALLOW_DIRS, else none: images must be `sha256:` references.
@@ -64,6 +69,7 @@ export interface GatewayConfig {
   readonly lattice: string;
   readonly logger: Logger;
   readonly shutdownTimeoutMs: number;
+  readonly connectTimeoutMs: number;
   readonly allowDirs: readonly string[];
   /** The TLS files (secure mode); undefined when insecure. */
   readonly tls: Readonly<GatewayTls> | undefined;
@@ -123,6 +129,13 @@ export function resolveConfig(options: GatewayOptions = {}): GatewayConfig {
       `invalid gateway shutdownTimeoutMs ${timeout}: expected a non-negative integer`,
     );
   }
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  if (!Number.isSafeInteger(connectTimeoutMs) || connectTimeoutMs < 1) {
+    throw new WasmeshError(
+      'WASMESH_ERR_CONFIG',
+      `invalid gateway connectTimeoutMs ${connectTimeoutMs}: expected a positive integer`,
+    );
+  }
   const listen = checkListen(options.listen ?? process.env.WASMESH_GATEWAY_LISTEN ?? DEFAULT_LISTEN);
   const access = resolveAccess({ servers: options.natsUrl, creds: options.natsCreds, tlsCa: options.natsCa });
   return Object.freeze({
@@ -134,6 +147,7 @@ export function resolveConfig(options: GatewayOptions = {}): GatewayConfig {
     lattice: latticeName(options.lattice),
     logger: options.logger ?? silentLogger(),
     shutdownTimeoutMs: timeout,
+    connectTimeoutMs,
     allowDirs: Object.freeze([...(options.allowDirs ?? allowDirsFromEnv())]),
   });
 }

@@ -94,10 +94,10 @@ export class Gateway {
       throw new WasmeshError('WASMESH_ERR_CONFLICT', `gateway.start(): already ${this.#state}; start it once`);
     }
     this.#state = 'starting';
-    const { listen, natsUrl, natsCreds, natsCa, lattice, tls } = this.config;
+    const { listen, natsUrl, natsCreds, natsCa, lattice, tls, connectTimeoutMs } = this.config;
     const shownNats = natsUrl.map(redactUrl);
     try {
-      const credentials = tls ? tlsCredentials(tls) : insecureCredentials(listen, this.#logger);
+      const credentials = tls ? tlsCredentials(tls) : ServerCredentials.createInsecure();
       const definitions = loadDefinitions();
       this.#client = await LatticeClient.connect({
         servers: [...natsUrl],
@@ -105,6 +105,7 @@ export class Gateway {
         ...(natsCa ? { tlsCa: natsCa } : {}),
         lattice,
         name: 'wasmesh-gateway',
+        connectTimeoutMs,
         logger: this.#logger,
       });
       const health = new GatewayHealth([CONTROL_SERVICE, LATTICE_SERVICE, APPS_SERVICE], this.#logger);
@@ -140,6 +141,9 @@ export class Gateway {
       health.follow(this.#client.nc);
       void this.#client.nc.closed().then(() => void this.close('NATS connection closed'));
       this.#state = 'running';
+      if (!tls) {
+        this.#logger.warn({ listen }, 'gateway INSECURE: plaintext gRPC without credentials, every caller is an admin');
+      }
       this.#logger.info(
         { address: this.#address, lattice, nats: shownNats, transport: tls ? 'tls+client-certificates' : 'insecure' },
         'gateway serving',
@@ -162,22 +166,19 @@ export class Gateway {
       this.#resolveStopped(reason);
       return;
     }
+    // A start that failed was never serving: its error, thrown by start(), says it all (one line
+    // from the CLI); draining and stopped log lines would only bury it.
+    const served = this.#state !== 'starting';
     this.#state = 'draining';
-    this.#logger.info({ reason }, 'gateway draining');
+    if (served) this.#logger.info({ reason }, 'gateway draining');
     this.#health?.drain();
     for (const end of [...this.#streams]) end();
     if (this.#server) await shutdown(this.#server, this.config.shutdownTimeoutMs, this.#logger);
     await this.#client?.close().catch((err: unknown) => this.#logger.warn({ err }, 'NATS drain failed'));
     this.#state = 'stopped';
-    this.#logger.info({ reason }, 'gateway stopped');
+    if (served) this.#logger.info({ reason }, 'gateway stopped');
     this.#resolveStopped(reason);
   }
-}
-
-/** Plaintext credentials, with the warning the insecure mode deserves. */
-function insecureCredentials(listen: string, logger: Logger): ServerCredentials {
-  logger.warn({ listen }, 'gateway INSECURE: plaintext gRPC without credentials, every caller is an admin');
-  return ServerCredentials.createInsecure();
 }
 
 /** Binds `server` to `listen`; `WASMESH_ERR_UNAVAILABLE` naming the address when it cannot. */

@@ -30,6 +30,7 @@ export {
   type NatsAccess,
 } from './connection.js';
 export { parseNatsUrls, natsUrlFlag, NATS_URL_SOURCE } from './nats-url.js';
+export { connectNatsTransport } from './nats-transport.js';
 export { LatticeAuthority, type IssueOptions } from './auth/authority.js';
 export {
   readCredentials,

@@ -47,6 +47,8 @@ export interface ReconcilerOptions {
   leaseMs?: number;
   /** The hosts' heartbeat interval when a host has not said its own. @default 2000 */
   heartbeatMs?: number;
+  /** How long the first connection to NATS may take before the start fails. @default 5000 */
+  connectTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -74,7 +76,9 @@ export class Reconciler {
     private readonly client: LatticeClient,
     private readonly store: AppStore,
     private readonly links: LinkState,
-    private readonly options: Required<Omit<ReconcilerOptions, 'logger' | 'creds' | 'tlsCa'>> & { logger?: Logger },
+    private readonly options: Required<Omit<ReconcilerOptions, 'logger' | 'creds' | 'tlsCa' | 'connectTimeoutMs'>> & {
+      logger?: Logger;
+    },
   ) {
     this.#view = new LatticeView(options.heartbeatMs);
     this.#control = new ControlClient(client.nc, client.subjects, 30_000);
@@ -89,6 +93,7 @@ export class Reconciler {
       ...(options.tlsCa ? { tlsCa: options.tlsCa } : {}),
       lattice: options.lattice,
       name: id,
+      ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
     });
     try {
       const [store, links] = await Promise.all([AppStore.open(client.nc, client.subjects), client.state()]);

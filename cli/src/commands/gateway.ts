@@ -8,7 +8,16 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { DEFAULT_LISTEN, runGateway, type GatewayTls } from '@wasmesh/gateway';
 import { createLogger, UsageError, redactUrl } from '@wasmesh/lattice';
-import { collect, examples, latticeOptions, natsAccessOf, note, printJson, type LatticeOptions } from '../common.js';
+import {
+  collect,
+  CONNECT_TIMEOUT,
+  examples,
+  latticeOptions,
+  natsAccessOf,
+  note,
+  printJson,
+  type LatticeOptions,
+} from '../common.js';
 
 interface GatewayCommandOptions extends LatticeOptions {
   listen: string;
@@ -61,6 +70,7 @@ export function registerGateway(program: Command): void {
         ).env('WASMESH_GATEWAY_CLIENT_CA'),
       )
       .option('--insecure', 'plaintext gRPC without credentials, every caller an admin: loopback addresses only'),
+    CONNECT_TIMEOUT,
   );
   examples(
     cmd,
@@ -93,6 +103,7 @@ export function registerGateway(program: Command): void {
       natsCreds: natsAccessOf(opts).creds,
       natsCa: natsAccessOf(opts).tlsCa,
       lattice: opts.lattice,
+      ...(opts.timeoutMs ? { connectTimeoutMs: opts.timeoutMs } : {}),
       ...(opts.allowDir ? { allowDirs: opts.allowDir } : {}),
       logger: createLogger({ component: 'gateway' }),
       onListening: (gateway) => {

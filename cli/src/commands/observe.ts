@@ -23,7 +23,16 @@ import {
   type LatticeEvent,
 } from '@wasmesh/lattice';
 import { contracts, lattice, Operation } from '@wasmesh/proto';
-import { collect, examples, latticeOptions, note, printJson, withLattice, type LatticeOptions } from '../common.js';
+import {
+  collect,
+  CONNECT_TIMEOUT,
+  examples,
+  latticeOptions,
+  note,
+  printJson,
+  watchLattice,
+  type LatticeOptions,
+} from '../common.js';
 
 interface ObserveOptions extends LatticeOptions {
   count?: number;
@@ -128,6 +137,7 @@ function registerEvents(program: Command): void {
       .option('--type <type>', 'only events of this type (repeatable), e.g. actor_started', collect)
       .option('--heartbeats', 'also show host heartbeats (left out by default: one per host every few seconds)')
       .option('--count <n>', 'exit after this many events', intFlag('--count', 1, 1_000_000)),
+    CONNECT_TIMEOUT,
   );
   examples(
     cmd,
@@ -138,7 +148,7 @@ function registerEvents(program: Command): void {
     ],
     'Runs until Ctrl-C. With --json: one {type, id, source, timeMs, data} object per line.',
   ).action(async (opts: ObserveOptions) => {
-    await withLattice(opts, async (client) => {
+    await watchLattice(opts, async (client) => {
       const types = (opts.type ?? []) as EventType[];
       const unknown = types.filter((t) => !EVENT_TYPES.includes(t));
       if (unknown.length > 0) {
@@ -180,6 +190,7 @@ function registerSpy(program: Command): void {
       .description('watch the invocations into and out of an actor live, decoded')
       .argument('<actor-id>', 'the actor to watch')
       .option('--count <n>', 'exit after this many lines', intFlag('--count', 1, 1_000_000)),
+    CONNECT_TIMEOUT,
   );
   examples(
     cmd,
@@ -188,7 +199,7 @@ function registerSpy(program: Command): void {
       'answer (← ok / ← error) with its latency. Payloads of known contract operations are decoded.\n' +
       'Runs until Ctrl-C. With --json: one {kind, direction, source, target, operation, …} object per line.',
   ).action(async (actorId: string, opts: ObserveOptions) => {
-    await withLattice(opts, async (client) => {
+    await watchLattice(opts, async (client) => {
       client.subjects.actor(actorId); // validates the id
       const counter = lineCounter(opts.count);
       const calls = new Map<string, SeenCall>();

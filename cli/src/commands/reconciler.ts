@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { Reconciler } from '@wasmesh/apps';
 import { createLogger, intFlag } from '@wasmesh/lattice';
 import {
+  CONNECT_TIMEOUT,
   examples,
   latticeOptions,
   natsAccessOf,
@@ -37,6 +38,7 @@ export function registerReconciler(program: Command): void {
           intFlag('--lease-ms', 300, 600_000),
           3000,
         ),
+      CONNECT_TIMEOUT,
     ),
     ['wasmesh reconciler', 'wasmesh reconciler --lattice staging --id rec-1'],
     'Apps are put and deployed with `wasmesh app deploy`; the leading reconciler makes them so.',
@@ -48,6 +50,7 @@ export function registerReconciler(program: Command): void {
       ...(opts.id ? { id: opts.id } : {}),
       intervalMs: opts.intervalMs,
       leaseMs: opts.leaseMs,
+      ...(opts.timeoutMs ? { connectTimeoutMs: opts.timeoutMs } : {}),
       logger: createLogger({ component: 'reconciler' }),
     });
     if (opts.json) printJson({ id: reconciler.id, lattice: opts.lattice });

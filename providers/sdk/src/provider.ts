@@ -233,7 +233,7 @@ export class Provider<R = undefined> {
       this.logger.info({ lattice: this.subjects.lattice, hostId, pid: process.pid }, 'provider running');
       return this;
     } catch (err) {
-      this.logger.error({ err }, 'provider failed to start');
+      // Not logged: the caller reports the error (runProvider prints one `wasmesh: CODE: message` line).
       for (const w of this.#watchers) void w.return(undefined);
       if (this.#nc && !this.#nc.isClosed()) await this.#nc.close().catch(() => undefined);
       this.#state = 'stopped';

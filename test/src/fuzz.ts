@@ -22,6 +22,12 @@ export function fuzzBudget(runs: number, timeMs: number): fc.Parameters<unknown>
   return { numRuns: runs * SCALE, plugins: [fc.interruptAfterTimeLimit(timeMs * SCALE)] };
 }
 
+/**
+ * Names every JS object answers to (`constructor`, `toString`, `__proto__`, …): as a key, label or
+ * operation name they find what a plain-object lookup inherits, unless the code asks for own keys.
+ */
+export const INHERITED_NAMES: readonly string[] = Object.freeze(Object.getOwnPropertyNames(Object.prototype));
+
 /** Random bytes, up to `maxLength`. */
 export function anyBytes(maxLength = 256): fc.Arbitrary<Uint8Array> {
   return fc.uint8Array({ maxLength });

@@ -14,6 +14,7 @@ import {
   bigBytes,
   fc,
   fuzzBudget,
+  INHERITED_NAMES,
   message,
   mutated,
   operationRequestTypes,
@@ -147,7 +148,7 @@ test("an actor's rpc subject answers arbitrary envelopes with a result or a type
   const invocation = TYPES.get('Invocation')!;
   // Envelopes an actor could really get: for echo, a known or random operation, any payload.
   const envelope = fc
-    .tuple(message(invocation.type), fc.constantFrom('Echo', 'Nope', ''), anyBytes(64))
+    .tuple(message(invocation.type), fc.constantFrom('Echo', 'Nope', '', ...INHERITED_NAMES), anyBytes(64))
     .map(([m, operation, payload]) => ({ ...m, target: 'echo', operation, payload, payloadObject: '' }));
   const body = fc.oneof(
     bodies(invocation),
@@ -180,25 +181,33 @@ test("the providers' rpc and health subjects answer arbitrary requests with a re
         ),
       ),
     )
-    .map(([operation, payload]) => ({
-      target: operation.startsWith('KeyValue.') ? 'kv-fuzz' : 'msg-fuzz',
-      bytes: invocation.cls
-        .encode({
-          id: 'fuzz',
-          source: 'fuzzer',
-          target: operation.startsWith('KeyValue.') ? 'kv-fuzz' : 'msg-fuzz',
-          operation,
-          payload,
-          deadlineMs: Date.now() + 3000,
-          linkName: 'default',
-        })
-        .finish(),
-    }));
+    .map(([op, payload]): [string, Uint8Array] => [op, payload]);
+  // Operation names a plain-object lookup would find on any object (`KeyValue.constructor` too).
+  const inheritedCall = fc
+    .tuple(fc.constantFrom(...ops), fc.constantFrom(...INHERITED_NAMES), fc.boolean(), anyBytes(32))
+    .map(([op, name, prefixed, payload]): [string, Uint8Array] => [
+      prefixed ? `${op.split('.')[0]}.${name}` : name,
+      payload,
+    ]);
+  const anyCall = fc.oneof(call, inheritedCall).map(([operation, payload]) => ({
+    target: operation.startsWith('Messaging.') ? 'msg-fuzz' : 'kv-fuzz',
+    bytes: invocation.cls
+      .encode({
+        id: 'fuzz',
+        source: 'fuzzer',
+        target: operation.startsWith('Messaging.') ? 'msg-fuzz' : 'kv-fuzz',
+        operation,
+        payload,
+        deadlineMs: Date.now() + 3000,
+        linkName: 'default',
+      })
+      .finish(),
+  }));
   const anyBody = fc.tuple(fc.constantFrom('kv-fuzz', 'msg-fuzz'), bodies(invocation));
   await fc.assert(
     fc.asyncProperty(
       fc.oneof(
-        call,
+        anyCall,
         anyBody.map(([target, bytes]) => ({ target, bytes })),
       ),
       async ({ target, bytes }) => {
@@ -214,7 +223,7 @@ test("the providers' rpc and health subjects answer arbitrary requests with a re
 test('labels behave as a map whatever the key, even names every JS object has (toString, constructor)', async () => {
   // Regression: `key in labels` saw inherited names, so deleting label "toString" that was never
   // set reported it removed (and announced a labels_changed), and "constructor" slipped past the cap.
-  const inherited = Object.getOwnPropertyNames(Object.prototype).filter((k) => /^[A-Za-z0-9][\w./-]*$/.test(k));
+  const inherited = INHERITED_NAMES.filter((k) => /^[A-Za-z0-9][\w./-]*$/.test(k));
   const key = fc.oneof(fc.constantFrom(...inherited), fc.stringMatching(/^fz[a-z0-9]{0,3}$/));
   const op = fc.record({ put: fc.boolean(), key, value: fc.string({ maxLength: 8 }) });
   const own = async (): Promise<Record<string, string>> => {

@@ -29,6 +29,7 @@ export interface NativeActorOptions {
   maxConcurrent: number;
   maxResponseBytes: number;
   maxLogBytes: number;
+  logRateBytesPerSec: number;
 }
 
 /** An import or export of a module. */

@@ -49,6 +49,13 @@ export interface ActorOptions {
    * together; past it lines are dropped, counted, and reported in one line. @default 64 KiB
    */
   maxLogBytes?: number;
+  /**
+   * The actor's guest log rate across all its invocations, bytes per second (bursts of one second,
+   * and at least one call's budget): an actor called thousands of times a second, each call within
+   * its budget, must not flood the host log either. Past it lines are dropped and counted, with one
+   * line when dropping starts and one saying how much was lost. @default 256 KiB
+   */
+  maxLogBytesPerSecond?: number;
 }
 
 function fail(field: string, expected: string, got: unknown): never {
@@ -118,5 +125,6 @@ export function toNativeActorOptions(o: ActorOptions, rt: ResolvedRuntimeOptions
     maxConcurrent: intInRange('maxConcurrent', o.maxConcurrent ?? 64, 1, 100_000),
     maxResponseBytes: intInRange('maxResponseBytes', o.maxResponseBytes ?? 16 * MiB, 1, 1024 * MiB),
     maxLogBytes: intInRange('maxLogBytes', o.maxLogBytes ?? 64 * 1024, 0, 16 * MiB),
+    logRateBytesPerSec: intInRange('maxLogBytesPerSecond', o.maxLogBytesPerSecond ?? 256 * 1024, 0, 256 * MiB),
   });
 }

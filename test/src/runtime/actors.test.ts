@@ -115,6 +115,40 @@ test('guest logs are a budget: a guest flooding __console_log gets its bytes per
   );
 });
 
+test('guest logs are a rate per actor: calls each within their budget cannot flood the log together', async () => {
+  const { logger, lines } = captureLogger();
+  const line = 64 * 1024;
+  const tb = await runtime.load(
+    actorBytes('testbed'),
+    { name: 'chatty', maxLogBytes: line, maxLogBytesPerSecond: line },
+    { logger },
+  );
+  const started = Date.now();
+  // 40 calls of one 64 KiB line each: every call is within its own budget.
+  for (let i = 0; i < 40; i++) expect((await tb.invoke('LogFlood', Buffer.from('1'))).toString()).toBe('flooded');
+  const seconds = (Date.now() - started) / 1000;
+  const forwarded = () => lines.filter((l) => String(l.msg).length === line).length;
+  // A burst of one second of rate, then the rate itself.
+  expect(forwarded()).toBeGreaterThanOrEqual(1);
+  expect(forwarded()).toBeLessThanOrEqual(1 + Math.ceil(seconds));
+  await eventually(() =>
+    expect(
+      lines.filter((l) => /guest log rate of 65536 bytes\/s for this actor is exceeded/.test(String(l.msg))),
+    ).toHaveLength(1),
+  );
+  expect(lines.filter((l) => /over the call's budget/.test(String(l.msg)))).toHaveLength(0);
+  // Once the bucket refills, lines flow again and the loss is reported in one line.
+  const before = forwarded();
+  await new Promise((r) => setTimeout(r, 1100));
+  await tb.invoke('LogFlood', Buffer.from('1'));
+  await eventually(() => expect(forwarded()).toBe(before + 1));
+  expect(lines).toContainEqual(
+    expect.objectContaining({
+      msg: `${40 - before} guest log lines (${(40 - before) * line} bytes) over the actor's log rate were dropped`,
+    }),
+  );
+});
+
 test('host calls carry the hostContext of the invocation that made them', async () => {
   const seen: unknown[] = [];
   const tb = await runtime.load(

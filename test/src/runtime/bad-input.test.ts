@@ -28,13 +28,15 @@ beforeAll(async () => {
 afterAll(() => runtime.close());
 
 describe('loading', () => {
-  test('non-wasm bytes are refused, naming the bytes found', async () => {
-    await expect(runtime.load(Buffer.from('#!/bin/sh\necho hi\n'))).rejects.toMatchObject({
+  test('non-wasm bytes are refused, naming the kind of file but never quoting it', async () => {
+    const err = (await runtime.load(Buffer.from('#!/bin/sh\necho secret\n')).catch((e: unknown) => e)) as ActorError;
+    expect(err).toMatchObject({
       code: 'WASMESH_ERR_INVALID_MODULE',
       message: expect.stringMatching(
-        /not a WebAssembly binary: expected the magic bytes 00 61 73 6d at offset 0, found \[23 21 2f 62/,
+        /not a WebAssembly binary: expected the magic bytes 00 61 73 6d at offset 0, but it looks like a script \(22 bytes in all\)/,
       ),
     });
+    expect(err.message).not.toMatch(/secret|23 21 2f 62/);
     await expect(runtime.load(Buffer.alloc(0))).rejects.toMatchObject({ code: 'WASMESH_ERR_INVALID_MODULE' });
   });
 

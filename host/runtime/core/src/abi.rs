@@ -1,7 +1,8 @@
 //! The waPC ABI (module `wapc`), exactly as third-party waPC guest SDKs expect it, plus WASI
 //! preview1 from wasmtime-wasi with no filesystem, sockets, args or environment.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use wasmtime::{Caller, Extern, Linker, Memory, ResourceLimiter};
 use wasmtime_wasi::WasiCtxBuilder;
@@ -9,6 +10,7 @@ use wasmtime_wasi::p1::{self, WasiP1Ctx};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use crate::host::{Host, HostCall, LogLevel};
+use crate::log_rate::{Admission, LogRate};
 
 /// Why an invocation was stopped by the host (as opposed to a plain guest trap).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +51,8 @@ pub(crate) struct InvocationState {
     log_used: usize,
     /// Lines dropped once the budget was spent, and their bytes.
     log_dropped: (u64, u64),
+    /// The actor's log rate, shared with its other invocations.
+    log_rate: Arc<Mutex<LogRate>>,
     pub host: Arc<dyn Host>,
     wasi: Option<WasiP1Ctx>,
     stdio: Option<(MemoryOutputPipe, MemoryOutputPipe)>,
@@ -62,6 +66,7 @@ impl InvocationState {
         max_memory: u64,
         max_response: u64,
         max_log: usize,
+        log_rate: Arc<Mutex<LogRate>>,
         host: Arc<dyn Host>,
     ) -> Self {
         Self {
@@ -79,6 +84,7 @@ impl InvocationState {
             max_log,
             log_used: 0,
             log_dropped: (0, 0),
+            log_rate,
             host,
             wasi: None,
             stdio: None,
@@ -96,24 +102,50 @@ impl InvocationState {
         })
     }
 
-    /// Whether a guest log line of `len` bytes fits the call's budget; counts it either way. Why a
-    /// budget: a guest looping on `__console_log` must not flood the host log or stall its event
-    /// loop (a 300 ms call once wrote 1.27 GB).
+    /// Whether a guest log line of `len` bytes fits the call's budget and the actor's rate; counts
+    /// it either way. Why a budget: a guest looping on `__console_log` must not flood the host log
+    /// or stall its event loop (a 300 ms call once wrote 1.27 GB); why a rate too: neither may an
+    /// actor called thousands of times a second, each call within its budget.
     fn admit_log(&mut self, len: usize) -> bool {
-        if self.log_used + len <= self.max_log {
-            self.log_used += len;
-            return true;
+        if self.log_used + len > self.max_log {
+            if self.log_dropped.0 == 0 {
+                self.host.log(
+                    self.invocation,
+                    LogLevel::Warn,
+                    format!("guest log budget of {} bytes for this call is spent: further lines are dropped", self.max_log),
+                );
+            }
+            self.log_dropped.0 += 1;
+            self.log_dropped.1 += len as u64;
+            return false;
         }
-        if self.log_dropped.0 == 0 {
-            self.host.log(
-                self.invocation,
-                LogLevel::Warn,
-                format!("guest log budget of {} bytes for this call is spent: further lines are dropped", self.max_log),
-            );
+        self.log_used += len;
+        let (admission, rate) = {
+            // A poisoned lock only means another call panicked mid-update: the bucket is still usable.
+            let mut bucket = self.log_rate.lock().unwrap_or_else(|e| e.into_inner());
+            (bucket.admit(len, Instant::now()), bucket.bytes_per_sec())
+        };
+        match admission {
+            Admission::Admitted { dropped_before: Some((lines, bytes)) } => {
+                self.host.log(
+                    self.invocation,
+                    LogLevel::Warn,
+                    format!("{lines} guest log lines ({bytes} bytes) over the actor's log rate were dropped"),
+                );
+                true
+            }
+            Admission::Admitted { dropped_before: None } => true,
+            Admission::Dropped { first } => {
+                if first {
+                    self.host.log(
+                        self.invocation,
+                        LogLevel::Warn,
+                        format!("guest log rate of {rate} bytes/s for this actor is exceeded: lines are dropped until it recovers"),
+                    );
+                }
+                false
+            }
         }
-        self.log_dropped.0 += 1;
-        self.log_dropped.1 += len as u64;
-        false
     }
 
     /// Sends a guest log line to the host when the budget allows.

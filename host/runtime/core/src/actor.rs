@@ -1,7 +1,7 @@
 //! A loaded actor: its pre-linked module, limits and concurrency cap, and `invoke`, which runs
 //! one waPC call in a fresh instance.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
@@ -13,6 +13,7 @@ use crate::cache::CacheSource;
 use crate::config::ActorLimits;
 use crate::error::{Error, Result};
 use crate::host::Host;
+use crate::log_rate::LogRate;
 use crate::runtime::Shared;
 
 /// How waPC guest SDKs word an unknown operation: wapc-rs and our SDK, then @wapc/as-guest.
@@ -35,6 +36,7 @@ struct ActorInner {
     init: Vec<ModuleExport>,
     limits: ActorLimits,
     concurrency: Semaphore,
+    log_rate: Arc<Mutex<LogRate>>,
     host: Arc<dyn Host>,
     hash: String,
     source: CacheSource,
@@ -60,7 +62,10 @@ impl Actor {
             .filter_map(|n| module.get_export_index(n))
             .collect();
         let concurrency = Semaphore::new(limits.max_concurrent as usize);
-        Ok(Self { inner: Arc::new(ActorInner { shared, engine, pre, guest_call, init, limits, concurrency, host, hash, source }) })
+        let log_rate = Arc::new(Mutex::new(LogRate::new(limits.log_rate_bytes_per_sec, limits.max_log_bytes)));
+        Ok(Self {
+            inner: Arc::new(ActorInner { shared, engine, pre, guest_call, init, limits, concurrency, log_rate, host, hash, source }),
+        })
     }
 
     /// SHA-256 (hex) of the module bytes.
@@ -128,6 +133,7 @@ impl Actor {
             a.limits.max_memory_bytes,
             a.limits.max_response_bytes,
             a.limits.max_log_bytes,
+            a.log_rate.clone(),
             a.host.clone(),
         );
         let mut store = Store::new(&a.engine, state);

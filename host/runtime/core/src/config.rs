@@ -79,6 +79,9 @@ pub struct ActorLimits {
     /// Bytes of guest log (`__console_log` and WASI stdout/stderr together) forwarded to the host
     /// log per invocation; past it lines are dropped, counted, and reported in one line.
     pub max_log_bytes: usize,
+    /// Bytes of guest log per second forwarded for this actor across all its invocations (bursts of
+    /// up to one second, and at least one call's budget); past it lines are dropped and counted.
+    pub log_rate_bytes_per_sec: usize,
 }
 
 impl Default for ActorLimits {
@@ -90,6 +93,7 @@ impl Default for ActorLimits {
             max_concurrent: 64,
             max_response_bytes: 16 << 20,
             max_log_bytes: 64 << 10,
+            log_rate_bytes_per_sec: 256 << 10,
         }
     }
 }

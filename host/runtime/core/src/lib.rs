@@ -12,6 +12,7 @@ mod config;
 mod engine;
 mod error;
 mod host;
+mod log_rate;
 mod module_check;
 mod runtime;
 

@@ -8,14 +8,15 @@ use crate::error::{Error, Result};
 /// First bytes of every WebAssembly binary.
 const MAGIC: &[u8; 4] = b"\0asm";
 
-/// Refuses bytes that are not a core wasm module before they reach the compiler, naming what they are.
+/// Refuses bytes that are not a core wasm module before they reach the compiler, naming what they
+/// look like but never quoting them: the bytes may be a file a caller had the host read, and an
+/// error reply must not leak what that file holds.
 pub(crate) fn check_header(wasm: &[u8]) -> Result<()> {
     if wasm.len() < 8 || &wasm[..4] != MAGIC {
-        let head: Vec<String> = wasm.iter().take(8).map(|b| format!("{b:02x}")).collect();
         return Err(Error::InvalidModule {
             message: format!(
-                "not a WebAssembly binary: expected the magic bytes 00 61 73 6d at offset 0, found [{}] ({} bytes in all)",
-                head.join(" "),
+                "not a WebAssembly binary: expected the magic bytes 00 61 73 6d at offset 0, but it looks like {} ({} bytes in all)",
+                looks_like(wasm),
                 wasm.len()
             ),
         });
@@ -29,6 +30,30 @@ pub(crate) fn check_header(wasm: &[u8]) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// What a non-wasm input resembles, from well-known signatures, so a user who passed the wrong file
+/// sees which kind of file it was without the error echoing its bytes.
+fn looks_like(bytes: &[u8]) -> &'static str {
+    const SIGNATURES: &[(&[u8], &str)] = &[
+        (b"\x7fELF", "an ELF executable"),
+        (b"\x1f\x8b", "a gzip archive"),
+        (b"PK\x03\x04", "a zip archive"),
+        (b"#!", "a script"),
+        (b"(module", "WebAssembly text (compile it with wat2wasm first)"),
+    ];
+    if bytes.is_empty() {
+        return "an empty file";
+    }
+    if let Some((_, kind)) = SIGNATURES.iter().find(|(sig, _)| bytes.starts_with(sig)) {
+        return kind;
+    }
+    let head = &bytes[..bytes.len().min(64)];
+    if head.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
+        "text"
+    } else {
+        "binary data of another format"
+    }
 }
 
 /// Describes one import or export for `inspect`.

@@ -707,9 +707,22 @@ async fn invalid_bytes_are_invalid_modules() {
             assert_eq!(err.code(), "WASMESH_ERR_INVALID_MODULE");
         }
     }
-    // The header message shows what was found instead.
-    let err = load_err(&rt, b"hello world", ActorLimits::default());
-    assert!(err.to_string().contains("68 65 6c 6c 6f 20 77 6f"), "{err}");
+    // The header message says what kind of file it was, never its bytes: they may be a host file
+    // a caller should not read through an error reply.
+    let kinds: [(&[u8], &str); 5] = [
+        (b"root:x:0:0:root:/root:/bin/bash\n", "looks like text"),
+        (b"\x7fELF\x02\x01\x01\0secret", "an ELF executable"),
+        (b"#!/bin/sh\necho secret\n", "a script"),
+        (b"", "an empty file"),
+        (b"\x01\x02\x03secret\xff\xfe\xfd\xfc", "binary data"),
+    ];
+    for (bytes, kind) in kinds {
+        let message = load_err(&rt, bytes, ActorLimits::default()).to_string();
+        assert!(message.contains(kind), "{message}");
+        for leak in ["root", "secret", "72 6f 6f 74", "73 65 63", "[", "0x"] {
+            assert!(!message.contains(leak), "the message quotes the input ({leak}): {message}");
+        }
+    }
 }
 
 /// A module without `__guest_call`, with a `__guest_call` of the wrong type, or without an

@@ -40,6 +40,7 @@ pub struct NativeActorOptions {
     pub max_concurrent: u32,
     pub max_response_bytes: i64,
     pub max_log_bytes: u32,
+    pub log_rate_bytes_per_sec: u32,
 }
 
 /// One import or export.
@@ -82,6 +83,7 @@ fn limits(opts: &NativeActorOptions) -> napi::Result<rt::ActorLimits> {
         max_concurrent: opts.max_concurrent,
         max_response_bytes: bytes(opts.max_response_bytes, "maxResponseBytes")?,
         max_log_bytes: opts.max_log_bytes as usize,
+        log_rate_bytes_per_sec: opts.log_rate_bytes_per_sec as usize,
     })
 }
 

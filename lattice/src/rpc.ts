@@ -60,6 +60,13 @@ export function requestFailure(err: unknown, options: RequestOptions): WasmeshEr
   });
 }
 
+/**
+ * The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days). A longer one fires after
+ * 1 ms: a request allowed to wait 2^31 ms (a `timeout_ms` of `Messaging.Request` is a uint32)
+ * failed at once with a timeout (found by fuzzing). Longer waits are cut to this.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A request waiting to be published. */
 interface Outgoing {
   subject: string;
@@ -132,10 +139,13 @@ class Requester {
   request(subject: string, data: Uint8Array, timeoutMs: number, headers: MsgHdrs | undefined): Promise<Msg> {
     const token = (this.#next++).toString(36);
     return new Promise<Msg>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(token);
-        reject(new natsErrors.TimeoutError());
-      }, timeoutMs);
+      const timer = setTimeout(
+        () => {
+          this.#pending.delete(token);
+          reject(new natsErrors.TimeoutError());
+        },
+        Math.min(timeoutMs, MAX_TIMER_MS),
+      );
       this.#pending.set(token, { resolve, reject, timer, subject });
       const fail = (err: unknown): void => {
         this.#pending.delete(token);

@@ -7,7 +7,7 @@
  * valid stop request; the bad-input suite sends it malformed ones.)
  */
 import { unwrapReply, type LinkState, type WasmeshError } from '@wasmesh/lattice';
-import { lattice as pb } from '@wasmesh/proto';
+import { contracts, lattice as pb } from '@wasmesh/proto';
 import { actorPath } from '../fixtures.js';
 import {
   anyBytes,
@@ -251,5 +251,75 @@ test('labels behave as a map whatever the key, even names every JS object has (t
     }),
     { ...fuzzBudget(15, 5000), examples: [[[{ put: false, key: 'toString', value: '' }]]] },
   );
+  await stillServing();
+}, 60_000);
+
+test('any deadline in an envelope: past ones time out, future ones (however far) are served', async () => {
+  const invocation = TYPES.get('Invocation')!;
+  const ahead = fc.oneof(
+    fc.integer({ min: 2000, max: 60_000 }),
+    fc.integer({ min: 60_000, max: 2 ** 31 }),
+    fc.double({ min: 2 ** 31, max: Number.MAX_SAFE_INTEGER / 2, noNaN: true }).map(Math.floor),
+  );
+  const deadline = fc.oneof(
+    ahead.map((ms) => ({ future: true, at: () => Date.now() + ms })),
+    fc.integer({ min: 1, max: 1e12 }).map((ms) => ({ future: false, at: () => Date.now() - ms })),
+  );
+  await fc.assert(
+    fc.asyncProperty(deadline, anyBytes(32), async ({ future, at }, payload) => {
+      const body = invocation.cls
+        .encode({ id: 'fuzz-deadline', source: 'fuzzer', target: 'echo', operation: 'Echo', payload, deadlineMs: at() })
+        .finish();
+      const result = pb.InvocationResult.decode((await send(lat.client.subjects.actor('echo'), body))!);
+      if (future) {
+        expect({ error: result.error?.code ?? '' }).toEqual({ error: '' });
+        expect(Buffer.from(result.payload).equals(Buffer.from(payload))).toBe(true);
+      } else {
+        expect(result.error?.code).toBe('WASMESH_ERR_TIMEOUT');
+      }
+    }),
+    fuzzBudget(40, 5000),
+  );
+  await stillServing();
+}, 60_000);
+
+test('Messaging.Request waits as long as asked, whatever timeout_ms and deadline', async () => {
+  // Regression: a wait over 2^31 - 1 ms (a Node timer's longest) fired after 1 ms, so a request
+  // allowed to wait longer failed at once with WASMESH_ERR_TIMEOUT.
+  const invocation = TYPES.get('Invocation')!;
+  const sub = lat.client.nc.subscribe('app.fuzz.echo', {
+    callback: (_e, m) => void setTimeout(() => m.respond(m.data), 20),
+  });
+  const wait = fc.oneof(
+    fc.constant(0),
+    fc.integer({ min: 1000, max: 2 ** 31 - 1 }),
+    fc.integer({ min: 2 ** 31, max: 2 ** 32 - 1 }),
+  );
+  const ahead = fc.oneof(fc.integer({ min: 3000, max: 2 ** 31 }), fc.integer({ min: 2 ** 31, max: 2 ** 45 }));
+  try {
+    await fc.assert(
+      fc.asyncProperty(wait, ahead, anyBytes(16), async (timeoutMs, aheadMs, data) => {
+        const payload = contracts.RequestRequest.encode({ subject: 'app.fuzz.echo', body: data, timeoutMs }).finish();
+        const body = invocation.cls
+          .encode({
+            id: 'fuzz-wait',
+            source: 'fuzzer',
+            target: 'msg-fuzz',
+            operation: 'Messaging.Request',
+            payload,
+            deadlineMs: Date.now() + aheadMs,
+            linkName: 'default',
+          })
+          .finish();
+        const result = pb.InvocationResult.decode((await send(lat.client.subjects.actor('msg-fuzz'), body))!);
+        expect({ timeoutMs, aheadMs, error: result.error?.message ?? '' }).toEqual({ timeoutMs, aheadMs, error: '' });
+        const reply = contracts.RequestResponse.decode(result.payload);
+        expect(Buffer.from(reply.message?.body ?? []).equals(Buffer.from(data))).toBe(true);
+      }),
+      { ...fuzzBudget(30, 5000), examples: [[2 ** 31, 2 ** 40, new Uint8Array([1])]] },
+    );
+  } finally {
+    sub.unsubscribe();
+  }
   await stillServing();
 }, 60_000);

@@ -6,7 +6,7 @@
  * background (its output goes to `<home>/up.log`) and returns once it is ready; `down` stops it.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { openSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -21,6 +21,7 @@ import {
 import { appUrls, deployFile, readManifest } from './app.js';
 import { examples, note, printJson } from '../common.js';
 import { LocalEnvironment } from '../local/environment.js';
+import { ensureHome } from '../local/home.js';
 import { alive, leftoverChildren, readUpState, resolveHome, stateFile, type UpState } from '../local/state.js';
 
 interface UpOptions {
@@ -181,7 +182,7 @@ function registerUp(program: Command): void {
       'counted in <home>/up.json (parts); only Ctrl-C, SIGTERM or `wasmesh down` stops the lattice.',
   ).action(async (opts: UpOptions) => {
     const home = resolveHome(opts.home);
-    mkdirSync(home, { recursive: true });
+    ensureHome(home);
     if (opts.insecure && !opts.json) {
       note(
         'wasmesh: WARNING: --insecure: NATS runs without TLS or credentials; anyone who reaches it controls the lattice',

@@ -48,6 +48,7 @@ export {
   scatter,
   serve,
   requestFailure,
+  MAX_TIMER_MS,
   type Handler,
   type RequestOptions,
   type ScatterOptions,

@@ -63,9 +63,10 @@ export function requestFailure(err: unknown, options: RequestOptions): WasmeshEr
 /**
  * The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days). A longer one fires after
  * 1 ms: a request allowed to wait 2^31 ms (a `timeout_ms` of `Messaging.Request` is a uint32)
- * failed at once with a timeout (found by fuzzing). Longer waits are cut to this.
+ * failed at once with a timeout (found by fuzzing). Requests cut longer waits to this; so does
+ * any other wait whose length comes from a message.
  */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A request waiting to be published. */
 interface Outgoing {

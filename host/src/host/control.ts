@@ -11,6 +11,7 @@ import {
   digestOf,
   encode,
   loadArtifact,
+  MAX_TIMER_MS,
   WasmeshError,
   type ControlOp,
 } from '@wasmesh/lattice';
@@ -36,6 +37,15 @@ function checkAnnotations(actorId: string, annotations: Record<string, string>):
       { details: { actor: actorId, count: entries.length } },
     );
   }
+}
+
+/**
+ * How long a stop waits for in-flight work: the request's `timeout_ms` (0: `fallback`), at most
+ * {@link MAX_TIMER_MS}. A uint32 may ask for more than a Node timer holds, and such a timer fires
+ * after 1 ms: the stop gave up at once instead of waiting (found by fuzzing).
+ */
+function waitOf(requestedMs: number, fallbackMs: number): number {
+  return Math.min(requestedMs || fallbackMs, MAX_TIMER_MS);
 }
 
 /** Control handlers bound to one host. */
@@ -84,7 +94,7 @@ export class ControlHandlers {
   }
 
   #stopHost(req: lattice.StopHostRequest): Uint8Array {
-    const timeout = req.timeoutMs || this.host.options.drainTimeoutMs;
+    const timeout = waitOf(req.timeoutMs, this.host.options.drainTimeoutMs);
     // Reply first, then drain: the requester gets its answer before the connection closes.
     setImmediate(() => void this.host.drain('stop requested', timeout));
     return this.#ack(`host ${this.host.id} is draining (up to ${timeout} ms)`);
@@ -256,7 +266,7 @@ export class ControlHandlers {
   async #stopActor(req: lattice.StopActorRequest): Promise<Uint8Array> {
     const running = this.#running(req.actorId);
     this.host.actors.delete(req.actorId);
-    const left = await running.stop(req.timeoutMs || this.host.options.drainTimeoutMs);
+    const left = await running.stop(waitOf(req.timeoutMs, this.host.options.drainTimeoutMs));
     this.host.publish('actor_stopped', { hostId: this.host.id, actorId: req.actorId, reason: 'stop requested' });
     this.host.logger.info({ actor: req.actorId, unfinished: left }, 'actor stopped');
     return this.#ack(

@@ -323,3 +323,26 @@ test('Messaging.Request waits as long as asked, whatever timeout_ms and deadline
   }
   await stillServing();
 }, 60_000);
+
+test('stop-actor waits for in-flight work as long as asked, whatever timeout_ms', async () => {
+  // Regression: a timeout_ms over 2^31 - 1 (it is a uint32) fired after 1 ms: the stop gave up at
+  // once and reported the running invocation unfinished instead of waiting for it.
+  const wait = fc.oneof(fc.integer({ min: 5000, max: 2 ** 31 - 1 }), fc.integer({ min: 2 ** 31, max: 2 ** 32 - 1 }));
+  await fc.assert(
+    fc.asyncProperty(wait, async (timeoutMs) => {
+      await lat.client.control.startActor({ hostId, actorId: 'spinner', artifactRef: actorPath('testbed') });
+      // Spins until its deadline (a second from now), then fails with a timeout.
+      const spinning = lat.client.invoke('spinner', 'Spin', new Uint8Array(), { timeoutMs: 1000 }).catch(() => 'done');
+      await new Promise((r) => setTimeout(r, 200));
+      const data = await send(
+        lat.client.subjects.control('actor.stop', hostId),
+        pb.StopActorRequest.encode({ actorId: 'spinner', timeoutMs }).finish(),
+      );
+      const ack = pb.Ack.decode(unwrapReply(data!, 'stop'));
+      expect({ timeoutMs, message: ack.message }).toEqual({ timeoutMs, message: 'actor spinner stopped' });
+      await spinning;
+    }),
+    { ...fuzzBudget(2, 8000), examples: [[2 ** 31]] },
+  );
+  await stillServing();
+}, 60_000);

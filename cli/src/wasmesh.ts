@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** Entry point of the `wasmesh` command. */
 import { CommanderError } from 'commander';
-import { ExitCode, reportError, UsageError } from '@wasmesh/lattice';
+import { ExitCode, exitAfterGrace, reportError, UsageError } from '@wasmesh/lattice';
 import { forwardToHost, HOST_COMMANDS } from './host-bin.js';
 import { buildProgram } from './program.js';
 
@@ -33,13 +33,5 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/**
- * How long the process may outlive its command. Every command closes what it opened, so the
- * process normally ends at once; this last guard ends it anyway if a library keeps a socket or a
- * timer (nats.js 3.4 left the socket of a failed connection attempt open), so the command's
- * deadline and exit status hold. The timer itself does not keep the process alive.
- */
-const EXIT_GRACE_MS = 2000;
-
 process.exitCode = await main(process.argv.slice(2));
-setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
+exitAfterGrace();

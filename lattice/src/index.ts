@@ -31,6 +31,7 @@ export {
 } from './connection.js';
 export { parseNatsUrls, natsUrlFlag, NATS_URL_SOURCE } from './nats-url.js';
 export { connectNatsTransport } from './nats-transport.js';
+export { EXIT_GRACE_MS, exitAfterGrace } from './exit-guard.js';
 export { LatticeAuthority, type IssueOptions } from './auth/authority.js';
 export {
   readCredentials,

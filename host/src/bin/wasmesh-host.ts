@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, intFlag, keyValueFlag, reportError, UsageError } from '@wasmesh/lattice';
+import { ExitCode, exitAfterGrace, intFlag, keyValueFlag, reportError, UsageError } from '@wasmesh/lattice';
 import { inspectCommand } from '../commands/inspect.js';
 import { runCommand } from '../commands/run.js';
 import { hostCommand, type HostCommandOptions } from '../commands/host.js';
@@ -146,6 +146,7 @@ try {
     process.exitCode = reportError(err, json);
   }
 }
+exitAfterGrace();
 
 function reportUsage(err: CommanderError): number {
   if (json) return reportError(new UsageError(err.message.replace(/^error: /, '')), true);

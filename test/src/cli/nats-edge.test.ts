@@ -84,6 +84,23 @@ describe('a NATS URL whose listener accepts and never speaks', () => {
     30_000,
   );
 
+  test.each([
+    [['gateway', '--insecure', '--listen', '127.0.0.1:0', '--timeout-ms', '1000']],
+    [['reconciler', '--timeout-ms', '1000']],
+    [['host']],
+  ])(
+    'service wasmesh %j fails to start within its deadline with exit status 5',
+    async (args) => {
+      const started = Date.now();
+      const res = await wasmesh([...args, '--nats', url]);
+      expect(res.code).toBe(5);
+      expect(res.stderr).toMatch(/wasmesh: WASMESH_ERR_NOT_CONNECTED: cannot connect to NATS at .*: timeout/);
+      // The host connects within its default 5 s.
+      expect(Date.now() - started).toBeLessThan(12_000);
+    },
+    30_000,
+  );
+
   test('without --timeout-ms the default deadline holds too', async () => {
     const started = Date.now();
     const res = await wasmesh(['get', 'hosts', '--nats', url, '--json']);

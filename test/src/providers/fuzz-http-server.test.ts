@@ -144,19 +144,37 @@ describe('a real listener', () => {
     });
   }
 
-  /** The status and body of the first answer in `data`. */
-  function firstAnswer(data: Buffer): { status: number; headers: Record<string, string>; body: Buffer } {
-    const end = data.indexOf('\r\n\r\n');
-    expect(end).toBeGreaterThan(0);
-    const [statusLine, ...lines] = data.subarray(0, end).toString('latin1').split('\r\n');
-    expect(statusLine).toMatch(/^HTTP\/1\.1 [1-5]\d\d [^\r\n]*$/);
-    const headers: Record<string, string> = {};
-    for (const l of lines) {
-      const i = l.indexOf(':');
-      headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
+  /** One answer read off a connection. */
+  interface Answer {
+    status: number;
+    headers: Record<string, string>;
+    body: Buffer;
+  }
+
+  /** Every answer in `data`, one after the other (framed by Content-Length); each must start with a valid status line. */
+  function answers(data: Buffer): Answer[] {
+    const out: Answer[] = [];
+    let at = 0;
+    while (at < data.length) {
+      const end = data.indexOf('\r\n\r\n', at);
+      expect(end).toBeGreaterThan(at);
+      const [statusLine, ...lines] = data.subarray(at, end).toString('latin1').split('\r\n');
+      expect(statusLine).toMatch(/^HTTP\/1\.1 [1-5]\d\d [^\r\n]*$/);
+      const headers: Record<string, string> = {};
+      for (const l of lines) {
+        const i = l.indexOf(':');
+        headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
+      }
+      const length = Number(headers['content-length'] ?? 0);
+      out.push({ status: Number(statusLine!.split(' ')[1]), headers, body: data.subarray(end + 4, end + 4 + length) });
+      at = end + 4 + length;
     }
-    const length = Number(headers['content-length'] ?? 0);
-    return { status: Number(statusLine!.split(' ')[1]), headers, body: data.subarray(end + 4, end + 4 + length) };
+    return out;
+  }
+
+  /** The first answer in `data`. */
+  function firstAnswer(data: Buffer): Answer {
+    return answers(data)[0]!;
   }
 
   /** A good request is still served. */
@@ -302,9 +320,12 @@ describe('a real listener', () => {
       Buffer.concat([Buffer.from([line, ...headers].join(eol) + (end ? eol + eol : ''), 'latin1'), body]),
     );
 
+  /** A good request, then whatever follows on the same connection (pipelined). */
+  const good = Buffer.from('GET /api/first HTTP/1.1\r\nHost: x\r\n\r\n');
   const garbage = fc.oneof(
     { weight: 4, arbitrary: rawRequest },
     { weight: 1, arbitrary: anyBytes(300).map((b) => Buffer.from(b)) },
+    { weight: 2, arbitrary: rawRequest.map((raw) => Buffer.concat([good, raw])) },
   );
 
   test('raw garbage on a socket: every answer is a valid status line or a clean close, and serving goes on', async () => {
@@ -319,10 +340,12 @@ describe('a real listener', () => {
             seen.set('closed', (seen.get('closed') ?? 0) + 1);
             continue;
           }
-          const answer = firstAnswer(data);
-          seen.set(answer.status, (seen.get(answer.status) ?? 0) + 1);
-          // Never a server failure: the actor's answers (200), refusals (4xx), 501 CONNECT, 505 versions.
-          expect([200, 400, 404, 408, 413, 431, 501, 505]).toContain(answer.status);
+          // Every answer on the connection (pipelined ones too) is well framed and never a server
+          // failure: 100 Continue, the actor's answers (200), refusals (4xx), 501 CONNECT, 505 other versions.
+          for (const answer of answers(data)) {
+            seen.set(answer.status, (seen.get(answer.status) ?? 0) + 1);
+            expect([100, 200, 400, 404, 408, 413, 431, 501, 505]).toContain(answer.status);
+          }
         }
       }),
       fuzzBudget(30, 15_000),

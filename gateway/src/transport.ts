@@ -2,11 +2,10 @@
  * How the gateway is reached: gRPC over TLS that requires a client certificate signed by the
  * client CA (the default), or, in the explicit insecure mode, plaintext on a loopback address only.
  */
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { ServerCredentials } from '@grpc/grpc-js';
-import { WasmeshError } from '@wasmesh/lattice';
+import { readConfigFile, WasmeshError } from '@wasmesh/lattice';
 
 /** The files of the gateway's TLS. */
 export interface GatewayTls {
@@ -36,27 +35,15 @@ export function listenHost(listen: string): string {
   return listen.slice(0, listen.lastIndexOf(':'));
 }
 
-function readPem(file: string, what: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new WasmeshError(
-      'WASMESH_ERR_CONFIG',
-      `cannot read the gateway's ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      { cause: err, details: { file } },
-    );
-  }
-}
-
 /**
  * Server credentials requiring client certificates signed by `tls.clientCaFile`. The files are
  * read and checked here (a key that does not match its certificate, a file that is not PEM), so a
  * mistake is a `WASMESH_ERR_CONFIG` naming the files before anything listens.
  */
 export function tlsCredentials(tls: GatewayTls): ServerCredentials {
-  const cert = readPem(tls.certFile, 'TLS certificate');
-  const key = readPem(tls.keyFile, 'TLS key');
-  const ca = readPem(tls.clientCaFile, 'client CA');
+  const cert = readConfigFile(tls.certFile, "gateway's TLS certificate");
+  const key = readConfigFile(tls.keyFile, "gateway's TLS key");
+  const ca = readConfigFile(tls.clientCaFile, "gateway's client CA");
   try {
     createSecureContext({ cert, key, ca });
   } catch (err) {

@@ -5,8 +5,9 @@
  * returning the exit status.
  */
 import { permissionDenied } from './auth/denied.js';
-import { WasmeshError } from './errors.js';
+import { isWasmeshError, WasmeshError } from './errors.js';
 import { exitCodeFor, type ExitCodeValue } from './exit-codes.js';
+import { DEFAULT_MAX_MODULE_BYTES, readRegularFile } from './file-jail.js';
 
 /**
  * The environment variable through which a process that starts `wasmesh-host` (the `wasmesh host`
@@ -71,4 +72,42 @@ export function keyValueFlag(
     if (eq <= 0) throw new UsageError(`${flag} expects key=value, got "${raw}"`);
     return { ...previous, [raw.slice(0, eq)]: raw.slice(eq + 1) };
   };
+}
+
+/**
+ * The one way commands read a file the user names (a module, a manifest, a payload, a seed):
+ * bounded and only if it is a regular file (`readRegularFile`), so `/dev/zero` or a FIFO is refused
+ * at once instead of filling memory or hanging the command. A directory, device or FIFO
+ * (`WASMESH_ERR_BAD_REQUEST`) and a file over `maxBytes` (`WASMESH_ERR_TOO_LARGE`) keep their
+ * codes; a file that cannot be read at all is a usage error naming `what`, the path and the errno.
+ */
+export async function readInputFile(file: string, what: string, maxBytes = DEFAULT_MAX_MODULE_BYTES): Promise<Buffer> {
+  try {
+    return await readRegularFile(file, maxBytes, what);
+  } catch (err) {
+    if (isWasmeshError(err, 'WASMESH_ERR_BAD_REQUEST', 'WASMESH_ERR_TOO_LARGE')) throw err;
+    const reason = isWasmeshError(err) ? String(err.details.reason) : (err as Error).message;
+    throw new UsageError(`cannot read ${what} "${file}": ${reason}`, { cause: err, details: { file } });
+  }
+}
+
+/**
+ * The request payload from `--data` or `--data-file` (not both; at most 64 MiB from a file: larger
+ * payloads go through the object store, but a file must not fill the command's memory); empty when
+ * neither is given.
+ */
+export async function payloadFrom(opts: { data?: string; dataFile?: string }): Promise<Buffer> {
+  if (opts.data !== undefined && opts.dataFile !== undefined) {
+    throw new UsageError('give either --data or --data-file, not both');
+  }
+  if (opts.dataFile !== undefined) return readInputFile(opts.dataFile, 'data file');
+  return Buffer.from(opts.data ?? '', 'utf8');
+}
+
+/** Bytes for JSON output: UTF-8 text when they decode cleanly, else base64 (so `--json` never mangles a binary answer). */
+export function bytesJson(b: Uint8Array): { encoding: 'utf8' | 'base64'; data: string } {
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const text = buf.toString('utf8');
+  if (!text.includes('\uFFFD') && Buffer.byteLength(text) === b.byteLength) return { encoding: 'utf8', data: text };
+  return { encoding: 'base64', data: buf.toString('base64') };
 }

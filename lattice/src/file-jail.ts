@@ -16,13 +16,16 @@
  * The allowed directories are trusted: whoever may write in them decides what the service runs.
  * {@link readRegularFile} is the bounded reader underneath, also used for local files (`wasmesh run`).
  */
-import { constants, realpathSync, statSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { lstat, open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { WasmeshError } from './errors.js';
 
 /** Default cap of a module file read through the jail (64 MiB). */
 export const DEFAULT_MAX_MODULE_BYTES = 64 * 1024 * 1024;
+
+/** Cap of the small files a process is configured with: credentials, PEM certificates and keys, seeds (1 MiB). */
+export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
 
 /** Longest path a request may name (Linux's PATH_MAX), so a huge string is refused before any I/O. */
 const MAX_PATH_CHARS = 4096;
@@ -133,8 +136,7 @@ export async function readRegularFile(
     throw ioError(err, shown, what);
   }
   // Refused before opening: opening a device can have effects of its own.
-  if (!st.isFile()) throw notRegular(st, shown, what);
-  if (st.size > maxBytes) throw tooLarge(shown, what, maxBytes);
+  checkRegular(st, maxBytes, shown, what);
   let fh: FileHandle;
   try {
     fh = await open(file, OPEN_FLAGS | (options.noFollow ? (constants.O_NOFOLLOW ?? 0) : 0));
@@ -143,15 +145,12 @@ export async function readRegularFile(
   }
   try {
     const opened = await fh.stat();
-    if (!opened.isFile()) throw notRegular(opened, shown, what);
-    if (opened.size > maxBytes) throw tooLarge(shown, what, maxBytes);
+    checkRegular(opened, maxBytes, shown, what);
     await options.checkOpened?.(fh);
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
-      // One byte past the cap is enough to know the file is too large.
-      const room = maxBytes + 1 - total;
-      const chunk = Buffer.allocUnsafe(Math.min(Math.max(opened.size + 1 - total, 64 * 1024), READ_CHUNK_BYTES, room));
+      const chunk = nextChunk(opened.size, total, maxBytes);
       const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
       if (bytesRead === 0) break;
       total += bytesRead;
@@ -162,6 +161,64 @@ export async function readRegularFile(
   } finally {
     await fh.close().catch(() => undefined);
   }
+}
+
+/**
+ * {@link readRegularFile} for the few reads that happen while a process configures itself
+ * synchronously (a credentials file, a PEM): the same refusals, so `--creds /dev/zero` is an error
+ * at once rather than a process that fills its memory.
+ */
+export function readRegularFileSync(file: string, maxBytes: number, what: string): Buffer {
+  let fd: number;
+  try {
+    checkRegular(statSync(file), maxBytes, file, what);
+    fd = openSync(file, OPEN_FLAGS);
+  } catch (err) {
+    throw err instanceof WasmeshError ? err : ioError(err, file, what);
+  }
+  try {
+    const opened = fstatSync(fd);
+    checkRegular(opened, maxBytes, file, what);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = nextChunk(opened.size, total, maxBytes);
+      const bytesRead = readSync(fd, chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > maxBytes) throw tooLarge(file, what, maxBytes);
+      chunks.push(chunk.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks, total);
+  } catch (err) {
+    throw err instanceof WasmeshError ? err : ioError(err, file, what);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A file a process is configured with (credentials, a PEM certificate or key), read by
+ * {@link readRegularFileSync} within {@link MAX_CONFIG_FILE_BYTES}; any refusal is
+ * `WASMESH_ERR_CONFIG`, since the fix is in the process's configuration.
+ */
+export function readConfigFile(file: string, what: string): Buffer {
+  try {
+    return readRegularFileSync(file, MAX_CONFIG_FILE_BYTES, what);
+  } catch (err) {
+    throw new WasmeshError('WASMESH_ERR_CONFIG', (err as Error).message, { cause: err, details: { file } });
+  }
+}
+
+/** Refuses what is not a regular file, or is over the cap. */
+function checkRegular(st: Stats, maxBytes: number, shown: string, what: string): void {
+  if (!st.isFile()) throw notRegular(st, shown, what);
+  if (st.size > maxBytes) throw tooLarge(shown, what, maxBytes);
+}
+
+/** The buffer for the next read: what the file should still hold, and one byte past the cap at most (enough to know it is too large). */
+function nextChunk(size: number, total: number, maxBytes: number): Buffer {
+  return Buffer.allocUnsafe(Math.min(Math.max(size + 1 - total, 64 * 1024), READ_CHUNK_BYTES, maxBytes + 1 - total));
 }
 
 /** The directories a service reads request-named files from, and the size cap of what it reads. */

@@ -5,7 +5,17 @@
  */
 export { WasmeshError, isWasmeshError } from './errors.js';
 export { ExitCode, exitCodeFor, type ExitCodeValue } from './exit-codes.js';
-export { UsageError, errorJson, reportError, intFlag, keyValueFlag, PARENT_PID_ENV } from './command-line.js';
+export {
+  UsageError,
+  errorJson,
+  reportError,
+  intFlag,
+  keyValueFlag,
+  PARENT_PID_ENV,
+  readInputFile,
+  payloadFrom,
+  bytesJson,
+} from './command-line.js';
 export { createLogger, silentLogger, type Logger, type LoggerOptions } from './logger.js';
 export { Subjects, checkToken, HOST_TARGETED_OPS, type ControlOp, type EventType } from './subjects.js';
 export {
@@ -81,6 +91,8 @@ export {
   allowDirsFromEnv,
   DEFAULT_MAX_MODULE_BYTES,
   FileJail,
+  MAX_CONFIG_FILE_BYTES,
+  readConfigFile,
   readRegularFile,
   type ReadRegularFileOptions,
 } from './file-jail.js';

@@ -6,10 +6,10 @@
  * Desired state goes to the lattice's KV directly, so it needs no reconciler to be reachable; the
  * waits say clearly when no reconciler runs.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { AppStore, loadManifest, resolveImages, type AppManifest } from '@wasmesh/apps';
-import { openBucket, UsageError, WasmeshError, type LatticeClient } from '@wasmesh/lattice';
+import { AppStore, loadManifest, MAX_MANIFEST_BYTES, resolveImages, type AppManifest } from '@wasmesh/apps';
+import { openBucket, readInputFile, WasmeshError, type LatticeClient } from '@wasmesh/lattice';
 import { ContractId, lattice } from '@wasmesh/proto';
 import {
   commandGroup,
@@ -33,20 +33,15 @@ const FAILED_FOR_MS = 2000;
 
 const WAIT = { defaultMs: 120_000, help: 'how long to wait in ms for the reconciler to finish' };
 
-/** Reads and validates a manifest file. */
-export function readManifest(file: string): AppManifest {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read manifest ${file}: ${(err as Error).message}`, { cause: err });
-  }
+/** Reads (a regular file of at most {@link MAX_MANIFEST_BYTES}) and validates a manifest file. */
+export async function readManifest(file: string): Promise<AppManifest> {
+  const text = (await readInputFile(file, 'manifest', MAX_MANIFEST_BYTES)).toString('utf8');
   return loadManifest(text, { source: file });
 }
 
 /** Validates `file`, resolves its images (pushing actor modules) and stores it as a version. */
 async function putFile(client: LatticeClient, store: AppStore, file: string) {
-  const manifest = readManifest(file);
+  const manifest = await readManifest(file);
   const objects = await client.objects();
   const resolved = await resolveImages(manifest, process.cwd(), (bytes, description) =>
     objects.pushArtifact(bytes, description),
@@ -201,8 +196,8 @@ export function registerAppCommands(program: Command): void {
     ['wasmesh app validate deploy/apps/kvcounter.yaml', 'wasmesh app validate app.yaml --json | jq .components'],
     'The JSON Schema of the format ships as @wasmesh/apps/schema.json (apps/schema/wasmesh-app.schema.json);\n' +
       'point your editor at it. Exit status 2 when the manifest is invalid.',
-  ).action((file: string, opts: { json?: boolean }) => {
-    const manifest = readManifest(file);
+  ).action(async (file: string, opts: { json?: boolean }) => {
+    const manifest = await readManifest(file);
     if (opts.json) printJson(manifest);
     else
       process.stdout.write(

@@ -2,9 +2,8 @@
  * `wasmesh call <actor-id> <operation>`: invokes an actor wherever it runs in the lattice and
  * writes the response bytes to stdout.
  */
-import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { UsageError } from '@wasmesh/lattice';
+import { bytesJson, payloadFrom } from '@wasmesh/lattice';
 import { examples, latticeOptions, printJson, withLattice, type LatticeOptions } from '../common.js';
 import { checkActorId } from '../lattice-ops.js';
 
@@ -14,25 +13,6 @@ interface CallOptions extends LatticeOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-
-/** The request payload from `--data` or `--data-file`; empty when neither is given. */
-async function payloadFrom(opts: CallOptions): Promise<Buffer> {
-  if (opts.dataFile === undefined) return Buffer.from(opts.data ?? '', 'utf8');
-  try {
-    return await readFile(opts.dataFile);
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new UsageError(`cannot read data file "${opts.dataFile}": ${reason}`, { cause: err });
-  }
-}
-
-/** Bytes for JSON output: UTF-8 text when they decode cleanly, else base64. */
-export function bytesJson(b: Uint8Array): { encoding: 'utf8' | 'base64'; data: string } {
-  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  const text = buf.toString('utf8');
-  if (!text.includes('\uFFFD') && Buffer.byteLength(text) === b.byteLength) return { encoding: 'utf8', data: text };
-  return { encoding: 'base64', data: buf.toString('base64') };
-}
 
 /** Registers `call` on `program`. */
 export function registerCall(program: Command): void {

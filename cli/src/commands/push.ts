@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULT_MAX_MODULE_BYTES, isWasmeshError, readRegularFile, UsageError, WasmeshError } from '@wasmesh/lattice';
+import { readInputFile, WasmeshError } from '@wasmesh/lattice';
 import { examples, latticeOptions, printJson, withLattice, type LatticeOptions } from '../common.js';
 
 /** The first bytes of every WebAssembly binary: `\0asm`. */
@@ -16,14 +16,7 @@ const WASM_MAGIC = Buffer.from([0x00, 0x61, 0x73, 0x6d]);
  * error (2), not starting with `\0asm` is WASMESH_ERR_INVALID_MODULE (3).
  */
 export async function readModule(file: string): Promise<Buffer> {
-  let bytes: Buffer;
-  try {
-    bytes = await readRegularFile(file, DEFAULT_MAX_MODULE_BYTES, 'module');
-  } catch (err) {
-    if (isWasmeshError(err, 'WASMESH_ERR_BAD_REQUEST', 'WASMESH_ERR_TOO_LARGE')) throw err;
-    const reason = isWasmeshError(err) ? String(err.details.reason) : (err as Error).message;
-    throw new UsageError(`cannot read module "${file}": ${reason}`, { cause: err, details: { file } });
-  }
+  const bytes = await readInputFile(file, 'module');
   if (bytes.length < WASM_MAGIC.length || !bytes.subarray(0, WASM_MAGIC.length).equals(WASM_MAGIC)) {
     throw new WasmeshError(
       'WASMESH_ERR_INVALID_MODULE',

@@ -3,12 +3,14 @@
  * account: the module's hash, its identity (a module key), name, version and the capabilities
  * (contract ids) it may call. Modules signed here verify with wasmCloud's tools and vice versa.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import {
   accountKeyPair,
   intFlag,
+  MAX_CONFIG_FILE_BYTES,
+  readInputFile,
   moduleKeyFromSeed,
   nowSeconds,
   readClaims,
@@ -37,13 +39,7 @@ const DAY_SECONDS = 86_400;
 
 /** Reads the seed in `file` (usage error when unreadable). */
 async function readSeedFile(file: string, flag: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new UsageError(`cannot read ${flag} "${file}": ${reason}`, { cause: err, details: { file } });
-  }
+  const text = (await readInputFile(file, flag, MAX_CONFIG_FILE_BYTES)).toString('utf8');
   return seedFromText(text, file);
 }
 

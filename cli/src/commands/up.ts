@@ -188,7 +188,7 @@ function registerUp(program: Command): void {
         'wasmesh: WARNING: --insecure: NATS runs without TLS or credentials; anyone who reaches it controls the lattice',
       );
     }
-    if (opts.manifest) readManifest(opts.manifest); // a bad manifest stops us before anything starts
+    if (opts.manifest) await readManifest(opts.manifest); // a bad manifest stops us before anything starts
     if (opts.detach) {
       const state = await detach(home, process.argv.slice(2));
       if (opts.json) printJson(state);

@@ -2,10 +2,9 @@
  * `wasmesh inspect <file.wasm>`: what a module imports and exports, whether it is a valid waPC
  * actor, its size and hash, and its embedded claims (wascap format) with their verdict.
  */
-import { errorJson, type ActorClaims, type ClaimsReport } from '@wasmesh/lattice';
+import { errorJson, readInputFile, type ActorClaims, type ClaimsReport } from '@wasmesh/lattice';
 import { ActorRuntime } from '../runtime/runtime.js';
 import { claimsOf } from '../host/admission.js';
-import { readInputFile } from './args.js';
 
 /** The claims of a module as `--json` prints them: `null` when unsigned. */
 function claimsJson(report: ClaimsReport): Record<string, unknown> | null {

@@ -5,10 +5,9 @@
  * it must be signed by one of them.
  */
 import path from 'node:path';
-import { parseTrustedIssuers } from '@wasmesh/lattice';
+import { bytesJson, parseTrustedIssuers, payloadFrom, readInputFile } from '@wasmesh/lattice';
 import { admitModule } from '../host/admission.js';
 import { ActorRuntime } from '../runtime/runtime.js';
-import { bytesJson, payloadFrom, readInputFile } from './args.js';
 import { terminalLogger } from './output.js';
 
 /** Options of {@link runCommand} (the parsed flags). */

@@ -8,10 +8,10 @@
  * The signing keys are appended after the standard blocks, in blocks of their own; NATS clients
  * read the first JWT and the first user seed and ignore the rest.
  */
-import { readFileSync } from 'node:fs';
 import { encodeUser, fmtCreds, Algorithms } from '@nats-io/jwt';
 import { createUser, fromSeed, type KeyPair } from '@nats-io/nkeys';
 import { WasmeshError } from '../errors.js';
+import { readConfigFile } from '../file-jail.js';
 import type { Role } from './roles.js';
 
 /** Roles whose signing key a host carries. */
@@ -99,17 +99,7 @@ export function parseCredentials(text: string, file: string): Credentials {
 
 /** Reads and parses a credentials file; an unreadable or malformed file is `WASMESH_ERR_CONFIG` naming it. */
 export function readCredentials(file: string): Credentials {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new WasmeshError(
-      'WASMESH_ERR_CONFIG',
-      `cannot read the NATS credentials file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      { cause: err, details: { file } },
-    );
-  }
-  return parseCredentials(text, file);
+  return parseCredentials(readConfigFile(file, 'NATS credentials file').toString('utf8'), file);
 }
 
 /**

@@ -2,6 +2,7 @@
  * `wasmesh app validate`: the shipped example manifests are valid; an invalid one exits 2 listing
  * every problem on its own line (or as JSON with --json); an unreadable file is a usage error.
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,7 +41,24 @@ test('an invalid manifest exits 2 with every problem on its own line', async () 
   expect(JSON.parse(json.stdout).error.errors).toHaveLength(3);
   const missing = await wasmesh(['app', 'validate', '/nonexistent.yaml']);
   expect(missing.code).toBe(2);
-  expect(missing.stderr).toMatch(/^wasmesh: WASMESH_ERR_USAGE: cannot read manifest \/nonexistent\.yaml: ENOENT/);
+  expect(missing.stderr).toMatch(/^wasmesh: WASMESH_ERR_USAGE: cannot read manifest "\/nonexistent\.yaml": ENOENT/);
+});
+
+test('validate reads only a regular file of at most 1 MiB, and refuses others at once', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wasmesh-app-'));
+  const fifo = path.join(dir, 'app.yaml');
+  execFileSync('mkfifo', [fifo]);
+  const big = path.join(dir, 'big.yaml');
+  writeFileSync(big, `# ${'x'.repeat(1024 * 1024)}\n`);
+  for (const [file, code, pattern] of [
+    ['/dev/zero', 2, /WASMESH_ERR_BAD_REQUEST: refused the manifest "\/dev\/zero": it is a character device/],
+    [fifo, 2, /it is a FIFO, not a regular file/],
+    [big, 4, /WASMESH_ERR_TOO_LARGE: refused the manifest ".*": it is larger than the limit of 1048576 bytes/],
+  ] as const) {
+    const r = await wasmesh(['app', 'validate', file]);
+    expect({ file, code: r.code }).toEqual({ file, code });
+    expect(r.stderr).toMatch(pattern);
+  }
 });
 
 test('validate refuses what the lattice cannot carry: a uint32 overflow, 10,000 components, a 900 KB description', async () => {

@@ -5,7 +5,7 @@
  * caller at once as WASMESH_ERR_PERMISSION_DENIED.
  */
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -250,12 +250,28 @@ describe('lattices on one server', () => {
 });
 
 describe('credentials files', () => {
+  const connectWith = (creds: string) =>
+    LatticeClient.connect({ servers: lat.nats.url, creds, lattice: lat.lattice }).catch((e: unknown) => e);
+
   test('a malformed credentials file is a clear error naming it', async () => {
-    const err = await LatticeClient.connect({ servers: lat.nats.url, creds: '/dev/null', lattice: lat.lattice }).catch(
-      (e: unknown) => e,
-    );
+    const empty = path.join(mkdtempSync(path.join(os.tmpdir(), 'wasmesh-creds-')), 'empty.creds');
+    writeFileSync(empty, '');
+    const err = await connectWith(empty);
     expect(isWasmeshError(err, 'WASMESH_ERR_CONFIG')).toBe(true);
-    expect((err as Error).message).toMatch(/\/dev\/null is not a NATS credentials file/);
+    expect((err as Error).message).toContain(`${empty} is not a NATS credentials file`);
+  });
+
+  test('a device or a directory as credentials file is refused at once, unread', async () => {
+    for (const [file, kind] of [
+      ['/dev/zero', 'a character device'],
+      [os.tmpdir(), 'a directory'],
+    ]) {
+      const err = await connectWith(file!);
+      expect(isWasmeshError(err, 'WASMESH_ERR_CONFIG')).toBe(true);
+      expect((err as Error).message).toBe(
+        `refused the NATS credentials file "${file}": it is ${kind}, not a regular file`,
+      );
+    }
   });
 });
 

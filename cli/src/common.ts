@@ -36,7 +36,7 @@ export interface TimeoutSpec {
 /** The deadline of a one-shot command that does not give `--timeout-ms` a meaning of its own. */
 export const COMMAND_TIMEOUT: TimeoutSpec = {
   defaultMs: 60_000,
-  help: 'deadline of the command in ms once connected (connecting takes at most 5 s more)',
+  help: 'deadline of the command in ms once connected (it is cut short 5 s later; connecting takes at most 5 s)',
 };
 
 /** The deadline of a command that runs until Ctrl-C (`events`, `spy`, services): connecting only. */
@@ -118,10 +118,11 @@ export function withoutServers(access: NatsAccess): Omit<NatsAccess, 'servers'> 
 const CONNECT_TIMEOUT_MS = 5000;
 
 /**
- * How much later than its `--timeout-ms` a one-shot command is cut short: the work's own deadlines
- * (a call's, a wait's) are the same number and, reached first, report what timed out.
+ * How much later than its `--timeout-ms` a one-shot command is cut short. Where `--timeout-ms` is
+ * the deadline of one step (a call, a wait for confirmation), that step's own error, more precise,
+ * comes first; the steps around it (storing, listing) get these seconds.
  */
-const DEADLINE_MARGIN_MS = 1000;
+const DEADLINE_MARGIN_MS = 5000;
 
 /** How long closing the connection may take (a drain against a silent server never ends). */
 const CLOSE_TIMEOUT_MS = 2000;
@@ -139,7 +140,8 @@ function sleep(ms: number): Promise<void> {
 
 /**
  * Connects to the lattice, runs `fn`, and always closes the connection. A one-shot command that
- * is not done `--timeout-ms` after connecting fails with `WASMESH_ERR_TIMEOUT` (exit status 4);
+ * is not done 5 s past its `--timeout-ms` after connecting fails with `WASMESH_ERR_TIMEOUT` (exit
+ * status 4);
  * connecting takes at most 5 s (or `--timeout-ms` if smaller, or exactly `--timeout-ms` for a
  * command that runs until stopped) and fails with `WASMESH_ERR_NOT_CONNECTED` (exit status 5).
  */

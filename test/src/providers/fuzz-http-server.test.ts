@@ -198,6 +198,8 @@ describe('a real listener', () => {
     path: fc.oneof(
       fc.webPath().map((p) => `/api${p}`),
       fc.webPath().map((p) => `/${p.replace(/^\/+/, '')}`),
+      // Bytes a URL should not hold raw (quotes, brackets, obs-text, a bad %-escape): the parser may refuse them.
+      fc.stringMatching(/^[\x21-\x22\x24-\x3e\x40-\x7e\x80-\xff]{0,30}$/).map((p) => `/api/${p}`),
     ),
     query: fc.option(fc.webQueryParameters(), { nil: undefined }),
     headers: fc.uniqueArray(fc.tuple(token, headerValue), {
@@ -235,10 +237,12 @@ describe('a real listener', () => {
               : r.body.length > MAX_BODY
                 ? 413
                 : 200;
+        // A path outside RFC 3986's characters may be refused by Node's parser (400), never worse.
+        const odd = !/^[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/.test(r.path);
         expect({ target, method: r.method, status: answer.status }).toEqual({
           target,
           method: r.method,
-          status: expected,
+          status: odd && answer.status === 400 ? 400 : expected,
         });
         if (answer.status >= 400) expect(answer.headers['x-wasmesh-error']).toMatch(/^WASMESH_ERR_[A-Z_]+$/);
         if (answer.status === 200 && r.method !== 'HEAD') {

@@ -6,7 +6,6 @@
  * secrets never appear in a message or a log line.
  */
 import {
-  connect,
   createInbox,
   credsAuthenticator,
   errors as natsErrors,
@@ -17,6 +16,8 @@ import { readCredentials } from './auth/credentials.js';
 import { inboxPrefixOf } from './auth/roles.js';
 import { WasmeshError } from './errors.js';
 import type { Logger } from './logger.js';
+import { connectNatsTransport as connect } from './nats-transport.js';
+import { NATS_URL_SOURCE, parseNatsUrls, redactUrl } from './nats-url.js';
 
 /** Default NATS URL (env `WASMESH_NATS_URL` overrides it where options allow). */
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
@@ -42,10 +43,12 @@ export interface ConnectOptions extends NatsAccess {
   reconnect?: boolean;
 }
 
-/** The NATS URL(s) to use: explicit, else env, else the default. */
-export function natsServers(explicit?: string | string[]): string[] {
-  const raw = explicit ?? process.env.WASMESH_NATS_URL ?? DEFAULT_NATS_URL;
-  return (Array.isArray(raw) ? raw : raw.split(',')).map((s) => s.trim()).filter(Boolean);
+/**
+ * The NATS URL(s) to use: explicit, else env, else the default; checked by {@link parseNatsUrls},
+ * so every process refuses an empty or malformed URL the same way before connecting.
+ */
+export function natsServers(explicit?: string | string[], source = NATS_URL_SOURCE): string[] {
+  return parseNatsUrls(explicit ?? process.env.WASMESH_NATS_URL ?? DEFAULT_NATS_URL, source);
 }
 
 /** `access` with the environment's defaults filled in (what a process hands its children). */
@@ -53,14 +56,6 @@ export function resolveAccess(access: NatsAccess = {}): { servers: string[]; cre
   const creds = access.creds ?? (process.env.WASMESH_NATS_CREDS || undefined);
   const tlsCa = access.tlsCa ?? (process.env.WASMESH_NATS_CA || undefined);
   return { servers: natsServers(access.servers), ...(creds ? { creds } : {}), ...(tlsCa ? { tlsCa } : {}) };
-}
-
-/**
- * `text` with the userinfo of every URL in it replaced (`nats://***@host:4222`): for URLs and for
- * messages that may quote them, in errors and logs.
- */
-export function redactUrl(text: string): string {
-  return text.replace(/(\/\/)[^@/\s,]*@/g, '$1***@');
 }
 
 /** The auth and TLS options of a connection to `servers` with `access`. */

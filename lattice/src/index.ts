@@ -33,13 +33,12 @@ export {
   connectNats,
   natsServers,
   newInbox,
-  redactUrl,
   resolveAccess,
   DEFAULT_NATS_URL,
   type ConnectOptions,
   type NatsAccess,
 } from './connection.js';
-export { parseNatsUrls, natsUrlFlag, NATS_URL_SOURCE } from './nats-url.js';
+export { parseNatsUrls, natsUrlFlag, redactUrl, NATS_URL_SOURCE } from './nats-url.js';
 export { connectNatsTransport } from './nats-transport.js';
 export { EXIT_GRACE_MS, exitAfterGrace } from './exit-guard.js';
 export { LatticeAuthority, type IssueOptions } from './auth/authority.js';

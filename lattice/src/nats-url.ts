@@ -5,7 +5,14 @@
  * an empty value reached the NATS client and came back as "cannot connect to NATS at : ".
  */
 import { UsageError } from './command-line.js';
-import { redactUrl } from './connection.js';
+
+/**
+ * `text` with the userinfo of every URL in it replaced (`nats://***@host:4222`): for URLs and for
+ * messages that may quote them, in errors and logs.
+ */
+export function redactUrl(text: string): string {
+  return text.replace(/(\/\/)[^@/\s,]*@/g, '$1***@');
+}
 
 /** How messages name the NATS URL of a command line: the flag and the variable it defaults to. */
 export const NATS_URL_SOURCE = '--nats (env WASMESH_NATS_URL)';

@@ -11,7 +11,7 @@
  *   WASMESH_PROVIDER_REF     what it was started from, for operators (optional)
  *   WASMESH_PROVIDER_CONFIG  named config for the provider itself, comma separated (optional)
  */
-import { checkToken, latticeName, natsServers, parseNatsUrls, WasmeshError, type Logger } from '@wasmesh/lattice';
+import { checkToken, latticeName, natsServers, WasmeshError, type Logger } from '@wasmesh/lattice';
 
 /** How long {@link Provider.close} waits for in-flight calls by default. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
@@ -80,8 +80,8 @@ export function resolveProviderOptions(options: ProviderOptions = {}): ResolvedP
       details: { option: 'drainTimeoutMs', value: drainTimeoutMs },
     });
   }
-  const servers = parseNatsUrls(
-    natsServers(options.natsUrl ?? env.WASMESH_NATS_URL),
+  const servers = natsServers(
+    options.natsUrl ?? env.WASMESH_NATS_URL,
     options.natsUrl !== undefined ? 'the natsUrl option' : 'WASMESH_NATS_URL',
   );
   const creds = options.creds ?? (env.WASMESH_NATS_CREDS || undefined);

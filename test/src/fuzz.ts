@@ -2,7 +2,7 @@
  * What the fuzz suites (`fuzz-*.test.ts`) share: one bounded budget for every property, so CI runs
  * them on every change in seconds, and the generators of hostile input (random bytes, mutations
  * of a valid encoding, valid messages of any `.proto` type, strings up to a size). fast-check
- * prints the seed and path of a failure; replay it with `fc.assert(…, { ...fuzzBudget(), seed, path })`.
+ * prints the seed and path of a failure; replay it with `fc.assert(…, { ...fuzzBudget(n, ms), seed, path })`.
  * `WASMESH_FUZZ_SCALE=10` runs ten times as many cases with ten times the time (a deeper local hunt).
  */
 import fc from 'fast-check';
@@ -143,7 +143,7 @@ function scalar(field: protobuf.Field, type: string): fc.Arbitrary<unknown> {
   throw new Error(`no generator for field ${field.fullName} of type ${type}`);
 }
 
-/** A value of one field (one element of it when repeated, unless `whole`). */
+/** A value of one field: a map's entries, a list's elements, or the one value. */
 function fieldValue(field: protobuf.Field, depth: number): fc.Arbitrary<unknown> {
   const one = (): fc.Arbitrary<unknown> =>
     field.resolvedType instanceof protobuf.Type ? message(field.resolvedType, depth + 1) : scalar(field, field.type);

@@ -224,7 +224,8 @@ test('labels behave as a map whatever the key, even names every JS object has (t
   // Regression: `key in labels` saw inherited names, so deleting label "toString" that was never
   // set reported it removed (and announced a labels_changed), and "constructor" slipped past the cap.
   const inherited = INHERITED_NAMES.filter((k) => /^[A-Za-z0-9][\w./-]*$/.test(k));
-  const key = fc.oneof(fc.constantFrom(...inherited), fc.stringMatching(/^fz[a-z0-9]{0,3}$/));
+  // Few keys, so puts and deletes meet the same labels (and the host stays far below its label cap).
+  const key = fc.oneof(fc.constantFrom(...inherited), fc.stringMatching(/^fz[a-c]?$/));
   const op = fc.record({ put: fc.boolean(), key, value: fc.string({ maxLength: 8 }) });
   const own = async (): Promise<Record<string, string>> => {
     const labels = { ...(await lat.client.control.inventory(hostId)).host!.labels };

@@ -7,6 +7,10 @@
 #     with `go install` from the Go module proxy into $WASMESH_BIN_DIR (default
 #     ~/.cache/wasmesh/bin, outside the clone so clean clones reuse it). Without Go, or if the build
 #     fails, Debian's nats-server package (older, but enough for tests) is installed instead.
+#   registry (CNCF distribution's OCI registry; the OCI artifact tests push to and pull from real
+#     registries): a pinned release built with `go install` from the Go module proxy into
+#     $WASMESH_BIN_DIR like nats-server. Without Go, or if the build fails, setup warns and goes on
+#     (only the OCI tests need it; REGISTRY_BIN may point at another build).
 #   redis-server (the keyvalue provider's Redis backend; the test harness starts real servers):
 #     Debian's redis-server package, installed only when no redis-server is on PATH or in /usr/bin
 #     (REDIS_SERVER_BIN may point at another one).
@@ -14,6 +18,8 @@ set -euo pipefail
 
 NATS_SERVER_MODULE=github.com/nats-io/nats-server/v2
 NATS_SERVER_VERSION=v2.14.9
+REGISTRY_MODULE=github.com/distribution/distribution/v3/cmd/registry
+REGISTRY_VERSION=v3.1.2
 WASMESH_BIN_DIR="${WASMESH_BIN_DIR:-$HOME/.cache/wasmesh/bin}"
 APT_PACKAGES=()
 
@@ -82,6 +88,34 @@ if [ -z "$nats_version" ]; then
   nats_source="system, $nats_bin"
 fi
 
+# registry: "registry github.com/distribution/distribution/v3 v3.1.2+unknown" -> "v3.1.2".
+registry_version_of() { "$1" --version 2>/dev/null | awk '{print $NF}' | sed 's/+.*//' || true; }
+
+registry_bin="$WASMESH_BIN_DIR/registry"
+registry_version=$([ -x "$registry_bin" ] && registry_version_of "$registry_bin" || true)
+registry_source="cached build, $registry_bin"
+if [ "$registry_version" != "$REGISTRY_VERSION" ]; then
+  registry_version="none"
+  registry_source="not built: the OCI tests will fail"
+  go_bin=$(command -v go || { [ -x /usr/local/go/bin/go ] && echo /usr/local/go/bin/go; } || true)
+  if [ -n "$go_bin" ]; then
+    echo "setup: building registry $REGISTRY_VERSION with $("$go_bin" version | awk '{print $3}') into $WASMESH_BIN_DIR (a few minutes, once)" >&2
+    mkdir -p "$WASMESH_BIN_DIR"
+    gobin=$(mktemp -d "$WASMESH_BIN_DIR/.build.XXXXXX")
+    if GOBIN="$gobin" GOTOOLCHAIN=local CGO_ENABLED=0 "$go_bin" install "$REGISTRY_MODULE@$REGISTRY_VERSION" \
+      && [ "$(registry_version_of "$gobin/registry")" = "$REGISTRY_VERSION" ]; then
+      mv -f "$gobin/registry" "$registry_bin"
+      registry_version=$REGISTRY_VERSION
+      registry_source="built, $registry_bin"
+    else
+      echo "setup: building registry $REGISTRY_VERSION failed; the OCI tests will fail (or set REGISTRY_BIN)" >&2
+    fi
+    rm -rf "$gobin"
+  else
+    echo "setup: go is missing; registry not built: the OCI tests will fail (or set REGISTRY_BIN)" >&2
+  fi
+fi
+
 # redis-server: "Redis server v=7.0.15 sha=..." -> "7.0.15".
 redis_version_of() { "$1" --version 2>/dev/null | sed -n 's/.* v=\([^ ]*\).*/\1/p' || true; }
 
@@ -102,4 +136,4 @@ redis_version=$(redis_version_of "$redis_bin")
 [ -n "$redis_version" ] || fail "redis-server at $redis_bin does not run"
 
 echo "setup: ok (node $node_version, rust $rust_version, nats-server $nats_version: $nats_source;" \
-  "redis-server $redis_version: $redis_source)"
+  "registry $registry_version: $registry_source; redis-server $redis_version: $redis_source)"

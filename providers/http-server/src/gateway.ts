@@ -62,6 +62,14 @@ export function createGateway(options: GatewayOptions): RequestHandler {
       fail(400, 'WASMESH_ERR_BAD_REQUEST', `cannot route the request target "${req.url}": expected a path`);
       return;
     }
+    if (hasDotSegment(target.path)) {
+      fail(
+        400,
+        'WASMESH_ERR_BAD_REQUEST',
+        `the path "${target.path}" has a "." or ".." segment; send the path without them`,
+      );
+      return;
+    }
     const host = hostOf(req.headers.host);
     const match = listener.routes.match(host, target.path);
     if (!match) {
@@ -181,6 +189,16 @@ const STATUS_OF_CODE: Record<string, number> = {
 export function statusFor(err: unknown): [number, string] {
   if (!(err instanceof WasmeshError)) return [502, 'WASMESH_ERR_INTERNAL'];
   return [STATUS_OF_CODE[err.code] ?? 502, err.code];
+}
+
+/**
+ * Whether `path` has a `.` or `..` segment, raw or percent-encoded (`%2e`). Refused rather than
+ * routed: the router matches prefixes on the path as sent, so `/api/../admin` would reach the
+ * `/api` actor while meaning `/admin` to anything that normalizes it (the actor, a proxy, a
+ * cache); no client needs to send one (browsers and HTTP libraries normalize first).
+ */
+export function hasDotSegment(path: string): boolean {
+  return path.split('/').some((segment) => /^(?:\.|%2e){1,2}$/i.test(segment));
 }
 
 /** The path and query of a request target (origin form `/p?q`, or absolute form `http://h/p?q`). */

@@ -302,6 +302,17 @@ describe('errors', () => {
     expect((await fetch(`${base}/hello/again`)).status).toBe(200);
   });
 
+  test('dot segments, raw or percent-encoded: 400, never routed by prefix', async () => {
+    for (const path of ['/api/../hello', '/api/./echo', '/api/%2e%2E/hello', '/api/.%2e', '/..']) {
+      const answer = await rawExchange(port(), `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      expect({ path, status: answer.split('\r\n')[0] }).toEqual({ path, status: 'HTTP/1.1 400 Bad Request' });
+      expect(answer).toContain(`the path "${path}" has a "." or ".." segment`);
+      expect(answer).not.toContain('x-echo');
+    }
+    // Dots inside a segment are ordinary names.
+    expect((await fetch(`${base}/api/echo/a..b/.well-known`)).status).toBe(200);
+  });
+
   test('a chunk-size overflow: 400 naming it, though the request was already being served', async () => {
     const overflow = await rawExchange(
       port(),

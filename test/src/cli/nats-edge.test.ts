@@ -8,7 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { NatsServer } from '../harness/nats-server.js';
 import { natsFlags, wasmesh, wasmeshBin } from './run-cli.js';
 
@@ -108,6 +108,60 @@ describe('a NATS URL whose listener accepts and never speaks', () => {
     expect(JSON.parse(res.stdout)).toMatchObject({ ok: false, error: { code: 'WASMESH_ERR_NOT_CONNECTED' } });
     expect(Date.now() - started).toBeLessThan(12_000);
   }, 30_000);
+});
+
+describe('a NATS server that goes silent once the client is connected', () => {
+  // The proxy must read the protocol to freeze right after the connect handshake (the server's
+  // first PONG), which TLS would hide: this one test opts out of TLS and credentials explicitly.
+  let nats: NatsServer;
+  let proxy: Server;
+  let url: string;
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    nats = await NatsServer.start({ insecure: true });
+    const upstreamPort = Number(new URL(nats.url).port);
+    proxy = createServer((client) => {
+      const upstream = createConnection(upstreamPort, '127.0.0.1');
+      sockets.push(client, upstream);
+      let frozen = false;
+      let seen = '';
+      client.on('data', (d: Buffer) => frozen || upstream.write(d));
+      upstream.on('data', (d: Buffer) => {
+        if (frozen) return;
+        client.write(d);
+        seen += d.toString('latin1');
+        if (seen.includes('PONG\r\n')) frozen = true;
+      });
+      for (const s of [client, upstream]) s.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    url = `nats://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+  });
+
+  afterAll(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => proxy.close(resolve));
+    await nats.stop();
+  });
+
+  test.each([
+    [['call', 'echo', 'Echo', '--data', 'hi'], 4, /^wasmesh: WASMESH_ERR_TIMEOUT: /],
+    // JetStream does not answer: the lattice's state is unavailable (5), said in one line.
+    [['app', 'list'], 5, /^wasmesh: WASMESH_ERR_UNAVAILABLE: cannot open the lattice state bucket .*: timeout/],
+  ] as const)(
+    'wasmesh %j fails with its documented status within --timeout-ms + 5 s, closing included',
+    async (args, code, line) => {
+      const started = Date.now();
+      const res = await wasmesh([...args, '--nats', url, '--timeout-ms', '1500']);
+      const elapsed = Date.now() - started;
+      expect({ code: res.code, stderr: res.stderr }).toEqual({ code, stderr: expect.stringMatching(line) });
+      expect(res.stderr.trim().split('\n')).toHaveLength(1);
+      // 1.5 s + the 5 s cut-off + at most 2 s to close, and node's start-up.
+      expect(elapsed).toBeLessThan(11_000);
+    },
+    30_000,
+  );
 });
 
 test('spy keeps running once connected (its deadline covers connecting only)', async () => {

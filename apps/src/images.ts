@@ -3,11 +3,12 @@
  * path (relative to `baseDir`: the deploying client's working directory, as with `wasmesh start
  * actor`) or `file://` URL is pushed to the lattice object store
  * and replaced by its `sha256:` reference; a provider given as a path becomes an absolute path (a
- * host starts providers from its own file system). `builtin:` and `sha256:` images stay as they are.
+ * host starts providers from its own file system). `builtin:`, `sha256:` and `oci://` images stay as
+ * they are (hosts pull `oci://` ones from their registry).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_MAX_MODULE_BYTES, isWasmeshError, readRegularFile, WasmeshError } from '@wasmesh/lattice';
+import { DEFAULT_MAX_MODULE_BYTES, isOciRef, isWasmeshError, readRegularFile, WasmeshError } from '@wasmesh/lattice';
 import { digestOfApp, type AppComponent, type AppManifest } from './manifest/model.js';
 
 /** Stores module bytes somewhere every host can fetch them; returns the `sha256:` reference. */
@@ -49,7 +50,7 @@ export async function resolveImages(
 ): Promise<AppManifest> {
   const components = await Promise.all(
     manifest.components.map(async (c): Promise<AppComponent> => {
-      if (c.kind === 'actor' && !c.image.startsWith('sha256:')) {
+      if (c.kind === 'actor' && !c.image.startsWith('sha256:') && !isOciRef(c.image)) {
         const bytes = await readImage(localPath(c.image, baseDir), `image of actor ${c.name}`);
         return { ...c, image: await push(bytes, `${manifest.name}/${c.name}`) };
       }

@@ -171,12 +171,15 @@ export function checkActorId(actorId: string): string {
 }
 
 /**
- * The artifact reference to send to hosts: `sha256:<hex>` as it is, a file path or `file://` URL
- * as an absolute path. Hosts read file references from their own file system.
+ * The artifact reference to send to hosts: `sha256:<hex>` and `oci://…` as they are, a file path or
+ * `file://` URL as an absolute path. Hosts read file references from their own file system and
+ * pull `oci://` ones from the registry.
  */
 export function hostArtifactRef(ref: string): { ref: string; file?: string } {
   const parsed = parseArtifactRef(ref);
-  return parsed.kind === 'store' ? { ref: parsed.digest } : { ref: parsed.path, file: parsed.path };
+  if (parsed.kind === 'store') return { ref: parsed.digest };
+  if (parsed.kind === 'oci') return { ref };
+  return { ref: parsed.path, file: parsed.path };
 }
 
 /** The actor id for `start actor`: `--id`, else the file's basename without `.wasm` (file references only). */

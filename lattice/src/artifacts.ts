@@ -1,28 +1,32 @@
 /**
  * Actor artifacts: stored in the lattice's JetStream object store under their SHA-256, and
- * referenced as `sha256:<hex>`; or read from a file (`file:///abs/path` or a plain path). A stored
+ * referenced as `sha256:<hex>`; pulled from an OCI registry (`oci://REGISTRY/REPO:TAG` or
+ * `…@sha256:<hex>`); or read from a file (`file:///abs/path` or a plain path). A stored or pulled
  * artifact is pinned: its bytes are checked against the digest on every fetch.
  */
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Objm, type ObjectInfo, type ObjectStore } from '@nats-io/obj';
+import { digestOf } from './digest.js';
 import { WasmeshError } from './errors.js';
+import { isOciRef, parseOciRef, type OciReference } from './oci/reference.js';
 import type { Subjects } from './subjects.js';
 
-/** `sha256:<hex>` of `bytes`. */
-export function digestOf(bytes: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
+export { digestOf };
 
 const DIGEST_REF = /^sha256:[0-9a-f]{64}$/;
 
 /** Where an artifact reference points. */
-export type ArtifactRef = { kind: 'store'; digest: string } | { kind: 'file'; path: string };
+export type ArtifactRef =
+  { kind: 'store'; digest: string } | { kind: 'file'; path: string } | { kind: 'oci'; oci: OciReference };
 
-/** Parses `sha256:<hex>`, `file:///abs/path` or a path; anything else is `WASMESH_ERR_BAD_REQUEST`. */
+/**
+ * Parses `sha256:<hex>`, `oci://REGISTRY/REPO:TAG` (or `…@sha256:<hex>`), `file:///abs/path` or a
+ * path; anything else is `WASMESH_ERR_BAD_REQUEST`.
+ */
 export function parseArtifactRef(ref: string, cwd = process.cwd()): ArtifactRef {
+  if (isOciRef(ref)) return { kind: 'oci', oci: parseOciRef(ref) };
   if (ref.startsWith('sha256:')) {
     if (!DIGEST_REF.test(ref)) {
       throw new WasmeshError(
@@ -52,7 +56,7 @@ export function parseArtifactRef(ref: string, cwd = process.cwd()): ArtifactRef 
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref)) {
     throw new WasmeshError(
       'WASMESH_ERR_BAD_REQUEST',
-      `unsupported artifact reference "${ref}": use sha256:<hex> (from \`wasmesh push\`) or a file path`,
+      `unsupported artifact reference "${ref}": use sha256:<hex> (from \`wasmesh push\`), oci://REGISTRY/REPO:TAG or a file path`,
       { details: { ref } },
     );
   }
@@ -194,15 +198,24 @@ export function payloadObjectName(invocationId: string, part: PayloadPart): stri
 }
 
 /**
- * Reads the bytes an artifact reference points at: the lattice store via `objects`, or a file
- * through `readFile`, which decides what may be read (a host passes its file jail), so this
- * package never opens a file a request names.
+ * Reads the bytes an artifact reference points at: the lattice store via `objects`, a registry via
+ * `pullOci` (a host passes its registry options and cache), or a file through `readFile`, which
+ * decides what may be read (a host passes its file jail), so this package never opens a file a
+ * request names.
  */
 export async function loadArtifact(
   ref: string,
   objects: () => Promise<LatticeObjects>,
   readFile: (file: string) => Promise<Uint8Array>,
+  pullOci: (ref: string) => Promise<Uint8Array>,
 ): Promise<Uint8Array> {
   const parsed = parseArtifactRef(ref);
-  return parsed.kind === 'store' ? (await objects()).fetchArtifact(parsed.digest) : readFile(parsed.path);
+  switch (parsed.kind) {
+    case 'store':
+      return (await objects()).fetchArtifact(parsed.digest);
+    case 'oci':
+      return pullOci(ref);
+    case 'file':
+      return readFile(parsed.path);
+  }
 }

@@ -86,6 +86,7 @@ export {
   type ArtifactRef,
   type PayloadPart,
 } from './artifacts.js';
+export * from './oci/index.js';
 export {
   allowDirsFromEnv,
   DEFAULT_MAX_MODULE_BYTES,

@@ -4,7 +4,7 @@
  *
  * - component names unique; resolved ids (actors and providers share the invocation subject space)
  *   unique;
- * - images: an actor's is a path, `file://` URL or `sha256:<64 hex>` (the lattice's
+ * - images: an actor's is a path, `file://` URL, `sha256:<64 hex>` or `oci://…` (the lattice's
  *   `parseArtifactRef`); a capability's is `builtin:<name>`, a path or a `file://` URL; a shared
  *   capability (`application`) has no image, id, config or traits;
  * - links only on actors, to a capability of this manifest (not itself, not an actor), one per

@@ -115,6 +115,11 @@ program
     'largest module file read from an allowed directory (env WASMESH_MAX_MODULE_BYTES, default 64 MiB)',
     intFlag('--max-module-bytes', 1, 2 ** 31 - 1),
   )
+  .option(
+    '--insecure-registry <host[:port]>',
+    'an OCI registry pulled from over plain HTTP although not on loopback (repeatable; env WASMESH_INSECURE_REGISTRIES, comma separated)',
+    (registry: string, previous: string[] | undefined) => [...(previous ?? []), registry],
+  )
   .option(...TRUSTED_ISSUER_FLAG)
   .option('--json', 'print the host identity as one JSON line when ready', false)
   .addHelpText(
@@ -125,10 +130,13 @@ Examples:
   $ wasmesh host --label zone=eu-1 --label tier=gpu --lattice staging --allow-dir /srv/wasm
   $ WASMESH_NATS_URL=nats://10.0.0.5:4222 wasmesh host --json
   $ wasmesh host --trusted-issuer ACZ… --trusted-issuer ADQ…     # only actors signed by these accounts
+  $ wasmesh host --insecure-registry registry.lan:5000           # oci:// pulls over plain HTTP there
 
 Requests name files only inside the --allow-dir directories (after resolving links and ..), and
 only regular files; a host without --allow-dir runs modules pushed to the lattice (sha256:) and
-builtin: providers only. With --trusted-issuer, unsigned actors, actors of other issuers and
+builtin: providers only. Modules named oci://REGISTRY/REPO:TAG (or …@sha256:…) are pulled with the
+docker config file's credentials (env DOCKER_CONFIG), verified, and cached by digest in
+~/.cache/wasmesh/oci (env WASMESH_OCI_CACHE_DIR); a tag is resolved again on every start and update. With --trusted-issuer, unsigned actors, actors of other issuers and
 actors whose claims are tampered, expired or not yet valid are refused (WASMESH_ERR_UNTRUSTED_ACTOR).`,
   )
   .action(async (opts: HostCommandOptions) => {

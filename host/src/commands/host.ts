@@ -19,6 +19,7 @@ export interface HostCommandOptions {
   trustedIssuer?: string[];
   allowDir?: string[];
   maxModuleBytes?: number;
+  insecureRegistry?: string[];
   json: boolean;
 }
 
@@ -38,6 +39,7 @@ export async function hostCommand(opts: HostCommandOptions): Promise<void> {
     ...(opts.trustedIssuer ? { trustedIssuers: opts.trustedIssuer } : {}),
     ...(opts.allowDir ? { allowDirs: opts.allowDir } : {}),
     ...(opts.maxModuleBytes ? { maxModuleBytes: opts.maxModuleBytes } : {}),
+    ...(opts.insecureRegistry ? { insecureRegistries: opts.insecureRegistry } : {}),
     labels: opts.label,
     logger,
   });

@@ -12,6 +12,9 @@ import {
   encode,
   loadArtifact,
   MAX_TIMER_MS,
+  OciCache,
+  parseOciRef,
+  pullWasmArtifact,
   WasmeshError,
   type ControlOp,
 } from '@wasmesh/lattice';
@@ -157,6 +160,7 @@ export class ControlHandlers {
       ref,
       () => this.host.objects(),
       (file) => this.host.jail.readFile(file, `module of actor ${actorId}`),
+      (oci) => this.#pullOci(actorId, oci),
     );
     // The trust policy decides before anything is compiled: a refused module never runs.
     const claims = await admitModule(this.host.runtime, actorId, bytes, this.host.options.trustedIssuers);
@@ -175,6 +179,22 @@ export class ControlHandlers {
       },
     );
     return { actor, ref, digest: digestOf(bytes), maxConcurrent, ...(claims ? { claims } : {}) };
+  }
+
+  /** Pulls an `oci://` module within the host's module cap, through the on-disk cache. */
+  async #pullOci(actorId: string, ref: string): Promise<Uint8Array> {
+    const { options } = this.host;
+    const registry = parseOciRef(ref).registry.toLowerCase();
+    const pulled = await pullWasmArtifact(
+      ref,
+      { maxModuleBytes: options.maxModuleBytes, insecure: options.insecureRegistries.includes(registry) },
+      options.ociCacheDir === null ? undefined : new OciCache(options.ociCacheDir),
+    );
+    this.host.logger.info(
+      { actor: actorId, ref, manifest: pulled.manifestDigest, source: pulled.source },
+      'actor module pulled',
+    );
+    return pulled.bytes;
   }
 
   #failed(actorId: string, ref: string, err: unknown): never {

@@ -4,6 +4,7 @@
 import {
   allowDirsFromEnv,
   DEFAULT_MAX_MODULE_BYTES,
+  defaultOciCacheDir,
   latticeName,
   parseTrustedIssuers,
   resolveAccess,
@@ -58,6 +59,17 @@ export interface HostOptions {
    * WASMESH_TRUSTED_ISSUERS (comma separated), else none: no policy.
    */
   trustedIssuers?: string[];
+  /**
+   * Registries (`host[:port]`) reached over plain HTTP although not on loopback (loopback ones
+   * always are, as docker does). Credentials come from the docker config file (env DOCKER_CONFIG).
+   * @default WASMESH_INSECURE_REGISTRIES (comma separated), else none
+   */
+  insecureRegistries?: string[];
+  /**
+   * Where modules pulled from OCI registries are kept, by digest, so a restart does not pull them
+   * again; `null` keeps none. @default ~/.cache/wasmesh/oci (env WASMESH_OCI_CACHE_DIR)
+   */
+  ociCacheDir?: string | null;
   /** Wasm runtime sizing. */
   runtime?: RuntimeOptions;
   logger?: Logger;
@@ -81,6 +93,8 @@ export interface ResolvedHostOptions {
   allowDirs: string[];
   maxModuleBytes: number;
   trustedIssuers: string[];
+  insecureRegistries: string[];
+  ociCacheDir: string | null;
   runtime: RuntimeOptions;
 }
 
@@ -130,6 +144,10 @@ export function resolveHostOptions(o: HostOptions = {}): Readonly<ResolvedHostOp
       2 ** 31 - 1,
     ),
     trustedIssuers: parseTrustedIssuers(o.trustedIssuers),
+    insecureRegistries: (o.insecureRegistries ?? (process.env.WASMESH_INSECURE_REGISTRIES ?? '').split(','))
+      .map((r) => r.trim().toLowerCase())
+      .filter(Boolean),
+    ociCacheDir: o.ociCacheDir === undefined ? defaultOciCacheDir() : o.ociCacheDir,
     runtime: { ...(o.runtime ?? {}) },
   });
 }

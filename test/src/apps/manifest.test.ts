@@ -594,12 +594,21 @@ const INVALID: [string, (m: M) => unknown, string[]][] = [
     ],
   ],
   [
-    'oci actor',
+    'bad oci actor',
     (m) => {
-      C(m)[0].properties.image = 'oci://ghcr.io/x/y:1';
+      C(m)[0].properties.image = 'oci://ghcr.io/X/y:1';
     },
     [
-      'spec.components[0].properties.image: unsupported artifact reference "oci://ghcr.io/x/y:1": use sha256:<hex> (from `wasmesh push`) or a file path',
+      'spec.components[0].properties.image: invalid OCI reference "oci://ghcr.io/X/y:1": "X/y" is not a repository (lowercase path components such as wasmesh/echo)',
+    ],
+  ],
+  [
+    'unsupported scheme',
+    (m) => {
+      C(m)[0].properties.image = 'https://ghcr.io/x/y:1';
+    },
+    [
+      'spec.components[0].properties.image: unsupported artifact reference "https://ghcr.io/x/y:1": use sha256:<hex> (from `wasmesh push`), oci://REGISTRY/REPO:TAG or a file path',
     ],
   ],
   [

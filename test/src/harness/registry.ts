@@ -1,0 +1,237 @@
+/**
+ * A real OCI registry for tests: CNCF distribution's `registry serve` (built by scripts/setup.sh),
+ * on a free port of 127.0.0.1 with filesystem storage in its own temporary directory, optionally
+ * behind htpasswd basic auth, and killed when the test process exits.
+ *
+ * With `auth: 'htpasswd'` the registry provisions its own htpasswd file (user `docker`, a random
+ * password it logs) when the configured file is missing: the harness reads the password from that
+ * log line, so no bcrypt code of ours is needed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { killOnExit } from './nats-server.js';
+import { findBinary } from './processes.js';
+import { freePort } from './redis-server.js';
+
+/** How long a start waits for the registry to answer `GET /v2/`. */
+const START_TIMEOUT_MS = 15_000;
+/** How long stop waits after SIGTERM before it sends SIGKILL. */
+const STOP_TIMEOUT_MS = 5_000;
+/** Starts retried when the chosen port was taken in between. */
+const PORT_ATTEMPTS = 5;
+/** The user the registry provisions in a missing htpasswd file. */
+const HTPASSWD_USER = 'docker';
+
+const INSTALL_HINT =
+  'run `bash scripts/setup.sh` in the repository (it builds the pinned registry into ~/.cache/wasmesh/bin), ' +
+  'or set REGISTRY_BIN to a CNCF distribution registry binary';
+
+/** The registry binary: env REGISTRY_BIN, then the one scripts/setup.sh builds, then `registry` on PATH. */
+export function findRegistryBinary(): string {
+  const binDir = process.env.WASMESH_BIN_DIR || path.join(os.homedir(), '.cache', 'wasmesh', 'bin');
+  return findBinary({
+    name: 'registry',
+    envVar: 'REGISTRY_BIN',
+    preferred: [path.join(binDir, 'registry')],
+    fallback: [],
+    installHint: INSTALL_HINT,
+  });
+}
+
+/** Options of {@link RegistryServer.start}. */
+export interface RegistryServerOptions {
+  /** `htpasswd`: basic auth with a provisioned user (see {@link RegistryServer.credentials}). @default 'none' */
+  auth?: 'none' | 'htpasswd';
+}
+
+/** A registry process owned by a test; see {@link RegistryServer.start}. */
+export class RegistryServer implements AsyncDisposable {
+  /** `http://127.0.0.1:<port>`. */
+  readonly url: string;
+  /** `127.0.0.1:<port>`, the registry part of an `oci://` reference. */
+  readonly host: string;
+  #stopping: Promise<void> | undefined;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly exited: Promise<void>,
+    /** The port it listens on. */
+    readonly port: number,
+    /** Its temporary directory (removed by {@link stop}); blobs live under {@link storageDir}. */
+    readonly dir: string,
+    /** The provisioned user and password of an htpasswd registry; undefined without auth. */
+    readonly credentials: { username: string; password: string } | undefined,
+    private readonly output: () => string,
+  ) {
+    this.host = `127.0.0.1:${port}`;
+    this.url = `http://${this.host}`;
+  }
+
+  /** Starts a registry on a free port and resolves once it answers; rejects with its output otherwise. */
+  static async start(options: RegistryServerOptions = {}): Promise<RegistryServer> {
+    const binary = findRegistryBinary();
+    let lastError: unknown;
+    for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'wasmesh-registry-'));
+      try {
+        return await RegistryServer.launch(binary, dir, await freePort(), options.auth ?? 'none');
+      } catch (err) {
+        lastError = err;
+        await rm(dir, { recursive: true, force: true });
+        if (!/address already in use/i.test((err as Error).message)) break;
+      }
+    }
+    throw lastError;
+  }
+
+  /** The filesystem storage root (`docker/registry/v2/blobs/sha256/<2>/<hex>/data` holds each blob). */
+  get storageDir(): string {
+    return path.join(this.dir, 'data');
+  }
+
+  /** Where the registry keeps the blob of `digest` (`sha256:<hex>`): tests corrupt it there. */
+  blobPath(digest: string): string {
+    const hex = digest.replace(/^sha256:/, '');
+    return path.join(this.storageDir, 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
+  }
+
+  /** The server's output so far: print it when a test fails. */
+  logs(): string {
+    return this.output();
+  }
+
+  /** Stops the server (SIGTERM, then SIGKILL after 5 s) and removes its directory. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      if (this.child.exitCode === null && this.child.signalCode === null) {
+        this.child.kill('SIGTERM');
+        const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+        await this.exited;
+        clearTimeout(timer);
+      }
+      await rm(this.dir, { recursive: true, force: true });
+    })();
+    return this.#stopping;
+  }
+
+  /** Same as {@link stop}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  /** Writes the config, spawns the registry on `port` and waits until it answers. */
+  private static async launch(
+    binary: string,
+    dir: string,
+    port: number,
+    auth: 'none' | 'htpasswd',
+  ): Promise<RegistryServer> {
+    const config = path.join(dir, 'config.yml');
+    const htpasswd = path.join(dir, 'htpasswd');
+    writeFileSync(
+      config,
+      [
+        'version: 0.1',
+        'log:',
+        '  level: info',
+        '  formatter: json',
+        '  accesslog:',
+        '    disabled: true',
+        'storage:',
+        '  filesystem:',
+        `    rootdirectory: ${JSON.stringify(path.join(dir, 'data'))}`,
+        '  delete:',
+        '    enabled: true',
+        '  maintenance:',
+        '    uploadpurging:',
+        '      enabled: false',
+        'http:',
+        `  addr: 127.0.0.1:${port}`,
+        `  secret: ${randomBytes(16).toString('hex')}`,
+        ...(auth === 'htpasswd'
+          ? ['auth:', '  htpasswd:', '    realm: wasmesh-test', `    path: ${JSON.stringify(htpasswd)}`]
+          : []),
+        '',
+      ].join('\n'),
+    );
+    const child = spawn(binary, ['serve', config], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, OTEL_TRACES_EXPORTER: 'none', OTEL_SDK_DISABLED: 'true' },
+    });
+    killOnExit(child);
+    let output = '';
+    const collect = (d: Buffer): void => void (output = (output + d.toString()).slice(-256 * 1024));
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    const exited = new Promise<void>((resolve) => {
+      child.once('error', (err) => {
+        output += `[harness] ${err.message}\n`;
+        resolve();
+      });
+      child.once('close', () => resolve());
+    });
+    const failure = (what: string): Error =>
+      new Error(`registry (${binary}) ${what}; its output:\n${output || '(none)'}`);
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    let credentials: { username: string; password: string } | undefined;
+    try {
+      await Promise.race([
+        (async () => {
+          while (!done && !(await answers(port))) await new Promise((r) => setTimeout(r, 25));
+          if (auth === 'htpasswd') {
+            while (!done && !(credentials = provisioned(output))) await new Promise((r) => setTimeout(r, 25));
+          }
+        })(),
+        exited.then(() => {
+          if (!done) throw failure('exited during startup');
+        }),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(failure(`did not answer within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+        }),
+      ]);
+    } catch (err) {
+      child.kill('SIGKILL');
+      await exited;
+      throw err;
+    } finally {
+      done = true;
+      clearTimeout(timer);
+    }
+    child.unref();
+    for (const stream of [child.stdout, child.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
+    return new RegistryServer(child, exited, port, dir, credentials, () => output);
+  }
+}
+
+/** True when the registry on `port` answers `GET /v2/` (200, or 401 behind auth). */
+async function answers(port: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/v2/`, { signal: AbortSignal.timeout(1000) });
+    await res.arrayBuffer();
+    return res.status === 200 || res.status === 401;
+  } catch {
+    return false;
+  }
+}
+
+/** The password the registry logged when it provisioned the htpasswd file (JSON log lines). */
+function provisioned(output: string): { username: string; password: string } | undefined {
+  for (const line of output.split('\n')) {
+    if (!line.includes('provisioning with default user')) continue;
+    try {
+      const entry = JSON.parse(line) as { user?: unknown; password?: unknown };
+      if (entry.user === HTPASSWD_USER && typeof entry.password === 'string') {
+        return { username: HTPASSWD_USER, password: entry.password };
+      }
+    } catch {
+      // not a JSON line
+    }
+  }
+  return undefined;
+}

@@ -7,6 +7,11 @@
 #     with `go install` from the Go module proxy into $WASMESH_BIN_DIR (default
 #     ~/.cache/wasmesh/bin, outside the clone so clean clones reuse it). Without Go, or if the build
 #     fails, Debian's nats-server package (older, but enough for tests) is installed instead.
+#   Kubernetes test binaries (kube-apiserver, etcd, kubectl, kube-controller-manager; the operator's
+#     tests start a real control plane) and helm: built from the Go module proxy once per version by
+#     scripts/k8s-testbin/build.sh into ~/.cache/wasmesh/k8s/<version> and ~/.cache/wasmesh/bin/helm
+#     (~8 min cold on 2 cores, milliseconds warm). These need Go >= 1.26; without it setup warns and
+#     goes on (the Kubernetes tests will fail).
 #   registry (CNCF distribution's OCI registry; the OCI artifact tests push to and pull from real
 #     registries): a pinned release built with `go install` from the Go module proxy into
 #     $WASMESH_BIN_DIR like nats-server. Without Go, or if the build fails, setup warns and goes on
@@ -52,12 +57,13 @@ fi
 # nats-server: "nats-server: v2.14.9" -> "v2.14.9"; empty when the binary is missing or broken.
 nats_version_of() { "$1" --version 2>/dev/null | awk '{print $NF}' || true; }
 
+go_bin=$(command -v go || { [ -x /usr/local/go/bin/go ] && echo /usr/local/go/bin/go; } || true)
+
 nats_bin="$WASMESH_BIN_DIR/nats-server"
 nats_version=$([ -x "$nats_bin" ] && nats_version_of "$nats_bin" || true)
 nats_source="cached build, $nats_bin"
 if [ "$nats_version" != "$NATS_SERVER_VERSION" ]; then
   nats_version=""
-  go_bin=$(command -v go || { [ -x /usr/local/go/bin/go ] && echo /usr/local/go/bin/go; } || true)
   if [ -n "$go_bin" ]; then
     echo "setup: building nats-server $NATS_SERVER_VERSION with $("$go_bin" version | awk '{print $3}') into $WASMESH_BIN_DIR" >&2
     mkdir -p "$WASMESH_BIN_DIR"
@@ -86,6 +92,19 @@ if [ -z "$nats_version" ]; then
   nats_version=$(nats_version_of "$nats_bin")
   [ -n "$nats_version" ] || fail "nats-server at $nats_bin does not run"
   nats_source="system, $nats_bin"
+fi
+
+# Kubernetes test binaries and helm: like registry, setup warns and goes on when they cannot be built.
+k8s_summary="kubernetes, helm: not built, the Kubernetes tests will fail"
+go_version=$([ -n "$go_bin" ] && "$go_bin" env GOVERSION | sed 's/^go//' || true)
+if [ -z "$go_version" ]; then
+  echo "setup: go is missing; the Kubernetes test binaries and helm are not built: the Kubernetes tests will fail" >&2
+elif ! printf '%s\n%s\n' 1.26.0 "$go_version" | sort -V -C; then
+  echo "setup: Go $go_version is too old for the Kubernetes test binaries and helm (1.26 or newer): the Kubernetes tests will fail" >&2
+elif summary=$(WASMESH_BIN_DIR="$WASMESH_BIN_DIR" bash "$(dirname "$0")/k8s-testbin/build.sh" "$go_bin"); then
+  k8s_summary=$summary
+else
+  echo "setup: building the Kubernetes test binaries or helm failed; the Kubernetes tests will fail" >&2
 fi
 
 # registry: "registry github.com/distribution/distribution/v3 v3.1.2+unknown" -> "v3.1.2".
@@ -136,4 +155,4 @@ redis_version=$(redis_version_of "$redis_bin")
 [ -n "$redis_version" ] || fail "redis-server at $redis_bin does not run"
 
 echo "setup: ok (node $node_version, rust $rust_version, nats-server $nats_version: $nats_source;" \
-  "registry $registry_version: $registry_source; redis-server $redis_version: $redis_source)"
+  "registry $registry_version: $registry_source; redis-server $redis_version: $redis_source; $k8s_summary)"

@@ -5,10 +5,14 @@
  *
  * With `auth: 'htpasswd'` the registry provisions its own htpasswd file (user `docker`, a random
  * password it logs) when the configured file is missing: the harness reads the password from that
- * log line, so no bcrypt code of ours is needed.
+ * log line, so no bcrypt code of ours is needed. With `auth: 'token'` the registry uses
+ * distribution's token auth (the Bearer challenge flow Docker Hub and GHCR use), trusting a JWKS of
+ * an ES256 key; the harness runs the token service on another loopback port, granting tokens to
+ * one user (see {@link RegistryServer.credentials}).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import http from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -44,8 +48,11 @@ export function findRegistryBinary(): string {
 
 /** Options of {@link RegistryServer.start}. */
 export interface RegistryServerOptions {
-  /** `htpasswd`: basic auth with a provisioned user (see {@link RegistryServer.credentials}). @default 'none' */
-  auth?: 'none' | 'htpasswd';
+  /**
+   * `htpasswd`: basic auth with a provisioned user; `token`: bearer tokens from a token service
+   * the harness runs (see {@link RegistryServer.credentials}). @default 'none'
+   */
+  auth?: 'none' | 'htpasswd' | 'token';
 }
 
 /** A registry process owned by a test; see {@link RegistryServer.start}. */
@@ -66,6 +73,7 @@ export class RegistryServer implements AsyncDisposable {
     /** The provisioned user and password of an htpasswd registry; undefined without auth. */
     readonly credentials: { username: string; password: string } | undefined,
     private readonly output: () => string,
+    private readonly tokenService: http.Server | undefined,
   ) {
     this.host = `127.0.0.1:${port}`;
     this.url = `http://${this.host}`;
@@ -113,6 +121,10 @@ export class RegistryServer implements AsyncDisposable {
         await this.exited;
         clearTimeout(timer);
       }
+      if (this.tokenService) {
+        this.tokenService.closeAllConnections();
+        await new Promise((resolve) => this.tokenService!.close(resolve));
+      }
       await rm(this.dir, { recursive: true, force: true });
     })();
     return this.#stopping;
@@ -128,10 +140,11 @@ export class RegistryServer implements AsyncDisposable {
     binary: string,
     dir: string,
     port: number,
-    auth: 'none' | 'htpasswd',
+    auth: 'none' | 'htpasswd' | 'token',
   ): Promise<RegistryServer> {
     const config = path.join(dir, 'config.yml');
     const htpasswd = path.join(dir, 'htpasswd');
+    const token = auth === 'token' ? await startTokenService(dir) : undefined;
     writeFileSync(
       config,
       [
@@ -154,6 +167,16 @@ export class RegistryServer implements AsyncDisposable {
         `  secret: ${randomBytes(16).toString('hex')}`,
         ...(auth === 'htpasswd'
           ? ['auth:', '  htpasswd:', '    realm: wasmesh-test', `    path: ${JSON.stringify(htpasswd)}`]
+          : []),
+        ...(token
+          ? [
+              'auth:',
+              '  token:',
+              `    realm: ${token.realm}`,
+              `    service: ${TOKEN_SERVICE}`,
+              `    issuer: ${TOKEN_ISSUER}`,
+              `    jwks: ${JSON.stringify(token.jwks)}`,
+            ]
           : []),
         '',
       ].join('\n'),
@@ -179,7 +202,7 @@ export class RegistryServer implements AsyncDisposable {
       new Error(`registry (${binary}) ${what}; its output:\n${output || '(none)'}`);
     let done = false;
     let timer: NodeJS.Timeout | undefined;
-    let credentials: { username: string; password: string } | undefined;
+    let credentials: { username: string; password: string } | undefined = token?.credentials;
     try {
       await Promise.race([
         (async () => {
@@ -198,6 +221,7 @@ export class RegistryServer implements AsyncDisposable {
     } catch (err) {
       child.kill('SIGKILL');
       await exited;
+      token?.server.close();
       throw err;
     } finally {
       done = true;
@@ -205,7 +229,7 @@ export class RegistryServer implements AsyncDisposable {
     }
     child.unref();
     for (const stream of [child.stdout, child.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
-    return new RegistryServer(child, exited, port, dir, credentials, () => output);
+    return new RegistryServer(child, exited, port, dir, credentials, () => output, token?.server);
   }
 }
 
@@ -234,4 +258,63 @@ function provisioned(output: string): { username: string; password: string } | u
     }
   }
   return undefined;
+}
+
+/** The service and issuer names of the harness's token service. */
+const TOKEN_SERVICE = 'wasmesh-test-registry';
+const TOKEN_ISSUER = 'wasmesh-test-token-service';
+/** How long a token is valid. */
+const TOKEN_TTL_S = 300;
+
+/**
+ * A token service of the docker token auth spec on a free loopback port: `GET /token?service=…&scope=…`
+ * with the one user's basic auth answers `{token}`, an ES256 JWT granting the scope's actions; other
+ * callers get 401. The registry trusts its key through the JWKS file written to `dir`.
+ */
+async function startTokenService(dir: string): Promise<{
+  server: http.Server;
+  realm: string;
+  jwks: string;
+  credentials: { username: string; password: string };
+}> {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const kid = randomBytes(8).toString('hex');
+  const jwks = path.join(dir, 'jwks.json');
+  writeFileSync(
+    jwks,
+    JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'ES256' }] }),
+  );
+  const credentials = { username: 'token-user', password: randomBytes(16).toString('hex') };
+  const expected = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/token' || req.headers.authorization !== expected) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"unauthorized"}');
+      return;
+    }
+    const access = url.searchParams.getAll('scope').flatMap((scope) => {
+      const [type, name, actions] = scope.split(':');
+      return type && name && actions ? [{ type, name, actions: actions.split(',') }] : [];
+    });
+    const token = jwt(privateKey, kid, {
+      iss: TOKEN_ISSUER,
+      sub: credentials.username,
+      aud: url.searchParams.get('service') ?? '',
+      access,
+    });
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, expires_in: TOKEN_TTL_S }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  const { port } = server.address() as { port: number };
+  return { server, realm: `http://127.0.0.1:${port}/token`, jwks, credentials };
+}
+
+/** An ES256 JWT of `claims` (plus iat/nbf/exp/jti) signed by `key`. */
+function jwt(key: KeyObject, kid: string, claims: Record<string, unknown>): string {
+  const now = Math.floor(Date.now() / 1000);
+  const part = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const body = `${part({ alg: 'ES256', typ: 'JWT', kid })}.${part({ ...claims, iat: now, nbf: now - 5, exp: now + TOKEN_TTL_S, jti: randomBytes(8).toString('hex') })}`;
+  const signature = sign('sha256', Buffer.from(body), { key, dsaEncoding: 'ieee-p1363' });
+  return `${body}.${signature.toString('base64url')}`;
 }

@@ -194,3 +194,21 @@ test('an unreachable registry is WASMESH_ERR_UNAVAILABLE; malformed references a
     expect((await failure(pullWasmArtifact(bad, NO_DOCKER))).code).toBe('WASMESH_ERR_BAD_REQUEST');
   }
 });
+
+test('a registry with token auth: the Bearer challenge is answered with a token from its realm', async () => {
+  const server = await RegistryServer.start({ auth: 'token' });
+  try {
+    const ref = `oci://${server.host}/team/echo:v1`;
+    const denied = await failure(pushWasmArtifact(echo, ref, NO_DOCKER));
+    expect(denied.code).toBe('WASMESH_ERR_PERMISSION_DENIED');
+    expect(denied.message).toContain(ref);
+    const credentials = server.credentials!;
+    const pushed = await pushWasmArtifact(echo, ref, { credentials });
+    const pulled = await pullWasmArtifact(pushed.pinned, { credentials });
+    expect(Buffer.from(pulled.bytes).equals(echo)).toBe(true);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\nregistry output:\n${server.logs().slice(-3000)}`);
+  } finally {
+    await server.stop();
+  }
+});

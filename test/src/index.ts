@@ -3,4 +3,15 @@ export { actorPath, fixturePath, fixtureBuildDir, providerFixturePath, providerF
 export { NatsServer, findNatsServerBinary, type NatsServerOptions } from './harness/nats-server.js';
 export { HostProcess, hostBin, type HostProcessOptions } from './harness/host-process.js';
 export { RedisServer, findRedisServerBinary, freePort } from './harness/redis-server.js';
+export { RegistryServer, findRegistryBinary, type RegistryServerOptions } from './harness/registry.js';
 export { ProviderProcess, keyValueProviderBin, type ProviderProcessOptions } from './harness/provider-process.js';
+export {
+  KubeCluster,
+  findHelmBinary,
+  findKubeBinary,
+  kubernetesVersion,
+  type CommandOptions,
+  type CommandResult,
+  type KubeClusterOptions,
+  type KubeCommand,
+} from './harness/kube.js';

@@ -15,13 +15,3 @@ export {
   type KubeClusterOptions,
   type KubeCommand,
 } from './harness/kube.js';
-export {
-  KubeCluster,
-  findHelmBinary,
-  findKubeBinary,
-  kubernetesVersion,
-  type CommandOptions,
-  type CommandResult,
-  type KubeClusterOptions,
-  type KubeCommand,
-} from './harness/kube.js';

@@ -5,7 +5,9 @@
  *   deploy   an app of `actors` actor components (distinct ids, one small wasm module pushed
  *            once, spreadscaler `instances: 3` each over every host), `deploy` → status `deployed`;
  *   recover  kill -9 of one of the 3 hosts → status `deployed` again with every actor's 3
- *            instances on the 2 hosts left (noticed after 2.5 missed heartbeats, then re-placed).
+ *            instances on the 2 hosts left (noticed after 2.5 missed heartbeats, then re-placed);
+ *   oci      `oci_cold_start_ms`: an actor started by `oci://` reference on a host that never saw
+ *            it, pull + compile + first call (see oci-cold-start.ts).
  *
  * One nats-server, 3 host processes (as in production, each its own Node process), a Reconciler
  * in this process (default interval 1000 ms, lease 3000 ms).
@@ -22,6 +24,7 @@ import { ControlClient, LatticeClient } from '@wasmesh/lattice';
 import type { lattice } from '@wasmesh/proto';
 import { HostProcess, NatsServer } from '@wasmesh/test';
 import { stopHost, unwind } from './child.js';
+import { measureOciColdStart } from './oci-cold-start.js';
 import { option, positive } from './runtime.js';
 import { round } from './stats.js';
 
@@ -191,6 +194,10 @@ export async function runReconcileBench(args: readonly string[]): Promise<Record
     const recoverMs = performance.now() - killAt;
     log(`deployed again ${round(recoverMs, 0)} ms after the kill (first action after ${round(noticedMs ?? 0, 0)} ms)`);
 
+    // (c) an actor started by oci:// reference on a host that never saw it.
+    const oci = await measureOciColdStart(client, control, hosts[0]!.hostId);
+    log(`oci:// cold start in ${oci.oci_cold_start_ms} ms`);
+
     return {
       deploy_100_ms: round(deployMs, 0),
       recover_after_kill_ms: round(recoverMs, 0),
@@ -203,6 +210,7 @@ export async function runReconcileBench(args: readonly string[]): Promise<Record
       instances_per_actor: INSTANCES,
       hosts: HOSTS,
       rounds_during_recovery: reconciler.rounds - roundsBefore,
+      ...oci,
     };
   } finally {
     await unwind(cleanups, log);

@@ -2,16 +2,17 @@
  * OCI artifacts end to end with real processes: `wasmesh push FILE oci://…` to an htpasswd registry
  * (refused without credentials, then with --username/--password-stdin and with a docker config
  * file), a host (credentials from its DOCKER_CONFIG) starting an actor from the tag and calling
- * it, `update actor` picking up a moved tag, and a host whose registry is gone starting the actor
- * by digest from its cache.
+ * it, `update actor` picking up a moved tag, an app manifest with an `oci://` image deployed by the
+ * reconciler, and a host whose registry is gone starting the actor by digest from its cache.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { AppStore, loadManifest, Reconciler, resolveImages } from '@wasmesh/apps';
 import { actorPath } from '../fixtures.js';
 import { RegistryServer } from '../harness/registry.js';
-import { startLattice, type LatticeFixture } from '../lattice/fixture.js';
+import { startLattice, until, type LatticeFixture } from '../lattice/fixture.js';
 import { wasmeshBin, type CliResult } from '../cli/run-cli.js';
 
 let registry: RegistryServer;
@@ -104,6 +105,51 @@ test('registry errors reach the caller typed: a missing tag is WASMESH_ERR_NOT_F
     lat.client.control.startActor({ hostId: host.hostId, actorId: 'nope', artifactRef: missing, maxConcurrent: 1 }),
   ).rejects.toMatchObject({ code: 'WASMESH_ERR_NOT_FOUND', message: expect.stringContaining(missing) });
 });
+
+test('an app manifest with an oci:// image is deployed by the reconciler and served', async () => {
+  const image = `oci://${registry.host}/wasmesh/app-echo:v1`;
+  expect((await wasmesh(['push', actorPath('echo'), image], '', { DOCKER_CONFIG: dockerDir })).code).toBe(0);
+  const manifest = loadManifest(
+    `
+apiVersion: core.oam.dev/v1beta1
+kind: Application
+metadata:
+  name: oci-app
+  annotations:
+    version: v1
+spec:
+  components:
+    - name: echo
+      type: actor
+      properties:
+        image: ${image}
+        id: oci-echo
+      traits:
+        - type: spreadscaler
+          properties:
+            instances: 1
+`,
+    { source: 'test' },
+  );
+  // Deploying clients resolve local images; an oci:// image is left for the hosts to pull.
+  const resolved = await resolveImages(manifest, tmp, () => Promise.reject(new Error('nothing to push')));
+  expect(resolved.components[0]).toMatchObject({ kind: 'actor', image });
+  const store = await AppStore.open(lat.client.nc, lat.client.subjects);
+  const { servers: natsUrl, ...auth } = await lat.nats.access(lat.lattice);
+  const reconciler = await Reconciler.start({ natsUrl, ...auth, lattice: lat.lattice, id: 'oci', intervalMs: 300 });
+  try {
+    await store.put(resolved);
+    await store.deploy(resolved.name, resolved.version);
+    await until(
+      'the oci:// app to be deployed',
+      async () => (await store.status('oci-app'))?.state === 'deployed',
+      20_000,
+    );
+    expect(Buffer.from(await lat.client.invoke('oci-echo', 'Echo', Buffer.from('app'))).toString()).toBe('app');
+  } finally {
+    await reconciler.close();
+  }
+}, 60_000);
 
 test('a host whose registry is gone starts the actor by digest from its cache', async () => {
   const pinnedPush = await wasmesh(['push', actorPath('fib'), `oci://${registry.host}/wasmesh/fib:v1`], '', {

@@ -115,7 +115,10 @@ function registerStart(program: Command): void {
         .description(
           'start an actor on one host: the one --host names, or the least loaded host matching the constraints',
         )
-        .argument('<ref>', 'artifact: sha256:<hex> from `wasmesh push`, or a path / file:// URL of a module')
+        .argument(
+          '<ref>',
+          'artifact: sha256:<hex> from `wasmesh push`, oci://REGISTRY/REPO:TAG (or …@sha256:<hex>), or a path / file:// URL of a module',
+        )
         .option('--id <id>', "actor id (letters, digits, '-', '_'); default: the file name without .wasm")
         .addOption(new Option('--host <host-id>', 'start it on this host').conflicts('constraint'))
         .option('--constraint <key=value>', 'only hosts with this label (repeatable)', keyValueFlag('--constraint'))
@@ -131,6 +134,7 @@ function registerStart(program: Command): void {
       'wasmesh start actor sha256:3f…9a --id echo --constraint zone=eu-1 --max-concurrent 16',
       'wasmesh start actor /srv/actors/hello.wasm --host NBX3…QW      # actor id "hello"',
       'wasmesh start actor sha256:3f…9a --id echo --json',
+      'wasmesh start actor oci://ghcr.io/me/echo:v1 --id echo     # the host pulls it (docker config credentials)',
     ],
     'A file reference is sent to the host as an absolute path and read by the host from its own file\n' +
       "system, so the file must exist on the host's machine; for remote hosts, `wasmesh push` the module\n" +
@@ -357,13 +361,17 @@ function registerUpdate(program: Command): void {
         .command('actor')
         .description('move an actor to a new artifact on every host running it (or on the one --host names)')
         .argument('<id>', 'the actor id')
-        .argument('<new-ref>', 'artifact: sha256:<hex> from `wasmesh push`, or a path / file:// URL of a module')
+        .argument(
+          '<new-ref>',
+          'artifact: sha256:<hex> from `wasmesh push`, oci://REGISTRY/REPO:TAG (or …@sha256:<hex>), or a path / file:// URL of a module',
+        )
         .option('--host <host-id>', 'update it on this host only'),
       TIMEOUT,
     ),
     [
       'wasmesh update actor echo $(wasmesh push actors/build/echo.wasm)',
       'wasmesh update actor echo sha256:77…c1 --host NBX3…QW --json',
+      'wasmesh update actor echo oci://ghcr.io/me/echo:v1   # the tag is resolved again: a moved tag is picked up',
     ],
     'In-flight invocations finish on the old module; new ones go to the new module. File references are\n' +
       'read by each host from its own file system (see `wasmesh start actor --help`). With --json:\n' +

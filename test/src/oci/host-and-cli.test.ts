@@ -13,7 +13,7 @@ import { AppStore, loadManifest, Reconciler, resolveImages } from '@wasmesh/apps
 import { actorPath } from '../fixtures.js';
 import { RegistryServer } from '../harness/registry.js';
 import { startLattice, until, type LatticeFixture } from '../lattice/fixture.js';
-import { wasmeshBin, type CliResult } from '../cli/run-cli.js';
+import { natsFlags, wasmeshBin, type CliResult } from '../cli/run-cli.js';
 
 let registry: RegistryServer;
 let lat: LatticeFixture;
@@ -96,6 +96,24 @@ test('a host starts an actor from an oci:// tag and serves it; update actor pick
   expect(Buffer.from(await lat.client.invoke('svc', 'SayHello', Buffer.from('oci'))).toString()).toBe('Hello, oci!');
   const inv = await lat.client.control.inventory(host.hostId);
   expect(inv.actors.find((a) => a.actorId === 'svc')?.artifactRef).toBe(tag);
+}, 60_000);
+
+test('wasmesh start actor and update actor take oci:// references', async () => {
+  const tag = `oci://${registry.host}/wasmesh/cli-svc:v1`;
+  const env = { DOCKER_CONFIG: dockerDir };
+  expect((await wasmesh(['push', actorPath('hello'), tag], '', env)).code).toBe(0);
+  const flags = [...(await natsFlags(lat.nats, lat.lattice)), '--lattice', lat.lattice];
+  const started = await wasmesh(['start', 'actor', tag, '--id', 'cli-svc', '--json', ...flags]);
+  expect(started.stderr).toBe('');
+  expect(started.stdout).toContain('"ok":true');
+  expect(JSON.parse(started.stdout)).toMatchObject({ actor: 'cli-svc', artifactRef: tag });
+  expect(Buffer.from(await lat.client.invoke('cli-svc', 'SayHello', Buffer.from('cli'))).toString()).toBe(
+    'Hello, cli!',
+  );
+  expect((await wasmesh(['push', actorPath('echo'), tag], '', env)).code).toBe(0);
+  const updated = await wasmesh(['update', 'actor', 'cli-svc', tag, '--json', ...flags]);
+  expect(updated.code).toBe(0);
+  expect(Buffer.from(await lat.client.invoke('cli-svc', 'Echo', Buffer.from('moved'))).toString()).toBe('moved');
 }, 60_000);
 
 test('registry errors reach the caller typed: a missing tag is WASMESH_ERR_NOT_FOUND naming the reference', async () => {

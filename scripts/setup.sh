@@ -59,6 +59,23 @@ nats_version_of() { "$1" --version 2>/dev/null | awk '{print $NF}' || true; }
 
 go_bin=$(command -v go || { [ -x /usr/local/go/bin/go ] && echo /usr/local/go/bin/go; } || true)
 
+# go_install MODULE VERSION NAME VERSION_OF: builds NAME from MODULE@VERSION into $WASMESH_BIN_DIR/NAME
+# when the result reports VERSION (VERSION_OF is the function reading it). It builds into a scratch
+# dir next to the target, then renames, so an interrupted build never leaves a half-written binary.
+# GOTOOLCHAIN=local: use the installed Go, never download another one.
+go_install() {
+  local gobin ok=1
+  mkdir -p "$WASMESH_BIN_DIR"
+  gobin=$(mktemp -d "$WASMESH_BIN_DIR/.build.XXXXXX")
+  if GOBIN="$gobin" GOTOOLCHAIN=local CGO_ENABLED=0 "$go_bin" install "$1@$2" \
+    && [ "$("$4" "$gobin/$3")" = "$2" ]; then
+    mv -f "$gobin/$3" "$WASMESH_BIN_DIR/$3"
+    ok=0
+  fi
+  rm -rf "$gobin"
+  return $ok
+}
+
 nats_bin="$WASMESH_BIN_DIR/nats-server"
 nats_version=$([ -x "$nats_bin" ] && nats_version_of "$nats_bin" || true)
 nats_source="cached build, $nats_bin"
@@ -66,19 +83,12 @@ if [ "$nats_version" != "$NATS_SERVER_VERSION" ]; then
   nats_version=""
   if [ -n "$go_bin" ]; then
     echo "setup: building nats-server $NATS_SERVER_VERSION with $("$go_bin" version | awk '{print $3}') into $WASMESH_BIN_DIR" >&2
-    mkdir -p "$WASMESH_BIN_DIR"
-    # Build into a scratch dir next to the target, then rename: an interrupted build never leaves a
-    # half-written binary. GOTOOLCHAIN=local: use the installed Go, never download another one.
-    gobin=$(mktemp -d "$WASMESH_BIN_DIR/.build.XXXXXX")
-    if GOBIN="$gobin" GOTOOLCHAIN=local CGO_ENABLED=0 "$go_bin" install "$NATS_SERVER_MODULE@$NATS_SERVER_VERSION" \
-      && [ "$(nats_version_of "$gobin/nats-server")" = "$NATS_SERVER_VERSION" ]; then
-      mv -f "$gobin/nats-server" "$nats_bin"
+    if go_install "$NATS_SERVER_MODULE" "$NATS_SERVER_VERSION" nats-server nats_version_of; then
       nats_version=$NATS_SERVER_VERSION
       nats_source="built, $nats_bin"
     else
       echo "setup: building nats-server $NATS_SERVER_VERSION failed; falling back to Debian's nats-server" >&2
     fi
-    rm -rf "$gobin"
   else
     echo "setup: go is missing; falling back to Debian's nats-server" >&2
   fi
@@ -116,20 +126,14 @@ registry_source="cached build, $registry_bin"
 if [ "$registry_version" != "$REGISTRY_VERSION" ]; then
   registry_version="none"
   registry_source="not built: the OCI tests will fail"
-  go_bin=$(command -v go || { [ -x /usr/local/go/bin/go ] && echo /usr/local/go/bin/go; } || true)
   if [ -n "$go_bin" ]; then
     echo "setup: building registry $REGISTRY_VERSION with $("$go_bin" version | awk '{print $3}') into $WASMESH_BIN_DIR (a few minutes, once)" >&2
-    mkdir -p "$WASMESH_BIN_DIR"
-    gobin=$(mktemp -d "$WASMESH_BIN_DIR/.build.XXXXXX")
-    if GOBIN="$gobin" GOTOOLCHAIN=local CGO_ENABLED=0 "$go_bin" install "$REGISTRY_MODULE@$REGISTRY_VERSION" \
-      && [ "$(registry_version_of "$gobin/registry")" = "$REGISTRY_VERSION" ]; then
-      mv -f "$gobin/registry" "$registry_bin"
+    if go_install "$REGISTRY_MODULE" "$REGISTRY_VERSION" registry registry_version_of; then
       registry_version=$REGISTRY_VERSION
       registry_source="built, $registry_bin"
     else
       echo "setup: building registry $REGISTRY_VERSION failed; the OCI tests will fail (or set REGISTRY_BIN)" >&2
     fi
-    rm -rf "$gobin"
   else
     echo "setup: go is missing; registry not built: the OCI tests will fail (or set REGISTRY_BIN)" >&2
   fi

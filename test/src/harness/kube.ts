@@ -8,7 +8,7 @@
  * One cluster per test file is the intended use (start in `beforeAll`, a few seconds): give each
  * test its own namespace.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -17,8 +17,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killOnExit } from './nats-server.js';
-import { findBinary } from './processes.js';
+import { findBinary, launchServer, stopServer, waitReady, type LaunchedServer } from './processes.js';
 import { freePort } from './redis-server.js';
 
 /** Options of {@link KubeCluster.start}. */
@@ -61,8 +60,6 @@ const START_TIMEOUT_MS = 60_000;
 /** How long stop waits after SIGTERM before it sends SIGKILL. */
 const STOP_TIMEOUT_MS = 5_000;
 const POLL_MS = 100;
-/** The most output kept per component (the newest part). */
-const MAX_LOG_CHARS = 256 * 1024;
 /** Whole-cluster starts retried when a port chosen free was taken in between. */
 const PORT_ATTEMPTS = 3;
 const COMMAND_TIMEOUT_MS = 60_000;
@@ -110,12 +107,7 @@ export function findHelmBinary(): string {
 }
 
 /** One running component: its process, its output, and a promise of its end. */
-interface Component {
-  name: string;
-  child: ChildProcess;
-  exited: Promise<void>;
-  log: () => string;
-}
+type Component = LaunchedServer;
 
 /** A running etcd + kube-apiserver (+ kube-controller-manager) owned by a test; see {@link KubeCluster.start}. */
 export class KubeCluster implements AsyncDisposable {
@@ -207,43 +199,58 @@ export class KubeCluster implements AsyncDisposable {
 
     const etcdUrl = `http://127.0.0.1:${clientPort}`;
     const peerUrl = `http://127.0.0.1:${peerPort}`;
-    const etcd = launchComponent('etcd', findKubeBinary('etcd'), dir, [
-      '--name=test',
-      `--data-dir=${path.join(dir, 'etcd')}`,
-      `--listen-client-urls=${etcdUrl}`,
-      `--advertise-client-urls=${etcdUrl}`,
-      `--listen-peer-urls=${peerUrl}`,
-      `--initial-advertise-peer-urls=${peerUrl}`,
-      `--initial-cluster=test=${peerUrl}`,
-      '--unsafe-no-fsync', // a throwaway store: no fsync makes writes (and the tests) much faster
-      '--log-level=warn',
-    ]);
+    const etcd = launchServer(
+      'etcd',
+      findKubeBinary('etcd'),
+      [
+        '--name=test',
+        `--data-dir=${path.join(dir, 'etcd')}`,
+        `--listen-client-urls=${etcdUrl}`,
+        `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=${peerUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
+        `--initial-cluster=test=${peerUrl}`,
+        '--unsafe-no-fsync', // a throwaway store: no fsync makes writes (and the tests) much faster
+        '--log-level=warn',
+      ],
+      { cwd: dir },
+    );
     components.push(etcd);
-    await waitReady(etcd, () => probe(`${etcdUrl}/readyz`, {}));
+    await waitReady(etcd, () => probe(`${etcdUrl}/readyz`, {}), START_TIMEOUT_MS, POLL_MS);
 
     const server = `https://127.0.0.1:${apiPort}`;
-    const apiserver = launchComponent('kube-apiserver', findKubeBinary('kube-apiserver'), dir, [
-      `--etcd-servers=${etcdUrl}`,
-      `--cert-dir=${pki}`, // no TLS flags: the apiserver self-signs pki/apiserver.crt for 127.0.0.1
-      `--secure-port=${apiPort}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      '--endpoint-reconciler-type=none', // else "Endpoints kubernetes is invalid" for a loopback address
-      '--service-cluster-ip-range=10.0.0.0/24',
-      '--allow-privileged=true',
-      '--disable-admission-plugins=ServiceAccount',
-      '--authorization-mode=RBAC',
-      `--token-auth-file=${tokens}`,
-      `--service-account-issuer=${server}/`,
-      `--service-account-key-file=${saPub}`,
-      `--service-account-signing-key-file=${saKey}`,
-    ]);
+    const apiserver = launchServer(
+      'kube-apiserver',
+      findKubeBinary('kube-apiserver'),
+      [
+        `--etcd-servers=${etcdUrl}`,
+        `--cert-dir=${pki}`, // no TLS flags: the apiserver self-signs pki/apiserver.crt for 127.0.0.1
+        `--secure-port=${apiPort}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        '--endpoint-reconciler-type=none', // else "Endpoints kubernetes is invalid" for a loopback address
+        '--service-cluster-ip-range=10.0.0.0/24',
+        '--allow-privileged=true',
+        '--disable-admission-plugins=ServiceAccount',
+        '--authorization-mode=RBAC',
+        `--token-auth-file=${tokens}`,
+        `--service-account-issuer=${server}/`,
+        `--service-account-key-file=${saPub}`,
+        `--service-account-signing-key-file=${saKey}`,
+      ],
+      { cwd: dir },
+    );
     components.push(apiserver);
     const caFile = path.join(pki, 'apiserver.crt');
-    await waitReady(apiserver, async () => {
-      if (!existsSync(caFile)) return false;
-      return probe(`${server}/readyz`, { ca: await readFile(caFile), headers: { authorization: `Bearer ${token}` } });
-    });
+    await waitReady(
+      apiserver,
+      async () => {
+        if (!existsSync(caFile)) return false;
+        return probe(`${server}/readyz`, { ca: await readFile(caFile), headers: { authorization: `Bearer ${token}` } });
+      },
+      START_TIMEOUT_MS,
+      POLL_MS,
+    );
 
     const kubeconfig = path.join(dir, 'kubeconfig');
     await writeFile(kubeconfig, kubeconfigYaml(server, caFile, token), { mode: 0o600 });
@@ -256,23 +263,33 @@ export class KubeCluster implements AsyncDisposable {
 
     if (options.controllerManager) {
       const port = await freePort();
-      const kcm = launchComponent('kube-controller-manager', findKubeBinary('kube-controller-manager'), dir, [
-        `--kubeconfig=${kubeconfig}`,
-        `--authentication-kubeconfig=${kubeconfig}`,
-        `--authorization-kubeconfig=${kubeconfig}`,
-        '--authentication-skip-lookup=true',
-        `--secure-port=${port}`,
-        '--bind-address=127.0.0.1',
-        `--cert-dir=${path.join(dir, 'kcm-pki')}`,
-        '--leader-elect=false',
-        '--controllers=garbagecollector,deployment,replicaset,namespace,serviceaccount,serviceaccount-token',
-        '--use-service-account-credentials=false',
-        `--service-account-private-key-file=${saKey}`,
-        `--root-ca-file=${caFile}`,
-      ]);
+      const kcm = launchServer(
+        'kube-controller-manager',
+        findKubeBinary('kube-controller-manager'),
+        [
+          `--kubeconfig=${kubeconfig}`,
+          `--authentication-kubeconfig=${kubeconfig}`,
+          `--authorization-kubeconfig=${kubeconfig}`,
+          '--authentication-skip-lookup=true',
+          `--secure-port=${port}`,
+          '--bind-address=127.0.0.1',
+          `--cert-dir=${path.join(dir, 'kcm-pki')}`,
+          '--leader-elect=false',
+          '--controllers=garbagecollector,deployment,replicaset,namespace,serviceaccount,serviceaccount-token',
+          '--use-service-account-credentials=false',
+          `--service-account-private-key-file=${saKey}`,
+          `--root-ca-file=${caFile}`,
+        ],
+        { cwd: dir },
+      );
       components.push(kcm);
       // Its serving certificate is its own throwaway self-signed one: only liveness is checked here.
-      await waitReady(kcm, () => probe(`https://127.0.0.1:${port}/healthz`, { rejectUnauthorized: false }));
+      await waitReady(
+        kcm,
+        () => probe(`https://127.0.0.1:${port}/healthz`, { rejectUnauthorized: false }),
+        START_TIMEOUT_MS,
+        POLL_MS,
+      );
     }
     return cluster;
   }
@@ -308,41 +325,6 @@ function kubeconfigYaml(server: string, caFile: string, token: string): string {
   ].join('\n');
 }
 
-function launchComponent(name: string, binary: string, cwd: string, args: string[]): Component {
-  const child = spawn(binary, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  killOnExit(child);
-  let output = '';
-  const collect = (d: Buffer): void => {
-    output += d.toString();
-    if (output.length > MAX_LOG_CHARS) output = output.slice(-MAX_LOG_CHARS);
-  };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
-  const exited = new Promise<void>((resolve) => {
-    child.once('error', (err) => {
-      output += `[harness] ${err.message}\n`;
-      resolve();
-    });
-    child.once('close', () => resolve());
-  });
-  return { name, child, exited, log: () => output };
-}
-
-/** Polls `ready` until true; rejects with the component's output when it exits or times out first. */
-async function waitReady(component: Component, ready: () => Promise<boolean>): Promise<void> {
-  let exited = false;
-  void component.exited.then(() => (exited = true));
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (exited) break;
-    if (await ready()) return;
-    if (Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-  const what = exited ? 'exited during startup' : `was not ready within ${START_TIMEOUT_MS} ms`;
-  throw new Error(`${component.name} ${what}; its output:\n${component.log().slice(-8192) || '(none)'}`);
-}
-
 /** True when GET `url` answers 200. */
 function probe(url: string, options: https.RequestOptions): Promise<boolean> {
   const get = url.startsWith('https:') ? https.get : http.get;
@@ -356,15 +338,9 @@ function probe(url: string, options: https.RequestOptions): Promise<boolean> {
   });
 }
 
-/** SIGTERM to every component still running (newest first), SIGKILL to those still alive after 5 s. */
+/** Stops every component still running, newest first. */
 async function stopAll(components: Component[]): Promise<void> {
-  for (const { child, exited } of [...components].reverse()) {
-    if (child.exitCode !== null || child.signalCode !== null) continue;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    await exited;
-    clearTimeout(timer);
-  }
+  for (const component of [...components].reverse()) await stopServer(component, STOP_TIMEOUT_MS);
 }
 
 /** Runs `file args` with `env` added, collecting its output; resolves with the exit code, never rejects on one. */

@@ -1,6 +1,8 @@
-/** Finding the server binaries tests run, and checks on OS processes tests start indirectly. */
+/** Finding, starting and stopping the server binaries tests run, and checks on OS processes tests start indirectly. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { killOnExit } from './nats-server.js';
 
 /**
  * The first executable among: env `envVar` (which must then be executable), `preferred` paths,
@@ -62,4 +64,90 @@ export function killIfAlive(pid: number | undefined): void {
   } catch {
     // gone meanwhile
   }
+}
+
+/** A server process a harness started: its end, and the tail of its output for failure messages. */
+export interface LaunchedServer {
+  /** Names it in messages (`redis-server`, `etcd`, …). */
+  name: string;
+  child: ChildProcess;
+  /** Resolves once it has exited (or could not be spawned). */
+  exited: Promise<void>;
+  /** Its output (stdout and stderr) so far, the last `maxLogChars` of it. */
+  log: () => string;
+}
+
+/**
+ * Spawns a server binary with its output kept for failure messages, killed should the test
+ * process exit first (every harness server must go with the tests that started it).
+ */
+export function launchServer(
+  name: string,
+  binary: string,
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; maxLogChars?: number },
+): LaunchedServer {
+  const maxLogChars = options.maxLogChars ?? 256 * 1024;
+  const child = spawn(binary, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  killOnExit(child);
+  let output = '';
+  const collect = (d: Buffer): void => {
+    output += d.toString();
+    if (output.length > maxLogChars) output = output.slice(-maxLogChars);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = new Promise<void>((resolve) => {
+    child.once('error', (err) => {
+      output += `[harness] ${err.message}\n`;
+      resolve();
+    });
+    child.once('close', () => resolve());
+  });
+  return { name, child, exited, log: () => output };
+}
+
+/**
+ * Polls `ready` every `pollMs` until it holds; rejects with the server's output when it exits or
+ * `timeoutMs` passes first (the caller stops it).
+ */
+export async function waitReady(
+  server: LaunchedServer,
+  ready: () => Promise<boolean>,
+  timeoutMs: number,
+  pollMs = 25,
+): Promise<void> {
+  let exited = false;
+  void server.exited.then(() => (exited = true));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exited) break;
+    if (await ready()) return;
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  const what = exited ? 'exited during startup' : `was not ready within ${timeoutMs} ms`;
+  throw new Error(`${server.name} ${what}; its output:\n${server.log().slice(-8192) || '(none)'}`);
+}
+
+/** Stops `server` if it still runs: SIGTERM, then SIGKILL after `killAfterMs`. */
+export async function stopServer(server: LaunchedServer, killAfterMs = 5000): Promise<void> {
+  const { child, exited } = server;
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Lets the test process exit while `server` runs (its stop() or the exit hook still ends it). */
+export function detachServer(server: LaunchedServer): void {
+  server.child.unref();
+  for (const stream of [server.child.stdout, server.child.stderr])
+    (stream as unknown as { unref?: () => void } | null)?.unref?.();
 }

@@ -2,14 +2,12 @@
  * A real redis-server for tests: on a free port of 127.0.0.1, in its own temporary directory,
  * without persistence (`--save ''`, `--appendonly no`), and killed when the test process exits.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { killOnExit } from './nats-server.js';
-import { findBinary } from './processes.js';
+import { detachServer, findBinary, launchServer, stopServer, waitReady, type LaunchedServer } from './processes.js';
 
 /** How long a start waits for the server to answer PING. */
 const START_TIMEOUT_MS = 15_000;
@@ -48,21 +46,16 @@ export function freePort(): Promise<number> {
 export class RedisServer implements AsyncDisposable {
   /** `redis://127.0.0.1:<port>`. */
   readonly url: string;
-  #log = '';
   #stopping: Promise<void> | undefined;
 
   private constructor(
-    private readonly child: ChildProcess,
-    private readonly exited: Promise<void>,
+    private readonly server: LaunchedServer,
     /** The port it listens on. */
     readonly port: number,
     /** Its working directory (removed by {@link stop}). */
     readonly dir: string,
-    log: string,
   ) {
     this.url = `redis://127.0.0.1:${port}`;
-    this.#log = log;
-    child.stdout?.on('data', (d: Buffer) => (this.#log = (this.#log + d.toString()).slice(-64 * 1024)));
   }
 
   /** Starts a server on a free port and resolves once it answers PING; rejects with its output otherwise. */
@@ -84,12 +77,12 @@ export class RedisServer implements AsyncDisposable {
 
   /** Process id of the server. */
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.server.child.pid;
   }
 
   /** The server's output so far: print it when a test fails. */
   logs(): string {
-    return this.#log;
+    return this.server.log();
   }
 
   /**
@@ -124,12 +117,7 @@ export class RedisServer implements AsyncDisposable {
   /** Stops the server (SIGTERM, then SIGKILL after 5 s) and removes its directory. Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
-      if (this.child.exitCode === null && this.child.signalCode === null) {
-        this.child.kill('SIGTERM');
-        const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-        await this.exited;
-        clearTimeout(timer);
-      }
+      await stopServer(this.server, STOP_TIMEOUT_MS);
       await rm(this.dir, { recursive: true, force: true });
     })();
     return this.#stopping;
@@ -160,48 +148,15 @@ export class RedisServer implements AsyncDisposable {
       '--loglevel',
       'notice',
     ];
-    const child = spawn(binary, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    killOnExit(child);
-    let output = '';
-    const collect = (d: Buffer): void => void (output = (output + d.toString()).slice(-64 * 1024));
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
-    const exited = new Promise<void>((resolve) => {
-      child.once('error', (err) => {
-        output += `[harness] ${err.message}\n`;
-        resolve();
-      });
-      child.once('close', () => resolve());
-    });
-    let done = false;
-    let timer: NodeJS.Timeout | undefined;
-    const failure = (what: string): Error =>
-      new Error(`redis-server (${binary}) ${what}; its output:\n${output || '(none)'}`);
+    const server = launchServer(`redis-server (${binary})`, binary, args, { cwd: dir, maxLogChars: 64 * 1024 });
     try {
-      await Promise.race([
-        (async () => {
-          while (!done && !(await ping(port))) await new Promise((r) => setTimeout(r, 20));
-        })(),
-        exited.then(() => {
-          if (!done) throw failure('exited during startup');
-        }),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(failure(`did not answer within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
-        }),
-      ]);
+      await waitReady(server, () => ping(port), START_TIMEOUT_MS, 20);
     } catch (err) {
-      child.kill('SIGKILL');
-      await exited;
+      await stopServer(server, 0);
       throw err;
-    } finally {
-      done = true;
-      clearTimeout(timer);
     }
-    child.stdout!.off('data', collect);
-    child.stderr!.off('data', collect);
-    child.unref();
-    for (const stream of [child.stdout, child.stderr]) (stream as unknown as net.Socket | null)?.unref?.();
-    return new RedisServer(child, exited, port, dir, output);
+    detachServer(server);
+    return new RedisServer(server, port, dir);
   }
 }
 

@@ -10,15 +10,13 @@
  * an ES256 key; the harness runs the token service on another loopback port, granting tokens to
  * one user (see {@link RegistryServer.credentials}).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { killOnExit } from './nats-server.js';
-import { findBinary } from './processes.js';
+import { detachServer, findBinary, launchServer, stopServer, waitReady, type LaunchedServer } from './processes.js';
 import { freePort } from './redis-server.js';
 
 /** How long a start waits for the registry to answer `GET /v2/`. */
@@ -64,15 +62,13 @@ export class RegistryServer implements AsyncDisposable {
   #stopping: Promise<void> | undefined;
 
   private constructor(
-    private readonly child: ChildProcess,
-    private readonly exited: Promise<void>,
+    private readonly server: LaunchedServer,
     /** The port it listens on. */
     readonly port: number,
     /** Its temporary directory (removed by {@link stop}); blobs live under {@link storageDir}. */
     readonly dir: string,
     /** The provisioned user and password of an htpasswd registry; undefined without auth. */
     readonly credentials: { username: string; password: string } | undefined,
-    private readonly output: () => string,
     private readonly tokenService: http.Server | undefined,
   ) {
     this.host = `127.0.0.1:${port}`;
@@ -109,18 +105,13 @@ export class RegistryServer implements AsyncDisposable {
 
   /** The server's output so far: print it when a test fails. */
   logs(): string {
-    return this.output();
+    return this.server.log();
   }
 
   /** Stops the server (SIGTERM, then SIGKILL after 5 s) and removes its directory. Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
-      if (this.child.exitCode === null && this.child.signalCode === null) {
-        this.child.kill('SIGTERM');
-        const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-        await this.exited;
-        clearTimeout(timer);
-      }
+      await stopServer(this.server, STOP_TIMEOUT_MS);
       if (this.tokenService) {
         this.tokenService.closeAllConnections();
         await new Promise((resolve) => this.tokenService!.close(resolve));
@@ -181,55 +172,26 @@ export class RegistryServer implements AsyncDisposable {
         '',
       ].join('\n'),
     );
-    const child = spawn(binary, ['serve', config], {
+    const server = launchServer(`registry (${binary})`, binary, ['serve', config], {
       cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, OTEL_TRACES_EXPORTER: 'none', OTEL_SDK_DISABLED: 'true' },
     });
-    killOnExit(child);
-    let output = '';
-    const collect = (d: Buffer): void => void (output = (output + d.toString()).slice(-256 * 1024));
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
-    const exited = new Promise<void>((resolve) => {
-      child.once('error', (err) => {
-        output += `[harness] ${err.message}\n`;
-        resolve();
-      });
-      child.once('close', () => resolve());
-    });
-    const failure = (what: string): Error =>
-      new Error(`registry (${binary}) ${what}; its output:\n${output || '(none)'}`);
-    let done = false;
-    let timer: NodeJS.Timeout | undefined;
     let credentials: { username: string; password: string } | undefined = token?.credentials;
     try {
-      await Promise.race([
-        (async () => {
-          while (!done && !(await answers(port))) await new Promise((r) => setTimeout(r, 25));
-          if (auth === 'htpasswd') {
-            while (!done && !(credentials = provisioned(output))) await new Promise((r) => setTimeout(r, 25));
-          }
-        })(),
-        exited.then(() => {
-          if (!done) throw failure('exited during startup');
-        }),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(failure(`did not answer within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
-        }),
-      ]);
+      // An htpasswd registry is ready once it has also logged the user it provisioned.
+      await waitReady(
+        server,
+        async () =>
+          (await answers(port)) && (auth !== 'htpasswd' || (credentials = provisioned(server.log())) !== undefined),
+        START_TIMEOUT_MS,
+      );
     } catch (err) {
-      child.kill('SIGKILL');
-      await exited;
+      await stopServer(server, 0);
       token?.server.close();
       throw err;
-    } finally {
-      done = true;
-      clearTimeout(timer);
     }
-    child.unref();
-    for (const stream of [child.stdout, child.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
-    return new RegistryServer(child, exited, port, dir, credentials, () => output, token?.server);
+    detachServer(server);
+    return new RegistryServer(server, port, dir, credentials, token?.server);
   }
 }
 

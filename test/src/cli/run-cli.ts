@@ -19,17 +19,18 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `wasmesh ...args` and collects its output. */
-export function wasmesh(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+/** Runs `wasmesh ...args` (with `stdin` on its standard input, if given) and collects its output. */
+export function wasmesh(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [wasmeshBin, ...args], {
       env: { ...process.env, NODE_OPTIONS: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    child.stdin?.end(stdin);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });

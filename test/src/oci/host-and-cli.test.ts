@@ -5,7 +5,6 @@
  * it, `update actor` picking up a moved tag, an app manifest with an `oci://` image deployed by the
  * reconciler, and a host whose registry is gone starting the actor by digest from its cache.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +12,7 @@ import { AppStore, loadManifest, Reconciler, resolveImages } from '@wasmesh/apps
 import { actorPath } from '../fixtures.js';
 import { RegistryServer } from '../harness/registry.js';
 import { startLattice, until, type LatticeFixture } from '../lattice/fixture.js';
-import { natsFlags, wasmeshBin, type CliResult } from '../cli/run-cli.js';
+import { natsFlags, wasmesh as runWasmesh, type CliResult } from '../cli/run-cli.js';
 
 let registry: RegistryServer;
 let lat: LatticeFixture;
@@ -40,21 +39,9 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Runs `wasmesh ...args` with `stdin` written to its standard input. */
+/** Runs `wasmesh ...args` with `stdin`, and no docker config unless `env` names one. */
 function wasmesh(args: string[], stdin = '', env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [wasmeshBin, ...args], {
-      env: { ...process.env, NODE_OPTIONS: '', DOCKER_CONFIG: path.join(tmp, 'no-docker'), ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+  return runWasmesh(args, { DOCKER_CONFIG: path.join(tmp, 'no-docker'), ...env }, stdin);
 }
 
 test('wasmesh push to oci:// needs credentials: refused without (exit 7), pushed with --password-stdin or a docker config', async () => {

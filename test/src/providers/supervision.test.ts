@@ -410,17 +410,18 @@ test('in process: host.providers describes what the host supervises, and drain e
     allowDirs: [providerFixtureDir],
     providerHealthMs: 200,
     providerStopTimeoutMs: 2000,
-    providerStartTimeoutMs: 1000,
+    // Short enough to test a slow start, long enough for a normal provider on a loaded machine.
+    providerStartTimeoutMs: 4000,
   });
   try {
     // A provider that does not register in time is killed, and the start fails.
-    await state.putConfig('slow', { register_delay_ms: '5000' });
+    await state.putConfig('slow', { register_delay_ms: '20000' });
     const slow = await rejection(
       control.startProvider({ hostId: inproc.id, providerId: 'slow', artifactRef: ECHO, config: ['slow'] }),
       'WASMESH_ERR_TIMEOUT',
     );
     expect(slow.message).toBe(
-      'provider "slow" did not register within 1000 ms; its stderr ends: echo-provider: registering in 5000 ms',
+      'provider "slow" did not register within 4000 ms; its stderr ends: echo-provider: registering in 20000 ms',
     );
     expect(isGone(Number(slow.details.pid))).toBe(true);
     expect(inproc.providers.has('slow')).toBe(false);

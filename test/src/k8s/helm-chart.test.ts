@@ -188,6 +188,18 @@ test('clusterWide: a ClusterRole and no --namespace; DaemonSet hosts with labels
   expect(none.filter((o) => o.kind === 'HostGroup')).toEqual([]);
 });
 
+test('values.schema.json refuses a misspelled or mistyped value, naming it', async () => {
+  const ns = await newNamespace(cluster, 'helm');
+  const refused = async (set: string): Promise<string> => {
+    const result = await cluster.helm(['template', 'wm', CHART, '--namespace', ns, '--set', set]);
+    expect(result.code).not.toBe(0);
+    return result.stderr;
+  };
+  expect(await refused('nats.enable=true')).toMatch(/at '\/nats': additional properties 'enable' not allowed/);
+  expect(await refused('hostGroup.replicas=-1')).toMatch(/at '\/hostGroup\/replicas': minimum: got -1, want 0/);
+  expect(await refused('externalNats.url=http://x')).toMatch(/at '\/externalNats\/url'/);
+});
+
 test("applied for real, the operator's ServiceAccount may do what the operator does, and no more", async () => {
   const ns = await newNamespace(cluster, 'helm');
   await kubectlOk(cluster, ['apply', '-n', ns, '-f', '-'], await render(ns));

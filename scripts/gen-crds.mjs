@@ -147,13 +147,14 @@ function union(a, b, where) {
  * a rule that iterated a list inside the (unbounded) traits would exceed the apiserver's CEL cost
  * budget, so e.g. a `weight` on a daemonscaler spread passes here and is refused by the reconciler.
  */
-function branchChecks(value, branch, merged, field) {
+function branchChecks(value, branch, merged) {
   const checks = [];
   for (const name of branch.required ?? []) {
     if (!(merged.required ?? []).includes(name)) {
       checks.push({
+        field: name,
         cel: `has(${value}.${name})`,
-        message: `missing required field "${name}" at ${field}`,
+        message: 'required',
         reason: 'FieldValueRequired',
       });
     }
@@ -162,8 +163,9 @@ function branchChecks(value, branch, merged, field) {
     // An open node (config) is invisible to CEL: the reconciler checks it.
     if (!branch.properties?.[name] && !sub['x-kubernetes-preserve-unknown-fields']) {
       checks.push({
+        field: name,
         cel: `!has(${value}.${name})`,
-        message: `unknown field "${name}" at ${field}`,
+        message: 'unknown field',
         reason: 'FieldValueForbidden',
       });
     }
@@ -192,8 +194,8 @@ function applyConditionals(schema, allOf, out, where) {
     }
     const [d, { const: v }] = cond[0];
     const is = `has(self.${d}) && self.${d} == ${JSON.stringify(v)}`;
-    if (entry.then) branches.push({ when: is, words: `${d} ${v}`, schema: entry.then });
-    if (entry.else) branches.push({ when: `!(${is})`, words: `${d} other than ${v}`, schema: entry.else });
+    if (entry.then) branches.push({ when: is, words: `${d} is ${JSON.stringify(v)}`, schema: entry.then });
+    if (entry.else) branches.push({ when: `!(${is})`, words: `${d} is not ${JSON.stringify(v)}`, schema: entry.else });
   }
   // Each refined property: the union of its refinements (the open base node is replaced).
   const refined = {};
@@ -218,18 +220,18 @@ function applyConditionals(schema, allOf, out, where) {
       if (!(out.required ?? []).includes(name)) {
         rules.push({
           rule: `!(${b.when}) || has(self.${name})`,
-          message: `missing required field "${name}" (${b.words})`,
+          message: `required when ${b.words}`,
           fieldPath: `.${name}`,
           reason: 'FieldValueRequired',
         });
       }
     }
     for (const [name, s] of Object.entries(b.structural)) {
-      for (const c of branchChecks(`self.${name}`, s, out.properties[name], name)) {
+      for (const c of branchChecks(`self.${name}`, s, out.properties[name])) {
         rules.push({
           rule: `!(${b.when}) || !has(self.${name}) || ${c.cel}`,
-          message: `${c.message} (${b.words})`,
-          fieldPath: `.${name}`,
+          message: `${c.message} when ${b.words}`,
+          fieldPath: `.${name}.${c.field}`,
           reason: c.reason,
         });
       }

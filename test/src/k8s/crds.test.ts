@@ -89,7 +89,9 @@ test('an actor without an image is refused, naming the field', async () => {
   const app = responder();
   app.spec.components[0]!.properties = { id: 'responder' };
   const stderr = await refused(ns, app);
-  expect(stderr).toMatch(/spec\.components\[0\]\.properties: Required value: missing required field "image"/);
+  expect(stderr).toMatch(
+    /spec\.components\[0\]\.properties\.image: Required value: required when type is not "capability"/,
+  );
 });
 
 test('an unknown enum value, an out-of-range instances and a bad pattern are refused, naming the field', async () => {
@@ -134,22 +136,27 @@ test('fields the manifest schema does not know are refused, naming them', async 
   const linkWithInstances = responder();
   traitProps(linkWithInstances, 1).instances = 3;
   expect(await refused(ns, linkWithInstances)).toMatch(
-    /spec\.components\[0\]\.traits\[1\]\.properties: Forbidden: unknown field "instances" at properties \(type link\)/,
+    /spec\.components\[0\]\.traits\[1\]\.properties\.instances: Forbidden: unknown field when type is "link"/,
   );
   const linkWithoutTarget = responder();
   delete traitProps(linkWithoutTarget, 1).target;
   expect(await refused(ns, linkWithoutTarget)).toMatch(
-    /traits\[1\]\.properties: Required value: missing required field "target" at properties \(type link\)/,
+    /traits\[1\]\.properties\.target: Required value: required when type is "link"/,
   );
   const spreadWithoutInstances = responder();
   spreadWithoutInstances.spec.components[0]!.traits[0]!.properties = {};
   expect(await refused(ns, spreadWithoutInstances)).toMatch(
-    /traits\[0\]\.properties: Required value: missing required field "instances" at properties \(type spreadscaler\)/,
+    /traits\[0\]\.properties\.instances: Required value: required when type is "spreadscaler"/,
+  );
+  const spreadWithoutProperties = responder();
+  delete (spreadWithoutProperties.spec.components[0]!.traits[0] as { properties?: unknown }).properties;
+  expect(await refused(ns, spreadWithoutProperties)).toMatch(
+    /traits\[0\]\.properties: Required value: required when type is "spreadscaler"/,
   );
   const actorWithApplication = responder();
   actorWithApplication.spec.components[0]!.properties.application = { name: 'shared', component: 'kv' };
   expect(await refused(ns, actorWithApplication)).toMatch(
-    /spec\.components\[0\]\.properties: Forbidden: unknown field "application"/,
+    /spec\.components\[0\]\.properties\.application: Forbidden: unknown field when type is not "capability"/,
   );
 });
 

@@ -5,7 +5,7 @@
  * and the printer columns work, and the Application schema is in sync with the manifest JSON Schema
  * it is generated from (scripts/gen-crds.mjs).
  */
-import { loadManifest } from '@wasmesh/apps';
+import { checkSchema, loadManifest } from '@wasmesh/apps';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -54,6 +54,12 @@ async function refused(ns: string, manifest: unknown): Promise<string> {
   return result.stderr;
 }
 
+/** Like {@link refused}, for an Application the manifest JSON Schema refuses too (the CRD keeps its rules). */
+async function refusedApp(ns: string, manifest: Manifest): Promise<string> {
+  expect(checkSchema(manifest).ok).toBe(false);
+  return refused(ns, manifest);
+}
+
 test('kubectl apply -f deploy/crds/ installs both CRDs, and applying again changes nothing', async () => {
   const out = await kubectlOk(cluster, ['apply', '-f', CRDS]);
   expect(out).toMatch(/applications\.core\.oam\.dev unchanged/);
@@ -88,7 +94,7 @@ test('an actor without an image is refused, naming the field', async () => {
   const ns = await newNamespace(cluster);
   const app = responder();
   app.spec.components[0]!.properties = { id: 'responder' };
-  const stderr = await refused(ns, app);
+  const stderr = await refusedApp(ns, app);
   expect(stderr).toMatch(
     /spec\.components\[0\]\.properties\.image: Required value: required when type is not "capability"/,
   );
@@ -98,66 +104,86 @@ test('an unknown enum value, an out-of-range instances and a bad pattern are ref
   const ns = await newNamespace(cluster);
   const badType = responder();
   badType.spec.components[0]!.traits[0]!.type = 'bogusscaler';
-  expect(await refused(ns, badType)).toMatch(
+  expect(await refusedApp(ns, badType)).toMatch(
     /spec\.components\[0\]\.traits\[0\]\.type: Unsupported value: "bogusscaler": supported values: "spreadscaler", "daemonscaler", "link"/,
   );
 
   const negative = responder();
   traitProps(negative, 0).instances = -1;
-  expect(await refused(ns, negative)).toMatch(
+  expect(await refusedApp(ns, negative)).toMatch(
     /spec\.components\[0\]\.traits\[0\]\.properties\.instances: Invalid value: -1: .*greater than or equal to 0/,
   );
   const tooMany = responder();
   traitProps(tooMany, 0).instances = 4294967296;
-  expect(await refused(ns, tooMany)).toMatch(
+  expect(await refusedApp(ns, tooMany)).toMatch(
     /properties\.instances: Invalid value: 4294967296: .*less than or equal to 4294967295/,
   );
 
   const contract = responder();
   traitProps(contract, 1).contract = 'Wasmesh:Messaging';
-  expect(await refused(ns, contract)).toMatch(/traits\[1\]\.properties\.contract: Invalid value: "Wasmesh:Messaging"/);
+  expect(await refusedApp(ns, contract)).toMatch(
+    /traits\[1\]\.properties\.contract: Invalid value: "Wasmesh:Messaging"/,
+  );
 
   const name = responder();
   name.metadata.name = 'has.dot';
-  expect(await refused(ns, name)).toMatch(/metadata\.name: Invalid value: "has\.dot"/);
+  expect(await refusedApp(ns, name)).toMatch(/metadata\.name: Invalid value: "has\.dot"/);
 
   const empty = responder();
   empty.spec.components = [];
-  expect(await refused(ns, empty)).toMatch(/spec\.components: Invalid value: .*should have at least 1 items/);
+  expect(await refusedApp(ns, empty)).toMatch(/spec\.components: Invalid value: .*should have at least 1 items/);
 });
 
 test('fields the manifest schema does not know are refused, naming them', async () => {
   const ns = await newNamespace(cluster);
   const typo = responder();
   traitProps(typo, 0).instancez = 2;
-  expect(await refused(ns, typo)).toMatch(/unknown field "spec\.components\[0\]\.traits\[0\]\.properties\.instancez"/);
+  expect(await refusedApp(ns, typo)).toMatch(
+    /unknown field "spec\.components\[0\]\.traits\[0\]\.properties\.instancez"/,
+  );
 
   // Fields of one trait type on another: the schema's if/then branches, as CEL rules.
   const linkWithInstances = responder();
   traitProps(linkWithInstances, 1).instances = 3;
-  expect(await refused(ns, linkWithInstances)).toMatch(
+  expect(await refusedApp(ns, linkWithInstances)).toMatch(
     /spec\.components\[0\]\.traits\[1\]\.properties\.instances: Forbidden: unknown field when type is "link"/,
   );
   const linkWithoutTarget = responder();
   delete traitProps(linkWithoutTarget, 1).target;
-  expect(await refused(ns, linkWithoutTarget)).toMatch(
+  expect(await refusedApp(ns, linkWithoutTarget)).toMatch(
     /traits\[1\]\.properties\.target: Required value: required when type is "link"/,
   );
   const spreadWithoutInstances = responder();
   spreadWithoutInstances.spec.components[0]!.traits[0]!.properties = {};
-  expect(await refused(ns, spreadWithoutInstances)).toMatch(
+  expect(await refusedApp(ns, spreadWithoutInstances)).toMatch(
     /traits\[0\]\.properties\.instances: Required value: required when type is "spreadscaler"/,
   );
   const spreadWithoutProperties = responder();
   delete (spreadWithoutProperties.spec.components[0]!.traits[0] as { properties?: unknown }).properties;
-  expect(await refused(ns, spreadWithoutProperties)).toMatch(
+  expect(await refusedApp(ns, spreadWithoutProperties)).toMatch(
     /traits\[0\]\.properties: Required value: required when type is "spreadscaler"/,
   );
   const actorWithApplication = responder();
   actorWithApplication.spec.components[0]!.properties.application = { name: 'shared', component: 'kv' };
-  expect(await refused(ns, actorWithApplication)).toMatch(
+  expect(await refusedApp(ns, actorWithApplication)).toMatch(
     /spec\.components\[0\]\.properties\.application: Forbidden: unknown field when type is not "capability"/,
   );
+});
+
+test('what the CRD cannot check is left to the reconciler: config shapes, weights on daemonscaler spreads', async () => {
+  // The JSON Schema refuses these; the apiserver takes them (config may be a map or a list, which a
+  // structural schema cannot say; a rule iterating spreads inside traits exceeds the CEL cost budget),
+  // so the operator reports them as phase Failed with the reconciler's reason.
+  const ns = await newNamespace(cluster);
+  const config = responder();
+  traitProps(config, 1).config = { subscriptions: 42 };
+  const weight = responder();
+  weight.spec.components[1]!.traits[0] = { type: 'daemonscaler', properties: { spread: [{ name: 'all', weight: 5 }] } };
+  for (const [i, app] of [config, weight].entries()) {
+    expect(checkSchema(app).ok).toBe(false);
+    app.metadata.name = `gap${i}`;
+    await kubectlOk(cluster, ['apply', '-n', ns, '-f', '-'], stringify(app));
+  }
 });
 
 test('a HostGroup with only spec.replicas is accepted and defaulted; kubectl scale and /scale work', async () => {

@@ -3,79 +3,32 @@
  * `--timeout-ms`), the connection (always closed), flag parsers, output helpers (tables, JSON,
  * progress notes on stderr), and error reporting with stable exit statuses.
  */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import {
-  DEFAULT_LATTICE,
-  DEFAULT_NATS_URL,
-  intFlag,
+  COMMAND_TIMEOUT,
   LatticeClient,
-  natsUrlFlag,
-  NATS_URL_SOURCE,
+  note,
   WasmeshError,
+  type LatticeOptions,
   type NatsAccess,
 } from '@wasmesh/lattice';
 import { localAccess } from './local/security.js';
 import { resolveHome } from './local/state.js';
 
-/** Flags every lattice command has. */
-export interface LatticeOptions {
-  nats: string;
-  creds?: string;
-  tlsCa?: string;
-  lattice: string;
-  json?: boolean;
-  timeoutMs?: number;
-}
-
-/** What `--timeout-ms` of a command bounds, and its default. */
-export interface TimeoutSpec {
-  defaultMs: number;
-  help: string;
-}
-
-/** The deadline of a one-shot command that does not give `--timeout-ms` a meaning of its own. */
-export const COMMAND_TIMEOUT: TimeoutSpec = {
-  defaultMs: 60_000,
-  help: 'deadline of the command in ms once connected (it is cut short 5 s later; connecting takes at most 5 s)',
-};
-
-/** The deadline of a command that runs until Ctrl-C (`events`, `spy`, services): connecting only. */
-export const CONNECT_TIMEOUT: TimeoutSpec = {
-  defaultMs: 5000,
-  help: 'deadline in ms to connect to NATS; once connected the command runs until stopped',
-};
-
-/**
- * Adds `--nats`, `--creds`, `--tls-ca`, `--lattice`, `--json` and `--timeout-ms` to `cmd`. Every
- * lattice command has a deadline, so none can hang on a NATS server that is silent or slow:
- * `timeout` says what it covers (by default the whole command, {@link COMMAND_TIMEOUT}).
- */
-export function latticeOptions(cmd: Command, timeout: TimeoutSpec = COMMAND_TIMEOUT): Command {
-  return cmd
-    .addOption(
-      new Option('--nats <url>', 'NATS server URL(s), comma separated')
-        .env('WASMESH_NATS_URL')
-        .argParser(natsUrlFlag(NATS_URL_SOURCE))
-        .default(DEFAULT_NATS_URL),
-    )
-    .addOption(new Option('--creds <file>', 'NATS credentials file (wasmesh creds create)').env('WASMESH_NATS_CREDS'))
-    .addOption(new Option('--tls-ca <file>', "CA certificate of the NATS server's TLS").env('WASMESH_NATS_CA'))
-    .addOption(new Option('--lattice <name>', 'lattice to talk to').env('WASMESH_LATTICE').default(DEFAULT_LATTICE))
-    .option('--json', 'print JSON on stdout (errors too, as {"ok":false,"error":{…}})')
-    .addOption(
-      new Option('--timeout-ms <n>', timeout.help)
-        .argParser(intFlag('--timeout-ms', 1, 3_600_000))
-        .default(timeout.defaultMs),
-    );
-}
-
-/** Appends an "Examples:" section (and optional notes) to `cmd`'s help. */
-export function examples(cmd: Command, lines: string[], notes = ''): Command {
-  return cmd.addHelpText(
-    'after',
-    `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}${notes ? `\n\n${notes}` : ''}`,
-  );
-}
+// The common flags and output helpers are shared with the service bins (wasmesh-reconciler,
+// wasmesh-gateway): they live in @wasmesh/lattice (service-command.ts).
+export {
+  collect,
+  COMMAND_TIMEOUT,
+  CONNECT_TIMEOUT,
+  examples,
+  latticeOptions,
+  note,
+  printJson,
+  withoutServers,
+  type LatticeOptions,
+  type TimeoutSpec,
+} from '@wasmesh/lattice';
 
 const groupExamples = new WeakMap<Command, string[]>();
 
@@ -106,12 +59,6 @@ export function natsAccessOf(opts: LatticeOptions): NatsAccess {
   const creds = opts.creds ?? local?.creds;
   const tlsCa = opts.tlsCa ?? local?.tlsCa;
   return { servers: opts.nats, ...(creds ? { creds } : {}), ...(tlsCa ? { tlsCa } : {}) };
-}
-
-/** `access` without its servers (credentials and CA only). */
-export function withoutServers(access: NatsAccess): Omit<NatsAccess, 'servers'> {
-  const { servers: _servers, ...rest } = access;
-  return rest;
 }
 
 /** How long the first connection attempt of a one-shot command may take at most. */
@@ -194,19 +141,9 @@ export function watchLattice<T>(opts: LatticeOptions, fn: (client: LatticeClient
   return withLattice(opts, fn, { untilStopped: true });
 }
 
-/** Prints one JSON value on stdout. */
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
-}
-
 /** Prints lines on stdout. */
 export function printLines(lines: string[]): void {
   if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-/** A note on stderr (never on stdout, so `--json` output stays clean). */
-export function note(message: string): void {
-  process.stderr.write(`${message}\n`);
 }
 
 /** Renders rows as left-aligned columns separated by two spaces, with a header line. */
@@ -256,9 +193,4 @@ export function formatLabels(labels: Record<string, string> | null | undefined):
 export function toNumber(v: number | { toString(): string } | null | undefined): number {
   if (v === null || v === undefined) return 0;
   return typeof v === 'number' ? v : Number(v.toString());
-}
-
-/** Commander parser of a repeatable flag: each use adds its value to the list. */
-export function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
 }

@@ -1,3 +1,10 @@
 /** @wasmesh/cli: the `wasmesh` command tree, exported for embedding and tests. */
 export { buildProgram } from './program.js';
-export { HOST_COMMANDS, hostBinPath, forwardToHost } from './host-bin.js';
+export {
+  FORWARDED_COMMANDS,
+  SERVICE_BINS,
+  serviceBinPath,
+  forwardToService,
+  type ServiceBin,
+  type ServiceName,
+} from './service-bins.js';

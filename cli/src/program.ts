@@ -9,20 +9,19 @@ import { registerGetClaims } from './commands/claims.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerCredsCommands } from './commands/creds.js';
-import { registerGateway } from './commands/gateway.js';
 import { registerGet } from './commands/get.js';
 import { registerKeysCommands } from './commands/keys.js';
 import { registerLinkCommands } from './commands/link.js';
 import { registerObserveCommands } from './commands/observe.js';
 import { registerProviderCommands } from './commands/provider.js';
 import { registerPush } from './commands/push.js';
-import { registerReconciler } from './commands/reconciler.js';
 import { registerSign } from './commands/sign.js';
 import { registerUpCommands } from './commands/up.js';
-import { HOST_COMMANDS } from './host-bin.js';
+import { FORWARDED_COMMANDS } from './service-bins.js';
 
 /**
- * Builds the top-level program. Host commands are listed here and executed by `wasmesh-host`;
+ * Builds the top-level program. The commands of the services (host, reconciler, gateway) and
+ * those that run wasm are listed here and executed by the services' own bins (service-bins.ts);
  * lattice commands run here. `onError` renders commander's own errors (unknown option, missing
  * argument…); by default they are written as they are.
  */
@@ -68,18 +67,8 @@ link, config), 7 denied (untrusted actor, missing capability, permission).
 Run 'wasmesh <command> --help' for a command's flags and examples.`,
     );
   if (onError) program.configureOutput({ outputError: (str) => onError(str) });
-  const descriptions: Record<string, string> = {
-    run: 'load an actor locally and invoke one operation',
-    inspect: 'show imports, exports, hash and claims of a module',
-    host: 'run a lattice host in the foreground',
-  };
-  for (const name of HOST_COMMANDS) {
-    program
-      .command(name)
-      .description(descriptions[name] ?? '')
-      .helpOption(false)
-      .allowUnknownOption()
-      .allowExcessArguments();
+  for (const [name, { description }] of Object.entries(FORWARDED_COMMANDS)) {
+    program.command(name).description(description).helpOption(false).allowUnknownOption().allowExcessArguments();
   }
   registerGet(program);
   registerGetClaims(program);
@@ -91,10 +80,8 @@ Run 'wasmesh <command> --help' for a command's flags and examples.`,
   registerConfigCommands(program);
   registerCall(program);
   registerObserveCommands(program);
-  registerGateway(program);
   registerUpCommands(program);
   registerAppCommands(program);
-  registerReconciler(program);
   registerKeysCommands(program);
   registerSign(program);
   registerCompletion(program);

@@ -2,12 +2,12 @@
 /** Entry point of the `wasmesh` command. */
 import { CommanderError } from 'commander';
 import { ExitCode, exitAfterGrace, reportError, UsageError } from '@wasmesh/lattice';
-import { forwardToHost, HOST_COMMANDS } from './host-bin.js';
+import { FORWARDED_COMMANDS, forwardToService } from './service-bins.js';
 import { buildProgram } from './program.js';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command !== undefined && HOST_COMMANDS.includes(command)) return forwardToHost([command, ...rest]);
+  if (command !== undefined && Object.hasOwn(FORWARDED_COMMANDS, command)) return forwardToService(command, rest);
   const json = argv.includes('--json');
   let usage = '';
   // Commander's own errors (unknown option, missing argument…) become one `wasmesh: CODE: message` line.

@@ -5,13 +5,15 @@
  */
 import {
   allowDirsFromEnv,
+  checkListen,
   latticeName,
+  listenHost,
   resolveAccess,
   silentLogger,
   WasmeshError,
   type Logger,
 } from '@wasmesh/lattice';
-import { isLoopback, listenHost, type GatewayTls } from './transport.js';
+import { isLoopback, type GatewayTls } from './transport.js';
 
 /**
  * Default listen address: loopback, so exposing the gateway beyond this machine is an explicit
@@ -74,22 +76,6 @@ export interface GatewayConfig {
   /** The TLS files (secure mode); undefined when insecure. */
   readonly tls: Readonly<GatewayTls> | undefined;
   readonly insecure: boolean;
-}
-
-/** `host:port` (host may be a name, IPv4 or `[IPv6]`), port 0..65535. */
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
-
-/** Checks a listen address; `WASMESH_ERR_CONFIG` naming it when it is not `host:port`. */
-export function checkListen(listen: string): string {
-  const m = HOST_PORT.exec(listen.trim());
-  if (!m || Number(m[2]) > 65535) {
-    throw new WasmeshError(
-      'WASMESH_ERR_CONFIG',
-      `invalid gateway listen address "${listen}": expected host:port, e.g. 127.0.0.1:50051 or [::1]:0`,
-      { details: { listen } },
-    );
-  }
-  return listen.trim();
 }
 
 /**

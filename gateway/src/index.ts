@@ -8,14 +8,13 @@ export { Gateway, SERVED_SERVICES, type GatewayState } from './gateway.js';
 export { runGateway, type RunGatewayOptions } from './run.js';
 export {
   resolveConfig,
-  checkListen,
   DEFAULT_LISTEN,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   type GatewayOptions,
   type GatewayConfig,
 } from './config.js';
 export { METHOD_ACCESS, REFLECTION_SERVICES, accessOf, allows, authorize, roleOf, type Access } from './access.js';
-export { isLoopback, listenHost, type GatewayTls } from './transport.js';
+export { isLoopback, type GatewayTls } from './transport.js';
 export { grpcStatusOf, toServiceError, ERROR_CODE_KEY } from './status.js';
 export {
   loadDefinitions,

@@ -30,11 +30,6 @@ export function isLoopback(host: string): boolean {
   return family !== 0 && LOOPBACK.check(h, family === 6 ? 'ipv6' : 'ipv4');
 }
 
-/** The host part of a `host:port` listen address. */
-export function listenHost(listen: string): string {
-  return listen.slice(0, listen.lastIndexOf(':'));
-}
-
 /**
  * Server credentials requiring client certificates signed by `tls.clientCaFile`. The files are
  * read and checked here (a key that does not match its certificate, a file that is not PEM), so a

@@ -41,6 +41,22 @@ export {
 export { parseNatsUrls, natsUrlFlag, redactUrl, NATS_URL_SOURCE } from './nats-url.js';
 export { connectNatsTransport } from './nats-transport.js';
 export { EXIT_GRACE_MS, exitAfterGrace } from './exit-guard.js';
+export { exitWithParent } from './exit-with-parent.js';
+export { checkListen, listenHost } from './listen-address.js';
+export {
+  latticeOptions,
+  flagsAccess,
+  withoutServers,
+  examples,
+  printJson,
+  note,
+  collect,
+  runServiceBin,
+  COMMAND_TIMEOUT,
+  CONNECT_TIMEOUT,
+  type LatticeOptions,
+  type TimeoutSpec,
+} from './service-command.js';
 export { LatticeAuthority, type IssueOptions } from './auth/authority.js';
 export {
   readCredentials,

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { AppStore, loadManifest, MAX_MANIFEST_BYTES, resolveImages, type AppManifest } from '@wasmesh/apps';
+import { AppStore, loadManifest, MAX_MANIFEST_BYTES, resolveImages, type AppManifest } from '@wasmesh/apps/client';
 import { openBucket, readInputFile, WasmeshError, type LatticeClient } from '@wasmesh/lattice';
 import { ContractId, lattice } from '@wasmesh/proto';
 import {

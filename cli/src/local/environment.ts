@@ -1,18 +1,20 @@
 /**
- * The local environment of `wasmesh up`: a nats-server with JetStream and a host, as child
- * processes of one supervisor (the `up` process), and an app reconciler (and, when asked, the
- * gRPC gateway) inside it, with their files under one home directory (below). Each part that ends
+ * The local environment of `wasmesh up`: a nats-server with JetStream, a host, an app reconciler
+ * and, when asked, the gRPC gateway, as child processes of one supervisor (the `up` process; the
+ * services are their packages' bins, see service-bins.ts, so the CLI never loads them), with
+ * their files under one home directory (below). Each part that ends
  * on its own is started again with backoff (supervisor.ts), said in one line on stderr and counted
  * in up.json's `parts`; only stop() (Ctrl-C, SIGTERM, `wasmesh down`) ends them. The host keeps
  * its id across restarts: it comes from its credentials (or, insecure, from a seed made per run).
  *
- * No process outlives `up`, however it ends: hosts stop by themselves once `up` is gone
- * (WASMESH_PARENT_PID, see host-bin.ts), and a nats-server left by an `up` killed with -9 is
+ * No process outlives `up`, however it ends: the services stop by themselves once `up` is gone
+ * (WASMESH_PARENT_PID, see service-bins.ts), and a nats-server left by an `up` killed with -9 is
  * stopped by `wasmesh down` or by the next `up` in the same home (its pid is in up.json).
  *
  *
  *   <home>/jetstream/   JetStream storage (kept between runs, so state survives a restart)
- *   <home>/nats.log     nats-server's log; <home>/host.log the host's; <home>/reconciler.log
+ *   <home>/nats.log     nats-server's log; <home>/host.log the host's; <home>/reconciler.log,
+ *                       <home>/gateway.log the reconciler's and the gateway's
  *   <home>/up.json      what runs (pids, urls), while it runs: `wasmesh down` and `--detach` read it
  *
  * The home is `--home`, else `WASMESH_HOME`, else `~/.wasmesh`. nats-server is `--nats-server-bin`,
@@ -33,16 +35,14 @@ import {
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Reconciler } from '@wasmesh/apps';
-import { checkListen, Gateway, listenHost } from '@wasmesh/gateway';
 import { createServer } from '@nats-io/nkeys';
-import { createLogger, WasmeshError } from '@wasmesh/lattice';
+import { checkListen, listenHost, WasmeshError } from '@wasmesh/lattice';
 import { prepareGatewayTls } from './gateway-tls.js';
 import { prepareLocalSecurity, writeEnvFile, writeNatsConfig, type LocalSecurity } from './security.js';
 import { alive, leftoverChildren, readUpState, stateFile, type UpState } from './state.js';
 import { Supervisor, type PartEvent, type StartPart } from './supervisor.js';
 import { note } from '../common.js';
-import { hostBinPath, hostChildEnv } from '../host-bin.js';
+import { SERVICE_BINS, serviceBinPath, serviceChildEnv, type ServiceName } from '../service-bins.js';
 
 /** Options of {@link LocalEnvironment.start}. */
 export interface LocalEnvironmentOptions {
@@ -157,9 +157,8 @@ function exitOf(child: ChildProcess, what: string, log: string): Promise<string>
 /** A running local environment (see the module comment). */
 export class LocalEnvironment {
   #nats: ChildProcess | undefined;
-  #host: ChildProcess | undefined;
-  #reconciler: Reconciler | undefined;
-  #gateway: Gateway | undefined;
+  /** The running service children (host, reconciler, gateway). */
+  readonly #services = new Map<ServiceName, ChildProcess>();
   #state: UpState;
   #security: LocalSecurity | undefined;
   #stopping: Promise<void> | undefined;
@@ -233,11 +232,7 @@ export class LocalEnvironment {
       });
       await env.#supervise('nats', () => env.#startNats(natsBin));
       await env.#supervise('host', () => env.#startHost());
-      const reconcilerLog = createLogger({
-        component: 'reconciler',
-        fd: openSync(path.join(options.home, 'reconciler.log'), 'a'),
-      });
-      await env.#supervise('reconciler', () => env.#startReconciler(reconcilerLog));
+      await env.#supervise('reconciler', () => env.#startReconciler());
       const gateway = options.gateway;
       // A restarted gateway serves where the first one did (the port `:0` resolved to).
       if (gateway) await env.#supervise('gateway', () => env.#startGateway(env.#state.gateway || gateway));
@@ -274,50 +269,45 @@ export class LocalEnvironment {
     this.#write();
   }
 
-  /** Starts the app reconciler in this process; it ends when its NATS connection closes for good. */
-  async #startReconciler(logger: ReturnType<typeof createLogger>): Promise<{ ended: Promise<string> }> {
-    await this.#reconciler?.close();
-    const reconciler = await Reconciler.start({
-      natsUrl: this.#state.natsUrl,
-      ...this.#adminAccess(),
-      lattice: this.options.lattice,
-      id: `up-${process.pid}`,
-      logger,
-    });
-    this.#reconciler = reconciler;
-    return { ended: reconciler.closed().then(() => 'the reconciler stopped (its NATS connection closed)') };
+  /** Starts the app reconciler (`wasmesh-reconciler`) with the admin credentials. */
+  async #startReconciler(): Promise<{ ended: Promise<string> }> {
+    const { lattice } = this.options;
+    const args = ['--json', '--nats', this.#state.natsUrl, '--lattice', lattice, '--id', `up-${process.pid}`];
+    const { ended } = await this.#startService('reconciler', [...args, ...this.#adminFlags()]);
+    return { ended };
   }
 
-  /** The admin credentials (and CA) of the reconciler, gateway and app deployment. */
-  #adminAccess(): { creds?: string; tlsCa?: string } {
+  /** The flags of the admin credentials (and CA) the reconciler and the gateway connect with. */
+  #adminFlags(): string[] {
     const s = this.#security;
-    return s ? { creds: s.adminCreds, tlsCa: s.caFile } : {};
+    return s ? ['--creds', s.adminCreds, '--tls-ca', s.caFile] : [];
   }
 
   /**
-   * Serves the gateway at `listen` in this process: over TLS with the home's CA and an admin
+   * Serves the gateway (`wasmesh-gateway`) at `listen`: over TLS with the home's CA and an admin
    * client certificate ready (recorded in the state), or plaintext on loopback when insecure.
    */
   async #startGateway(listen: string): Promise<{ ended: Promise<string> }> {
-    await this.#gateway?.close();
     const { home, lattice } = this.options;
-    const { creds, tlsCa } = this.#adminAccess();
     const local = this.#security ? await prepareGatewayTls(home, lattice, listenHost(checkListen(listen))) : undefined;
-    this.#gateway = new Gateway({
-      listen,
-      ...(local ? { tls: local.tls } : { insecure: true }),
-      natsUrl: this.#state.natsUrl,
-      ...(creds ? { natsCreds: creds } : {}),
-      ...(tlsCa ? { natsCa: tlsCa } : {}),
-      lattice,
-      allowDirs: [process.cwd()],
-    });
-    await this.#gateway.start();
-    this.#state.gateway = this.#gateway.address;
+    const args = ['--json', '--listen', listen, '--nats', this.#state.natsUrl, '--lattice', lattice];
+    args.push(...this.#adminFlags(), '--allow-dir', process.cwd());
+    if (local)
+      args.push(
+        '--tls-cert',
+        local.tls.certFile,
+        '--tls-key',
+        local.tls.keyFile,
+        '--client-ca',
+        local.tls.clientCaFile,
+      );
+    else args.push('--insecure');
+    const { ended, ready } = await this.#startService('gateway', args);
+    this.#state.gateway = String(ready.address);
     if (local) {
       this.#state.gatewayClient = { ca: local.tls.clientCaFile, cert: local.clientCert, key: local.clientKey };
     }
-    return { ended: this.#gateway.stopped().then((why) => `the gateway stopped (${why})`) };
+    return { ended };
   }
 
   async #startNats(bin: string): Promise<{ ended: Promise<string> }> {
@@ -342,24 +332,46 @@ export class LocalEnvironment {
   }
 
   async #startHost(): Promise<{ ended: Promise<string> }> {
-    const { home, lattice, labels = {} } = this.options;
-    const log = openSync(path.join(home, 'host.log'), 'a');
-    const args = [hostBinPath(), 'host', '--json', '--nats', this.#state.natsUrl, '--lattice', lattice];
+    const { lattice, labels = {} } = this.options;
+    const args = ['host', '--json', '--nats', this.#state.natsUrl, '--lattice', lattice];
     if (this.#security) args.push('--creds', this.#security.hostCreds, '--tls-ca', this.#security.caFile);
     for (const issuer of this.options.trustedIssuers ?? []) args.push('--trusted-issuer', issuer);
     for (const [k, v] of Object.entries(labels)) args.push('--label', `${k}=${v}`);
     // The host reads module and provider files only from the directory `up` was run in.
     args.push('--allow-dir', process.cwd());
-    // It stops by itself once this process is gone (hostChildEnv), so `up` killed with -9 leaves no host.
-    const env = hostChildEnv(this.#hostSeed ? { WASMESH_HOST_SEED: this.#hostSeed } : {});
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', log], env });
+    const extraEnv: Record<string, string> = this.#hostSeed ? { WASMESH_HOST_SEED: this.#hostSeed } : {};
+    const { ended, ready, pid } = await this.#startService('host', args, extraEnv);
+    Object.assign(this.#state, { hostPid: pid, hostId: ready.hostId, hostName: ready.friendlyName });
+    return { ended };
+  }
+
+  /**
+   * Starts the service bin `name` with `args`, its stderr appended to `<home>/<name>.log`, and
+   * resolves once it is ready: when it has printed its first stdout line, the JSON object its
+   * `--json` prints once running. The child stops by itself once this process is gone
+   * (serviceChildEnv), so `up` killed with -9 leaves no service behind.
+   */
+  async #startService(
+    name: ServiceName,
+    args: string[],
+    extraEnv: Record<string, string> = {},
+  ): Promise<{ ended: Promise<string>; ready: Record<string, unknown>; pid: number }> {
+    const { home } = this.options;
+    await stopChild(this.#services.get(name));
+    const logFile = path.join(home, `${name}.log`);
+    const log = openSync(logFile, 'a');
+    const what = name === 'host' ? 'the host' : `the ${name}`;
+    const child = spawn(process.execPath, [serviceBinPath(SERVICE_BINS[name]), ...args], {
+      stdio: ['ignore', 'pipe', log],
+      env: serviceChildEnv(extraEnv),
+    });
     closeSync(log);
-    this.#host = child;
-    const ended = exitOf(child, 'the host', path.join(home, 'host.log'));
-    const identity = await new Promise<{ hostId: string; friendlyName: string }>((resolve, reject) => {
+    this.#services.set(name, child);
+    const ended = exitOf(child, what, logFile);
+    const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
       let out = '';
       const timer = setTimeout(
-        () => reject(new WasmeshError('WASMESH_ERR_TIMEOUT', `the host did not start within ${START_TIMEOUT_MS} ms`)),
+        () => reject(new WasmeshError('WASMESH_ERR_TIMEOUT', `${what} did not start within ${START_TIMEOUT_MS} ms`)),
         START_TIMEOUT_MS,
       );
       child.stdout!.on('data', (d: Buffer) => {
@@ -368,25 +380,22 @@ export class LocalEnvironment {
         if (out.includes('\n') && line) {
           clearTimeout(timer);
           try {
-            resolve(JSON.parse(line) as { hostId: string; friendlyName: string });
+            resolve(JSON.parse(line) as Record<string, unknown>);
           } catch {
-            reject(new WasmeshError('WASMESH_ERR_INTERNAL', `the host printed an unexpected line: ${line}`));
+            reject(new WasmeshError('WASMESH_ERR_INTERNAL', `${what} printed an unexpected line: ${line}`));
           }
         }
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(
-          new WasmeshError('WASMESH_ERR_UNAVAILABLE', `the host exited (${signal ?? code}); see ${home}/host.log`),
-        );
+        reject(new WasmeshError('WASMESH_ERR_UNAVAILABLE', `${what} exited (${signal ?? code}); see ${logFile}`));
       });
     }).catch(async (err: unknown) => {
       await stopChild(child);
       throw err;
     });
     child.stdout!.resume();
-    Object.assign(this.#state, { hostPid: child.pid ?? 0, hostId: identity.hostId, hostName: identity.friendlyName });
-    return { ended };
+    return { ended, ready, pid: child.pid ?? 0 };
   }
 
   /** Records that the app is deployed and where to try it. */
@@ -402,9 +411,9 @@ export class LocalEnvironment {
   stop(removeState = true): Promise<void> {
     this.#stopping ??= (async () => {
       await this.#supervisor.stop();
-      await this.#gateway?.close();
-      await this.#reconciler?.close();
-      await stopChild(this.#host);
+      await stopChild(this.#services.get('gateway'));
+      await stopChild(this.#services.get('reconciler'));
+      await stopChild(this.#services.get('host'));
       await stopChild(this.#nats);
     })();
     return this.#stopping.then(() => {

@@ -12,7 +12,6 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { GatewayTls } from '@wasmesh/gateway';
 import { ensureServerTls, issueClientCert } from '@wasmesh/lattice';
 
 /** A client certificate with less validity left than this is issued again. */
@@ -20,8 +19,8 @@ const RENEW_BEFORE_MS = 30 * 86_400_000;
 
 /** What a local gateway serves with, and the admin client certificate to call it with. */
 export interface LocalGatewayTls {
-  /** The gateway's `tls` option. */
-  tls: GatewayTls;
+  /** The gateway's TLS files (its `--tls-cert`, `--tls-key`, `--client-ca`). */
+  tls: { certFile: string; keyFile: string; clientCaFile: string };
   /** The admin client certificate and its key (PEM files). */
   clientCert: string;
   clientKey: string;

@@ -4,14 +4,11 @@
  * forwards `run` and `inspect` here, so the CLI itself never loads the native runtime.
  */
 import path from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, exitAfterGrace, intFlag, keyValueFlag, reportError, UsageError } from '@wasmesh/lattice';
+import { Command, Option } from 'commander';
+import { intFlag, keyValueFlag, runServiceBin } from '@wasmesh/lattice';
 import { inspectCommand } from '../commands/inspect.js';
 import { runCommand } from '../commands/run.js';
 import { hostCommand, type HostCommandOptions } from '../commands/host.js';
-import { exitWithParent } from './exit-with-parent.js';
-
-exitWithParent();
 
 /** `--trusted-issuer KEY` (repeatable), shared by `run` and `host`. */
 const TRUSTED_ISSUER_FLAG = [
@@ -20,10 +17,7 @@ const TRUSTED_ISSUER_FLAG = [
   (key: string, previous: string[] | undefined) => [...(previous ?? []), key],
 ] as const;
 
-const program = new Command('wasmesh')
-  .description('run and inspect wasmesh actors locally')
-  .exitOverride()
-  .configureOutput({ outputError: (str, write) => write(str) });
+const program = new Command('wasmesh').description('run and inspect wasmesh actors locally');
 
 program
   .command('run')
@@ -143,20 +137,4 @@ actors whose claims are tampered, expired or not yet valid are refused (WASMESH_
     await hostCommand(opts);
   });
 
-const json = process.argv.includes('--json');
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof CommanderError) {
-    // Help and version end here with status 0; anything else is a usage error already printed.
-    process.exitCode = err.exitCode === 0 ? ExitCode.OK : reportUsage(err);
-  } else {
-    process.exitCode = reportError(err, json);
-  }
-}
-exitAfterGrace();
-
-function reportUsage(err: CommanderError): number {
-  if (json) return reportError(new UsageError(err.message.replace(/^error: /, '')), true);
-  return ExitCode.USAGE;
-}
+await runServiceBin('wasmesh-host', program);

@@ -1,5 +1,5 @@
 /**
- * `wasmesh gateway` as a user runs it: with TLS files (flags or env) it prints its address once
+ * `wasmesh gateway` as a user runs it (it runs the `wasmesh-gateway` bin): with TLS files (flags or env) it prints its address once
  * serving (JSON with --json), serves clients with a certificate of its CA, and exits 0 on SIGTERM;
  * without TLS files or --insecure, with an invalid --listen, or --insecure on a non-loopback
  * address, it is a usage-class error (exit 2) saying what to pass. `wasmesh creds gateway-cert`
@@ -57,6 +57,7 @@ test('wasmesh gateway --listen 127.0.0.1:0 --json (TLS files from the env) print
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  let servingPid = 0;
   try {
     const line = await new Promise<string>((resolve, reject) => {
       createInterface({ input: child.stdout }).once('line', resolve);
@@ -64,7 +65,10 @@ test('wasmesh gateway --listen 127.0.0.1:0 --json (TLS files from the env) print
     });
     const info = JSON.parse(line) as { address: string; lattice: string; pid: number };
     expect(info.address).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
-    expect(info).toMatchObject({ lattice, pid: child.pid, transport: 'tls' });
+    expect(info).toMatchObject({ lattice, transport: 'tls' });
+    // The serving process is wasmesh-gateway, which `wasmesh gateway` runs as its child.
+    expect(parentOf(info.pid)).toBe(child.pid);
+    servingPid = info.pid;
 
     const clients = connectClients(info.address, await pki.client('reader'));
     const plaintext = connectClients(info.address, grpc.credentials.createInsecure());
@@ -83,7 +87,20 @@ test('wasmesh gateway --listen 127.0.0.1:0 --json (TLS files from the env) print
     child.kill('SIGTERM');
   }
   expect(await exited).toBe(0);
+  // The SIGTERM reached the gateway itself, which is gone with its wrapper.
+  expect(parentOf(servingPid)).toBeUndefined();
 }, 30_000);
+
+/** The parent pid of process `pid` (from /proc), undefined once it is gone. */
+function parentOf(pid: number): number | undefined {
+  try {
+    // The fields after the command name, which is in parentheses: state, ppid, …
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
 
 /** `--tls-cert`, `--tls-key` and `--client-ca` of the test CA. */
 const tlsFlags = (): string[] => [

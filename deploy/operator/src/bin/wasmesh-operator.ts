@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+/**
+ * `wasmesh-operator`: runs the Kubernetes operator in the foreground. It deploys Application
+ * objects (core.oam.dev/v1beta1, the format of deploy/apps/*.yaml) to a lattice through its app
+ * store and writes their status back. Run two replicas for high availability: one leads (a
+ * coordination.k8s.io Lease), the other takes over when the lease expires. Logs (JSON) go to
+ * stderr; SIGINT/SIGTERM stop reconciling (waiting for reconciles in flight), release the Lease
+ * and exit 0. A failure to start is one error line and a non-zero exit status.
+ */
+import { Command } from 'commander';
+import {
+  CONNECT_TIMEOUT,
+  createLogger,
+  examples,
+  flagsAccess,
+  intFlag,
+  latticeOptions,
+  note,
+  printJson,
+  runServiceBin,
+  withoutServers,
+  type LatticeOptions,
+} from '@wasmesh/lattice';
+import { Operator } from '../operator.js';
+
+interface OperatorCommandOptions extends LatticeOptions {
+  kubeconfig?: string;
+  namespace?: string;
+  leaderElectionNamespace?: string;
+  id?: string;
+  leaseMs: number;
+  imageDir?: string;
+}
+
+const program = examples(
+  latticeOptions(
+    new Command('wasmesh-operator')
+      .description(
+        'run the Kubernetes operator: Application objects deployed to a lattice (several may run: one leads)',
+      )
+      .option(
+        '--kubeconfig <file>',
+        'kubeconfig file (default: in-cluster config in a pod, else KUBECONFIG, else ~/.kube/config)',
+      )
+      .option('--namespace <ns>', 'watch Applications of this namespace only (default: every namespace)')
+      .option(
+        '--leader-election-namespace <ns>',
+        'namespace of the leader Lease "wasmesh-operator" (default: the pod’s namespace, else --namespace, else default)',
+      )
+      .option('--id <id>', 'this replica’s identity in the Lease and in Events (default: host name + random suffix)')
+      .option(
+        '--lease-ms <n>',
+        'leader lease: a lost leader is replaced after this',
+        intFlag('--lease-ms', 1000, 600_000),
+        15_000,
+      )
+      .option(
+        '--image-dir <dir>',
+        'read actor images given as relative paths from this directory (and only there); without it images must be sha256: or oci://',
+      ),
+    CONNECT_TIMEOUT,
+  ),
+  [
+    'wasmesh-operator --kubeconfig ~/.kube/config --nats nats://127.0.0.1:4222 --creds admin.creds',
+    'wasmesh-operator --namespace apps --lattice staging --id operator-1',
+    'kubectl apply -f deploy/crds/ && kubectl apply -f app.yaml && kubectl get applications',
+  ],
+  'An Application namespace/name becomes lattice app <namespace>_<name>; its version is\n' +
+    'metadata.annotations.version, else g<generation>. Deleting the object undeploys and deletes\n' +
+    'the app (finalizer wasmesh.dev/undeploy). Status: phase Deployed|Reconciling|Failed|Undeployed,\n' +
+    'conditions Ready and Synced; `kubectl describe application NAME` lists its Events.',
+).action(async (opts: OperatorCommandOptions) => {
+  const operator = await Operator.start({
+    ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+    ...(opts.namespace ? { namespace: opts.namespace } : {}),
+    ...(opts.leaderElectionNamespace ? { leaderElectionNamespace: opts.leaderElectionNamespace } : {}),
+    ...(opts.id ? { id: opts.id } : {}),
+    ...(opts.imageDir ? { imageDir: opts.imageDir } : {}),
+    leaseMs: opts.leaseMs,
+    natsUrl: opts.nats.split(','),
+    ...withoutServers(flagsAccess(opts)),
+    lattice: opts.lattice,
+    logger: createLogger({ component: 'operator' }),
+  });
+  if (opts.json) printJson({ id: operator.id, lattice: opts.lattice, namespace: opts.namespace ?? null });
+  else
+    note(
+      `operator ${operator.id} running for lattice "${opts.lattice}" in ${opts.namespace ? `namespace ${opts.namespace}` : 'all namespaces'} (Ctrl-C to stop)`,
+    );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await operator.close();
+});
+
+await runServiceBin('wasmesh-operator', program);

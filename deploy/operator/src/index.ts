@@ -1,0 +1,27 @@
+/**
+ * `@wasmesh/operator`: the Kubernetes operator. Application custom resources (the OAM format of
+ * deploy/apps/*.yaml) are deployed to a lattice through its app store, and their status is
+ * written back; a small controller runtime (informers, a keyed work queue with backoff, Lease
+ * leader election, Events) carries the controllers. Run it with the `wasmesh-operator` bin.
+ */
+export { Operator, OPERATOR_NAME, type OperatorOptions } from './operator.js';
+export { ApplicationController, FINALIZER, type ApplicationControllerOptions } from './application/controller.js';
+export {
+  APPLICATION,
+  SOURCE_ANNOTATION,
+  latticeAppName,
+  keyOfApp,
+  versionOf,
+  manifestOf,
+  type ApplicationObject,
+  type ApplicationStatus,
+  type Condition,
+  type Phase,
+} from './application/mapping.js';
+export { applicationStatus, sameStatus, type SyncOutcome, type StatusInputs } from './application/status.js';
+export { Controller, type ControllerOptions, type ReconcileFn, type ReconcileResult } from './runtime/controller.js';
+export { WorkQueue, type WorkQueueOptions } from './runtime/queue.js';
+export { KindInformer, keyOf, splitKey, type ListFn } from './runtime/informer.js';
+export { LeaderElector, type LeaderElectorOptions } from './runtime/leader.js';
+export { EventRecorder, type EventType } from './runtime/events.js';
+export { loadKubeConfig, inCluster, podNamespace, apiMessage, statusOf } from './runtime/kube.js';

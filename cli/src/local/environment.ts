@@ -159,6 +159,8 @@ export class LocalEnvironment {
   #nats: ChildProcess | undefined;
   /** The running service children (host, reconciler, gateway). */
   readonly #services = new Map<ServiceName, ChildProcess>();
+  /** The process of each part, as last started (recorded in up.json's parts). */
+  readonly #pids = new Map<string, number>();
   #state: UpState;
   #security: LocalSecurity | undefined;
   #stopping: Promise<void> | undefined;
@@ -250,7 +252,7 @@ export class LocalEnvironment {
   /** Starts a part, then has the supervisor start it again whenever it ends on its own. */
   async #supervise(part: string, start: StartPart): Promise<void> {
     const { ended } = await start();
-    this.#state.parts[part] = { status: 'running', restarts: 0 };
+    this.#state.parts[part] = { status: 'running', restarts: 0, pid: this.#pids.get(part) ?? 0 };
     this.#supervisor.watch(part, ended, start);
   }
 
@@ -262,6 +264,7 @@ export class LocalEnvironment {
       status: e.status,
       restarts: e.restarts,
       ...(e.why ? { lastExit: e.why } : {}),
+      ...(e.status === 'running' ? { pid: this.#pids.get(e.part) ?? 0 } : {}),
     };
     if (e.status === 'restarting') {
       note(`wasmesh: ${e.why}; restarting it in ${(e.delayMs ?? 0) / 1000} s (restart ${e.restarts})`);
@@ -328,6 +331,7 @@ export class LocalEnvironment {
       throw err;
     }
     this.#state.natsPid = child.pid ?? 0;
+    this.#pids.set('nats', this.#state.natsPid);
     return { ended };
   }
 
@@ -395,6 +399,7 @@ export class LocalEnvironment {
       throw err;
     });
     child.stdout!.resume();
+    this.#pids.set(name, child.pid ?? 0);
     return { ended, ready, pid: child.pid ?? 0 };
   }
 

@@ -14,6 +14,8 @@ export interface PartState {
   restarts: number;
   /** Why it last ended, when it did. */
   lastExit?: string;
+  /** Its process while it runs (each part is a child process of `up`). */
+  pid?: number;
 }
 
 /** What `up.json` records. */

@@ -71,7 +71,7 @@ export interface UpTestState {
   envFile: string;
   gateway: string;
   gatewayClient?: { ca: string; cert: string; key: string };
-  parts: Record<string, { status: string; restarts: number; lastExit?: string }>;
+  parts: Record<string, { status: string; restarts: number; lastExit?: string; pid?: number }>;
 }
 
 /** The flags that reach the lattice `up` runs (`state`), with its admin credentials or `creds`. */

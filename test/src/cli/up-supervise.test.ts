@@ -1,8 +1,9 @@
 /**
- * `wasmesh up` supervises: a host or nats-server killed with -9 is started again (the host with
- * the same id), said on stderr and counted in up.json, and `up` keeps running; no process is
- * orphaned whatever is killed — the `wasmesh host` wrapper (its `wasmesh-host` child stops) or
- * `up` itself (its host stops by itself; `down` or the next `up` stops the nats-server it left).
+ * `wasmesh up` supervises: a host, nats-server, reconciler or gateway killed with -9 is started
+ * again (the host with the same id), said on stderr and counted in up.json, and `up` keeps
+ * running; no process is orphaned whatever is killed — the `wasmesh host` wrapper (its
+ * `wasmesh-host` child stops) or `up` itself (its host, reconciler and gateway stop by themselves;
+ * `down` or the next `up` stops the nats-server it left).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -30,6 +31,11 @@ function readState(dir: string): UpState {
 async function hostIds(state: UpState): Promise<string[]> {
   const r = await wasmesh(['get', 'hosts', '--json', ...access(state)]);
   return r.code === 0 ? (JSON.parse(r.stdout) as { hostId: string }[]).map((h) => h.hostId) : [];
+}
+
+/** The command line of process `pid`, its arguments joined by spaces. */
+function commandLine(pid: number): string {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
 }
 
 /** The pids of the children of `pid`. */
@@ -138,11 +144,55 @@ test('kill -9 of the `wasmesh host` wrapper stops its wasmesh-host child', async
   }
 }, 90_000);
 
-test('kill -9 of up: its host exits by itself; down, or the next up, stops the nats-server it left', async () => {
+test('the reconciler and the gateway are child processes of up, restarted when killed with -9', async () => {
   const { dir, flags } = await place();
-  const first = JSON.parse((await wasmesh(['up', '--detach', '--json', ...flags])).stdout) as UpState;
+  const up = await wasmesh(['up', '--detach', '--json', '--gateway', '127.0.0.1:0', ...flags]);
+  expect(up.code).toBe(0);
+  try {
+    const first = readState(dir);
+    const { reconciler, gateway } = first.parts;
+    expect([reconciler, gateway]).toEqual([
+      { status: 'running', restarts: 0, pid: expect.any(Number) },
+      { status: 'running', restarts: 0, pid: expect.any(Number) },
+    ]);
+    // Their own bins, not the CLI: `wasmesh up` loads neither the reconciler nor gRPC.
+    expect(childrenOf(first.pid)).toEqual(expect.arrayContaining([reconciler!.pid, gateway!.pid]));
+    expect(commandLine(reconciler!.pid!)).toContain('wasmesh-reconciler');
+    expect(commandLine(gateway!.pid!)).toContain('wasmesh-gateway');
+    expect(readFileSync(path.join(dir, 'reconciler.log'), 'utf8')).toContain('"component":"reconciler"');
+
+    for (const part of ['reconciler', 'gateway']) {
+      const old = first.parts[part]!.pid!;
+      process.kill(old, 'SIGKILL');
+      await until(`a new ${part} process`, () => {
+        const now = readState(dir).parts[part];
+        return now?.status === 'running' && now.restarts === 1 && now.pid !== old && !isGone(now.pid!);
+      });
+      expect(readState(dir).parts[part]?.lastExit).toMatch(
+        new RegExp(`the ${part} exited \\(SIGKILL\\); see .*${part}\\.log`),
+      );
+    }
+    // The restarted gateway serves where the first one did.
+    expect(readState(dir).gateway).toBe(first.gateway);
+  } finally {
+    await wasmesh(['down', '--home', dir]);
+  }
+}, 90_000);
+
+test('kill -9 of up: its host, reconciler and gateway exit by themselves; down, or the next up, stops the nats-server it left', async () => {
+  const { dir, flags } = await place();
+  const first = JSON.parse(
+    (await wasmesh(['up', '--detach', '--json', '--gateway', '127.0.0.1:0', ...flags])).stdout,
+  ) as UpState;
+  const services = [first.parts.reconciler?.pid, first.parts.gateway?.pid];
+  expect(services).toEqual([expect.any(Number), expect.any(Number)]);
   process.kill(first.pid, 'SIGKILL');
   await until(`the host (pid ${first.hostPid}) to exit by itself`, () => isGone(first.hostPid), 15_000);
+  await until(
+    `the reconciler and the gateway (${services.join(', ')}) to exit by themselves`,
+    () => services.every((p) => isGone(p!)),
+    15_000,
+  );
   expect(isGone(first.natsPid)).toBe(false);
   // The next up in the same home (same port) stops the leftover nats-server and starts afresh.
   const again = await wasmesh(['up', '--detach', '--json', ...flags]);

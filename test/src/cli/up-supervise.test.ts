@@ -174,6 +174,19 @@ test('the reconciler and the gateway are child processes of up, restarted when k
     }
     // The restarted gateway serves where the first one did.
     expect(readState(dir).gateway).toBe(first.gateway);
+
+    // `wasmesh reconciler` next to up, given no credentials, finds the local lattice's (as every command does).
+    const extra = spawn(process.execPath, [wasmeshBin, 'reconciler', '--json', '--nats', first.natsUrl], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: '', WASMESH_HOME: dir, WASMESH_NATS_CREDS: '', WASMESH_NATS_CA: '' },
+    });
+    let line = '';
+    extra.stdout.on('data', (d: Buffer) => (line += d.toString()));
+    const extraExited = new Promise<number | null>((r) => extra.once('exit', (code) => r(code)));
+    await until('the extra reconciler to run', () => line.includes('\n'), 15_000);
+    expect(JSON.parse(line)).toMatchObject({ id: expect.any(String), lattice: 'default' });
+    extra.kill('SIGTERM');
+    expect(await extraExited).toBe(0);
   } finally {
     await wasmesh(['down', '--home', dir]);
   }

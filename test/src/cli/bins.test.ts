@@ -27,11 +27,12 @@ const bins: Bin[] = (readJson('package.json').workspaces as string[]).flatMap((w
 );
 const SHIM_CALL = /^await runBuilt\(import\.meta\.url, '([^']+)'\);$/m;
 
-test('the workspaces declare their bins (cli, the services, the providers)', () => {
+test('the workspaces declare their bins (cli, the services, the operator, the providers)', () => {
   expect(bins.map((b) => b.name).sort()).toEqual([
     'wasmesh',
     'wasmesh-gateway',
     'wasmesh-host',
+    'wasmesh-operator',
     'wasmesh-provider-http-server',
     'wasmesh-provider-keyvalue',
     'wasmesh-provider-messaging',

@@ -1,8 +1,9 @@
 /**
  * `@wasmesh/operator`: the Kubernetes operator. Application custom resources (the OAM format of
  * deploy/apps/*.yaml) are deployed to a lattice through its app store, and their status is
- * written back; a small controller runtime (informers, a keyed work queue with backoff, Lease
- * leader election, Events) carries the controllers. Run it with the `wasmesh-operator` bin.
+ * written back; HostGroups become Deployments (or DaemonSets) of host pods. A small controller
+ * runtime (informers, a keyed work queue with backoff, Lease leader election, Events) carries the
+ * controllers. Run it with the `wasmesh-operator` bin.
  */
 export { Operator, OPERATOR_NAME, type OperatorOptions } from './operator.js';
 export { ApplicationController, FINALIZER, type ApplicationControllerOptions } from './application/controller.js';
@@ -19,6 +20,27 @@ export {
   type Phase,
 } from './application/mapping.js';
 export { applicationStatus, sameStatus, type SyncOutcome, type StatusInputs } from './application/status.js';
+export {
+  HostGroupController,
+  hostGroupStatus,
+  FIELD_MANAGER,
+  type HostGroupControllerOptions,
+} from './hostgroup/controller.js';
+export {
+  HOSTGROUP,
+  HOSTGROUP_LABEL,
+  HOST_LABEL_PREFIX,
+  DEFAULT_HOST_IMAGE,
+  configMapOf,
+  configMapName,
+  workloadOf,
+  selectorLabels,
+  selectorString,
+  type HostGroupObject,
+  type HostGroupSpec,
+  type HostGroupStatus,
+  type HostGroupCondition,
+} from './hostgroup/resources.js';
 export { Controller, type ControllerOptions, type ReconcileFn, type ReconcileResult } from './runtime/controller.js';
 export { WorkQueue, type WorkQueueOptions } from './runtime/queue.js';
 export { KindInformer, keyOf, splitKey, type ListFn } from './runtime/informer.js';

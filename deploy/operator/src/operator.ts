@@ -1,6 +1,6 @@
 /**
  * The operator process: connects to Kubernetes and to the lattice, campaigns for the leader Lease,
- * and runs the controllers only while it leads (a follower only waits, so two replicas never both
+ * and runs the controllers (Applications, HostGroups) only while it leads (a follower only waits, so two replicas never both
  * write). It talks to the lattice only through the app store and the object store: no second
  * source of truth. A change of an app's status in the lattice queues its Application at once.
  */
@@ -12,11 +12,13 @@ import {
   DEFAULT_MAX_MODULE_BYTES,
   FileJail,
   LatticeClient,
+  resolveAccess,
   silentLogger,
   WasmeshError,
   type Logger,
 } from '@wasmesh/lattice';
 import { ApplicationController } from './application/controller.js';
+import { HostGroupController } from './hostgroup/controller.js';
 import { APPLICATION, keyOfApp } from './application/mapping.js';
 import { EventRecorder } from './runtime/events.js';
 import { apiMessage, loadKubeConfig, podNamespace } from './runtime/kube.js';
@@ -76,7 +78,8 @@ const noFiles: ReadImage = (file, what) =>
 /** See the module comment. */
 export class Operator {
   readonly #elector: LeaderElector;
-  #term: ApplicationController | undefined;
+  /** The controllers of the current leadership term. */
+  #term: { apps: ApplicationController; hostGroups: HostGroupController } | undefined;
   /** Serializes starting and stopping terms. */
   #transitions: Promise<void> = Promise.resolve();
   #statusWatch: Promise<void> = Promise.resolve();
@@ -101,9 +104,15 @@ export class Operator {
       onStartedLeading: () => {
         logger.info({ id }, 'leading: reconciling Applications');
         void this.#transition(async () => {
-          const term = new ApplicationController(this.controllerOptions);
+          const term = {
+            apps: new ApplicationController(this.controllerOptions),
+            hostGroups: new HostGroupController({
+              ...this.controllerOptions,
+              defaultNatsUrl: resolveAccess({ servers: options.natsUrl }).servers.join(','),
+            }),
+          };
           this.#term = term;
-          await term.start();
+          await Promise.all([term.apps.start(), term.hostGroups.start()]);
         });
       },
       onStoppedLeading: () => {
@@ -195,7 +204,8 @@ export class Operator {
   async #stopTerm(): Promise<void> {
     const term = this.#term;
     this.#term = undefined;
-    await term?.stop(this.options.shutdownDeadlineMs ?? 10_000);
+    const deadline = this.options.shutdownDeadlineMs ?? 10_000;
+    await Promise.all([term?.apps.stop(deadline), term?.hostGroups.stop(deadline)]);
   }
 
   /** Queues the Application of every app whose status changes in the lattice (until disconnected). */
@@ -203,7 +213,7 @@ export class Operator {
     try {
       for await (const change of this.store.statuses.watch()) {
         const key = keyOfApp(change.key);
-        if (key) this.#term?.enqueue(key);
+        if (key) this.#term?.apps.enqueue(key);
       }
     } catch (err) {
       if (!this.#closing) this.controllerOptions.logger.warn({ err: apiMessage(err) }, 'app status watch ended');

@@ -17,7 +17,7 @@ import { resolveImages, type AppManifest, type AppStore, type PushArtifact, type
 import { isWasmeshError, type Logger } from '@wasmesh/lattice';
 import { Controller, type ReconcileResult } from '../runtime/controller.js';
 import type { EventRecorder } from '../runtime/events.js';
-import { KindInformer, splitKey } from '../runtime/informer.js';
+import { KindInformer, keyOf, splitKey } from '../runtime/informer.js';
 import { statusOf } from '../runtime/kube.js';
 import {
   APPLICATION,
@@ -101,7 +101,7 @@ export class ApplicationController {
       reconcile: (key) => this.reconcile(key),
       logger,
     });
-    this.informer = new KindInformer(kc, path, list, (key) => this.#controller.enqueue(key), logger);
+    this.informer = new KindInformer(kc, path, list, (obj) => this.#controller.enqueue(keyOf(obj)), logger);
   }
 
   /** Starts watching Applications and reconciling them. */

@@ -2,7 +2,8 @@
 /**
  * `wasmesh-operator`: runs the Kubernetes operator in the foreground. It deploys Application
  * objects (core.oam.dev/v1beta1, the format of deploy/apps/*.yaml) to a lattice through its app
- * store and writes their status back. Run two replicas for high availability: one leads (a
+ * store and writes their status back; HostGroups (wasmesh.dev/v1alpha1) become Deployments or
+ * DaemonSets of host pods. Run two replicas for high availability: one leads (a
  * coordination.k8s.io Lease), the other takes over when the lease expires. Logs (JSON) go to
  * stderr; SIGINT/SIGTERM stop reconciling (waiting for reconciles in flight), release the Lease
  * and exit 0. A failure to start is one error line and a non-zero exit status.
@@ -36,7 +37,7 @@ const program = examples(
   latticeOptions(
     new Command('wasmesh-operator')
       .description(
-        'run the Kubernetes operator: Application objects deployed to a lattice (several may run: one leads)',
+        'run the Kubernetes operator: Applications deployed to a lattice, HostGroups as host pods (several may run: one leads)',
       )
       .option(
         '--kubeconfig <file>',

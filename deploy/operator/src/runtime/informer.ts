@@ -33,18 +33,20 @@ export class KindInformer<T extends KubernetesObject> {
 
   /**
    * An informer of the objects at `path` (e.g. `/apis/core.oam.dev/v1beta1/applications`),
-   * calling `onKey` with the key of each change.
+   * optionally only those matching `labelSelector` (`list` must select the same), calling
+   * `onChange` with each object added, changed or deleted.
    */
   constructor(
     kc: KubeConfig,
     readonly path: string,
     list: ListFn<T>,
-    onKey: (key: string) => void,
+    onChange: (obj: T) => void,
     private readonly logger: Logger,
+    labelSelector?: string,
   ) {
     // client-node types the list function with its own list type; ours is the same shape.
-    this.#informer = makeInformer<T>(kc, path, list as Parameters<typeof makeInformer<T>>[2]);
-    const changed = (obj: T): void => onKey(keyOf(obj));
+    this.#informer = makeInformer<T>(kc, path, list as Parameters<typeof makeInformer<T>>[2], labelSelector);
+    const changed = (obj: T): void => onChange(obj);
     this.#informer.on('add', changed);
     this.#informer.on('update', changed);
     this.#informer.on('delete', changed);

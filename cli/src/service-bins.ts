@@ -2,7 +2,7 @@
  * The long-running services live in their own packages' executables, not in the CLI: the host
  * (`wasmesh-host`, which also runs `run` and `inspect`: wasm), the app reconciler
  * (`wasmesh-reconciler` of @wasmesh/apps) and the gRPC gateway (`wasmesh-gateway` of
- * @wasmesh/gateway). So the CLI stays a client: it depends on the lattice only and never loads the
+ * @wasmesh/gateway) and the Kubernetes operator (`wasmesh-operator` of @wasmesh/operator). So the CLI stays a client: it depends on the lattice only and never loads the
  * native runtime, the reconciler or gRPC. This module finds those executables, hands a command line
  * over to them verbatim (`wasmesh reconciler …` runs `wasmesh-reconciler …`), and gives the
  * children that `wasmesh up` supervises their environment.
@@ -58,6 +58,14 @@ export const SERVICE_BINS = Object.freeze({
     keepsCommand: false,
     latticeFlags: true,
   },
+  operator: {
+    pkg: '@wasmesh/operator',
+    entry: 'dist/bin/wasmesh-operator.js',
+    env: 'WASMESH_OPERATOR_BIN',
+    missingCode: 'WASMESH_ERR_SERVICE_MISSING',
+    keepsCommand: false,
+    latticeFlags: true,
+  },
 } satisfies Record<string, ServiceBin>);
 
 /** A service bin's name. */
@@ -75,6 +83,10 @@ export const FORWARDED_COMMANDS: Readonly<Record<string, { bin: ServiceBin; desc
   gateway: {
     bin: SERVICE_BINS.gateway,
     description: 'serve the lattice control API over gRPC (with health and reflection)',
+  },
+  operator: {
+    bin: SERVICE_BINS.operator,
+    description: 'run the Kubernetes operator: Application and HostGroup objects reconciled to the lattice',
   },
 });
 

@@ -31,6 +31,8 @@ const SERVICE_MODULES = [
   /\/apps\/dist\/reconciler\//,
   /\/apps\/dist\/bin\//,
   /\/host\/dist\//,
+  /\/operator\/dist\//,
+  /\/@kubernetes\//,
   /\.node$/,
 ];
 
@@ -77,6 +79,7 @@ test('cli/package.json depends on neither the gateway nor gRPC', () => {
 test.each([
   ['reconciler', 'wasmesh-reconciler'],
   ['gateway', 'wasmesh-gateway'],
+  ['operator', 'wasmesh-operator'],
 ])('wasmesh %s --help is the help of %s', async (command, bin) => {
   const res = await wasmesh([command, '--help']);
   expect(res.code).toBe(0);

@@ -62,7 +62,7 @@ const program = examples(
     CONNECT_TIMEOUT,
   ),
   [
-    'wasmesh-operator --kubeconfig ~/.kube/config --nats nats://127.0.0.1:4222 --creds admin.creds',
+    'wasmesh operator --kubeconfig ~/.kube/config --nats tls://127.0.0.1:4222 --creds admin.creds --tls-ca ca.pem',
     'wasmesh-operator --namespace apps --lattice staging --id operator-1',
     'kubectl apply -f deploy/crds/ && kubectl apply -f app.yaml && kubectl get applications',
   ],

@@ -24,6 +24,9 @@ import { EventRecorder } from './runtime/events.js';
 import { apiMessage, loadKubeConfig, podNamespace } from './runtime/kube.js';
 import { LeaderElector } from './runtime/leader.js';
 
+/** How long a ping of the lattice's hosts (for Service endpoints) waits for answers. */
+const HOST_PING_MS = 250;
+
 /** The component name in Events and the default Lease name. */
 export const OPERATOR_NAME = 'wasmesh-operator';
 
@@ -159,6 +162,7 @@ export class Operator {
           imageDir: jail?.realDirs[0] ?? process.cwd(),
           ...(options.namespace ? { namespace: options.namespace } : {}),
           events: new EventRecorder(kc, OPERATOR_NAME, id, logger),
+          hosts: () => client.control.ping(HOST_PING_MS),
           ...(options.pollMs ? { pollMs: options.pollMs } : {}),
           ...(options.resyncMs ? { resyncMs: options.resyncMs } : {}),
           logger,

@@ -6,6 +6,7 @@
  *   1. exactly one operator leads (the Lease names it);
  *   2. `kubectl apply` of kvcounter → deployed on the lattice as app <namespace>_kvcounter → HTTP
  *      counts → `kubectl get applications` shows Deployed; the finalizer is set, Events recorded;
+ *      a Service named after the app with an EndpointSlice of the host (pod) running its HTTP provider;
  *   3. a manifest the reconciler rejects (a spread no host meets) → phase Failed, Ready False with
  *      the reconciler's reason; a manifest the lattice refuses (a link to a missing component,
  *      which the CRD schema cannot see) → Failed, Synced False, InvalidManifest;
@@ -17,6 +18,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { AppStore, Reconciler } from '@wasmesh/apps';
 import { createLogger } from '@wasmesh/lattice';
 import { FINALIZER, Operator, type ApplicationObject } from '@wasmesh/operator';
@@ -197,7 +199,10 @@ async function leaseHolder(): Promise<string> {
 beforeAll(async () => {
   [cluster, lat] = await Promise.all([
     KubeCluster.start({ manifests: [CRDS] }),
-    startLattice({ hosts: [{ labels: { zone: 'a' } }] }),
+    // The host stands in for a host pod: HostGroup pods carry these labels (downward API).
+    startLattice({
+      hosts: [{ labels: { zone: 'a', pod_ip: '10.1.2.3', pod_name: 'hosts-0', pod_namespace: 'hosts' } }],
+    }),
   ]);
   store = await AppStore.open(lat.client.nc, lat.client.subjects);
   port = await freePort();
@@ -280,6 +285,22 @@ test('kubectl apply of kvcounter: deployed on the lattice, HTTP counts, kubectl 
   const table = await kubectl(['get', 'applications', '-n', ns]);
   expect(table).toMatch(/NAME\s+VERSION\s+PHASE\s+AGE/);
   expect(table).toMatch(/kvcounter\s+v0\.1\.0\s+Deployed/);
+  // Its HTTP provider is exposed: a Service named after the app, endpoints the host pods running it.
+  const service = JSON.parse(await kubectl(['get', 'service', 'kvcounter', '-n', ns, '-o', 'json'])) as V1Service;
+  expect(service.spec?.ports).toEqual([expect.objectContaining({ name: 'http', port, targetPort: port })]);
+  expect(service.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Application', name: 'kvcounter' });
+  const slice = JSON.parse(
+    await kubectl(['get', 'endpointslice', 'kvcounter-http', '-n', ns, '-o', 'json']),
+  ) as V1EndpointSlice;
+  expect(slice.metadata?.labels?.['kubernetes.io/service-name']).toBe('kvcounter');
+  expect(slice.endpoints).toEqual([
+    expect.objectContaining({
+      addresses: ['10.1.2.3'],
+      targetRef: expect.objectContaining({ kind: 'Pod', name: 'hosts-0', namespace: 'hosts' }),
+    }),
+  ]);
+  expect(slice.ports).toEqual([expect.objectContaining({ name: 'http', port })]);
+
   const described = await kubectl(['describe', 'application', 'kvcounter', '-n', ns]);
   expect(described).toMatch(/Normal\s+Deploying\s+.*wasmesh-operator/);
   expect(described).toMatch(/Normal\s+Deployed/);
@@ -349,6 +370,8 @@ test('when the leader stops, the other operator takes over and reconciles', asyn
   const next = await newNamespace();
   await kubectl(['apply', '-n', next, '-f', '-'], echo('after-handover', 'after-handover-echo'));
   await untilStatus(next, 'after-handover', (a) => a.status?.phase === 'Deployed');
+  // No HTTP provider, no Service.
+  expect((await cluster.kubectl(['get', 'service', 'after-handover', '-n', next])).code).not.toBe(0);
   expect(await runningActors()).toContain('after-handover-echo');
   const lease = JSON.parse(await kubectl(['get', 'lease', 'wasmesh-operator', '-n', 'default', '-o', 'json'])) as {
     spec: { holderIdentity: string; leaseTransitions: number };

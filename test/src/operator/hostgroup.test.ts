@@ -103,6 +103,12 @@ test('a HostGroup with only spec.replicas: a Deployment and ConfigMap it owns, s
   const container = deployment.spec?.template.spec?.containers[0];
   expect(container).toMatchObject({ image: DEFAULT_HOST_IMAGE, command: ['wasmesh-host'], args: ['host'] });
   expect(container?.envFrom).toEqual([{ configMapRef: { name: 'hosts-host-config' } }]);
+  // The pod's IP, name and namespace become host labels (for the Services of apps).
+  expect(container?.env?.map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath])).toEqual([
+    ['WASMESH_LABEL_POD_IP', 'status.podIP'],
+    ['WASMESH_LABEL_POD_NAME', 'metadata.name'],
+    ['WASMESH_LABEL_POD_NAMESPACE', 'metadata.namespace'],
+  ]);
   const managed = JSON.parse(
     await kubectl(['get', 'deployment', 'hosts', '-n', ns, '-o', 'json', '--show-managed-fields']),
   ) as V1Deployment;

@@ -10,9 +10,18 @@
  *    a manifest the lattice refuses fails the object with the refusal, not the controller;
  * 3. the status is written through the status subresource when it changed, with an Event on every
  *    phase change. While the reconciler works the key is polled; changes of the app's status in the
- *    lattice also queue it (the operator watches the status bucket).
+ *    lattice also queue it (the operator watches the status bucket);
+ * 4. the Service and EndpointSlice of its HTTP providers are kept (see `service.ts`).
  */
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import {
+  CustomObjectsApi,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import type { lattice } from '@wasmesh/proto';
 import { resolveImages, type AppManifest, type AppStore, type PushArtifact, type ReadImage } from '@wasmesh/apps';
 import { isWasmeshError, type Logger } from '@wasmesh/lattice';
 import { Controller, type ReconcileResult } from '../runtime/controller.js';
@@ -27,6 +36,7 @@ import {
   type ApplicationObject,
   type ApplicationStatus,
 } from './mapping.js';
+import { endpointSliceOf, httpExposures, serviceOf } from './service.js';
 import { applicationStatus, sameStatus, type SyncOutcome } from './status.js';
 
 /** The finalizer that undeploys and deletes a deleted Application's lattice app. */
@@ -45,6 +55,8 @@ export interface ApplicationControllerOptions {
   /** Watch only this namespace (default: every namespace). */
   namespace?: string;
   events: EventRecorder;
+  /** The hosts of the lattice (ids and labels), for the endpoints of app Services. */
+  hosts: () => Promise<lattice.IHostInfo[]>;
   /** How often a Reconciling app is polled. @default 1000 */
   pollMs?: number;
   /** How often every object is reconciled again (drift from the lattice). @default 30000 */
@@ -83,11 +95,13 @@ export class ApplicationController {
   readonly informer: KindInformer<ApplicationObject>;
   readonly #controller: Controller;
   readonly #api: CustomObjectsApi;
+  readonly #objects: KubernetesObjectApi;
   readonly #merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
   constructor(private readonly options: ApplicationControllerOptions) {
     const { kc, namespace, logger } = options;
     this.#api = kc.makeApiClient(CustomObjectsApi);
+    this.#objects = KubernetesObjectApi.makeApiClient(kc);
     const { group, version, plural } = APPLICATION;
     const path = namespace
       ? `/apis/${group}/${version}/namespaces/${namespace}/${plural}`
@@ -145,6 +159,7 @@ export class ApplicationController {
     const version = versionOf(obj);
     const sync = await this.#sync(obj, app, version);
     const phase = await this.#writeStatus(obj, version, app, sync);
+    await this.#expose(obj, app);
     return {
       requeueAfterMs: phase === 'Reconciling' ? (this.options.pollMs ?? 1000) : (this.options.resyncMs ?? 30_000),
     };
@@ -176,6 +191,42 @@ export class ApplicationController {
       return failed;
     }
     return done;
+  }
+
+  /**
+   * Keeps the Service and EndpointSlice of the app's HTTP providers (see `service.ts`), or
+   * deletes them when the deployed version has none.
+   */
+  async #expose(obj: ApplicationObject, app: string): Promise<void> {
+    const { store } = this.options;
+    const record = await store.apps.get(app);
+    const manifest = record?.deployedVersion ? await store.manifest(app, record.deployedVersion) : undefined;
+    const exposures = manifest ? httpExposures(manifest) : [];
+    const service = serviceOf(obj, exposures);
+    const slice = endpointSliceOf(
+      obj,
+      exposures,
+      await store.status(app),
+      exposures.length > 0 ? await this.options.hosts() : [],
+    );
+    if (exposures.length > 0) {
+      for (const o of [service, slice]) {
+        await this.#objects.patch(o, undefined, undefined, 'wasmesh-operator', true, PatchStrategy.ServerSideApply);
+      }
+      return;
+    }
+    for (const o of [slice, service] as KubernetesObject[]) {
+      try {
+        await this.#objects.read({
+          apiVersion: o.apiVersion!,
+          kind: o.kind!,
+          metadata: { name: o.metadata!.name!, namespace: o.metadata!.namespace! },
+        });
+        await this.#objects.delete(o);
+      } catch (err) {
+        if (statusOf(err) !== 404) throw err;
+      }
+    }
   }
 
   /** The object is being deleted: undeploy, wait for the reconciler to clean up, delete, let go. */

@@ -4,7 +4,8 @@
  * DaemonSet with `daemon: true` — running `wasmesh-host host`. Both carry an ownerReference to the
  * HostGroup (deleting it garbage-collects them). The pod template carries a hash of the ConfigMap,
  * so a change of it rolls the pods. Host labels become `--label key=value` arguments (what app
- * spreads match) and pod labels `host-label.wasmesh.dev/<key>` when they are valid label values.
+ * spreads match) and pod labels `host-label.wasmesh.dev/<key>` when they are valid label values;
+ * the pod's IP, name and namespace become host labels too (downward API), for app Services.
  *
  * Defaults (the CRD defaults them too, so a HostGroup with only `spec.replicas` is valid): 1
  * replica, image `ghcr.io/wasmesh/wasmesh:0.1.0`, lattice `default`, the operator's own NATS URL.
@@ -180,6 +181,12 @@ function podTemplate(hg: HostGroupObject, config: V1ConfigMap): V1PodTemplateSpe
               .map(([k, v]) => `--label=${k}=${v}`),
           ],
           envFrom: [{ configMapRef: { name: config.metadata!.name! } }],
+          // Host labels locating the host's pod, for the Service of an app's HTTP provider (application/service.ts).
+          env: [
+            { name: 'WASMESH_LABEL_POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+            { name: 'WASMESH_LABEL_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+            { name: 'WASMESH_LABEL_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+          ],
           ...(spec.resources ? { resources: spec.resources } : {}),
           ...(mounts.length > 0 ? { volumeMounts: mounts } : {}),
           securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },

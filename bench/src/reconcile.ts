@@ -7,7 +7,9 @@
  *   recover  kill -9 of one of the 3 hosts → status `deployed` again with every actor's 3
  *            instances on the 2 hosts left (noticed after 2.5 missed heartbeats, then re-placed);
  *   oci      `oci_cold_start_ms`: an actor started by `oci://` reference on a host that never saw
- *            it, pull + compile + first call (see oci-cold-start.ts).
+ *            it, pull + compile + first call (see oci-cold-start.ts);
+ *   k8s      `k8s_apply_to_deployed_ms`: `kubectl apply` of a 50-actor Application to phase
+ *            Deployed and HTTP serving, through the operator (see k8s-apply.ts).
  *
  * One nats-server, 3 host processes (as in production, each its own Node process), a Reconciler
  * in this process (default interval 1000 ms, lease 3000 ms).
@@ -24,6 +26,7 @@ import { ControlClient, LatticeClient } from '@wasmesh/lattice';
 import type { lattice } from '@wasmesh/proto';
 import { HostProcess, NatsServer } from '@wasmesh/test';
 import { stopHost, unwind } from './child.js';
+import { measureK8sApply } from './k8s-apply.js';
 import { measureOciColdStart } from './oci-cold-start.js';
 import { option, positive } from './runtime.js';
 import { round } from './stats.js';
@@ -39,6 +42,8 @@ const LATTICE = 'bench-reconcile';
 const HOSTS = 3;
 const INSTANCES = 3;
 const APP = 'bench-many';
+/** Actors of the Application the k8s phase applies. */
+const K8S_ACTORS = 50;
 
 function log(msg: string): void {
   process.stderr.write(`[bench reconcile] ${msg}\n`);
@@ -198,6 +203,10 @@ export async function runReconcileBench(args: readonly string[]): Promise<Record
     const oci = await measureOciColdStart(client, control, hosts[0]!.hostId);
     log(`oci:// cold start in ${oci.oci_cold_start_ms} ms`);
 
+    // (d) kubectl apply of a 50-actor Application → Deployed and serving HTTP.
+    const k8s = await measureK8sApply(client, admin, LATTICE, K8S_ACTORS, cfg.timeoutMs);
+    log(`kubectl apply → Deployed in ${k8s.k8s_deployed_ms} ms, serving HTTP in ${k8s.k8s_apply_to_deployed_ms} ms`);
+
     return {
       deploy_100_ms: round(deployMs, 0),
       recover_after_kill_ms: round(recoverMs, 0),
@@ -211,6 +220,7 @@ export async function runReconcileBench(args: readonly string[]): Promise<Record
       hosts: HOSTS,
       rounds_during_recovery: reconciler.rounds - roundsBefore,
       ...oci,
+      ...k8s,
     };
   } finally {
     await unwind(cleanups, log);

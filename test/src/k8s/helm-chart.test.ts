@@ -1,14 +1,21 @@
 /**
  * The Helm chart deploy/helm/wasmesh against a real kube-apiserver: `helm lint` passes, `helm
- * template` renders with the default values and the variants a user picks (existing NATS with
- * credentials, cluster-wide, DaemonSet hosts, no default HostGroup), the apiserver accepts every
- * rendering (`kubectl apply --dry-run=server`, CRDs installed first), and once applied for real the
- * operator's ServiceAccount may do what the operator does and no more.
+ * template` renders with the values a user gives (the chart's NATS secured with the Secrets of its
+ * README, an existing NATS with credentials, the explicit open mode, cluster-wide, DaemonSet hosts,
+ * no default HostGroup) and refuses an unsecured NATS nobody asked for, the apiserver accepts every
+ * rendering (`kubectl apply --dry-run=server`, CRDs installed first), the rendered NATS config runs
+ * a real nats-server with the lattice's JWT auth and TLS, and once applied for real the operator's
+ * ServiceAccount may do what the operator does and no more.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { connectNats, ensureServerTls, LatticeAuthority } from '@wasmesh/lattice';
 import { parseAllDocuments } from 'yaml';
 import { KubeCluster } from '../harness/kube.js';
+import { findNatsServerBinary, killOnExit } from '../harness/nats-server.js';
+import { freePort } from '../harness/redis-server.js';
 import { kubectlOk, newNamespace, REPO_ROOT } from './kubectl.js';
 
 const CHART = path.join(REPO_ROOT, 'deploy', 'helm', 'wasmesh');
@@ -25,6 +32,21 @@ const EXTERNAL_NATS = [
   '--set',
   'externalNats.tlsCaSecret.name=nats-ca',
 ];
+
+/** The values of the chart's NATS secured with the Secrets the chart's README has you create. */
+const SECURE = [
+  '--set',
+  'nats.auth.secret=wasmesh-nats-auth',
+  '--set',
+  'nats.tls.secret=wasmesh-nats-tls',
+  '--set',
+  'nats.credentialsSecret.name=wasmesh-operator-creds',
+  '--set',
+  'hostGroup.credentialsSecret.name=wasmesh-host-creds',
+];
+
+/** The explicit open mode of the chart's NATS. */
+const INSECURE = ['--set', 'nats.insecure=true'];
 
 let cluster: KubeCluster;
 
@@ -48,10 +70,14 @@ interface Container {
 interface Rendered {
   kind: string;
   metadata: { name: string; namespace?: string };
-  spec?: { template?: { spec: { containers: Container[]; volumes: { secret?: { secretName: string } }[] } } } & Record<
-    string,
-    unknown
-  >;
+  spec?: { template?: { spec: PodSpec } } & Record<string, unknown>;
+  data?: Record<string, string>;
+}
+
+/** A rendered pod spec: what the tests read of it. */
+interface PodSpec {
+  containers: (Container & { volumeMounts: { name: string; mountPath: string }[] })[];
+  volumes: { name: string; secret?: { secretName: string; items?: { key: string; path: string }[] } }[];
 }
 
 /** `helm template` of the chart as release `wm` in `ns` with `args`: the YAML, which must render. */
@@ -76,7 +102,7 @@ function find(list: Rendered[], kind: string, name: string): Rendered {
 }
 
 /** The pod spec of Deployment `name` in `list`. */
-function podSpec(list: Rendered[], name: string): NonNullable<NonNullable<Rendered['spec']>['template']>['spec'] {
+function podSpec(list: Rendered[], name: string): PodSpec {
   const template = find(list, 'Deployment', name).spec?.template;
   if (!template) throw new Error(`Deployment ${name} has no pod template`);
   return template.spec;
@@ -92,8 +118,13 @@ async function rendersAndApplies(args: string[] = []): Promise<Rendered[]> {
   return list;
 }
 
-test('helm lint passes, with the default values and the variants', async () => {
-  for (const args of [[], EXTERNAL_NATS, ['--set', 'clusterWide=true', '--set', 'hostGroup.daemon=true']]) {
+test('helm lint passes with the values of each mode (secured, existing NATS, open) and the variants', async () => {
+  for (const args of [
+    SECURE,
+    EXTERNAL_NATS,
+    INSECURE,
+    [...SECURE, '--set', 'clusterWide=true', '--set', 'hostGroup.daemon=true'],
+  ]) {
     const result = await cluster.helm(['lint', CHART, ...args]);
     expect({ code: result.code, out: result.stdout }).toEqual({
       code: 0,
@@ -102,8 +133,8 @@ test('helm lint passes, with the default values and the variants', async () => {
   }
 });
 
-test('the default values render the operator, namespaced RBAC, a NATS server and a HostGroup, and apply', async () => {
-  const list = await rendersAndApplies();
+test('the secured values render the operator, namespaced RBAC, a NATS with JWT auth and TLS and a HostGroup, and apply', async () => {
+  const list = await rendersAndApplies(SECURE);
   expect(list.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
     'ConfigMap/wm-wasmesh-nats',
     'Deployment/wm-wasmesh-nats',
@@ -114,18 +145,168 @@ test('the default values render the operator, namespaced RBAC, a NATS server and
     'Service/wm-wasmesh-nats',
     'ServiceAccount/wm-wasmesh-operator',
   ]);
-  const operator = podSpec(list, 'wm-wasmesh-operator').containers[0]!;
+  // NATS: its config includes the auth Secret's `wasmesh creds server-config` and requires TLS.
+  const conf = find(list, 'ConfigMap', 'wm-wasmesh-nats').data?.['nats.conf'] ?? '';
+  expect(conf).toMatch(/^include \.\.\/auth\/auth\.conf$/m);
+  expect(conf).toMatch(/tls \{\s*cert_file: \/etc\/nats\/tls\/tls\.crt\s*key_file: \/etc\/nats\/tls\/tls\.key/);
+  const nats = podSpec(list, 'wm-wasmesh-nats');
+  expect(nats.containers[0]!.image).toMatch(/^nats:/);
+  expect(nats.containers[0]!.command).toEqual(['nats-server', '--config', '/etc/nats/config/nats.conf']);
+  expect(nats.containers[0]!.volumeMounts).toEqual(
+    expect.arrayContaining([
+      { name: 'auth', mountPath: '/etc/nats/auth', readOnly: true },
+      { name: 'tls', mountPath: '/etc/nats/tls', readOnly: true },
+    ]),
+  );
+  expect(nats.volumes.filter((v) => v.secret).map((v) => v.secret)).toEqual([
+    { secretName: 'wasmesh-nats-auth', items: [{ key: 'auth.conf', path: 'auth.conf' }] },
+    {
+      secretName: 'wasmesh-nats-tls',
+      items: [
+        { key: 'tls.crt', path: 'tls.crt' },
+        { key: 'tls.key', path: 'tls.key' },
+      ],
+    },
+  ]);
+
+  // The operator: admin credentials and the CA, over TLS to the Service.
+  const operatorPod = podSpec(list, 'wm-wasmesh-operator');
+  const operator = operatorPod.containers[0]!;
   expect(operator.command).toEqual(['wasmesh-operator']);
   expect(operator.args).toEqual(expect.arrayContaining(['--lattice=default', '--id=$(POD_NAME)']));
   expect(operator.args.filter((a) => a.startsWith('--namespace='))).toHaveLength(1);
   const natsUrl = operator.env.find((e) => e.name === 'WASMESH_NATS_URL')?.value;
-  expect(natsUrl).toMatch(/^nats:\/\/wm-wasmesh-nats\.helm\d+\.svc:4222$/);
+  expect(natsUrl).toMatch(/^tls:\/\/wm-wasmesh-nats\.helm\d+\.svc:4222$/);
+  expect(operator.env).toEqual(
+    expect.arrayContaining([
+      { name: 'WASMESH_NATS_CREDS', value: '/etc/wasmesh/nats-creds/nats.creds' },
+      { name: 'WASMESH_NATS_CA', value: '/etc/wasmesh/nats-ca/ca.crt' },
+    ]),
+  );
+  expect(operator.volumeMounts.map((m) => m.mountPath)).toEqual(
+    expect.arrayContaining(['/etc/wasmesh/nats-creds', '/etc/wasmesh/nats-ca']),
+  );
+  expect(operatorPod.volumes.filter((v) => v.secret).map((v) => v.secret)).toEqual([
+    { secretName: 'wasmesh-operator-creds', items: [{ key: 'nats.creds', path: 'nats.creds' }] },
+    { secretName: 'wasmesh-nats-tls', items: [{ key: 'ca.crt', path: 'ca.crt' }] },
+  ]);
+
+  // The hosts: their own credentials and the same CA.
   expect(find(list, 'HostGroup', 'hosts').spec).toMatchObject({
     replicas: 1,
     lattice: 'default',
-    nats: { url: natsUrl },
+    nats: {
+      url: natsUrl,
+      credentialsSecret: { name: 'wasmesh-host-creds', key: 'nats.creds' },
+      tlsCaSecret: { name: 'wasmesh-nats-tls', key: 'ca.crt' },
+    },
   });
-  expect(podSpec(list, 'wm-wasmesh-nats').containers[0]!.image).toMatch(/^nats:/);
+});
+
+test('the default values, without the Secrets, fail naming each Secret to create and the opt-out', async () => {
+  const ns = await newNamespace(cluster, 'helm');
+  const refused = await cluster.helm(['template', 'wm', CHART, '--namespace', ns]);
+  expect(refused.code).not.toBe(0);
+  for (const expected of [
+    /JWT auth and TLS/,
+    /nats\.auth\.secret .*wasmesh creds server-config > auth\.conf/,
+    /nats\.tls\.secret .*tls\.crt, tls\.key and ca\.crt/,
+    new RegExp(`certificate for wm-wasmesh-nats\\.${ns}\\.svc`),
+    /nats\.credentialsSecret\.name .*wasmesh creds create --role admin/,
+    /hostGroup\.credentialsSecret\.name .*wasmesh creds create --role host/,
+    /--set nats\.insecure=true/,
+  ]) {
+    expect(refused.stderr).toMatch(expected);
+  }
+  // helm install refuses the same way, before touching the cluster.
+  const install = await cluster.helm(['install', 'wm', CHART, '--namespace', ns]);
+  expect(install.code).not.toBe(0);
+  expect(install.stderr).toMatch(/Missing:/);
+  // One missing Secret is named alone.
+  const partial = await cluster.helm(['template', 'wm', CHART, '--namespace', ns, ...SECURE.slice(0, 6)]);
+  expect(partial.code).not.toBe(0);
+  expect(partial.stderr).toMatch(/Missing:\n {2}- hostGroup\.credentialsSecret\.name [^\n]*\nOr,/);
+  // Without a default HostGroup, no host credentials are needed.
+  await render(ns, [...SECURE.slice(0, 6), '--set', 'hostGroup.enabled=false']);
+});
+
+test('nats.insecure=true: the open NATS of old, and a warning in the notes', async () => {
+  const list = await rendersAndApplies(INSECURE);
+  const conf = find(list, 'ConfigMap', 'wm-wasmesh-nats').data?.['nats.conf'] ?? '';
+  expect(conf).not.toMatch(/include|tls|operator/);
+  const nats = podSpec(list, 'wm-wasmesh-nats');
+  expect(nats.volumes.filter((v) => v.secret)).toEqual([]);
+  const operator = podSpec(list, 'wm-wasmesh-operator').containers[0]!;
+  expect(operator.env.map((e) => e.name)).not.toEqual(expect.arrayContaining(['WASMESH_NATS_CREDS']));
+  expect(operator.env.find((e) => e.name === 'WASMESH_NATS_URL')?.value).toMatch(/^nats:\/\//);
+  expect(find(list, 'HostGroup', 'hosts').spec?.nats).toEqual({
+    url: expect.stringMatching(/^nats:\/\//),
+  });
+
+  const ns = await newNamespace(cluster, 'helm');
+  const notes = async (args: string[]): Promise<string> => {
+    const result = await cluster.helm(['install', 'wm', CHART, '--namespace', ns, '--dry-run=client', ...args]);
+    if (result.code !== 0) throw new Error(`helm install --dry-run failed: ${result.stderr}`);
+    return result.stdout.slice(result.stdout.indexOf('NOTES:'));
+  };
+  expect(await notes(INSECURE)).toMatch(/^WARNING: the lattice's NATS is OPEN \(no authentication, no TLS\)/m);
+  expect(await notes(SECURE)).not.toMatch(/WARNING/);
+  expect(await notes(SECURE)).toMatch(/NATS runs with TLS \(Secret wasmesh-nats-tls\)/);
+
+  // Asking for both is a mistake, not a choice.
+  const both = await cluster.helm(['template', 'wm', CHART, '--namespace', ns, ...INSECURE, ...SECURE]);
+  expect(both.code).not.toBe(0);
+  expect(both.stderr).toMatch(/nats\.insecure=true runs an open NATS, yet/);
+});
+
+test("the rendered NATS config runs a real nats-server with the CLI's auth config and TLS: admin in, anonymous out", async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wasmesh-helm-nats-'));
+  const ns = await newNamespace(cluster, 'helm');
+  let server: ReturnType<typeof spawn> | undefined;
+  try {
+    // What the README has the user do with the CLI: the authority's server config, admin credentials, a certificate.
+    const authority = LatticeAuthority.open(path.join(dir, 'authority'));
+    authority.ensureLattice('default');
+    const tls = await ensureServerTls(path.join(dir, 'pki'), [`wm-wasmesh-nats.${ns}.svc`]);
+    const creds = path.join(dir, 'operator.creds');
+    writeFileSync(creds, await authority.issue({ lattice: 'default', role: 'admin', name: 'operator' }));
+    // The pod's file layout under `dir` instead of /etc/nats and /data.
+    const conf = find(objects(await render(ns, SECURE)), 'ConfigMap', 'wm-wasmesh-nats').data?.['nats.conf'] ?? '';
+    for (const sub of ['config', 'auth', 'tls', 'data']) mkdirSync(path.join(dir, sub));
+    const port = await freePort();
+    writeFileSync(
+      path.join(dir, 'config', 'nats.conf'),
+      conf
+        .replaceAll('/etc/nats/', `${dir}/`)
+        .replace('store_dir: /data', `store_dir: ${JSON.stringify(path.join(dir, 'data'))}`)
+        .replace('port: 4222', `port: ${port}`)
+        .replace(/^http_port: .*$/m, ''),
+    );
+    writeFileSync(path.join(dir, 'auth', 'auth.conf'), await authority.serverConfig());
+    writeFileSync(path.join(dir, 'tls', 'tls.crt'), readFileSync(tls.certFile));
+    writeFileSync(path.join(dir, 'tls', 'tls.key'), readFileSync(tls.keyFile));
+
+    server = spawn(findNatsServerBinary(), ['--config', path.join(dir, 'config', 'nats.conf')], { stdio: 'ignore' });
+    killOnExit(server);
+    const servers = `tls://127.0.0.1:${port}`;
+    const connect = async (access: { creds?: string; tlsCa?: string }) => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await connectNats({ name: 'helm-test', servers, reconnect: false, connectTimeoutMs: 2000, ...access });
+        } catch (err) {
+          if (attempt >= 20 || !/ECONNREFUSED|refused/i.test(String(err))) throw err;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+    };
+    const admin = await connect({ creds, tlsCa: tls.caFile });
+    await admin.flush();
+    await admin.close();
+    await expect(connect({ tlsCa: tls.caFile })).rejects.toThrow(/refused to let us in without credentials/);
+  } finally {
+    server?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('an existing NATS: URL, credentials and CA from Secrets, for the operator and the hosts; no NATS server', async () => {
@@ -151,10 +332,20 @@ test('an existing NATS: URL, credentials and CA from Secrets, for the operator a
   const missing = await cluster.helm(['template', 'wm', CHART, '--namespace', ns, '--set', 'nats.enabled=false']);
   expect(missing.code).not.toBe(0);
   expect(missing.stderr).toMatch(/set externalNats\.url/);
+
+  // A URL without credentials is refused unless the open mode is asked for.
+  const open = ['--set', 'nats.enabled=false', '--set', 'externalNats.url=nats://n:4222'];
+  const refused = await cluster.helm(['template', 'wm', CHART, '--namespace', ns, ...open]);
+  expect(refused.code).not.toBe(0);
+  expect(refused.stderr).toMatch(
+    /externalNats\.url is set without credentials: .*wasmesh creds create --role admin.*externalNats\.insecure=true/,
+  );
+  const insecure = await rendersAndApplies([...open, '--set', 'externalNats.insecure=true']);
+  expect(find(insecure, 'HostGroup', 'hosts').spec?.nats).toEqual({ url: 'nats://n:4222' });
 });
 
 test('clusterWide: a ClusterRole and no --namespace; DaemonSet hosts with labels; no default HostGroup', async () => {
-  const wide = await rendersAndApplies(['--set', 'clusterWide=true']);
+  const wide = await rendersAndApplies([...SECURE, '--set', 'clusterWide=true']);
   find(wide, 'ClusterRole', 'wm-wasmesh-operator');
   find(wide, 'ClusterRoleBinding', 'wm-wasmesh-operator');
   expect(wide.filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding')).toEqual([]);
@@ -162,6 +353,7 @@ test('clusterWide: a ClusterRole and no --namespace; DaemonSet hosts with labels
   expect(args.filter((a) => a.startsWith('--namespace='))).toEqual([]);
 
   const daemon = await rendersAndApplies([
+    ...SECURE,
     '--set',
     'hostGroup.daemon=true',
     '--set',
@@ -184,6 +376,8 @@ test('clusterWide: a ClusterRole and no --namespace; DaemonSet hosts with labels
     'nats.enabled=false',
     '--set',
     'externalNats.url=nats://n:4222',
+    '--set',
+    'externalNats.insecure=true',
   ]);
   expect(none.filter((o) => o.kind === 'HostGroup')).toEqual([]);
 });
@@ -191,18 +385,19 @@ test('clusterWide: a ClusterRole and no --namespace; DaemonSet hosts with labels
 test('values.schema.json refuses a misspelled or mistyped value, naming it', async () => {
   const ns = await newNamespace(cluster, 'helm');
   const refused = async (set: string): Promise<string> => {
-    const result = await cluster.helm(['template', 'wm', CHART, '--namespace', ns, '--set', set]);
+    const result = await cluster.helm(['template', 'wm', CHART, '--namespace', ns, ...SECURE, '--set', set]);
     expect(result.code).not.toBe(0);
     return result.stderr;
   };
   expect(await refused('nats.enable=true')).toMatch(/at '\/nats': additional properties 'enable' not allowed/);
   expect(await refused('hostGroup.replicas=-1')).toMatch(/at '\/hostGroup\/replicas': minimum: got -1, want 0/);
   expect(await refused('externalNats.url=http://x')).toMatch(/at '\/externalNats\/url'/);
+  expect(await refused('nats.auth.secret=Not_A_Name')).toMatch(/at '\/nats\/auth\/secret'/);
 });
 
 test("applied for real, the operator's ServiceAccount may do what the operator does, and no more", async () => {
   const ns = await newNamespace(cluster, 'helm');
-  await kubectlOk(cluster, ['apply', '-n', ns, '-f', '-'], await render(ns));
+  await kubectlOk(cluster, ['apply', '-n', ns, '-f', '-'], await render(ns, SECURE));
   const as = `--as=system:serviceaccount:${ns}:wm-wasmesh-operator`;
   const can = async (verb: string, resource: string, namespace = ns): Promise<boolean> => {
     const result = await cluster.kubectl(['auth', 'can-i', verb, resource, '-n', namespace, as]);
@@ -243,6 +438,8 @@ test("the chart's crds/ are the files of deploy/crds/, and helm template --inclu
     expect(readFileSync(path.join(CHART, 'crds', name), 'utf8')).toBe(readFileSync(path.join(CRDS, name), 'utf8'));
   }
   const ns = await newNamespace(cluster, 'helm');
-  const crds = objects(await render(ns, ['--include-crds'])).filter((o) => o.kind === 'CustomResourceDefinition');
+  const crds = objects(await render(ns, [...SECURE, '--include-crds'])).filter(
+    (o) => o.kind === 'CustomResourceDefinition',
+  );
   expect(crds.map((o) => o.metadata.name).sort()).toEqual(['applications.core.oam.dev', 'hostgroups.wasmesh.dev']);
 });

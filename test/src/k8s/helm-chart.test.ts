@@ -413,6 +413,8 @@ test("applied for real, the operator's ServiceAccount may do what the operator d
     ['delete', 'configmaps'],
     ['patch', 'services'],
     ['list', 'endpointslices.discovery.k8s.io'],
+    ['patch', 'endpointslices.discovery.k8s.io'],
+    ['delete', 'endpointslices.discovery.k8s.io'],
     ['create', 'events'],
     ['update', 'leases.coordination.k8s.io'],
   ]) {

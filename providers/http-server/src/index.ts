@@ -14,5 +14,5 @@ export {
   type ServerConfig,
 } from './config.js';
 export { errorAnswer, rawErrorAnswer, type AnswerStyle } from './answer.js';
-export { splitTarget, statusFor } from './gateway.js';
+export { hasDotSegment, splitTarget, statusFor } from './gateway.js';
 export { RouteTable, hostOf, type Route, type RouteMatch } from './routes.js';

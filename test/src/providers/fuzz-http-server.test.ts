@@ -12,6 +12,7 @@ import { fromErrorInfo, type LatticeEvent, type LinkState } from '@wasmesh/latti
 import {
   createHttpServerProvider,
   errorAnswer,
+  hasDotSegment,
   hostOf,
   rawErrorAnswer,
   splitTarget,
@@ -232,11 +233,13 @@ describe('a real listener', () => {
           ? 400
           : r.method === 'CONNECT'
             ? 501
-            : !routed
-              ? 404
-              : r.body.length > MAX_BODY
-                ? 413
-                : 200;
+            : hasDotSegment(r.path) // refused before routing: a `.`/`..` segment would be routed by its prefix
+              ? 400
+              : !routed
+                ? 404
+                : r.body.length > MAX_BODY
+                  ? 413
+                  : 200;
         // A path outside RFC 3986's characters may be refused by Node's parser (400), never worse.
         const odd = !/^[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/.test(r.path);
         expect({ target, method: r.method, status: answer.status }).toEqual({

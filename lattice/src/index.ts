@@ -52,6 +52,7 @@ export {
   note,
   collect,
   runServiceBin,
+  untilStopSignal,
   COMMAND_TIMEOUT,
   CONNECT_TIMEOUT,
   type LatticeOptions,

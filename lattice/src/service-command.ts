@@ -105,6 +105,14 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
+/** Resolves at the first SIGINT or SIGTERM: how a service bin in the foreground waits to be stopped. */
+export function untilStopSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+
 /**
  * Runs the program of a service bin named `name` on this process's arguments: it stops with the
  * parent that started it (exit-with-parent.ts), prints errors as one `wasmesh: CODE: message`

@@ -18,6 +18,7 @@ import {
   note,
   printJson,
   runServiceBin,
+  untilStopSignal,
   withoutServers,
   WasmeshError,
   type LatticeOptions,
@@ -60,11 +61,7 @@ const program = examples(
   });
   if (opts.json) printJson({ id: reconciler.id, lattice: opts.lattice });
   else note(`reconciler ${reconciler.id} running in lattice "${opts.lattice}" (Ctrl-C to stop)`);
-  const lost = await new Promise<boolean>((resolve) => {
-    process.once('SIGINT', () => resolve(false));
-    process.once('SIGTERM', () => resolve(false));
-    void reconciler.closed().then(() => resolve(true));
-  });
+  const lost = await Promise.race([untilStopSignal().then(() => false), reconciler.closed().then(() => true)]);
   await reconciler.close();
   // Its NATS connection closed for good: a failure (exit status 5), so a supervisor restarts it.
   if (lost) throw new WasmeshError('WASMESH_ERR_NOT_CONNECTED', 'the reconciler stopped: its NATS connection closed');

@@ -19,6 +19,7 @@ import {
   note,
   printJson,
   runServiceBin,
+  untilStopSignal,
   withoutServers,
   type LatticeOptions,
 } from '@wasmesh/lattice';
@@ -88,10 +89,7 @@ const program = examples(
     note(
       `operator ${operator.id} running for lattice "${opts.lattice}" in ${opts.namespace ? `namespace ${opts.namespace}` : 'all namespaces'} (Ctrl-C to stop)`,
     );
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
+  await untilStopSignal();
   await operator.close();
 });
 

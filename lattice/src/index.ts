@@ -63,12 +63,14 @@ export {
   readCredentials,
   parseCredentials,
   mintFromSigner,
+  mintHostCredentials,
+  isHostGroup,
   type Credentials,
   type SignerRole,
 } from './auth/credentials.js';
 export { ROLES, rolePermissions, inboxPrefixOf, type Role, type RolePermissions } from './auth/roles.js';
 export { permissionDenied, refusalIn, type Refusal } from './auth/denied.js';
-export { ensureServerTls, issueClientCert, type TlsFiles } from './auth/tls.js';
+export { ensureServerTls, issueClientCert, issueServerCert, type TlsFiles } from './auth/tls.js';
 export {
   request,
   controlRequest,

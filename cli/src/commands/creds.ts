@@ -7,6 +7,11 @@
  *   creds show FILE                                              what a credentials file is for
  *   creds server-config                                          the operator/accounts config block
  *   creds gateway-cert --role R --out PREFIX                     a gRPC gateway client certificate
+ *   creds k8s-secrets [--namespace NS] [--values-out FILE]       the Helm chart's NATS Secrets
+ *
+ * `create --role host --group` issues one file for many hosts (a HostGroup's pods, a fleet from
+ * one image): each host mints credentials of its own id from it at start, so they never share an
+ * id. The price, stated in the help: whoever holds that file can act as any host of the lattice.
  *
  * A credential for a lattice that has no account yet creates the account; when `wasmesh up` runs
  * from the same home, its nats-server is told to reload its config, so the new lattice works at once.
@@ -28,6 +33,7 @@ import {
 } from '@wasmesh/lattice';
 import { commandGroup, examples, note, printJson } from '../common.js';
 import { registerGatewayCert } from './gateway-cert.js';
+import { registerK8sSecrets } from './k8s-secrets.js';
 import { localAuthority, writeNatsConfig } from '../local/security.js';
 import { alive, readUpState, resolveHome } from '../local/state.js';
 
@@ -37,6 +43,7 @@ interface CreateOptions {
   name?: string;
   out: string;
   force?: boolean;
+  group?: boolean;
   expiresInDays?: number;
   home?: string;
   json?: boolean;
@@ -68,7 +75,11 @@ function registerCreate(group: Command): void {
     .description('issue NATS credentials of a role in a lattice')
     .addOption(new Option('--role <role>', 'the role').choices([...ROLES]).makeOptionMandatory())
     .addOption(new Option('--lattice <name>', 'lattice').env('WASMESH_LATTICE').default(DEFAULT_LATTICE))
-    .option('--name <name>', 'the user name: a host id (N…) for hosts, the provider id for providers')
+    .option(
+      '--name <name>',
+      'the user name: a host id (N…) for hosts, the provider id for providers, the group name with --group',
+    )
+    .option('--group', 'host credentials for many hosts: each mints its own host id from them (role host only)')
     .requiredOption('--out <file>', 'where to write the .creds file (mode 0600)')
     .option('--force', 'overwrite --out if it exists')
     .option(
@@ -85,16 +96,21 @@ function registerCreate(group: Command): void {
       'wasmesh creds create --role host --lattice prod --out host-b.creds   # copy to the other machine',
       'wasmesh host --creds host-b.creds --tls-ca ca.pem --nats tls://10.0.0.5:4222',
       'wasmesh creds create --role app --out app.creds && nats --creds app.creds --tlsca ca.pem req demo.hello hi',
+      'wasmesh creds create --role host --group --out fleet.creds   # one file for every host of a fleet',
     ],
     `Roles:\n${ROLES.map((r) => `  ${r.padEnd(9)}${ROLE_HELP[r]}`).join('\n')}\n` +
-      'Credentials are secrets: anyone holding the file has the role. The CA to trust is <home>/tls/ca.pem.',
+      'Credentials are secrets: anyone holding the file has the role. The CA to trust is <home>/tls/ca.pem.\n' +
+      'Host-group credentials (--group) let their holder act as any host of the lattice: give them only to\n' +
+      'hosts you run, such as the pods of a HostGroup (wasmesh creds k8s-secrets makes them for the chart).',
   ).action(async (opts: CreateOptions) => {
     checkToken('lattice name', opts.lattice);
     if (existsSync(opts.out) && !opts.force) throw new UsageError(`${opts.out} exists: pass --force to overwrite it`);
-    if (opts.role === 'host' && opts.name !== undefined && !/^N[A-Z2-7]{55}$/.test(opts.name)) {
+    if (opts.group && opts.role !== 'host') throw new UsageError(`--group is for --role host only, not ${opts.role}`);
+    if (opts.role === 'host' && !opts.group && opts.name !== undefined && !/^N[A-Z2-7]{55}$/.test(opts.name)) {
       throw new UsageError(`--name of a host must be a host id (an nkey server public key, N…), got "${opts.name}"`);
     }
-    const name = opts.name ?? (opts.role === 'host' ? createServer().getPublicKey() : opts.role);
+    const name =
+      opts.name ?? (opts.group ? 'host-group' : opts.role === 'host' ? createServer().getPublicKey() : opts.role);
     checkToken('--name', name);
     const home = resolveHome(opts.home);
     const authority = localAuthority(home);
@@ -103,6 +119,7 @@ function registerCreate(group: Command): void {
       lattice: opts.lattice,
       role: opts.role,
       name,
+      ...(opts.group ? { group: true } : {}),
       ...(opts.expiresInDays ? { expiresInSec: opts.expiresInDays * 86_400 } : {}),
     });
     writeFileSync(opts.out, text, { mode: 0o600 });
@@ -113,6 +130,7 @@ function registerCreate(group: Command): void {
       role: opts.role,
       lattice: opts.lattice,
       name,
+      group: opts.group === true,
       account: c.account,
       expiresAt: c.expiresAt ?? null,
       newLattice: created,
@@ -183,16 +201,18 @@ function registerServerConfig(group: Command): void {
   });
 }
 
-/** Registers `creds create|show|server-config|gateway-cert` on `program`. */
+/** Registers `creds create|show|server-config|gateway-cert|k8s-secrets` on `program`. */
 export function registerCredsCommands(program: Command): void {
   const group = commandGroup(program, 'creds', 'NATS credentials of a secured lattice', [
     'wasmesh creds create --role reader --out reader.creds',
     'wasmesh creds show reader.creds',
     'wasmesh creds server-config',
     'wasmesh creds gateway-cert --role reader --out ops',
+    'wasmesh creds k8s-secrets --values-out wasmesh-values.yaml | kubectl apply --server-side -f -',
   ]);
   registerCreate(group);
   registerShow(group);
   registerServerConfig(group);
   registerGatewayCert(group);
+  registerK8sSecrets(group);
 }

@@ -88,9 +88,15 @@ export class LatticeHost {
   static async start(options: HostOptions = {}): Promise<LatticeHost> {
     const resolved = resolveHostOptions(options);
     const creds = resolved.creds ? readCredentials(resolved.creds) : undefined;
-    const host = new LatticeHost(resolved, hostId(resolved.seed, creds), options.logger ?? silentLogger());
-    host.#providerCredentials = new ProviderCredentials(creds, resolved.tlsCa);
-    await host.#start();
+    const id = hostId(resolved.seed, creds);
+    const minted = new ProviderCredentials(creds, resolved.tlsCa);
+    const own = resolved.creds ? { creds: await minted.hostFile(resolved.creds, id) } : {};
+    const host = new LatticeHost({ ...resolved, ...own }, id, options.logger ?? silentLogger());
+    host.#providerCredentials = minted;
+    await host.#start().catch((err: unknown) => {
+      minted.close();
+      throw err;
+    });
     return host;
   }
 

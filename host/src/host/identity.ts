@@ -5,7 +5,7 @@
 import os from 'node:os';
 import { randomInt } from 'node:crypto';
 import { createServer, fromSeed, type KeyPair } from '@nats-io/nkeys';
-import { WasmeshError, type Credentials } from '@wasmesh/lattice';
+import { isHostGroup, WasmeshError, type Credentials } from '@wasmesh/lattice';
 
 /** The host's key pair: from `seed` (an `SN…` server seed) or newly generated. */
 export function hostKeyPair(seed?: string): KeyPair {
@@ -27,16 +27,17 @@ export function hostKeyPair(seed?: string): KeyPair {
 
 /**
  * The host's id: with credentials, the name they carry (the server lets them publish events only
- * as that id, so the id cannot be chosen otherwise; a seed, if given too, must match it); without,
- * the public key of `seed` or of a new key.
+ * as that id, so the id cannot be chosen otherwise; a seed, if given too, must match it); with
+ * host-group credentials or none, the public key of `seed` or of a new key (a group's hosts then
+ * mint credentials for that id).
  */
 export function hostId(seed: string | undefined, creds: Credentials | undefined): string {
   const fromSeed = seed ? hostKeyPair(seed).getPublicKey() : undefined;
-  if (!creds) return fromSeed ?? createServer().getPublicKey();
+  if (!creds || isHostGroup(creds)) return fromSeed ?? createServer().getPublicKey();
   if (!/^N[A-Z2-7]{55}$/.test(creds.name)) {
     throw new WasmeshError(
       'WASMESH_ERR_CONFIG',
-      `${creds.file} are not host credentials: they name "${creds.name}", not a host id (issue them with \`wasmesh creds create --role host\`)`,
+      `${creds.file} are not host credentials: they name "${creds.name}", not a host id (issue them with \`wasmesh creds create --role host\`, or \`--role host --group\` for many hosts)`,
       { details: { file: creds.file } },
     );
   }

@@ -5,11 +5,12 @@
  * built-in messaging provider only (it bridges application subjects to actors), an `app`
  * credential, written to files only the host's user can read, in a directory removed when the
  * host stops. Other providers that need application subjects use a link `url` of their own.
+ * A host started with host-group credentials gets its own credentials here the same way.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { mintFromSigner, type Credentials } from '@wasmesh/lattice';
+import { isHostGroup, mintFromSigner, mintHostCredentials, type Credentials } from '@wasmesh/lattice';
 
 /** How a provider process reaches the lattice (paths; each absent in an open lattice). */
 export interface ProviderAccess {
@@ -44,6 +45,16 @@ export class ProviderCredentials {
     return access;
   }
 
+  /**
+   * The credentials file host `hostId` connects with: `file` itself, or — given host-group
+   * credentials — a file of its own minted for `hostId` (so hosts sharing a group file never
+   * share an id).
+   */
+  async hostFile(file: string, hostId: string): Promise<string> {
+    if (!this.host || !isHostGroup(this.host)) return file;
+    return this.#write(`host-${hostId}.creds`, await mintHostCredentials(this.host, hostId));
+  }
+
   /** Removes the minted files. Idempotent. */
   close(): void {
     if (this.#dir) rmSync(this.#dir, { recursive: true, force: true });
@@ -54,12 +65,16 @@ export class ProviderCredentials {
   async #mint(providerId: string, app: boolean): Promise<ProviderAccess> {
     const tls = this.tlsCa ? { tlsCa: this.tlsCa } : {};
     if (!this.host) return tls;
-    this.#dir ??= mkdtempSync(path.join(os.tmpdir(), 'wasmesh-provider-creds-'));
-    const write = async (role: 'provider' | 'app'): Promise<string> => {
-      const file = path.join(this.#dir!, `${providerId}.${role}.creds`);
-      writeFileSync(file, await mintFromSigner(this.host!, role, providerId), { mode: 0o600 });
-      return file;
-    };
+    const write = async (role: 'provider' | 'app'): Promise<string> =>
+      this.#write(`${providerId}.${role}.creds`, await mintFromSigner(this.host!, role, providerId));
     return { creds: await write('provider'), ...(app ? { appCreds: await write('app') } : {}), ...tls };
+  }
+
+  /** Writes minted credentials readable by this user only; the path. */
+  #write(name: string, text: string): string {
+    this.#dir ??= mkdtempSync(path.join(os.tmpdir(), 'wasmesh-provider-creds-'));
+    const file = path.join(this.#dir, name);
+    writeFileSync(file, text, { mode: 0o600 });
+    return file;
   }
 }

@@ -59,6 +59,12 @@ export interface IssueOptions {
   name: string;
   /** Expiry in seconds from now (default: none). */
   expiresInSec?: number;
+  /**
+   * Host-group credentials (role `host` only): one file for many hosts, each of which mints its
+   * own host id's credentials at start (the file carries the host signing key). `name` then names
+   * the group, not a host.
+   */
+  group?: boolean;
 }
 
 /** The keys of every lattice this authority serves (see the module comment). */
@@ -115,11 +121,14 @@ export class LatticeAuthority {
    * A `.creds` file's text for a user of `role` in `lattice` (the lattice's account is created if
    * missing: the server then needs the new config, see {@link serverConfig}). Host credentials
    * also carry the provider and app signing keys, so the host can give the providers it
-   * supervises their own credentials, never its own.
+   * supervises their own credentials, never its own; host-group credentials the host signing key too.
    */
   async issue(options: IssueOptions): Promise<string> {
     const { lattice, role, name } = options;
     checkToken('credential name', name);
+    if (options.group && role !== 'host') {
+      throw new WasmeshError('WASMESH_ERR_BAD_REQUEST', `group credentials are for hosts only, not role ${role}`);
+    }
     this.ensureLattice(lattice);
     const user = createUser();
     const jwt = await encodeUser(
@@ -137,6 +146,7 @@ export class LatticeAuthority {
     const creds = new TextDecoder().decode(fmtCreds(jwt, user));
     if (role !== 'host') return creds;
     const signers: Partial<Record<SignerRole, string>> = {
+      ...(options.group ? { host: seedOf(this.#roleKey(lattice, 'host')) } : {}),
       provider: seedOf(this.#roleKey(lattice, 'provider')),
       app: seedOf(this.#roleKey(lattice, 'app')),
     };

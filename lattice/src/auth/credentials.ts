@@ -3,7 +3,9 @@
  * reads), as wasmesh processes use them: parsed and checked at start so a wrong file is a clear
  * error naming it, the user's identity read from the JWT (its inbox prefix, a host's id), and —
  * in a host's file only — the provider and app signing keys it uses to give the providers it
- * supervises credentials of their own.
+ * supervises credentials of their own. *Host-group* credentials (one file shared by many hosts, such
+ * as the pods of a Kubernetes HostGroup) carry the host signing key as well: each host mints the
+ * credentials of its own, new host id from it at start, so hosts sharing a file never share an id.
  *
  * The signing keys are appended after the standard blocks, in blocks of their own; NATS clients
  * read the first JWT and the first user seed and ignore the rest.
@@ -14,8 +16,11 @@ import { WasmeshError } from '../errors.js';
 import { readConfigFile } from '../file-jail.js';
 import type { Role } from './roles.js';
 
-/** Roles whose signing key a host carries. */
-export type SignerRole = 'provider' | 'app';
+/** Roles whose signing key a host carries (`host` only in host-group credentials). */
+export type SignerRole = 'host' | 'provider' | 'app';
+
+/** Every signer role, in the order their blocks are written. */
+const SIGNER_ROLES: readonly SignerRole[] = ['host', 'provider', 'app'];
 
 const BLOCK = /-{3,}BEGIN ([A-Z ]+)-{3,}\r?\n([\s\S]*?)\r?\n-{3,}END \1-{3,}/g;
 
@@ -80,7 +85,7 @@ export function parseCredentials(text: string, file: string): Credentials {
   if (!claims.sub || user.getPublicKey() !== claims.sub) throw bad('its seed does not belong to its JWT');
   const role = claims.nats?.tags?.find((t) => t.startsWith('wasmesh-role:'))?.slice('wasmesh-role:'.length);
   const signers: Partial<Record<SignerRole, string>> = {};
-  for (const r of ['provider', 'app'] as const) {
+  for (const r of SIGNER_ROLES) {
     const s = blocks.get(`WASMESH ${r.toUpperCase()} SIGNING KEY`);
     if (s) signers[r] = s;
   }
@@ -102,16 +107,23 @@ export function readCredentials(file: string): Credentials {
   return parseCredentials(readConfigFile(file, 'NATS credentials file').toString('utf8'), file);
 }
 
+/** Whether `creds` are host-group credentials: a host mints its own from them ({@link mintHostCredentials}). */
+export function isHostGroup(creds: Credentials): boolean {
+  return creds.signers.host !== undefined;
+}
+
 /**
  * Credentials of `role` named `name`, minted with a signing key carried by host credentials
- * (`from`). The server gives the new user the role's permissions and nothing more.
+ * (`from`). The server gives the new user the role's permissions and nothing more; they expire
+ * when `from` does, so minting never extends a credential's life.
  */
 export async function mintFromSigner(from: Credentials, role: SignerRole, name: string): Promise<string> {
   const seed = from.signers[role];
   if (!seed) {
+    const how = role === 'host' ? '--role host --group' : '--role host';
     throw new WasmeshError(
       'WASMESH_ERR_CONFIG',
-      `${from.file} carries no ${role} signing key: issue host credentials with \`wasmesh creds create --role host\``,
+      `${from.file} carries no ${role} signing key: issue host credentials with \`wasmesh creds create ${how}\``,
       { details: { file: from.file, role } },
     );
   }
@@ -122,7 +134,25 @@ export async function mintFromSigner(from: Credentials, role: SignerRole, name: 
     user,
     from.account,
     { tags: [`wasmesh-role:${role}`] },
-    { signer, scopedUser: true, algorithm: Algorithms.v2 },
+    {
+      signer,
+      scopedUser: true,
+      algorithm: Algorithms.v2,
+      ...(from.expiresAt !== undefined ? { exp: from.expiresAt } : {}),
+    },
   );
   return new TextDecoder().decode(fmtCreds(jwt, user));
+}
+
+/**
+ * The credentials of host `hostId`, minted from host-group credentials: a host user pinned to that
+ * id, carrying the provider and app signing keys (as `wasmesh creds create --role host` issues),
+ * never the host signing key, so the minted file cannot mint further hosts.
+ */
+export async function mintHostCredentials(group: Credentials, hostId: string): Promise<string> {
+  const { provider, app } = group.signers;
+  return appendSigners(await mintFromSigner(group, 'host', hostId), {
+    ...(provider ? { provider } : {}),
+    ...(app ? { app } : {}),
+  });
 }

@@ -43,14 +43,39 @@ export async function ensureServerTls(dir: string, hosts: string[] = []): Promis
   const files = { caFile: ca.file, certFile: path.join(dir, 'server.pem'), keyFile: path.join(dir, 'server-key.pem') };
   const names = [...new Set([...LOOPBACK, ...hosts])];
   if (!ca.fresh && valid(files.certFile, names)) return files;
-  const { cert, key } = await issueLeaf(ca, 'CN=wasmesh server', 825, x509.ExtendedKeyUsage.serverAuth, [
+  const { cert, key } = await issueServerLeaf(ca, names, 825);
+  await writeKeyPair(files.certFile, files.keyFile, cert, key);
+  return files;
+}
+
+/**
+ * A server certificate for `names` (DNS names or IP addresses, nothing implicit) signed by the CA
+ * in `dir` (made when missing), returned rather than written: for servers elsewhere, such as the
+ * NATS Service of a Kubernetes install, whose key must end up in a Secret, not in this home.
+ */
+export async function issueServerCert(
+  dir: string,
+  names: string[],
+  validDays = 825,
+): Promise<{ cert: string; key: string; ca: string }> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const ca = await ensureCa(dir);
+  const { cert, key } = await issueServerLeaf(ca, [...new Set(names)], validDays);
+  return { cert: cert.toString('pem') + '\n', key: await pkcs8Pem(key), ca: ca.cert.toString('pem') + '\n' };
+}
+
+/** A server-auth leaf for `names`. */
+function issueServerLeaf(
+  ca: { cert: x509.X509Certificate; key: CryptoKey },
+  names: string[],
+  validDays: number,
+): Promise<{ cert: x509.X509Certificate; key: CryptoKey }> {
+  return issueLeaf(ca, 'CN=wasmesh server', validDays, x509.ExtendedKeyUsage.serverAuth, [
     new x509.SubjectAlternativeNameExtension(
       names.map((n): x509.JsonGeneralName => ({ type: net.isIP(n) ? 'ip' : 'dns', value: n })),
       false,
     ),
   ]);
-  await writeKeyPair(files.certFile, files.keyFile, cert, key);
-  return files;
 }
 
 /**

@@ -10,7 +10,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from '@nats-io/nkeys';
-import { ensureServerTls, LatticeAuthority, type NatsAccess, type Role, type TlsFiles } from '@wasmesh/lattice';
+import {
+  ensureServerTls,
+  LatticeAuthority,
+  type IssueOptions,
+  type NatsAccess,
+  type Role,
+  type TlsFiles,
+} from '@wasmesh/lattice';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -115,7 +122,24 @@ export class NatsServer implements AsyncDisposable {
     const security = this.security;
     if (!security) return { servers: this.url };
     const user = name ?? (role === 'host' ? createServer().getPublicKey() : role);
-    const key = `${lattice}/${role}/${user}`;
+    return {
+      servers: this.url,
+      creds: await this.credsFile({ lattice, role, name: user }),
+      tlsCa: security.tls.caFile,
+    };
+  }
+
+  /** Host-group credentials of `lattice` (`creds create --role host --group`): one file for many hosts. */
+  hostGroupCreds(lattice: string, group = 'host-group'): Promise<string> {
+    return this.credsFile({ lattice, role: 'host', name: group, group: true });
+  }
+
+  /** The credentials file issued for `options` (made once per lattice, role, name and kind; secured servers only). */
+  private credsFile(options: IssueOptions): Promise<string> {
+    const security = this.security;
+    if (!security) throw new Error('an open nats-server issues no credentials');
+    const { lattice, role, name: user } = options;
+    const key = `${lattice}/${role}/${user}${options.group ? '/group' : ''}`;
     let file = this.credsCache.get(key);
     if (!file) {
       file = (async () => {
@@ -126,14 +150,14 @@ export class NatsServer implements AsyncDisposable {
           // Another caller may have just added the lattice: its reload must be done first.
           await this.reloading;
         }
-        const path_ = path.join(this.tempDir, 'creds', `${lattice}-${role}-${user}.creds`);
+        const path_ = path.join(this.tempDir, 'creds', `${key.replaceAll('/', '-')}.creds`);
         await mkdir(path.dirname(path_), { recursive: true });
-        writeFileSync(path_, await security.authority.issue({ lattice, role, name: user }), { mode: 0o600 });
+        writeFileSync(path_, await security.authority.issue(options), { mode: 0o600 });
         return path_;
       })();
       this.credsCache.set(key, file);
     }
-    return { servers: this.url, creds: await file, tlsCa: security.tls.caFile };
+    return file;
   }
 
   /** {@link access} in the shape host and provider processes take (`natsUrl`, `creds`, `tlsCa`). */

@@ -10,10 +10,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { createServer } from '@nats-io/nkeys';
 import {
   connectNats,
   encodeEvent,
   ensureServerTls,
+  isHostGroup,
+  LatticeAuthority,
+  mintHostCredentials,
   parseCredentials,
   redactUrl,
   isWasmeshError,
@@ -221,6 +225,47 @@ describe('events and heartbeats', () => {
         (e) => e.source === real && e.type === 'host_heartbeat' && e.data.inventory?.host?.friendlyName !== 'ghost',
       ),
     ).toBe(true);
+  });
+});
+
+describe('host-group credentials', () => {
+  test('hosts sharing one file get ids of their own; each is pinned to its id and serves calls', async () => {
+    const creds = await lat.nats.hostGroupCreds(lat.lattice);
+    const group = [await lat.addHost({ creds }), await lat.addHost({ creds })];
+    const ids = group.map((h) => h.hostId);
+    expect(new Set(ids).size).toBe(2);
+    for (const id of ids) expect(id).toMatch(/^N[A-Z2-7]{55}$/);
+    const pinged = (await lat.client.control.ping()).map((h) => h.hostId);
+    expect(pinged).toEqual(expect.arrayContaining(ids));
+    const ref = await (await lat.client.objects()).pushArtifact(readFileSync(actorPath('echo')));
+    for (const hostId of ids) await lat.client.control.startActor({ hostId, actorId: 'group-echo', artifactRef: ref });
+    const servedBy = new Set<string>();
+    for (let i = 0; i < 40 && servedBy.size < 2; i++) {
+      const r = await lat.client.invokeDetailed('group-echo', 'Echo', Buffer.from(`g${i}`), { timeoutMs: 2000 });
+      expect(Buffer.from(r.payload).toString()).toBe(`g${i}`);
+      servedBy.add(r.hostId);
+    }
+    expect([...servedBy].sort()).toEqual([...ids].sort());
+    await Promise.all(group.map((h) => h.stop()));
+  });
+
+  test('minted host credentials are pinned to one id, cannot mint hosts, and expire with the group file', async () => {
+    const authority = LatticeAuthority.open(mkdtempSync(path.join(os.tmpdir(), 'wasmesh-group-')));
+    const text = await authority.issue({ lattice: 'g', role: 'host', name: 'fleet', group: true, expiresInSec: 3600 });
+    const group = parseCredentials(text, 'fleet.creds');
+    expect(isHostGroup(group)).toBe(true);
+    expect(Object.keys(group.signers).sort()).toEqual(['app', 'host', 'provider']);
+    const id = createServer().getPublicKey();
+    const own = parseCredentials(await mintHostCredentials(group, id), 'own.creds');
+    expect(own).toMatchObject({ role: 'host', name: id, account: group.account, expiresAt: group.expiresAt });
+    expect(isHostGroup(own)).toBe(false);
+    expect(Object.keys(own.signers).sort()).toEqual(['app', 'provider']);
+    await expect(mintHostCredentials(own, createServer().getPublicKey())).rejects.toThrow(
+      /carries no host signing key.*--role host --group/,
+    );
+    await expect(authority.issue({ lattice: 'g', role: 'admin', name: 'x', group: true })).rejects.toThrow(
+      /group credentials are for hosts only/,
+    );
   });
 });
 

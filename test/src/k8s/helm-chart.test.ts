@@ -11,11 +11,15 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { connectNats, ensureServerTls, LatticeAuthority } from '@wasmesh/lattice';
+import { X509Certificate } from 'node:crypto';
+import { connectNats, LatticeClient } from '@wasmesh/lattice';
 import { parseAllDocuments } from 'yaml';
+import { wasmesh } from '../cli/run-cli.js';
+import { HostProcess } from '../harness/host-process.js';
 import { KubeCluster } from '../harness/kube.js';
 import { findNatsServerBinary, killOnExit } from '../harness/nats-server.js';
 import { freePort } from '../harness/redis-server.js';
+import { until } from '../lattice/fixture.js';
 import { kubectlOk, newNamespace, REPO_ROOT } from './kubectl.js';
 
 const CHART = path.join(REPO_ROOT, 'deploy', 'helm', 'wasmesh');
@@ -209,11 +213,12 @@ test('the default values, without the Secrets, fail naming each Secret to create
   expect(refused.code).not.toBe(0);
   for (const expected of [
     /JWT auth and TLS/,
+    new RegExp(`wasmesh creds k8s-secrets -n ${ns} --release wm --lattice default --values-out wasmesh-values\\.yaml`),
     /nats\.auth\.secret .*wasmesh creds server-config > auth\.conf/,
     /nats\.tls\.secret .*tls\.crt, tls\.key and ca\.crt/,
     new RegExp(`certificate for wm-wasmesh-nats\\.${ns}\\.svc`),
     /nats\.credentialsSecret\.name .*wasmesh creds create --role admin/,
-    /hostGroup\.credentialsSecret\.name .*wasmesh creds create --role host/,
+    /hostGroup\.credentialsSecret\.name .*wasmesh creds create --role host --group/,
     /--set nats\.insecure=true/,
   ]) {
     expect(refused.stderr).toMatch(expected);
@@ -259,20 +264,64 @@ test('nats.insecure=true: the open NATS of old, and a warning in the notes', asy
   expect(both.stderr).toMatch(/nats\.insecure=true runs an open NATS, yet/);
 });
 
-test("the rendered NATS config runs a real nats-server with the CLI's auth config and TLS: admin in, anonymous out", async () => {
+test("the chart's NATS, secured with the Secrets of `wasmesh creds k8s-secrets`, runs: operator and host-group pods in, anonymous out", async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wasmesh-helm-nats-'));
   const ns = await newNamespace(cluster, 'helm');
   let server: ReturnType<typeof spawn> | undefined;
+  const hosts: HostProcess[] = [];
+  let admin: LatticeClient | undefined;
   try {
-    // What the README has the user do with the CLI: the authority's server config, admin credentials, a certificate.
-    const authority = LatticeAuthority.open(path.join(dir, 'authority'));
-    authority.ensureLattice('default');
-    const tls = await ensureServerTls(path.join(dir, 'pki'), [`wm-wasmesh-nats.${ns}.svc`]);
-    const creds = path.join(dir, 'operator.creds');
-    writeFileSync(creds, await authority.issue({ lattice: 'default', role: 'admin', name: 'operator' }));
-    // The pod's file layout under `dir` instead of /etc/nats and /data.
-    const conf = find(objects(await render(ns, SECURE)), 'ConfigMap', 'wm-wasmesh-nats').data?.['nats.conf'] ?? '';
-    for (const sub of ['config', 'auth', 'tls', 'data']) mkdirSync(path.join(dir, sub));
+    // What the chart's README has the user do: the CLI prints the Secrets and the values naming them.
+    const values = path.join(dir, 'values.yaml');
+    const home = path.join(dir, 'home');
+    const cli = await wasmesh([
+      'creds',
+      'k8s-secrets',
+      '--home',
+      home,
+      '-n',
+      ns,
+      '--release',
+      'wm',
+      '--values-out',
+      values,
+    ]);
+    expect({ code: cli.code, stderr: cli.stderr }).toEqual({
+      code: 0,
+      stderr: expect.stringContaining('wm-wasmesh-nats-tls'),
+    });
+    await kubectlOk(cluster, ['apply', '--server-side', '-f', '-'], cli.stdout);
+    const yaml = await render(ns, ['-f', values]);
+    await kubectlOk(cluster, ['apply', '--dry-run=server', '-n', ns, '-f', '-'], yaml);
+
+    // The pods' files, as the kubelet mounts the Secrets: read back from the apiserver.
+    const mount = async (secret: string, sub: string): Promise<string> => {
+      const { data } = JSON.parse(await kubectlOk(cluster, ['get', 'secret', secret, '-n', ns, '-o', 'json'])) as {
+        data: Record<string, string>;
+      };
+      mkdirSync(path.join(dir, sub));
+      for (const [key, value] of Object.entries(data)) {
+        writeFileSync(path.join(dir, sub, key), Buffer.from(value, 'base64'), { mode: 0o600 });
+      }
+      return path.join(dir, sub);
+    };
+    await mount('wm-wasmesh-nats-auth', 'auth');
+    const tls = await mount('wm-wasmesh-nats-tls', 'tls');
+    const operatorCreds = path.join(await mount('wm-wasmesh-operator-creds', 'operator'), 'nats.creds');
+    const hostCreds = path.join(await mount('wm-wasmesh-host-creds', 'hosts'), 'nats.creds');
+    const tlsCa = path.join(tls, 'ca.crt');
+
+    // The certificate names the chart's NATS Service and is signed by the CA the pods trust.
+    const cert = new X509Certificate(readFileSync(path.join(tls, 'tls.crt')));
+    const ca = new X509Certificate(readFileSync(tlsCa));
+    for (const name of [`wm-wasmesh-nats.${ns}.svc`, `wm-wasmesh-nats.${ns}.svc.cluster.local`]) {
+      expect(cert.subjectAltName).toContain(`DNS:${name}`);
+    }
+    expect(cert.checkIssued(ca) && cert.verify(ca.publicKey)).toBe(true);
+
+    // The rendered NATS config, with the pod's file layout under `dir` instead of /etc/nats and /data.
+    const conf = find(objects(yaml), 'ConfigMap', 'wm-wasmesh-nats').data?.['nats.conf'] ?? '';
+    for (const sub of ['config', 'data']) mkdirSync(path.join(dir, sub));
     const port = await freePort();
     writeFileSync(
       path.join(dir, 'config', 'nats.conf'),
@@ -282,10 +331,6 @@ test("the rendered NATS config runs a real nats-server with the CLI's auth confi
         .replace('port: 4222', `port: ${port}`)
         .replace(/^http_port: .*$/m, ''),
     );
-    writeFileSync(path.join(dir, 'auth', 'auth.conf'), await authority.serverConfig());
-    writeFileSync(path.join(dir, 'tls', 'tls.crt'), readFileSync(tls.certFile));
-    writeFileSync(path.join(dir, 'tls', 'tls.key'), readFileSync(tls.keyFile));
-
     server = spawn(findNatsServerBinary(), ['--config', path.join(dir, 'config', 'nats.conf')], { stdio: 'ignore' });
     killOnExit(server);
     const servers = `tls://127.0.0.1:${port}`;
@@ -299,11 +344,24 @@ test("the rendered NATS config runs a real nats-server with the CLI's auth confi
         }
       }
     };
-    const admin = await connect({ creds, tlsCa: tls.caFile });
-    await admin.flush();
-    await admin.close();
-    await expect(connect({ tlsCa: tls.caFile })).rejects.toThrow(/refused to let us in without credentials/);
+    await (await connect({ creds: operatorCreds, tlsCa })).close();
+    await expect(connect({ tlsCa })).rejects.toThrow(/refused to let us in without credentials/);
+
+    // Two host pods sharing the HostGroup's Secret: each joins with an id of its own.
+    admin = await LatticeClient.connect({ servers, creds: operatorCreds, tlsCa, lattice: 'default' });
+    for (let i = 0; i < 2; i++) {
+      hosts.push(await HostProcess.start({ natsUrl: servers, creds: hostCreds, tlsCa, lattice: 'default' }));
+    }
+    const ids = hosts.map((h) => h.hostId);
+    expect(new Set(ids).size).toBe(2);
+    const client = admin;
+    await until('both host pods to answer a ping', async () => {
+      const seen = (await client.control.ping()).map((h) => h.hostId);
+      return ids.every((id) => seen.includes(id));
+    });
   } finally {
+    await Promise.all(hosts.map((h) => h.stop()));
+    await admin?.close();
     server?.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }

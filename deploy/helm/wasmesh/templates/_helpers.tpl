@@ -66,10 +66,10 @@ for: secure by default, the open mode only with nats.insecure / externalNats.ins
 {{- $missing = append $missing (printf "nats.credentialsSecret.name (the operator's admin credentials: `wasmesh creds create --role admin --lattice %s --out operator.creds && kubectl create secret generic wasmesh-operator-creds -n %s --from-file=%s=operator.creds`)" .Values.lattice .Release.Namespace $n.credentialsSecret.key) -}}
 {{- end -}}
 {{- if and $hosts.enabled (not $hosts.credentialsSecret.name) -}}
-{{- $missing = append $missing (printf "hostGroup.credentialsSecret.name (the hosts' credentials: `wasmesh creds create --role host --lattice %s --out hosts.creds && kubectl create secret generic wasmesh-host-creds -n %s --from-file=%s=hosts.creds`)" .Values.lattice .Release.Namespace $hosts.credentialsSecret.key) -}}
+{{- $missing = append $missing (printf "hostGroup.credentialsSecret.name (the hosts' credentials: `wasmesh creds create --role host --group --lattice %s --out hosts.creds && kubectl create secret generic wasmesh-host-creds -n %s --from-file=%s=hosts.creds`)" .Values.lattice .Release.Namespace $hosts.credentialsSecret.key) -}}
 {{- end -}}
 {{- if $missing -}}
-{{- fail (printf "\nThe chart's NATS runs with the lattice's JWT auth and TLS, from Secrets you create once with the wasmesh CLI (see the chart's README). Missing:\n  - %s\nOr, for a throwaway cluster only, --set nats.insecure=true runs an open NATS (no auth, no TLS)." (join "\n  - " $missing)) -}}
+{{- fail (printf "\nThe chart's NATS runs with the lattice's JWT auth and TLS, from Secrets you create once with the wasmesh CLI. All of them at once:\n  wasmesh creds k8s-secrets -n %s --release %s --lattice %s --values-out wasmesh-values.yaml | kubectl apply --server-side -f -\nthen add -f wasmesh-values.yaml (the chart's README has the details). Missing:\n  - %s\nOr, for a throwaway cluster only, --set nats.insecure=true runs an open NATS (no auth, no TLS)." .Release.Namespace .Release.Name .Values.lattice (join "\n  - " $missing)) -}}
 {{- end -}}
 {{- $_ := set $access "url" (printf "tls://%s:4222" $svc) -}}
 {{- $_ := set $access "creds" $n.credentialsSecret -}}

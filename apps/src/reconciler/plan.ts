@@ -6,10 +6,13 @@
  *
  * An actor whose image or concurrency differs on a host is updated there (`replace`: a new module,
  * then its concurrency): the host swaps the module in place and lets calls in flight finish on the
- * old one, so no request fails. A provider the app started whose image or config names changed is
- * stopped, and started again in the next round (a process cannot change either while it runs).
+ * old one, so no request fails. An image that is an `oci://` tag is the same text while the tag can
+ * point at another module: each new app version resolves it again (see {@link needsUpdate}), and
+ * the host swaps only when the digest moved. A provider the app started whose image or config
+ * names changed is stopped, and started again in the next round (a process cannot change either
+ * while it runs).
  */
-import { linkKey } from '@wasmesh/lattice';
+import { isOciTagRef, linkKey } from '@wasmesh/lattice';
 import type { lattice } from '@wasmesh/proto';
 import type { AppManifest, AppProvider } from '../manifest/model.js';
 import { placeActor, placeProvider } from './placement.js';
@@ -28,9 +31,9 @@ export interface StartActor {
   maxConcurrent: number;
   annotations: Record<string, string>;
   /**
-   * The host runs the actor from another artifact reference: its module must be replaced first
-   * (`actor.update`, swapped in place; calls in flight finish on the old one), since `actor.start`
-   * only changes the concurrency of a running actor and refuses another artifact.
+   * The host's module must be replaced (or refreshed) first, see {@link needsUpdate}: `actor.update`
+   * swaps it in place (calls in flight finish on the old one), since `actor.start` only changes the
+   * concurrency and annotations of a running actor and refuses another artifact.
    */
   replace?: boolean;
 }
@@ -79,6 +82,19 @@ function actorMatches(running: lattice.IActorDescription, want: StartActor): boo
   return want.artifactRef.startsWith('sha256:')
     ? running.digest === want.artifactRef
     : running.artifactRef === want.artifactRef;
+}
+
+/**
+ * Whether the actor running on a host needs `actor.update` before `actor.start`: it runs another
+ * artifact, or it runs the same `oci://` tag but was placed by another app version. A tag can have
+ * moved since, so a new app version resolves it again; the host pulls the tag and swaps only when
+ * the digest changed (it answers "unchanged" otherwise: nothing recompiled). The start that follows
+ * records the new version in the actor's annotations, so each version refreshes a host once.
+ * A digest reference, `sha256:` image or path cannot move without the image changing: never refreshed.
+ */
+function needsUpdate(running: lattice.IActorDescription, want: StartActor, version: string): boolean {
+  if ((running.artifactRef ?? '') !== want.artifactRef) return !actorMatches(running, want);
+  return isOciTagRef(want.artifactRef) && running.annotations?.[APP_VERSION_ANNOTATION] !== version;
 }
 
 function sameList(a: readonly string[] | null | undefined, b: readonly string[]): boolean {
@@ -171,9 +187,8 @@ export function planApp(input: PlanInput): Plan {
             annotations: { [APP_ANNOTATION]: manifest.name, [APP_VERSION_ANNOTATION]: manifest.version },
           };
           const running = view.hosts.get(hostId)?.actors.get(component.id);
-          if (running && (running.artifactRef ?? '') !== want.artifactRef && !actorMatches(running, want))
-            want.replace = true;
-          if (!running || !actorMatches(running, want)) plan.startActors.push(want);
+          if (running && needsUpdate(running, want, manifest.version)) want.replace = true;
+          if (!running || want.replace || !actorMatches(running, want)) plan.startActors.push(want);
         }
         for (const [hostId] of view.actorCounts(component.id)) {
           const running = view.hosts.get(hostId)?.actors.get(component.id);

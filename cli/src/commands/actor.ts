@@ -375,7 +375,9 @@ function registerUpdate(program: Command): void {
     ],
     'In-flight invocations finish on the old module; new ones go to the new module. File references are\n' +
       'read by each host from its own file system (see `wasmesh start actor --help`). With --json:\n' +
-      '{ok, actor, artifactRef, hosts: [{hostId, friendlyName, digest, previousDigest, revision}]}.',
+      '{ok, actor, artifactRef, hosts: [{hostId, friendlyName, digest, previousDigest, revision, unchanged}]}.\n' +
+      'The reference is resolved again even when it is the one the actor runs: a moved oci:// tag is\n' +
+      'swapped in; a tag that did not move leaves the actor as it is (unchanged: true, nothing recompiled).',
   ).action(async (id: string, ref: string, opts: TargetOptions) => {
     const actorId = checkActorId(id);
     const artifact = hostArtifactRef(ref);
@@ -392,15 +394,18 @@ function registerUpdate(program: Command): void {
           digest: results[i]!.actor.digest,
           previousDigest: results[i]!.previousDigest || r.actor.digest,
           revision: results[i]!.actor.revision,
+          // The host swapped nothing: the reference still names the module it runs (a tag that did not move).
+          unchanged: results[i]!.actor.revision === r.actor.revision,
         }));
         if (opts.json) {
           printJson({ ok: true, actor: actorId, artifactRef: artifact.ref, hosts });
           return;
         }
         printLines(
-          hosts.map(
-            (h) =>
-              `updated actor ${actorId} on host ${hostLabel(h)}: ${shortDigest(h.previousDigest)} -> ${shortDigest(h.digest)}`,
+          hosts.map((h) =>
+            h.unchanged
+              ? `actor ${actorId} on host ${hostLabel(h)} unchanged: ${shortDigest(h.digest)}`
+              : `updated actor ${actorId} on host ${hostLabel(h)}: ${shortDigest(h.previousDigest)} -> ${shortDigest(h.digest)}`,
           ),
         );
       }),

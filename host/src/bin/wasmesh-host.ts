@@ -30,6 +30,11 @@ program
   .option('--max-memory-mb <n>', 'linear memory cap in MiB (default 64)', intFlag('--max-memory-mb', 1, 4096))
   .option('--fuel <n>', 'fuel budget (deterministic metering; slower)', intFlag('--fuel', 1, Number.MAX_SAFE_INTEGER))
   .option('--no-cache', 'do not read or write the precompiled-artifact cache')
+  .option(
+    '--pull-timeout-ms <n>',
+    'deadline of a whole oci:// pull, in ms; past it the start or update fails with WASMESH_ERR_TIMEOUT (env WASMESH_PULL_TIMEOUT_MS, default 60000)',
+    intFlag('--pull-timeout-ms', 100, 3_600_000),
+  )
   .option(...TRUSTED_ISSUER_FLAG)
   .option('--json', 'print a JSON object instead of the raw response', false)
   .addHelpText(
@@ -114,6 +119,11 @@ program
     'an OCI registry pulled from over plain HTTP although not on loopback (repeatable; env WASMESH_INSECURE_REGISTRIES, comma separated)',
     (registry: string, previous: string[] | undefined) => [...(previous ?? []), registry],
   )
+  .option(
+    '--pull-timeout-ms <n>',
+    'deadline of a whole oci:// pull, in ms; past it the start or update fails with WASMESH_ERR_TIMEOUT (env WASMESH_PULL_TIMEOUT_MS, default 60000)',
+    intFlag('--pull-timeout-ms', 100, 3_600_000),
+  )
   .option(...TRUSTED_ISSUER_FLAG)
   .option('--json', 'print the host identity as one JSON line when ready', false)
   .addHelpText(
@@ -125,6 +135,7 @@ Examples:
   $ WASMESH_NATS_URL=nats://10.0.0.5:4222 wasmesh host --json
   $ wasmesh host --trusted-issuer ACZ… --trusted-issuer ADQ…     # only actors signed by these accounts
   $ wasmesh host --insecure-registry registry.lan:5000           # oci:// pulls over plain HTTP there
+  $ wasmesh host --pull-timeout-ms 120000                        # a slow registry: allow 2 min per pull
 
 Requests name files only inside the --allow-dir directories (after resolving links and ..), and
 only regular files; a host without --allow-dir runs modules pushed to the lattice (sha256:) and

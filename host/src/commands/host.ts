@@ -20,6 +20,7 @@ export interface HostCommandOptions {
   allowDir?: string[];
   maxModuleBytes?: number;
   insecureRegistry?: string[];
+  pullTimeoutMs?: number;
   json: boolean;
 }
 
@@ -40,6 +41,7 @@ export async function hostCommand(opts: HostCommandOptions): Promise<void> {
     ...(opts.allowDir ? { allowDirs: opts.allowDir } : {}),
     ...(opts.maxModuleBytes ? { maxModuleBytes: opts.maxModuleBytes } : {}),
     ...(opts.insecureRegistry ? { insecureRegistries: opts.insecureRegistry } : {}),
+    ...(opts.pullTimeoutMs ? { pullTimeoutMs: opts.pullTimeoutMs } : {}),
     labels: opts.label,
     logger,
   });

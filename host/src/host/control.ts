@@ -154,14 +154,18 @@ export class ControlHandlers {
     });
   }
 
-  /** Fetches, validates and loads an artifact into a module this host can run. */
-  async #loadModule(actorId: string, ref: string, maxConcurrent: number): Promise<ActorModule> {
-    const bytes = await loadArtifact(
+  /** Fetches the bytes of an artifact: from the object store, an allowed file or a registry. */
+  #fetchArtifact(actorId: string, ref: string): Promise<Uint8Array> {
+    return loadArtifact(
       ref,
       () => this.host.objects(),
       (file) => this.host.jail.readFile(file, `module of actor ${actorId}`),
       (oci) => this.#pullOci(actorId, oci),
     );
+  }
+
+  /** Validates and loads fetched `bytes` of `ref` into a module this host can run. */
+  async #loadModule(actorId: string, ref: string, bytes: Uint8Array, maxConcurrent: number): Promise<ActorModule> {
     // The trust policy decides before anything is compiled: a refused module never runs.
     const claims = await admitModule(this.host.runtime, actorId, bytes, this.host.options.trustedIssuers);
     const actor = await this.host.runtime.load(
@@ -181,13 +185,17 @@ export class ControlHandlers {
     return { actor, ref, digest: digestOf(bytes), maxConcurrent, ...(claims ? { claims } : {}) };
   }
 
-  /** Pulls an `oci://` module within the host's module cap, through the on-disk cache. */
+  /** Pulls an `oci://` module within the host's module cap and pull deadline, through the on-disk cache. */
   async #pullOci(actorId: string, ref: string): Promise<Uint8Array> {
     const { options } = this.host;
     const registry = parseOciRef(ref).registry.toLowerCase();
     const pulled = await pullWasmArtifact(
       ref,
-      { maxModuleBytes: options.maxModuleBytes, insecure: options.insecureRegistries.includes(registry) },
+      {
+        maxModuleBytes: options.maxModuleBytes,
+        insecure: options.insecureRegistries.includes(registry),
+        pullTimeoutMs: options.pullTimeoutMs,
+      },
       options.ociCacheDir === null ? undefined : new OciCache(options.ociCacheDir),
     );
     this.host.logger.info(
@@ -222,11 +230,13 @@ export class ControlHandlers {
         { details: { actor: actorId, running: existing.module.ref, requested: req.artifactRef } },
       );
     }
-    if (existing && existing.module.maxConcurrent === maxConcurrent)
-      return this.#ack(`actor ${actorId} already running`);
+    if (existing && existing.module.maxConcurrent === maxConcurrent) {
+      return this.#annotate(existing, req.annotations ?? {});
+    }
     let module: ActorModule;
     try {
-      module = await this.#loadModule(actorId, req.artifactRef, maxConcurrent);
+      const bytes = await this.#fetchArtifact(actorId, req.artifactRef);
+      module = await this.#loadModule(actorId, req.artifactRef, bytes, maxConcurrent);
     } catch (err) {
       this.#failed(actorId, req.artifactRef, err);
     }
@@ -254,6 +264,25 @@ export class ControlHandlers {
     this.host.publish('actor_started', { hostId: this.host.id, actor: running.describe() });
     this.host.logger.info({ actor: actorId, ref: req.artifactRef, digest: module.digest }, 'actor started');
     return this.#ack(`actor ${actorId} started on host ${this.host.id}`);
+  }
+
+  /**
+   * A start of an actor that already runs as asked: its annotations become the request's when it
+   * gives other ones (a new app version names itself there; the reconciler compares it), announced
+   * by `actor_updated`; the module is not touched.
+   */
+  #annotate(running: RunningActor, annotations: Record<string, string>): Uint8Array {
+    const current = running.annotations;
+    const keys = Object.keys(annotations);
+    const same = keys.length === Object.keys(current).length && keys.every((k) => current[k] === annotations[k]);
+    if (keys.length === 0 || same) return this.#ack(`actor ${running.id} already running`);
+    running.annotate(annotations);
+    this.host.publish('actor_updated', {
+      hostId: this.host.id,
+      actor: running.describe(),
+      previousDigest: running.module.digest,
+    });
+    return this.#ack(`actor ${running.id} already running; annotations updated`);
   }
 
   /**
@@ -294,13 +323,27 @@ export class ControlHandlers {
     );
   }
 
+  /**
+   * Moves an actor to the module `artifact_ref` names now. The reference is always fetched again, even
+   * when it is the one the actor runs: an `oci://` tag may have moved to another module (or a file
+   * changed). When the same reference still yields the running module's digest, nothing is compiled
+   * or swapped and no event is published: the reply says "unchanged". Only then is an update a no-op,
+   * so `wasmesh update actor ID oci://…:TAG` and the reconciler's refresh of tag images on a new app
+   * version (apps/src/reconciler/plan.ts) cost one manifest request when the tag did not move.
+   */
   async #updateActor(req: lattice.UpdateActorRequest): Promise<Uint8Array> {
     const running = this.#running(req.actorId);
     if (!req.artifactRef)
       throw new WasmeshError('WASMESH_ERR_BAD_REQUEST', 'update-actor request without an artifact reference');
     let module: ActorModule;
     try {
-      module = await this.#loadModule(req.actorId, req.artifactRef, running.module.maxConcurrent);
+      const bytes = await this.#fetchArtifact(req.actorId, req.artifactRef);
+      const digest = digestOf(bytes);
+      if (req.artifactRef === running.module.ref && digest === running.module.digest) {
+        this.host.logger.info({ actor: req.actorId, ref: req.artifactRef, digest }, 'actor unchanged');
+        return this.#ack(`actor ${req.actorId} unchanged: ${req.artifactRef} still resolves to ${digest}`);
+      }
+      module = await this.#loadModule(req.actorId, req.artifactRef, bytes, running.module.maxConcurrent);
     } catch (err) {
       this.#failed(req.actorId, req.artifactRef, err);
     }

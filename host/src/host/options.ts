@@ -4,6 +4,7 @@
 import {
   allowDirsFromEnv,
   DEFAULT_MAX_MODULE_BYTES,
+  DEFAULT_PULL_TIMEOUT_MS,
   defaultOciCacheDir,
   latticeName,
   parseTrustedIssuers,
@@ -70,6 +71,12 @@ export interface HostOptions {
    * again; `null` keeps none. @default ~/.cache/wasmesh/oci (env WASMESH_OCI_CACHE_DIR)
    */
   ociCacheDir?: string | null;
+  /**
+   * Deadline of a whole `oci://` pull (every registry request of it together), in ms: a registry
+   * that stalls fails the start or update with `WASMESH_ERR_TIMEOUT` naming the reference instead
+   * of holding it. @default 60000 (env WASMESH_PULL_TIMEOUT_MS)
+   */
+  pullTimeoutMs?: number;
   /** Wasm runtime sizing. */
   runtime?: RuntimeOptions;
   logger?: Logger;
@@ -95,6 +102,7 @@ export interface ResolvedHostOptions {
   trustedIssuers: string[];
   insecureRegistries: string[];
   ociCacheDir: string | null;
+  pullTimeoutMs: number;
   runtime: RuntimeOptions;
 }
 
@@ -148,6 +156,12 @@ export function resolveHostOptions(o: HostOptions = {}): Readonly<ResolvedHostOp
       .map((r) => r.trim().toLowerCase())
       .filter(Boolean),
     ociCacheDir: o.ociCacheDir === undefined ? defaultOciCacheDir() : o.ociCacheDir,
+    pullTimeoutMs: intInRange(
+      'pullTimeoutMs',
+      o.pullTimeoutMs ?? envInt('WASMESH_PULL_TIMEOUT_MS') ?? DEFAULT_PULL_TIMEOUT_MS,
+      100,
+      3_600_000,
+    ),
     runtime: { ...(o.runtime ?? {}) },
   });
 }

@@ -108,6 +108,14 @@ export class RunningActor {
   }
 
   /**
+   * Replaces the annotations without touching the module (the revision counts modules, so it stays):
+   * a start of a running actor with new annotations, e.g. a new app version whose module did not change.
+   */
+  annotate(annotations: Record<string, string>): void {
+    this.#annotations = annotations;
+  }
+
+  /**
    * Makes new invocations run `module` (and replaces the annotations, when given); in-flight ones
    * finish on the module they started on. Returns the previous module's digest.
    */

@@ -36,6 +36,20 @@ export function isOciRef(ref: string): boolean {
   return ref.slice(0, OCI_SCHEME.length).toLowerCase() === OCI_SCHEME;
 }
 
+/**
+ * True when `ref` is a valid `oci://` reference by tag (no digest): the module it names can change
+ * while the reference stays the same, so whoever runs it must resolve it again to notice (the app
+ * reconciler does on every new app version; see apps/src/reconciler/plan.ts).
+ */
+export function isOciTagRef(ref: string): boolean {
+  if (!isOciRef(ref)) return false;
+  try {
+    return parseOciRef(ref).digest === undefined;
+  } catch {
+    return false;
+  }
+}
+
 /** Parses an `oci://` reference; anything malformed is `WASMESH_ERR_BAD_REQUEST` naming the part. */
 export function parseOciRef(ref: string): OciReference {
   const bad = (what: string): WasmeshError =>

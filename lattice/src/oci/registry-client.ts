@@ -20,6 +20,11 @@ export interface RegistryClientOptions {
   insecure?: boolean;
   /** Deadline of each request, in milliseconds. @default 30 000 */
   timeoutMs?: number;
+  /**
+   * Aborts every request of this client, those in flight included (body reads too): the deadline
+   * of a whole operation such as a pull, which per-request deadlines alone do not bound.
+   */
+  signal?: AbortSignal;
 }
 
 /** Default deadline of one registry request. */
@@ -43,6 +48,7 @@ type Access = 'pull' | 'pull,push';
 export class RegistryClient {
   readonly #base: string;
   readonly #timeoutMs: number;
+  readonly #signal: AbortSignal | undefined;
   readonly #credentials: RegistryCredentials | undefined;
   /** The Authorization header that last worked (basic or a bearer token), per access. */
   readonly #authorization = new Map<Access, string>();
@@ -54,6 +60,7 @@ export class RegistryClient {
     const plain = options.insecure === true || isLoopbackRegistry(ref.registry);
     this.#base = `${plain ? 'http' : 'https'}://${ref.registry}`;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS;
+    this.#signal = options.signal;
     this.#credentials =
       options.credentials ??
       (options.dockerConfig === null
@@ -213,7 +220,8 @@ export class RegistryClient {
   /** `fetch` with this client's deadline and its failures typed. */
   async #exchange(url: string, what: string, init: RequestInit): Promise<Response> {
     try {
-      return await fetch(url, { ...init, signal: AbortSignal.timeout(this.#timeoutMs) });
+      const timeout = AbortSignal.timeout(this.#timeoutMs);
+      return await fetch(url, { ...init, signal: this.#signal ? AbortSignal.any([timeout, this.#signal]) : timeout });
     } catch (err) {
       throw this.#networkError(err, what);
     }

@@ -7,6 +7,7 @@
  */
 import { WasmeshError } from '../errors.js';
 import { DEFAULT_MAX_MODULE_BYTES } from '../file-jail.js';
+import { MAX_TIMER_MS } from '../rpc.js';
 import type { OciCache } from './cache.js';
 import { parseOciRef, pinnedRef, type OciReference } from './reference.js';
 import { digestOf } from '../digest.js';
@@ -34,7 +35,16 @@ export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export interface OciArtifactOptions extends RegistryClientOptions {
   /** Largest module (layer) pulled, in bytes. @default 64 MiB */
   maxModuleBytes?: number;
+  /**
+   * Deadline of a whole pull (token, manifest and layer requests together), in milliseconds: each
+   * request has its own `timeoutMs`, but a registry that answers each one just in time, or trickles
+   * a layer, would otherwise hold a start or update for ever. @default {@link DEFAULT_PULL_TIMEOUT_MS}
+   */
+  pullTimeoutMs?: number;
 }
+
+/** Default deadline of a whole pull. */
+export const DEFAULT_PULL_TIMEOUT_MS = 60_000;
 
 /** A module pulled from a registry. */
 export interface PulledModule {
@@ -88,7 +98,8 @@ export async function pushWasmArtifact(
 /**
  * Pulls the module the `oci://` reference `ref` names. A tag is resolved on every pull (so a moved
  * tag is seen); with `cache`, a digest reference already cached needs no request at all, and a layer
- * already cached is not downloaded again.
+ * already cached is not downloaded again. The whole pull is bounded by `pullTimeoutMs`: past it,
+ * whatever request is in flight is aborted and the pull fails with `WASMESH_ERR_TIMEOUT` naming `ref`.
  */
 export async function pullWasmArtifact(
   ref: string,
@@ -96,14 +107,42 @@ export async function pullWasmArtifact(
   cache?: OciCache,
 ): Promise<PulledModule> {
   const parsed = parseOciRef(ref);
-  const maxModuleBytes = options.maxModuleBytes ?? DEFAULT_MAX_MODULE_BYTES;
   if (parsed.digest && cache) {
     const bytes = await cache.module(parsed.digest);
     if (bytes) {
       return { bytes, manifestDigest: parsed.digest, pinned: pinnedRef(parsed, parsed.digest), source: 'cache' };
     }
   }
-  const client = RegistryClient.for(parsed, options);
+  const pullTimeoutMs = options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
+  if (!Number.isSafeInteger(pullTimeoutMs) || pullTimeoutMs < 1) {
+    throw new WasmeshError(
+      'WASMESH_ERR_BAD_REQUEST',
+      `pullTimeoutMs must be a positive integer, got ${pullTimeoutMs}`,
+      {
+        details: { ref },
+      },
+    );
+  }
+  const deadline = AbortSignal.timeout(Math.min(pullTimeoutMs, MAX_TIMER_MS));
+  try {
+    return await pullFromRegistry(parsed, RegistryClient.for(parsed, { ...options, signal: deadline }), options, cache);
+  } catch (err) {
+    if (!deadline.aborted) throw err;
+    throw new WasmeshError('WASMESH_ERR_TIMEOUT', `${ref}: the pull did not finish within ${pullTimeoutMs} ms`, {
+      cause: err,
+      details: { ref, timeoutMs: pullTimeoutMs },
+    });
+  }
+}
+
+/** The registry part of {@link pullWasmArtifact}: manifest, then the layer unless it is cached. */
+async function pullFromRegistry(
+  parsed: OciReference,
+  client: RegistryClient,
+  options: OciArtifactOptions,
+  cache: OciCache | undefined,
+): Promise<PulledModule> {
+  const maxModuleBytes = options.maxModuleBytes ?? DEFAULT_MAX_MODULE_BYTES;
   const manifest = await client.pullManifest(
     parsed.digest ?? parsed.tag!,
     [OCI_MANIFEST_MEDIA_TYPE],

@@ -185,6 +185,15 @@ export class Operator {
     return this.#elector.isLeader;
   }
 
+  /**
+   * Resolves when the lattice connection closes for good (it reconnects on its own otherwise, e.g.
+   * while NATS restarts; it closes when the server refuses the credentials or on {@link close}):
+   * the bin then exits with a failure, so a supervisor (Kubernetes) restarts it.
+   */
+  async closed(): Promise<void> {
+    await this.client.nc.closed();
+  }
+
   /** Stops reconciling (waiting for reconciles in flight up to the deadline), releases the Lease, disconnects. */
   close(): Promise<void> {
     this.#closing ??= (async () => {

@@ -34,6 +34,12 @@ export interface KubeClusterOptions {
    * (a CRD added later is picked up only at its ~30 s discovery resync).
    */
   manifests?: string[];
+  /**
+   * Admission plugins enabled on top of the apiserver's defaults (`--enable-admission-plugins`),
+   * e.g. `OwnerReferencesPermissionEnforcement`, which production clusters often enable: an
+   * ownerReference with blockOwnerDeletion then needs `update` on the owner's finalizers.
+   */
+  admissionPlugins?: string[];
 }
 
 /** What {@link KubeCluster.kubectl} and {@link KubeCluster.helm} resolve with. */
@@ -169,6 +175,20 @@ export class KubeCluster implements AsyncDisposable {
     return runCommand(findHelmBinary(), args, env, options);
   }
 
+  /**
+   * A kubeconfig file that authenticates as ServiceAccount `namespace/name` (which must exist) with
+   * a token of the TokenRequest API (`kubectl create token`, signed with the apiserver's
+   * service-account key, valid one hour): a component run with it has exactly the permissions RBAC
+   * gives that account, as in a pod, instead of the admin's.
+   */
+  async serviceAccountKubeconfig(namespace: string, name: string): Promise<string> {
+    const token = (await this.mustKubectl(['create', 'token', name, '-n', namespace, '--duration=1h'])).trim();
+    const file = path.join(this.dir, `kubeconfig-${namespace}-${name}`);
+    const caFile = path.join(this.dir, 'pki', 'apiserver.crt');
+    await writeFile(file, kubeconfigYaml(this.server, caFile, token, `${namespace}-${name}`), { mode: 0o600 });
+    return file;
+  }
+
   /** Stops every component (SIGTERM, SIGKILL after 5 s) and removes {@link dir}. Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
@@ -232,6 +252,9 @@ export class KubeCluster implements AsyncDisposable {
         '--service-cluster-ip-range=10.0.0.0/24',
         '--allow-privileged=true',
         '--disable-admission-plugins=ServiceAccount',
+        ...(options.admissionPlugins?.length
+          ? [`--enable-admission-plugins=${options.admissionPlugins.join(',')}`]
+          : []),
         '--authorization-mode=RBAC',
         `--token-auth-file=${tokens}`,
         `--service-account-issuer=${server}/`,
@@ -294,17 +317,18 @@ export class KubeCluster implements AsyncDisposable {
     return cluster;
   }
 
-  /** kubectl that must succeed (setup steps): rejects with its output otherwise. */
-  private async mustKubectl(args: string[]): Promise<void> {
+  /** kubectl that must succeed (setup steps): its stdout; rejects with its output otherwise. */
+  private async mustKubectl(args: string[]): Promise<string> {
     const result = await this.kubectl(args);
     if (result.code !== 0) {
       throw new Error(`kubectl ${args.join(' ')} failed (exit ${result.code}): ${result.stderr || result.stdout}`);
     }
+    return result.stdout;
   }
 }
 
-/** An admin kubeconfig for `server`, trusting `caFile`, authenticating with a bearer token. */
-function kubeconfigYaml(server: string, caFile: string, token: string): string {
+/** A kubeconfig for `server`, trusting `caFile`, authenticating as `user` (the admin by default) with a bearer token. */
+function kubeconfigYaml(server: string, caFile: string, token: string, user = 'admin'): string {
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -314,12 +338,12 @@ function kubeconfigYaml(server: string, caFile: string, token: string): string {
     `    server: ${JSON.stringify(server)}`,
     `    certificate-authority: ${JSON.stringify(caFile)}`,
     'users:',
-    '- name: admin',
+    `- name: ${JSON.stringify(user)}`,
     '  user:',
     `    token: ${JSON.stringify(token)}`,
     'contexts:',
     '- name: test',
-    '  context: {cluster: test, user: admin, namespace: default}',
+    `  context: {cluster: test, user: ${JSON.stringify(user)}, namespace: default}`,
     'current-context: test',
     '',
   ].join('\n');

@@ -6,7 +6,8 @@
  * DaemonSets of host pods. Run two replicas for high availability: one leads (a
  * coordination.k8s.io Lease), the other takes over when the lease expires. Logs (JSON) go to
  * stderr; SIGINT/SIGTERM stop reconciling (waiting for reconciles in flight), release the Lease
- * and exit 0. A failure to start is one error line and a non-zero exit status.
+ * and exit 0. A failure to start is one error line and a non-zero exit status; so is a lattice
+ * connection that closes for good (after the Lease is released), so Kubernetes restarts the pod.
  */
 import { Command } from 'commander';
 import {
@@ -21,6 +22,7 @@ import {
   runServiceBin,
   untilStopSignal,
   withoutServers,
+  WasmeshError,
   type LatticeOptions,
 } from '@wasmesh/lattice';
 import { Operator } from '../operator.js';
@@ -89,8 +91,11 @@ const program = examples(
     note(
       `operator ${operator.id} running for lattice "${opts.lattice}" in ${opts.namespace ? `namespace ${opts.namespace}` : 'all namespaces'} (Ctrl-C to stop)`,
     );
-  await untilStopSignal();
+  const lost = await Promise.race([untilStopSignal().then(() => false), operator.closed().then(() => true)]);
+  // Stops reconciling and releases the Lease (Kubernetes is still there) before exiting.
   await operator.close();
+  // Its lattice connection closed for good: a failure (exit status 5), so Kubernetes restarts the pod.
+  if (lost) throw new WasmeshError('WASMESH_ERR_NOT_CONNECTED', 'the operator stopped: its NATS connection closed');
 });
 
 await runServiceBin('wasmesh-operator', program);

@@ -145,5 +145,6 @@ export {
 } from './client.js';
 export { LeaderElection, type ElectionState, type LeaderElectionOptions } from './leader.js';
 export { LinkState, linkKey, describeLink, checkContract, mergeConfig, DEFAULT_LINK_NAME } from './links.js';
-export { answerInvocation, type AnswerOptions } from './serve-invocation.js';
+export { answerInvocation, runInvocation, type AnswerOptions, type InvocationRunner } from './serve-invocation.js';
+export { LocalDispatch, type LocalTarget } from './local-dispatch.js';
 export * from './claims/index.js';

@@ -3,15 +3,17 @@
  * hosts running it share the load through a queue group. The deadline travels in the envelope;
  * failures come back typed (`WASMESH_ERR_NO_RESPONDERS` when no host runs the actor,
  * `WASMESH_ERR_TIMEOUT`, or the actor's own error code) with the actor id and operation.
- * Payloads too large for one NATS message go through the lattice object store.
+ * Payloads too large for one NATS message go through the lattice object store. A target served in
+ * the caller's own process is called directly instead, given a {@link LocalDispatch} (see there).
  */
 import { randomUUID } from 'node:crypto';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { errors as natsErrors, type NatsConnection } from '@nats-io/transport-node';
 import { lattice } from '@wasmesh/proto';
 import { payloadObjectName, type LatticeObjects, type PayloadPart } from './artifacts.js';
 import { decode, encode, fromErrorInfo } from './codec.js';
 import { WasmeshError } from './errors.js';
-import { request } from './rpc.js';
+import type { LocalDispatch, LocalTarget } from './local-dispatch.js';
+import { MAX_TIMER_MS, request, requestFailure, type RequestOptions } from './rpc.js';
 import type { Subjects } from './subjects.js';
 import { inSpan, SpanKind, traceHeaders, traceparentOf } from './tracing.js';
 import type { Context } from '@opentelemetry/api';
@@ -32,6 +34,8 @@ export interface InvokeActorOptions {
   parent?: Context;
   /** For an actor's call to a provider: the link name it used. */
   linkName?: string;
+  /** The targets served in the caller's process: one that accepts takes the call without NATS. */
+  local?: LocalDispatch;
 }
 
 /** The largest payload that fits in one message on this connection. */
@@ -137,6 +141,33 @@ export async function invokeActorDetailed(
       const deadlineMs = Math.min(Date.now() + options.timeoutMs, options.deadlineMs ?? Number.POSITIVE_INFINITY);
       const timeoutMs = Math.max(1, deadlineMs - Date.now());
       const id = randomUUID();
+      const outcome = async (result: lattice.IInvocationResult): Promise<InvocationOutcome> => {
+        if (result.error?.code) throw fromErrorInfo(result.error, { ...context, host: result.hostId });
+        return {
+          payload: await receivePayload(
+            { payload: result.payload ?? new Uint8Array(), payloadObject: result.payloadObject ?? '' },
+            id,
+            'response',
+            options.objects,
+            `reply to the ${what}`,
+          ),
+          hostId: result.hostId ?? '',
+        };
+      };
+      const local = options.local?.pick(subject);
+      if (local) {
+        const inv = lattice.Invocation.create({
+          id,
+          source: options.source,
+          target: actorId,
+          operation,
+          payload,
+          deadlineMs,
+          linkName: options.linkName ?? '',
+          ...traceparentOf(ctx),
+        });
+        return outcome(await callLocal(local, inv, ctx, { timeoutMs, context, what }));
+      }
       const payloadObject = await offloadIfLarge(
         nc,
         payload,
@@ -171,12 +202,31 @@ export async function invokeActorDetailed(
           throw err;
         },
       );
-      const result = decode(lattice.InvocationResult, msg.data, `reply to the ${what}`);
-      if (result.error?.code) throw fromErrorInfo(result.error, { ...context, host: result.hostId });
-      return {
-        payload: await receivePayload(result, id, 'response', options.objects, `reply to the ${what}`),
-        hostId: result.hostId,
-      };
+      return outcome(decode(lattice.InvocationResult, msg.data, `reply to the ${what}`));
     },
   );
+}
+
+/**
+ * A call to a target in this process, failing as a request over the bus would when its deadline
+ * passes first (`WASMESH_ERR_TIMEOUT`, same message).
+ */
+async function callLocal(
+  target: LocalTarget,
+  inv: lattice.Invocation,
+  trace: Context,
+  options: RequestOptions,
+): Promise<lattice.IInvocationResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(requestFailure(new natsErrors.TimeoutError(), options)),
+      Math.min(options.timeoutMs, MAX_TIMER_MS),
+    );
+  });
+  try {
+    return await Promise.race([target.serve(inv, trace), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

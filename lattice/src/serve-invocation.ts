@@ -23,19 +23,27 @@ export interface AnswerOptions {
   logger: Logger;
 }
 
-/** Answers one invocation message with what `run` returns or throws. */
-export async function answerInvocation(
-  msg: Msg,
+/** Serves an invocation: what `run` returns, or the error it throws as an `InvocationResult`. */
+export type InvocationRunner = (inv: lattice.Invocation, trace: Context) => Promise<lattice.IInvocationResult>;
+
+/**
+ * Runs one invocation in a span under `parent` (the caller's trace) and turns a failure into an
+ * error result: the part of serving shared by the bus ({@link answerInvocation}) and local
+ * dispatch, so a call means the same either way. `invocation` is a thunk so that a malformed
+ * envelope fails inside the span, as an error result too.
+ */
+export async function runInvocation(
+  parent: Context,
+  invocation: () => lattice.Invocation,
   options: AnswerOptions,
-  run: (inv: lattice.Invocation, trace: Context) => Promise<lattice.IInvocationResult>,
-): Promise<void> {
-  let reply: lattice.IInvocationResult;
+  run: InvocationRunner,
+): Promise<lattice.IInvocationResult> {
   try {
-    reply = await inSpan(
+    return await inSpan(
       options.span,
-      { kind: SpanKind.SERVER, parent: contextFrom(msg.headers), attributes: options.attributes },
+      { kind: SpanKind.SERVER, parent, attributes: options.attributes },
       async (span, ctx) => {
-        const inv = decode(lattice.Invocation, msg.data, options.what);
+        const inv = invocation();
         span.setAttribute('wasmesh.operation', inv.operation);
         return run(inv, ctx);
       },
@@ -44,8 +52,18 @@ export async function answerInvocation(
     // Failures of the guest or the request are the caller's business; ours deserve a warning.
     if (!isWasmeshError(err) || err.code === 'WASMESH_ERR_INTERNAL') options.logger.warn({ err }, 'invocation failed');
     else options.logger.debug({ err }, 'invocation failed');
-    reply = { error: toErrorInfo(err), hostId: options.servedBy };
+    return { error: toErrorInfo(err), hostId: options.servedBy };
   }
+}
+
+/** Answers one invocation message with what `run` returns or throws. */
+export async function answerInvocation(msg: Msg, options: AnswerOptions, run: InvocationRunner): Promise<void> {
+  let reply = await runInvocation(
+    contextFrom(msg.headers),
+    () => decode(lattice.Invocation, msg.data, options.what),
+    options,
+    run,
+  );
   if (!msg.reply) return;
   const bytes = encode(lattice.InvocationResult, reply);
   try {

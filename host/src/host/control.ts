@@ -173,11 +173,14 @@ export class ControlHandlers {
       { name: actorId, maxConcurrent, timeoutMs: this.host.options.invocationTimeoutMs },
       {
         hostCall: hostCallHandler(
-          this.host.nc,
-          this.host.subjects,
-          () => this.host.objects(),
-          () => this.host.links(),
-          this.host.options.invocationTimeoutMs,
+          {
+            nc: this.host.nc,
+            subjects: this.host.subjects,
+            objects: () => this.host.objects(),
+            links: () => this.host.links(),
+            fallbackTimeoutMs: this.host.options.invocationTimeoutMs,
+            local: this.host.local,
+          },
           claims?.caps,
         ),
       },
@@ -256,6 +259,7 @@ export class ControlHandlers {
       hostId: this.host.id,
       logger: this.host.logger,
       objects: () => this.host.objects(),
+      local: this.host.local,
     });
     this.host.actors.set(actorId, running);
     running.serve();

@@ -3,7 +3,8 @@
  * actor by id over the bus (`binding` = target actor id, `operation` = its operation). Any other
  * contract goes to the provider the actor is linked to for that contract under link name
  * `binding` (empty = "default"); without such a link the error names the actor, the contract and
- * the link name. Both stay within the caller's deadline and trace.
+ * the link name. Both stay within the caller's deadline and trace, and reach a target served in this
+ * host's process directly (local dispatch) while it accepts calls.
  *
  * A signed actor calls only the contracts its claims grant (`caps`; `wasmesh:actor` for other
  * actors): anything else fails with `WASMESH_ERR_CAPABILITY_DENIED` before any link is looked up,
@@ -16,6 +17,7 @@ import {
   invokeActor,
   WasmeshError,
   type LatticeObjects,
+  type LocalDispatch,
   type Subjects,
 } from '@wasmesh/lattice';
 import type { LinkTable } from './link-table.js';
@@ -23,18 +25,24 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { HostCallHandler } from '../runtime/runtime.js';
 import type { InvocationContext } from './running-actor.js';
 
+/** What the host calls of an actor need from the host. */
+export interface HostCallEnv {
+  nc: NatsConnection;
+  subjects: Subjects;
+  objects: () => Promise<LatticeObjects>;
+  links: () => Promise<LinkTable>;
+  /** The deadline of a call made outside any invocation. */
+  fallbackTimeoutMs: number;
+  /** The targets served in this process (absent: every call goes over the bus). */
+  local: LocalDispatch | undefined;
+}
+
 /**
  * Builds the host-call handler of one actor module on this host; `caps` are the contracts its
  * signed claims grant (`undefined` for an unsigned module: unrestricted).
  */
-export function hostCallHandler(
-  nc: NatsConnection,
-  subjects: Subjects,
-  objects: () => Promise<LatticeObjects>,
-  links: () => Promise<LinkTable>,
-  fallbackTimeoutMs: number,
-  caps: readonly string[] | undefined,
-): HostCallHandler {
+export function hostCallHandler(env: HostCallEnv, caps: readonly string[] | undefined): HostCallHandler {
+  const { nc, subjects, objects, links, fallbackTimeoutMs, local } = env;
   return async ({ binding, namespace, operation, payload, context: ctx }) => {
     const inv = ctx as InvocationContext | undefined;
     const caller = inv?.actorId ?? 'unknown';
@@ -59,6 +67,7 @@ export function hostCallHandler(
       ...(inv ? { deadlineMs: inv.deadlineMs, parent: inv.trace } : {}),
       source: caller,
       objects,
+      ...(local ? { local } : {}),
     });
   };
 }

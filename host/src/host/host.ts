@@ -12,6 +12,7 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
   connectNats,
   FileJail,
+  LocalDispatch,
   LatticeObjects,
   LinkState,
   openBucket,
@@ -58,6 +59,8 @@ export class LatticeHost {
   readonly runtime: ActorRuntime;
   /** The directories this host reads module and provider files from; the only way it reads them. */
   readonly jail: FileJail;
+  /** The actors and providers served in this process, for calls that skip NATS (absent when turned off). */
+  readonly local: LocalDispatch | undefined;
   #nc: NatsConnection | undefined;
   #controlSubs: Subscription[] = [];
   #heartbeat: NodeJS.Timeout | undefined;
@@ -81,6 +84,7 @@ export class LatticeHost {
     this.labels = resolveLabels(options.labels);
     this.logger = logger.child({ host: this.id.slice(0, 12), lattice: options.lattice });
     this.jail = FileJail.create('host', options.allowDirs, options.maxModuleBytes);
+    this.local = options.localDispatch ? new LocalDispatch() : undefined;
     this.runtime = ActorRuntime.create({ ...options.runtime, logger: this.logger });
   }
 

@@ -77,6 +77,12 @@ export interface HostOptions {
    * of holding it. @default 60000 (env WASMESH_PULL_TIMEOUT_MS)
    */
   pullTimeoutMs?: number;
+  /**
+   * Local dispatch (see lattice/src/local-dispatch.ts): calls between the actors of this host and
+   * the providers in its process skip NATS while the target has room. Off, every call takes the
+   * bus, as between hosts (for comparisons and debugging). @default true (env WASMESH_LOCAL_DISPATCH=0 turns it off)
+   */
+  localDispatch?: boolean;
   /** Wasm runtime sizing. */
   runtime?: RuntimeOptions;
   logger?: Logger;
@@ -103,7 +109,17 @@ export interface ResolvedHostOptions {
   insecureRegistries: string[];
   ociCacheDir: string | null;
   pullTimeoutMs: number;
+  localDispatch: boolean;
   runtime: RuntimeOptions;
+}
+
+/** A boolean from the environment: `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off`; else a config error naming it. */
+function envBool(name: string): boolean | undefined {
+  const raw = process.env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return undefined;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new WasmeshError('WASMESH_ERR_CONFIG', `invalid ${name}: expected 1/true/on or 0/false/off, got "${raw}"`);
 }
 
 function envInt(name: string): number | undefined {
@@ -162,6 +178,7 @@ export function resolveHostOptions(o: HostOptions = {}): Readonly<ResolvedHostOp
       100,
       3_600_000,
     ),
+    localDispatch: o.localDispatch ?? envBool('WASMESH_LOCAL_DISPATCH') ?? true,
     runtime: { ...(o.runtime ?? {}) },
   });
 }

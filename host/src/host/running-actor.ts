@@ -1,17 +1,22 @@
 /**
  * One actor running on this host: its loaded module, its subscription on the actor subject (queue
- * group shared with the other hosts running it), and the in-flight count that `stop` and `update`
- * wait on. Updating swaps the module for new invocations while in-flight ones finish on the old.
+ * group shared with the other hosts running it), its place in the host's local dispatch (callers in
+ * this process reach it without NATS while it has room: fewer calls in flight than its maximum
+ * concurrency), and the in-flight count that `stop` and `update` wait on. Updating swaps the module
+ * for new invocations while in-flight ones finish on the old.
  */
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Context } from '@opentelemetry/api';
 import {
   answerInvocation,
+  runInvocation,
   offloadIfLarge,
   receivePayload,
   type ActorClaims,
   WasmeshError,
+  type AnswerOptions,
   type LatticeObjects,
+  type LocalDispatch,
   type Logger,
   type Subjects,
 } from '@wasmesh/lattice';
@@ -44,13 +49,17 @@ export interface RunningActorEnv {
   hostId: string;
   logger: Logger;
   objects: () => Promise<LatticeObjects>;
+  /** The host's local dispatch (absent: callers in this process use the bus too). */
+  local: LocalDispatch | undefined;
 }
 
 /** An actor served by this host. */
 export class RunningActor {
   #module: ActorModule;
   #sub: Subscription | undefined;
+  #unlisten: (() => void) | undefined;
   #inFlight = 0;
+  #answer: AnswerOptions | undefined;
   #idle: (() => void)[] = [];
   #revision = 1;
   #annotations: Record<string, string>;
@@ -90,15 +99,27 @@ export class RunningActor {
     };
   }
 
-  /** Starts serving invocations (queue group = the actor subject). */
+  /** Starts serving invocations: on the actor subject (queue group = the subject) and by local dispatch. */
   serve(): void {
     const subject = this.env.subjects.actor(this.id);
     this.#sub = this.env.nc.subscribe(subject, {
       queue: subject,
       callback: (err, msg) => {
         if (err) this.env.logger.warn({ err, actor: this.id }, 'actor subscription error');
-        else void this.#handle(msg);
+        else void this.#track(() => answerInvocation(msg, this.#answerOptions(), (inv, t) => this.#run(inv, t, false)));
       },
+    });
+    this.#unlisten = this.env.local?.add(subject, {
+      accepts: () => this.#sub !== undefined && this.#inFlight < this.#module.maxConcurrent,
+      serve: (inv, parent) =>
+        this.#track(() =>
+          runInvocation(
+            parent,
+            () => inv,
+            this.#answerOptions(),
+            (i, t) => this.#run(i, t, true),
+          ),
+        ),
     });
   }
 
@@ -132,6 +153,8 @@ export class RunningActor {
    * Resolves with the number still running when it gave up.
    */
   async stop(timeoutMs: number): Promise<number> {
+    this.#unlisten?.();
+    this.#unlisten = undefined;
     const sub = this.#sub;
     this.#sub = undefined;
     if (sub && !sub.isClosed()) await sub.drain().catch(() => sub.unsubscribe());
@@ -144,27 +167,32 @@ export class RunningActor {
     return this.#inFlight;
   }
 
-  async #handle(msg: Msg): Promise<void> {
+  /** How this actor's calls are served and named, on the bus and locally alike. */
+  #answerOptions(): AnswerOptions {
+    if (this.#answer) return this.#answer;
     const { hostId, logger } = this.env;
+    this.#answer = {
+      span: `serve ${this.id}`,
+      attributes: { 'wasmesh.actor': this.id, 'wasmesh.host': hostId },
+      what: `invocation envelope for actor ${this.id}`,
+      servedBy: hostId,
+      logger: logger.child({ actor: this.id }),
+    };
+    return this.#answer;
+  }
+
+  /** Runs `work` as one invocation in flight (what `stop` waits for, and what saturation counts). */
+  async #track<T>(work: () => Promise<T>): Promise<T> {
     this.#inFlight++;
     try {
-      await answerInvocation(
-        msg,
-        {
-          span: `serve ${this.id}`,
-          attributes: { 'wasmesh.actor': this.id, 'wasmesh.host': hostId },
-          what: `invocation envelope for actor ${this.id}`,
-          servedBy: hostId,
-          logger: logger.child({ actor: this.id }),
-        },
-        (inv, trace) => this.#run(inv, trace),
-      );
+      return await work();
     } finally {
       if (--this.#inFlight === 0) for (const wake of this.#idle.splice(0)) wake();
     }
   }
 
-  async #run(inv: lattice.Invocation, trace: Context): Promise<lattice.IInvocationResult> {
+  /** One invocation; `local` when it came by local dispatch (the response then stays inline, whatever its size). */
+  async #run(inv: lattice.Invocation, trace: Context, local: boolean): Promise<lattice.IInvocationResult> {
     const { nc, hostId, objects } = this.env;
     const deadlineMs = Number(inv.deadlineMs) || Date.now() + 10_000;
     const timeoutMs = deadlineMs - Date.now();
@@ -181,14 +209,9 @@ export class RunningActor {
     const hostContext: InvocationContext = { actorId: this.id, deadlineMs, trace };
     // Runtime errors already name the actor (its runtime name is the actor id) and the operation.
     const out = await this.#module.actor.invoke(inv.operation, payload, { timeoutMs, hostContext });
-    const payloadObject = await offloadIfLarge(
-      nc,
-      out,
-      objects,
-      inv.id,
-      'response',
-      `response of ${this.id}.${inv.operation}`,
-    );
+    const payloadObject = local
+      ? ''
+      : await offloadIfLarge(nc, out, objects, inv.id, 'response', `response of ${this.id}.${inv.operation}`);
     return { payload: payloadObject ? new Uint8Array() : out, payloadObject, hostId };
   }
 }

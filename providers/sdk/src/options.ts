@@ -11,7 +11,7 @@
  *   WASMESH_PROVIDER_REF     what it was started from, for operators (optional)
  *   WASMESH_PROVIDER_CONFIG  named config for the provider itself, comma separated (optional)
  */
-import { checkToken, latticeName, natsServers, WasmeshError, type Logger } from '@wasmesh/lattice';
+import { checkToken, latticeName, natsServers, WasmeshError, type LocalDispatch, type Logger } from '@wasmesh/lattice';
 
 /** How long {@link Provider.close} waits for in-flight calls by default. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
@@ -38,6 +38,11 @@ export interface ProviderOptions {
   drainTimeoutMs?: number;
   /** The logger. @default a pino logger on stderr (level WASMESH_LOG_LEVEL or info) */
   logger?: Logger;
+  /**
+   * The local dispatch of the host process this provider runs in (in-process mode): calls between
+   * it and the actors of that host skip NATS. @default none (every call goes over the bus)
+   */
+  local?: LocalDispatch;
   /** Where the `WASMESH_*` variables are read from. @default process.env */
   env?: NodeJS.ProcessEnv;
 }

@@ -11,6 +11,7 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import type { Context } from '@opentelemetry/api';
 import {
   answerInvocation,
+  runInvocation,
   checkContract,
   createLogger,
   DEFAULT_LINK_NAME,
@@ -27,6 +28,8 @@ import {
   Subjects,
   WasmeshError,
   connectNats,
+  type AnswerOptions,
+  type LocalDispatch,
   type Logger,
 } from '@wasmesh/lattice';
 import { lattice } from '@wasmesh/proto';
@@ -63,11 +66,15 @@ export class Provider<R = undefined> {
   #objects: Promise<LatticeObjects> | undefined;
   #links: ProviderLinks<R> | undefined;
   #rpc: Subscription | undefined;
+  /** Removes this provider from its host's local dispatch (in-process mode); undefined otherwise. */
+  #unlisten: (() => void) | undefined;
+  readonly #local: LocalDispatch | undefined;
   #health: Subscription | undefined;
   #watchers: AsyncGenerator<unknown>[] = [];
   #record: lattice.IProviderRecord | undefined;
   #config: ConfigValues = Object.freeze({});
   #inFlight = 0;
+  #answer: AnswerOptions | undefined;
   #idle: (() => void)[] = [];
   #starting: Promise<this> | undefined;
   #closing: Promise<void> | undefined;
@@ -82,6 +89,7 @@ export class Provider<R = undefined> {
     options: ProviderOptions = {},
   ) {
     this.options = resolveProviderOptions(options);
+    this.#local = options.local;
     checkContract(definition.contract);
     this.subjects = new Subjects(this.options.lattice);
     this.logger = (options.logger ?? createLogger({ component: 'provider' })).child({
@@ -198,6 +206,18 @@ export class Provider<R = undefined> {
           else void this.#handle(msg);
         },
       });
+      this.#unlisten = this.#local?.add(subject, {
+        accepts: () => this.#state === 'running',
+        serve: (inv, parent) =>
+          this.#track(() =>
+            runInvocation(
+              parent,
+              () => inv,
+              this.#answerOptions(),
+              (i, t) => this.#run(i, t, true),
+            ),
+          ),
+      });
       const healthSubject = this.subjects.providerHealth(providerId);
       this.#health = serve(nc, healthSubject, () => this.#healthReply(), {
         queue: healthSubject,
@@ -303,8 +323,10 @@ export class Provider<R = undefined> {
     this.#stopped();
   }
 
-  /** Drains the RPC subscription: calls already delivered are served, no new ones arrive. */
+  /** Drains the RPC subscription (and leaves local dispatch): calls already delivered are served, no new ones arrive. */
   async #stopIntake(): Promise<void> {
+    this.#unlisten?.();
+    this.#unlisten = undefined;
     const rpc = this.#rpc;
     if (!rpc || rpc.isClosed()) return;
     try {
@@ -342,6 +364,7 @@ export class Provider<R = undefined> {
       timeoutMs: options.timeoutMs ?? 10_000,
       source: this.id,
       objects: () => this.objects(),
+      ...(this.#local ? { local: this.#local } : {}),
       ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
       ...(options.parent ? { parent: options.parent } : {}),
     });
@@ -399,27 +422,38 @@ export class Provider<R = undefined> {
     });
   }
 
-  /** Serves one invocation and replies with an `InvocationResult` (payload or error). */
-  async #handle(msg: Msg): Promise<void> {
+  /** Serves one invocation from the bus and replies with an `InvocationResult` (payload or error). */
+  #handle(msg: Msg): Promise<void> {
+    return this.#track(() =>
+      answerInvocation(msg, this.#answerOptions(), (inv, trace) => this.#run(inv, trace, false)),
+    );
+  }
+
+  /** How this provider's calls are served and named, on the bus and locally alike. */
+  #answerOptions(): AnswerOptions {
+    if (this.#answer) return this.#answer;
+    this.#answer = {
+      span: `serve ${this.id}`,
+      attributes: { 'wasmesh.provider': this.id, 'wasmesh.contract': this.contract },
+      what: `invocation envelope for provider ${this.id}`,
+      servedBy: this.id,
+      logger: this.logger,
+    };
+    return this.#answer;
+  }
+
+  /** Runs `work` as one call in flight (what `close` waits for). */
+  async #track<T>(work: () => Promise<T>): Promise<T> {
     this.#inFlight++;
     try {
-      await answerInvocation(
-        msg,
-        {
-          span: `serve ${this.id}`,
-          attributes: { 'wasmesh.provider': this.id, 'wasmesh.contract': this.contract },
-          what: `invocation envelope for provider ${this.id}`,
-          servedBy: this.id,
-          logger: this.logger,
-        },
-        (inv, trace) => this.#run(inv, trace),
-      );
+      return await work();
     } finally {
       if (--this.#inFlight === 0) for (const wake of this.#idle.splice(0)) wake();
     }
   }
 
-  async #run(inv: lattice.Invocation, trace: Context): Promise<lattice.IInvocationResult> {
+  /** One call; `local` when it came by local dispatch (the response then stays inline, whatever its size). */
+  async #run(inv: lattice.Invocation, trace: Context, local: boolean): Promise<lattice.IInvocationResult> {
     const operation = inv.operation;
     const deadlineMs = Number(inv.deadlineMs) || Date.now() + 10_000;
     if (deadlineMs <= Date.now()) {
@@ -476,14 +510,16 @@ export class Provider<R = undefined> {
         trace,
       };
       const out = await handler(ctx, payload);
-      const payloadObject = await offloadIfLarge(
-        this.nc,
-        out,
-        () => this.objects(),
-        inv.id,
-        'response',
-        `response of ${this.id}.${operation}`,
-      );
+      const payloadObject = local
+        ? ''
+        : await offloadIfLarge(
+            this.nc,
+            out,
+            () => this.objects(),
+            inv.id,
+            'response',
+            `response of ${this.id}.${operation}`,
+          );
       return { payload: payloadObject ? new Uint8Array() : out, payloadObject, hostId: this.id };
     } finally {
       link.release();

@@ -18,14 +18,23 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => lat?.[Symbol.asyncDispose]());
 
-/** Spans a host printed with the console exporter: name and trace id of each. */
-function spans(stdout: string): { name: string; traceId: string; parentSpanId: string | undefined }[] {
-  const out: { name: string; traceId: string; parentSpanId: string | undefined }[] = [];
+/** A span a host printed with the console exporter. */
+interface PrintedSpan {
+  name: string;
+  traceId: string;
+  id: string | undefined;
+  parentSpanId: string | undefined;
+}
+
+/** Spans a host printed with the console exporter: name, trace id, id and parent of each. */
+function spans(stdout: string): PrintedSpan[] {
+  const out: PrintedSpan[] = [];
   for (const block of stdout.split(/\n(?=\{)/)) {
     const traceId = /traceId: '([0-9a-f]{32})'/.exec(block)?.[1];
     const name = /\n\s*name: '([^']+)'/.exec(block)?.[1];
+    const id = /\n\s*id: '([0-9a-f]{16})'/.exec(block)?.[1];
     const parentSpanId = /parentSpanContext:[^}]*spanId: '([0-9a-f]{16})'/s.exec(block)?.[1];
-    if (traceId && name) out.push({ name, traceId, parentSpanId });
+    if (traceId && name) out.push({ name, traceId, id, parentSpanId });
   }
   return out;
 }
@@ -54,4 +63,26 @@ test('a trace started by the caller continues through both hosts and the actor-t
   expect(onB.map((s) => s.name)).toContain('serve echo');
   // The first hop's span is a child of the caller's span.
   expect(onA.find((s) => s.name === 'serve relay')?.parentSpanId).toBe('00f067aa0ba902b7');
+}, 60_000);
+
+test('a call by local dispatch (both actors on one host) continues the trace: serve is the child of invoke', async () => {
+  const [a] = lat.hosts as [NonNullable<(typeof lat.hosts)[0]>];
+  await lat.client.control.startActor({ hostId: a.hostId, actorId: 'relay-1', artifactRef: actorPath('testbed') });
+  await lat.client.control.startActor({ hostId: a.hostId, actorId: 'echo-1', artifactRef: actorPath('echo') });
+  const traceId = '5bf92f3577b34da6a3ce929d0e0e4737';
+  const parent = trace.setSpanContext(ROOT_CONTEXT, {
+    traceId,
+    spanId: '10f067aa0ba902b7',
+    traceFlags: TraceFlags.SAMPLED,
+    isRemote: true,
+  });
+  const out = await context.with(parent, () => lat.client.invoke('relay-1', 'Relay', Buffer.from('echo-1/Echo/local')));
+  expect(Buffer.from(out).toString()).toBe('local');
+  const ours = (): PrintedSpan[] => spans(a.stdout()).filter((s) => s.traceId === traceId);
+  await until('host a to export the spans of the local call', () => ours().some((s) => s.name === 'serve echo-1'));
+  const invoke = ours().find((s) => s.name === 'invoke echo-1.Echo');
+  const serve = ours().find((s) => s.name === 'serve echo-1');
+  expect(invoke?.id).toMatch(/^[0-9a-f]{16}$/);
+  expect(serve?.parentSpanId).toBe(invoke?.id);
+  expect(ours().find((s) => s.name === 'serve relay-1')?.parentSpanId).toBe('10f067aa0ba902b7');
 }, 60_000);

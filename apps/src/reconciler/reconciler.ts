@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   ControlClient,
+  DEFAULT_PULL_TIMEOUT_MS,
   isWasmeshError,
   LatticeClient,
   LeaderElection,
@@ -27,6 +28,13 @@ import type { AppManifest } from '../manifest/model.js';
 import { AppStore, manifestOf, type AppState } from '../store.js';
 import { isEmptyPlan, planApp, type Plan } from './plan.js';
 import { LatticeView } from './view.js';
+
+/**
+ * How long a request to a host may take: an actor start or update pulls its module (a host's
+ * whole `oci://` pull is bounded by DEFAULT_PULL_TIMEOUT_MS), compiles and starts it, so the
+ * reconciler waits past the pull deadline and sees the host's own typed error, not a timeout.
+ */
+const CONTROL_TIMEOUT_MS = DEFAULT_PULL_TIMEOUT_MS + 30_000;
 
 /** The lifecycle of a reconciler. */
 export type ReconcilerState = 'created' | 'starting' | 'running' | 'stopped';
@@ -81,7 +89,7 @@ export class Reconciler {
     },
   ) {
     this.#view = new LatticeView(options.heartbeatMs);
-    this.#control = new ControlClient(client.nc, client.subjects, 30_000);
+    this.#control = new ControlClient(client.nc, client.subjects, CONTROL_TIMEOUT_MS);
   }
 
   /** Connects, joins the leader election and starts following the lattice. */

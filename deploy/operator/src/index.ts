@@ -36,6 +36,7 @@ export {
   workloadOf,
   selectorLabels,
   selectorString,
+  type HostGroupDefaults,
   type HostGroupObject,
   type HostGroupSpec,
   type HostGroupStatus,

@@ -111,7 +111,10 @@ export class Operator {
             apps: new ApplicationController(this.controllerOptions),
             hostGroups: new HostGroupController({
               ...this.controllerOptions,
-              defaultNatsUrl: resolveAccess({ servers: options.natsUrl }).servers.join(','),
+              defaults: {
+                lattice: this.client.lattice,
+                natsUrl: resolveAccess({ servers: options.natsUrl }).servers.join(','),
+              },
             }),
           };
           this.#term = term;

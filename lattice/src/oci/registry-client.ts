@@ -49,7 +49,11 @@ export class RegistryClient {
   readonly #base: string;
   readonly #timeoutMs: number;
   readonly #signal: AbortSignal | undefined;
-  readonly #credentials: RegistryCredentials | undefined;
+  readonly #options: RegistryClientOptions;
+  /** The credentials, found on the first challenge (a docker credential helper may have to run). */
+  #credentials: Promise<RegistryCredentials | undefined> | undefined;
+  /** Whether credentials were found (for messages). */
+  #hasCredentials = false;
   /** The Authorization header that last worked (basic or a bearer token), per access. */
   readonly #authorization = new Map<Access, string>();
 
@@ -61,11 +65,23 @@ export class RegistryClient {
     this.#base = `${plain ? 'http' : 'https'}://${ref.registry}`;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS;
     this.#signal = options.signal;
-    this.#credentials =
-      options.credentials ??
-      (options.dockerConfig === null
-        ? undefined
-        : dockerCredentials(ref.registry, options.dockerConfig ?? dockerConfigPath()));
+    this.#options = options;
+  }
+
+  /** The credentials to answer a challenge with: given, or from the docker config file (once). */
+  #creds(): Promise<RegistryCredentials | undefined> {
+    const { credentials, dockerConfig } = this.#options;
+    this.#credentials ??= (
+      credentials
+        ? Promise.resolve(credentials)
+        : dockerConfig === null
+          ? Promise.resolve(undefined)
+          : dockerCredentials(this.ref.registry, dockerConfig ?? dockerConfigPath())
+    ).then((c) => {
+      this.#hasCredentials = c !== undefined;
+      return c;
+    });
+    return this.#credentials;
   }
 
   /** A client of the registry and repository of `ref`. */
@@ -193,7 +209,7 @@ export class RegistryClient {
     if (res.status === 401 || res.status === 403) {
       throw this.#error(
         'WASMESH_ERR_PERMISSION_DENIED',
-        `the registry refused access to ${where}${this.#credentials ? ' with the credentials given' : '; log in (docker config file) or pass credentials'}`,
+        `the registry refused access to ${where}${this.#hasCredentials ? ' with the credentials given' : '; log in (docker config file) or pass credentials'}`,
         { status: res.status },
       );
     }
@@ -229,7 +245,7 @@ export class RegistryClient {
 
   /** The Authorization header answering `challenge`: basic, or a bearer token fetched from its realm. */
   async #authorize(challenge: string, access: Access, call: Call): Promise<string> {
-    const creds = this.#credentials;
+    const creds = await this.#creds();
     const scheme = challenge.split(/\s/, 1)[0]!.toLowerCase();
     if (scheme === 'bearer') {
       const params = challengeParams(challenge);

@@ -1,6 +1,7 @@
 /** Manifests for the CLI tests, made from the shipped examples. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { localKvcounter } from '../app-manifests.js';
 import { actorPath } from '../fixtures.js';
 
 /**
@@ -8,9 +9,7 @@ import { actorPath } from '../fixtures.js';
  * its module by absolute path; `edit` changes the text further. Returns the file's path.
  */
 export function writeLocalKvcounter(dir: string, file = 'app.yaml', edit: (text: string) => string = (t) => t): string {
-  const text = readFileSync(path.join(process.cwd(), 'deploy', 'apps', 'kvcounter-local.yaml'), 'utf8')
-    .replace('127.0.0.1:8080', '127.0.0.1:0')
-    .replace('actors/build/kvcounter.wasm', actorPath('kvcounter'));
+  const text = localKvcounter({ image: actorPath('kvcounter') });
   const out = path.join(dir, file);
   writeFileSync(out, edit(text));
   return out;

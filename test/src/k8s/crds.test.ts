@@ -199,7 +199,6 @@ test('a HostGroup with only spec.replicas is accepted and defaulted; kubectl sca
     replicas: 2,
     image: 'ghcr.io/wasmesh/wasmesh:0.1.0',
     imagePullPolicy: 'IfNotPresent',
-    lattice: 'default',
     daemon: false,
     nats: {},
   });
@@ -212,7 +211,7 @@ test('a HostGroup with only spec.replicas is accepted and defaulted; kubectl sca
 
   await kubectlOk(cluster, ['scale', 'hostgroup', 'hosts', '-n', ns, '--replicas', '3']);
   expect((await getJson(cluster, ['hostgroup', 'hosts', '-n', ns])).spec?.replicas).toBe(3);
-  const status = { replicas: 3, readyReplicas: 1, selector: 'app.kubernetes.io/instance=hosts' };
+  const status = { replicas: 3, readyReplicas: 1, selector: 'app.kubernetes.io/instance=hosts', lattice: 'default' };
   await kubectlOk(cluster, [
     'patch',
     'hostgroup',

@@ -82,12 +82,12 @@ test('plain HTTP only for loopback registries unless insecure; HTTPS elsewhere',
   expect((await failure(true)).message).toContain('http://wasmesh-test.invalid:5000');
 });
 
-test('docker config credentials: keys matched by host[:port] with or without a scheme; bad files are WASMESH_ERR_CONFIG', () => {
+test('docker config credentials: keys matched by host[:port] with or without a scheme; bad files are WASMESH_ERR_CONFIG', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wasmesh-docker-config-'));
   try {
     expect(dockerConfigPath({ DOCKER_CONFIG: dir })).toBe(path.join(dir, 'config.json'));
     const file = path.join(dir, 'config.json');
-    expect(dockerCredentials('ghcr.io', file)).toBeUndefined(); // no file
+    expect(await dockerCredentials('ghcr.io', file)).toBeUndefined(); // no file
     const auth = (s: string): { auth: string } => ({ auth: Buffer.from(s).toString('base64') });
     writeFileSync(
       file,
@@ -99,19 +99,74 @@ test('docker config credentials: keys matched by host[:port] with or without a s
         },
       }),
     );
-    expect(dockerCredentials('ghcr.io', file)).toEqual({ username: 'me', password: 'token:with:colons' });
-    expect(dockerCredentials('registry.lan:5000', file)).toEqual({ username: 'lan', password: 'secret' });
-    expect(dockerCredentials('registry.lan', file)).toBeUndefined();
-    expect(dockerCredentials('empty.example', file)).toBeUndefined();
+    expect(await dockerCredentials('ghcr.io', file)).toEqual({ username: 'me', password: 'token:with:colons' });
+    expect(await dockerCredentials('registry.lan:5000', file)).toEqual({ username: 'lan', password: 'secret' });
+    expect(await dockerCredentials('registry.lan', file)).toBeUndefined();
+    expect(await dockerCredentials('empty.example', file)).toBeUndefined();
     writeFileSync(
       file,
       JSON.stringify({ auths: { 'bad.example': { auth: Buffer.from('nocolon').toString('base64') } } }),
     );
-    expect(() => dockerCredentials('bad.example', file)).toThrow(
-      expect.objectContaining({ code: 'WASMESH_ERR_CONFIG' }),
-    );
+    await expect(dockerCredentials('bad.example', file)).rejects.toMatchObject({ code: 'WASMESH_ERR_CONFIG' });
     writeFileSync(file, '{not json');
-    expect(() => dockerCredentials('ghcr.io', file)).toThrow(expect.objectContaining({ code: 'WASMESH_ERR_CONFIG' }));
+    await expect(dockerCredentials('ghcr.io', file)).rejects.toMatchObject({ code: 'WASMESH_ERR_CONFIG' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('docker credential helpers: credHelpers per registry, then credsStore, then auths; failures never show the output', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wasmesh-docker-helpers-'));
+  try {
+    // A helper speaking the docker-credential-helpers protocol: `get`, the server on stdin.
+    const helper = path.join(dir, 'docker-credential-wmtest');
+    writeFileSync(
+      helper,
+      [
+        '#!/bin/sh',
+        'read server',
+        'case "$server" in',
+        '  helped.example) echo \'{"ServerURL":"helped.example","Username":"robot","Secret":"s3cret"}\' ;;',
+        '  broken.example) echo "leaked-secret-output"; exit 3 ;;',
+        '  garbled.example) echo "not json" ;;',
+        '  *) echo "credentials not found in native keychain"; exit 1 ;;',
+        'esac',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const env = { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` };
+    const file = path.join(dir, 'config.json');
+    const auth = Buffer.from('file:password').toString('base64');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        credHelpers: { 'helped.example': 'wmtest', 'broken.example': 'wmtest', 'garbled.example': 'wmtest' },
+        credsStore: 'wmtest',
+        auths: { 'stored.example': { auth }, 'helped.example': { auth } },
+      }),
+    );
+    expect(await dockerCredentials('helped.example', file, env)).toEqual({ username: 'robot', password: 's3cret' });
+    // The store has none for it: the auths entry.
+    expect(await dockerCredentials('stored.example', file, env)).toEqual({ username: 'file', password: 'password' });
+    expect(await dockerCredentials('nowhere.example', file, env)).toBeUndefined();
+    for (const [registry, why] of [
+      ['broken.example', /docker-credential-wmtest \(named in .*\) failed \(exit status 3\)/],
+      ['garbled.example', /answered with something that is not JSON/],
+    ] as const) {
+      const err = await dockerCredentials(registry, file, env).catch((e: Error) => e);
+      expect(err).toMatchObject({ code: 'WASMESH_ERR_CONFIG', message: expect.stringMatching(why) });
+      expect((err as Error).message).not.toContain('leaked-secret-output');
+    }
+    writeFileSync(file, JSON.stringify({ credsStore: 'wmmissing' }));
+    await expect(dockerCredentials('any.example', file, env)).rejects.toMatchObject({
+      code: 'WASMESH_ERR_CONFIG',
+      message: expect.stringContaining('docker-credential-wmmissing'),
+    });
+    writeFileSync(file, JSON.stringify({ credsStore: '../../bin/sh' }));
+    await expect(dockerCredentials('any.example', file, env)).rejects.toMatchObject({
+      message: expect.stringContaining('not a program name'),
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

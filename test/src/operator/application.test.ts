@@ -22,6 +22,7 @@ import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { AppStore, Reconciler } from '@wasmesh/apps';
 import { createLogger } from '@wasmesh/lattice';
 import { FINALIZER, Operator, type ApplicationObject } from '@wasmesh/operator';
+import { actorApp, localKvcounter } from '../app-manifests.js';
 import { actorPath } from '../fixtures.js';
 import { KubeCluster } from '../harness/kube.js';
 import { killOnExit } from '../harness/nats-server.js';
@@ -83,78 +84,14 @@ async function untilStatus(
   return last!;
 }
 
-/** The test's kvcounter (the format of deploy/apps/kvcounter.yaml; images pushed to the lattice first). */
+/** The shipped deploy/apps/kvcounter-local.yaml, its image pushed to the lattice first. */
 function kvcounter(version: string, instances: number): string {
-  return `
-apiVersion: core.oam.dev/v1beta1
-kind: Application
-metadata:
-  name: kvcounter
-  annotations:
-    version: ${version}
-    description: Counts visits per name over HTTP
-spec:
-  components:
-    - name: counter
-      type: actor
-      properties:
-        image: ${kvcounterRef}
-        id: kvcounter
-      traits:
-        - type: spreadscaler
-          properties:
-            instances: ${instances}
-        - type: link
-          properties:
-            target: http
-            contract: wasmesh:httpserver
-            config:
-              path: /counter
-        - type: link
-          properties:
-            target: kv
-            contract: wasmesh:keyvalue
-            config:
-              backend: nats
-              bucket: counters
-    - name: http
-      type: capability
-      properties:
-        image: builtin:http-server
-        config:
-          address: 127.0.0.1:${port}
-      traits:
-        - type: daemonscaler
-    - name: kv
-      type: capability
-      properties:
-        image: builtin:keyvalue
-      traits:
-        - type: daemonscaler
-`;
+  return localKvcounter({ image: kvcounterRef, address: `127.0.0.1:${port}`, version, instances });
 }
 
 /** A one-actor app; `extra` is appended to the actor's traits. */
 function echo(name: string, actorId: string, extra = ''): string {
-  return `
-apiVersion: core.oam.dev/v1beta1
-kind: Application
-metadata:
-  name: ${name}
-  annotations:
-    version: v1
-spec:
-  components:
-    - name: echo
-      type: actor
-      properties:
-        image: ${echoRef}
-        id: ${actorId}
-      traits:
-        - type: spreadscaler
-          properties:
-            instances: 1
-${extra}`;
+  return actorApp({ name, image: echoRef, id: actorId, traits: extra });
 }
 
 async function count(name: string): Promise<string> {

@@ -117,7 +117,8 @@ test('a HostGroup with only spec.replicas: a Deployment and ConfigMap it owns, s
   );
 
   const config = await get<V1ConfigMap>(['configmap', 'hosts-host-config', '-n', ns]);
-  expect(config.data).toEqual({ WASMESH_LATTICE: 'default', WASMESH_NATS_URL: natsUrl });
+  // A HostGroup that names no lattice joins the operator's.
+  expect(config.data).toEqual({ WASMESH_LATTICE: 'hostgroups', WASMESH_NATS_URL: natsUrl });
   expect(config.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'HostGroup', name: 'hosts' });
 
   // The controller-manager makes the ReplicaSet and (Pending) pods; the status follows the Deployment.
@@ -129,7 +130,9 @@ test('a HostGroup with only spec.replicas: a Deployment and ConfigMap it owns, s
     replicas: 2,
     readyReplicas: 0,
     selector: 'app.kubernetes.io/name=wasmesh-host,wasmesh.dev/hostgroup=hosts',
+    lattice: 'hostgroups',
   });
+  expect(await kubectl(['get', 'hostgroup', 'hosts', '-n', ns])).toMatch(/\nhosts\s+2\s+0\s+hostgroups\s/);
   expect(withStatus.status?.conditions?.find((c) => c.type === 'Available')?.status).toBe('False');
 }, 60_000);
 

@@ -22,6 +22,7 @@ import { AppStore, Reconciler } from '@wasmesh/apps';
 import { ensureServerTls, LatticeAuthority } from '@wasmesh/lattice';
 import { FINALIZER, type ApplicationObject, type HostGroupObject } from '@wasmesh/operator';
 import { parseAllDocuments } from 'yaml';
+import { actorApp } from '../app-manifests.js';
 import { actorPath } from '../fixtures.js';
 import { KubeCluster } from '../harness/kube.js';
 import { findNatsServerBinary, killOnExit } from '../harness/nats-server.js';
@@ -70,31 +71,18 @@ interface Rendered {
 
 /** A one-actor app whose HTTP server provider listens on `port` (so the operator writes a Service). */
 function httpEcho(name: string): string {
-  return `
-apiVersion: core.oam.dev/v1beta1
-kind: Application
-metadata:
-  name: ${name}
-  annotations:
-    version: v1
-spec:
-  components:
-    - name: echo
-      type: actor
-      properties:
-        image: ${echoRef}
-        id: ${name}-echo
-      traits:
-        - type: spreadscaler
-          properties:
-            instances: 1
-        - type: link
+  return actorApp({
+    name,
+    image: echoRef,
+    id: `${name}-echo`,
+    traits: `        - type: link
           properties:
             target: http
             contract: wasmesh:httpserver
             config:
               path: /${name}
-    - name: http
+`,
+    components: `    - name: http
       type: capability
       properties:
         image: builtin:http-server
@@ -102,7 +90,8 @@ spec:
           address: 127.0.0.1:${port}
       traits:
         - type: daemonscaler
-`;
+`,
+  });
 }
 
 /** An error that also shows the operator's last output (what it was refused, if anything). */
@@ -291,8 +280,8 @@ test("under the chart's namespaced Role the operator leads, deploys (status, Eve
   expect(deployment.spec?.replicas).toBe(2);
   expect(deployment.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'HostGroup', name: 'hosts' });
   const config = await untilObject<V1ConfigMap>(['configmap', 'hosts-host-config', '-n', namespace], () => true);
-  // Defaulted as documented: lattice "default" (the CRD's default), the operator's own NATS URL.
-  expect(config.data).toMatchObject({ WASMESH_LATTICE: 'default', WASMESH_NATS_URL: nats.servers });
+  // Defaulted as documented: the operator's own lattice and NATS URL.
+  expect(config.data).toMatchObject({ WASMESH_LATTICE: lat.lattice, WASMESH_NATS_URL: nats.servers });
   await untilObject<HostGroupObject>(
     ['hostgroup', 'hosts', '-n', namespace],
     (h) => h.status?.replicas === 2 && (h.status.conditions ?? []).some((c) => c.type === 'Progressing'),

@@ -23,6 +23,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { AppStore, loadManifest, Reconciler, APP_ANNOTATION } from '@wasmesh/apps';
 import { ControlClient, linkKey, type LinkState } from '@wasmesh/lattice';
 import type { lattice } from '@wasmesh/proto';
+import { actorApp } from '../app-manifests.js';
 import { actorPath } from '../fixtures.js';
 import { killOnExit } from '../harness/nats-server.js';
 import { freePort } from '../harness/redis-server.js';
@@ -115,25 +116,7 @@ spec:
 
 /** A one-actor app (the echo actor) with a spreadscaler over `spread` (default: every host). */
 function echoManifest(name: string, actorId: string, instances = 1, spread = ''): string {
-  return `
-apiVersion: core.oam.dev/v1beta1
-kind: Application
-metadata:
-  name: ${name}
-  annotations:
-    version: v1
-spec:
-  components:
-    - name: echo
-      type: actor
-      properties:
-        image: ${echoRef}
-        id: ${actorId}
-      traits:
-        - type: spreadscaler
-          properties:
-            instances: ${instances}
-${spread}`;
+  return actorApp({ name, image: echoRef, id: actorId, instances, spread });
 }
 
 async function putAndDeploy(text: string): Promise<string> {

@@ -24,6 +24,7 @@ import { KindInformer, keyOf, splitKey } from '../runtime/informer.js';
 import { apiMessage, statusOf } from '../runtime/kube.js';
 import {
   configMapOf,
+  type HostGroupDefaults,
   HOSTGROUP,
   HOSTGROUP_LABEL,
   selectorString,
@@ -39,8 +40,8 @@ export const FIELD_MANAGER = 'wasmesh-operator';
 /** Options of {@link HostGroupController}. */
 export interface HostGroupControllerOptions {
   kc: KubeConfig;
-  /** The NATS URL hosts get when their HostGroup names none (the operator's own). */
-  defaultNatsUrl: string;
+  /** The lattice and NATS URL hosts get when their HostGroup names none (the operator's own). */
+  defaults: HostGroupDefaults;
   /** Watch only this namespace (default: every namespace). */
   namespace?: string;
   events: EventRecorder;
@@ -88,8 +89,12 @@ function conditionsOf(
   ];
 }
 
-/** The status of `hg` from its workload. */
-export function hostGroupStatus(hg: HostGroupObject, workload: V1Deployment | V1DaemonSet): HostGroupStatus {
+/** The status of `hg` from its workload; `lattice` is the one its hosts join. */
+export function hostGroupStatus(
+  hg: HostGroupObject,
+  workload: V1Deployment | V1DaemonSet,
+  lattice: string,
+): HostGroupStatus {
   const replicas =
     workload.kind === 'Deployment'
       ? ((workload as V1Deployment).status?.replicas ?? 0)
@@ -102,6 +107,7 @@ export function hostGroupStatus(hg: HostGroupObject, workload: V1Deployment | V1
     replicas,
     readyReplicas: ready,
     selector: selectorString(hg.metadata!.name!),
+    lattice,
     observedGeneration: hg.metadata?.generation ?? 0,
     conditions: conditionsOf(workload, hg.status),
   };
@@ -179,7 +185,7 @@ export class HostGroupController {
     const { namespace, name } = splitKey(key);
     const hg = this.informer.get(namespace, name);
     if (!hg || hg.metadata?.deletionTimestamp) return; // its objects go by garbage collection
-    const config = configMapOf(hg, this.options.defaultNatsUrl);
+    const config = configMapOf(hg, this.options.defaults);
     let workload: V1Deployment | V1DaemonSet;
     try {
       await this.#apply(config);
@@ -192,12 +198,13 @@ export class HostGroupController {
       throw err;
     }
     await this.#deleteOther(hg);
-    const status = hostGroupStatus(hg, workload);
+    const status = hostGroupStatus(hg, workload, config.data!.WASMESH_LATTICE!);
     const gist = (s: HostGroupStatus | undefined): string =>
       JSON.stringify([
         s?.replicas,
         s?.readyReplicas,
         s?.selector,
+        s?.lattice,
         s?.observedGeneration,
         (s?.conditions ?? []).map((c) => [c.type, c.status, c.reason, c.message]),
       ]);

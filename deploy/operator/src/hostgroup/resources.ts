@@ -7,8 +7,9 @@
  * spreads match) and pod labels `host-label.wasmesh.dev/<key>` when they are valid label values;
  * the pod's IP, name and namespace become host labels too (downward API), for app Services.
  *
- * Defaults (the CRD defaults them too, so a HostGroup with only `spec.replicas` is valid): 1
- * replica, image `ghcr.io/wasmesh/wasmesh:0.1.0`, lattice `default`, the operator's own NATS URL.
+ * Defaults (the CRD defaults the first two, so a HostGroup with only `spec.replicas` is valid): 1
+ * replica, image `ghcr.io/wasmesh/wasmesh:0.1.0`; the lattice and NATS URL are the operator's own
+ * (decision: a minimal HostGroup joins the lattice its operator serves, not a fixed `default`).
  */
 import { createHash } from 'node:crypto';
 import type {
@@ -75,6 +76,8 @@ export interface HostGroupStatus {
   replicas?: number;
   readyReplicas?: number;
   selector?: string;
+  /** The lattice the hosts join: `spec.lattice`, or the operator's own (what `kubectl get` shows). */
+  lattice?: string;
   observedGeneration?: number;
   conditions?: HostGroupCondition[];
 }
@@ -122,12 +125,20 @@ function metadataOf(hg: HostGroupObject, name: string): V1ConfigMap['metadata'] 
   };
 }
 
-/** The ConfigMap: the hosts' environment. `defaultNatsUrl` is the operator's own. */
-export function configMapOf(hg: HostGroupObject, defaultNatsUrl: string): V1ConfigMap {
+/** What a HostGroup that does not say takes from its operator. */
+export interface HostGroupDefaults {
+  /** The operator's lattice. */
+  lattice: string;
+  /** The operator's NATS URL(s), comma separated. */
+  natsUrl: string;
+}
+
+/** The ConfigMap: the hosts' environment. */
+export function configMapOf(hg: HostGroupObject, defaults: HostGroupDefaults): V1ConfigMap {
   const spec = hg.spec ?? {};
   const data: Record<string, string> = {
-    WASMESH_LATTICE: spec.lattice ?? 'default',
-    WASMESH_NATS_URL: spec.nats?.url ?? defaultNatsUrl,
+    WASMESH_LATTICE: spec.lattice ?? defaults.lattice,
+    WASMESH_NATS_URL: spec.nats?.url ?? defaults.natsUrl,
   };
   if (spec.nats?.credentialsSecret) data.WASMESH_NATS_CREDS = `${CREDS_DIR}/nats.creds`;
   if (spec.nats?.tlsCaSecret) data.WASMESH_NATS_CA = `${CA_DIR}/ca.crt`;

@@ -146,5 +146,5 @@ export {
 export { LeaderElection, type ElectionState, type LeaderElectionOptions } from './leader.js';
 export { LinkState, linkKey, describeLink, checkContract, mergeConfig, DEFAULT_LINK_NAME } from './links.js';
 export { answerInvocation, runInvocation, type AnswerOptions, type InvocationRunner } from './serve-invocation.js';
-export { LocalDispatch, type LocalTarget } from './local-dispatch.js';
+export { LocalDispatch, servingTarget, type LocalTarget } from './local-dispatch.js';
 export * from './claims/index.js';

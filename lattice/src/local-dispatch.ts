@@ -21,6 +21,7 @@
  */
 import type { Context } from '@opentelemetry/api';
 import type { lattice } from '@wasmesh/proto';
+import { runInvocation, type AnswerOptions, type InvocationRunner } from './serve-invocation.js';
 
 /** A target served in this process. */
 export interface LocalTarget {
@@ -66,4 +67,18 @@ export class LocalDispatch {
   serves(subject: string): boolean {
     return this.#targets.has(subject);
   }
+}
+
+/**
+ * The local target of something that serves invocations on the bus too (an actor, a provider):
+ * `accepts` as in {@link LocalTarget}, calls served as on the bus with `options` and `run`,
+ * each counted by `track` (what a drain waits for and saturation counts).
+ */
+export function servingTarget(
+  accepts: () => boolean,
+  options: () => AnswerOptions,
+  run: InvocationRunner,
+  track: <T>(work: () => Promise<T>) => Promise<T>,
+): LocalTarget {
+  return { accepts, serve: (inv, parent) => track(() => runInvocation(parent, () => inv, options(), run)) };
 }

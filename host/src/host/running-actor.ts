@@ -9,7 +9,7 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Context } from '@opentelemetry/api';
 import {
   answerInvocation,
-  runInvocation,
+  servingTarget,
   offloadIfLarge,
   receivePayload,
   type ActorClaims,
@@ -109,18 +109,15 @@ export class RunningActor {
         else void this.#track(() => answerInvocation(msg, this.#answerOptions(), (inv, t) => this.#run(inv, t, false)));
       },
     });
-    this.#unlisten = this.env.local?.add(subject, {
-      accepts: () => this.#sub !== undefined && this.#inFlight < this.#module.maxConcurrent,
-      serve: (inv, parent) =>
-        this.#track(() =>
-          runInvocation(
-            parent,
-            () => inv,
-            this.#answerOptions(),
-            (i, t) => this.#run(i, t, true),
-          ),
-        ),
-    });
+    this.#unlisten = this.env.local?.add(
+      subject,
+      servingTarget(
+        () => this.#sub !== undefined && this.#inFlight < this.#module.maxConcurrent,
+        () => this.#answerOptions(),
+        (inv, trace) => this.#run(inv, trace, true),
+        (work) => this.#track(work),
+      ),
+    );
   }
 
   /** Operator annotations (e.g. which app started it). */

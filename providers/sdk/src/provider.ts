@@ -11,7 +11,7 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import type { Context } from '@opentelemetry/api';
 import {
   answerInvocation,
-  runInvocation,
+  servingTarget,
   checkContract,
   createLogger,
   DEFAULT_LINK_NAME,
@@ -206,18 +206,15 @@ export class Provider<R = undefined> {
           else void this.#handle(msg);
         },
       });
-      this.#unlisten = this.#local?.add(subject, {
-        accepts: () => this.#state === 'running',
-        serve: (inv, parent) =>
-          this.#track(() =>
-            runInvocation(
-              parent,
-              () => inv,
-              this.#answerOptions(),
-              (i, t) => this.#run(i, t, true),
-            ),
-          ),
-      });
+      this.#unlisten = this.#local?.add(
+        subject,
+        servingTarget(
+          () => this.#state === 'running',
+          () => this.#answerOptions(),
+          (inv, trace) => this.#run(inv, trace, true),
+          (work) => this.#track(work),
+        ),
+      );
       const healthSubject = this.subjects.providerHealth(providerId);
       this.#health = serve(nc, healthSubject, () => this.#healthReply(), {
         queue: healthSubject,

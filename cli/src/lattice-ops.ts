@@ -61,6 +61,8 @@ export interface ProviderView {
   pid: number;
   healthy: boolean;
   restarts: number;
+  /** in-process or process; '' when the host does not say. */
+  mode: string;
 }
 
 /** A host an operation targets; the name is known when the host came from a ping or an auction. */
@@ -108,6 +110,7 @@ export function inventoryView(inv: RawInventory): InventoryView {
       pid: p.pid ?? 0,
       healthy: p.healthy ?? false,
       restarts: p.restarts ?? 0,
+      mode: p.mode ?? '',
     })),
   };
 }

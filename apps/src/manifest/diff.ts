@@ -6,12 +6,12 @@
 import { canonicalJson, type AppComponent, type AppManifest } from './model.js';
 
 /** An aspect of a component that can change in place. */
-export type ChangeKind = 'image' | 'config' | 'scale' | 'links';
+export type ChangeKind = 'image' | 'config' | 'mode' | 'scale' | 'links';
 
 /** One component present in both versions with something different. */
 export interface ComponentChange {
   readonly name: string;
-  /** What differs (in this order): image, config (provider config or owned config values it uses), scale, links. */
+  /** What differs (in this order): image, config (provider config or owned config values it uses), mode (providers), scale, links. */
   readonly changes: readonly ChangeKind[];
   readonly before: AppComponent;
   readonly after: AppComponent;
@@ -79,6 +79,7 @@ export function diffManifests(before: AppManifest, after: AppManifest): Manifest
     if (old.kind !== 'shared' && c.kind !== 'shared' && old.image !== c.image) changes.push('image');
     const providerConfig = old.kind === 'provider' && c.kind === 'provider' && !same(old.config, c.config);
     if (providerConfig || configNames(c).some((n) => changedConfig.has(n))) changes.push('config');
+    if (old.kind === 'provider' && c.kind === 'provider' && old.mode !== c.mode) changes.push('mode');
     if (old.kind !== 'shared' && c.kind !== 'shared' && !same(old.scaler, c.scaler)) changes.push('scale');
     if (old.kind === 'actor' && c.kind === 'actor' && !same(old.links, c.links)) changes.push('links');
     if (changes.length > 0) changed.push({ name: c.name, changes, before: old, after: c });

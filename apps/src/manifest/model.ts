@@ -6,6 +6,7 @@
  * - every component has exactly one scaler (default: spreadscaler, 1 instance, one spread group
  *   `default` over every host); spread weights default to 100, daemonscaler instances to 1;
  * - link names defaulted to `default`, link targets resolved to provider ids;
+ * - a provider's `mode` kept only when the manifest gives one (the host's default otherwise);
  * - config turned into named config names (see `config.ts`); owned config listed once at app level.
  *
  * `instances` keeps wadm's meaning so manifests carry over: for actors, invocations that may run at
@@ -13,7 +14,7 @@
  * providers, processes on distinct hosts. Plain JSON (no Maps, no classes), so it can be stored in KV and compared as is.
  */
 import { createHash } from 'node:crypto';
-import { DEFAULT_LINK_NAME } from '@wasmesh/lattice';
+import { DEFAULT_LINK_NAME, type ProviderMode } from '@wasmesh/lattice';
 import { ContractId } from '@wasmesh/proto';
 import { resolveConfig, type OwnedConfig } from './config.js';
 import type { RawComponent, RawManifest, RawSpread, RawTrait } from './raw.js';
@@ -90,6 +91,11 @@ export interface AppProvider {
   readonly contract: string | null;
   /** The provider's own named config, in merge order. */
   readonly config: readonly string[];
+  /**
+   * Where it runs, as the manifest asks; absent (not null: digests of apps that never say stay as
+   * they were) when it leaves the choice to the host.
+   */
+  readonly mode?: ProviderMode;
   readonly scaler: Scaler;
 }
 
@@ -228,6 +234,7 @@ export function normalize(raw: RawManifest): AppManifest {
       image,
       contract: (builtin && BUILTIN_CONTRACTS[builtin]) || null,
       config: use(resolveConfig(app, providerConfigBase(app, c.name), c.properties.config, path)),
+      ...(c.properties.mode !== undefined && { mode: c.properties.mode }),
       scaler: scalerOf(c.traits),
     };
   });

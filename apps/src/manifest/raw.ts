@@ -2,6 +2,7 @@
  * The manifest as written, once it passed the JSON Schema: the shape `semantic.ts` checks and
  * `model.ts` normalizes. Optional fields are exactly the schema's optional fields.
  */
+import type { ProviderMode } from '@wasmesh/lattice';
 
 /** String keys to string values. */
 export type StringMap = Record<string, string>;
@@ -42,6 +43,8 @@ export interface RawComponentProperties {
   id?: string;
   application?: { name: string; component: string };
   config?: RawConfig;
+  /** Capabilities only: where the provider runs (absent: the host's default). */
+  mode?: ProviderMode;
 }
 
 /** One component. */

@@ -8,11 +8,11 @@
  * then its concurrency): the host swaps the module in place and lets calls in flight finish on the
  * old one, so no request fails. An image that is an `oci://` tag is the same text while the tag can
  * point at another module: each new app version resolves it again (see {@link needsUpdate}), and
- * the host swaps only when the digest moved. A provider the app started whose image or config
- * names changed is stopped, and started again in the next round (a process cannot change either
- * while it runs).
+ * the host swaps only when the digest moved. A provider the app started whose image, config
+ * names or mode changed is stopped, and started again in the next round (a process cannot change
+ * either while it runs, nor move into or out of the host process).
  */
-import { isOciTagRef, linkKey } from '@wasmesh/lattice';
+import { isOciTagRef, linkKey, type ProviderMode } from '@wasmesh/lattice';
 import type { lattice } from '@wasmesh/proto';
 import type { AppManifest, AppProvider } from '../manifest/model.js';
 import { placeActor, placeProvider } from './placement.js';
@@ -44,6 +44,8 @@ export interface StartProvider {
   providerId: string;
   artifactRef: string;
   config: string[];
+  /** Where it runs, when the manifest says (absent: the host's default). */
+  mode?: ProviderMode;
 }
 
 /** What to do, in the order it must be done (config, providers, links, actors; removals last). */
@@ -116,10 +118,12 @@ function ownsProvider(previous: lattice.IAppStatus | undefined, providerId: stri
 
 /**
  * Whether a running provider is what the manifest asks for: same image and, when the host said
- * (heartbeats and inventories do; start events do not), the same config names.
+ * (heartbeats and inventories do; start events do not), the same config names and, when the
+ * manifest names one, the same mode (a manifest without one takes whichever the host chose).
  */
 function providerMatches(running: lattice.IProviderDescription, want: AppProvider): boolean {
   if ((running.artifactRef ?? '') !== want.image) return false;
+  if (want.mode !== undefined && running.mode && running.mode !== want.mode) return false;
   return running.config === undefined || running.config === null || sameList(running.config, want.config);
 }
 
@@ -161,7 +165,7 @@ export function planApp(input: PlanInput): Plan {
         for (const hostId of placement.perHost.keys()) {
           const desc = view.hosts.get(hostId)?.providers.get(component.id);
           if (desc && ownsProvider(previous, component.id, hostId) && !providerMatches(desc, component)) {
-            // An upgrade changed the provider's image or config: stop it here (it is not wanted this
+            // An upgrade changed the provider's image, config or mode: stop it here (it is not wanted this
             // round, so the removals below stop it); the next round starts the new one.
             continue;
           }
@@ -172,6 +176,7 @@ export function planApp(input: PlanInput): Plan {
               providerId: component.id,
               artifactRef: component.image,
               config: [...component.config],
+              ...(component.mode !== undefined && { mode: component.mode }),
             });
           }
         }

@@ -55,8 +55,9 @@ export function registerGet(program: Command): void {
       TIMEOUT,
     ),
     ['wasmesh get inventory', 'wasmesh get inventory NBX3…QW --json'],
-    'With --json: {host, actors: [{actorId, artifactRef, digest, maxConcurrent, inFlight, …}]} for one\n' +
-      'host, an array of those for all hosts.',
+    'With --json: {host, actors: [{actorId, artifactRef, digest, maxConcurrent, inFlight, …}],\n' +
+      'providers: [{providerId, artifactRef, state, pid, healthy, restarts, mode}]} for one host, an array\n' +
+      'of those for all hosts. MODE: in-process (inside the host process) or process (its own).',
   ).action(async (hostId: string | undefined, opts: LatticeOptions) => {
     await withLattice(opts, async (client) => {
       const control = controlFor(client, opts.timeoutMs ?? TIMEOUT.defaultMs);
@@ -92,10 +93,11 @@ function inventoryLines(inv: InventoryView): string[] {
       p.state,
       p.healthy ? 'yes' : 'no',
       String(p.restarts),
+      p.mode || '-',
       String(p.pid || '-'),
       p.artifactRef,
     ]);
-    lines.push(...table(['PROVIDER', 'STATE', 'HEALTHY', 'RESTARTS', 'PID', 'REF'], rows).map((l) => `  ${l}`));
+    lines.push(...table(['PROVIDER', 'STATE', 'HEALTHY', 'RESTARTS', 'MODE', 'PID', 'REF'], rows).map((l) => `  ${l}`));
   }
   return lines;
 }

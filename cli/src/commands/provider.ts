@@ -6,8 +6,18 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
-import { checkToken, UsageError, WasmeshError, type EventBodies, type LatticeClient } from '@wasmesh/lattice';
+import { Option, type Command } from 'commander';
+import {
+  checkToken,
+  PROVIDER_MODES,
+  providerModeProblem,
+  UsageError,
+  WasmeshError,
+  type EventBodies,
+  type ControlClient,
+  type LatticeClient,
+  type ProviderMode,
+} from '@wasmesh/lattice';
 import {
   collect,
   commandGroup,
@@ -45,6 +55,8 @@ export interface ProviderView {
   pid: number;
   /** What the provider tells operators (e.g. the HTTP server's `url`). */
   annotations: Record<string, string>;
+  /** in-process or process, as its host says ('' when it does not); a provider without a host is a process. */
+  mode: string;
 }
 
 /** Plain-JSON view of a provider record. */
@@ -57,6 +69,7 @@ export function providerView(r: RawProviderRecord | null | undefined): ProviderV
     startedAtMs: toNumber(r?.startedAtMs),
     pid: r?.instance ?? 0,
     annotations: { ...r?.annotations },
+    mode: r && !r.hostId ? 'process' : '',
   };
 }
 
@@ -122,6 +135,7 @@ interface StartOptions extends LatticeOptions {
   id?: string;
   host?: string;
   config?: string[];
+  mode?: ProviderMode;
 }
 
 interface StopOptions extends LatticeOptions {
@@ -132,6 +146,20 @@ interface StopOptions extends LatticeOptions {
 async function providerRecords(client: LatticeClient): Promise<Map<string, ProviderView>> {
   const entries = await (await client.state()).providers.entries();
   return new Map([...entries].map(([id, r]) => [id, providerView(r)]));
+}
+
+/**
+ * Where providers run, by `<providerId>@<hostId>`, from the inventories of `hostIds` (the registry
+ * has no mode: the supervising host knows it). A host that does not answer is left out: its
+ * providers' mode shows as unknown rather than failing the listing.
+ */
+async function providerModes(control: ControlClient, hostIds: Iterable<string>): Promise<Map<string, string>> {
+  const inventories = await Promise.all([...new Set(hostIds)].map((h) => control.inventory(h).catch(() => null)));
+  const modes = new Map<string, string>();
+  for (const inv of inventories) {
+    for (const p of inv?.providers ?? []) modes.set(`${p.providerId}@${inv!.host?.hostId}`, p.mode ?? '');
+  }
+  return modes;
 }
 
 /**
@@ -176,31 +204,45 @@ function registerStart(program: Command): void {
     latticeOptions(
       start
         .command('provider')
-        .description('start a capability provider process on one host, which supervises it')
+        .description('start a capability provider on one host, which supervises it')
         .argument('<ref>', 'builtin:<name> (a first-party provider) or the path of a provider entry module (.js)')
         .option(
           '--id <id>',
           "provider id (letters, digits, '-', '_'); default: the builtin name, or the entry file's name",
         )
         .option('--host <host-id>', 'start it on this host (default: the host supervising the fewest providers)')
-        .option('--config <name>', 'named config for the provider itself (repeatable, merged in order)', collect),
+        .option('--config <name>', 'named config for the provider itself (repeatable, merged in order)', collect)
+        .addOption(
+          new Option(
+            '--mode <mode>',
+            "in-process (inside the host process; built-ins only) or process (its own); default: the host's",
+          ).choices(PROVIDER_MODES),
+        ),
       TIMEOUT,
     ),
     [
       'wasmesh start provider builtin:keyvalue',
+      'wasmesh start provider builtin:http-server --id http --mode process    # isolated from the host',
       'wasmesh config put kv-mem backend=memory && wasmesh start provider builtin:keyvalue --id kv --config kv-mem',
       'wasmesh start provider ./my-provider/dist/main.js --host NBX3…QW    # provider id "my-provider"',
       'wasmesh start provider builtin:keyvalue --json',
     ],
     'A path is sent to the host as an absolute path and read by the host from its own file system.\n' +
-      'The host runs the provider as its own process (`node <entry>`) with a clean environment, restarts\n' +
-      'it when it exits (with backoff) and checks its health. The command waits until the provider has\n' +
-      'registered (provider_started), or fails with the reason: an unknown reference or config\n' +
-      '(exit status 6), or WASMESH_ERR_PROVIDER_FAILED with its exit status and the end of its stderr\n' +
-      '(exit status 3). With --json: {ok, provider, host: {hostId, friendlyName}, contract, artifactRef, pid}.',
+      'The host supervises the provider: restarts it when it fails (with backoff) and checks its health.\n' +
+      '--mode process runs it as a process of its own (`node <entry>`, a clean environment); --mode\n' +
+      "in-process runs a built-in provider inside the host process: calls with that host's actors skip\n" +
+      "NATS, but a native crash or an event-loop stall of the provider is the host's. Third-party\n" +
+      'providers always run as processes. Without --mode the host decides: in-process for built-ins,\n' +
+      'process for the others. The command waits until the provider has registered (provider_started),\n' +
+      'or fails with the reason: an unknown reference or config (exit status 6), or\n' +
+      'WASMESH_ERR_PROVIDER_FAILED with its exit status and the end of its stderr (exit status 3).\n' +
+      'With --json: {ok, provider, host: {hostId, friendlyName}, mode, contract, artifactRef, pid}\n' +
+      '(mode: where the host runs it, "" when the host does not say).',
   ).action(async (rawRef: string, opts: StartOptions) => {
     const ref = providerRef(rawRef);
     const providerId = defaultProviderId(ref, opts.id);
+    const modeProblem = providerModeProblem(opts.mode ?? '', rawRef);
+    if (modeProblem) throw new UsageError(`--mode ${opts.mode}: ${modeProblem}`);
     const config = (opts.config ?? []).map((n) => checkToken('config name', n));
     const timeoutMs = opts.timeoutMs ?? TIMEOUT.defaultMs;
     await withLattice(opts, (client) =>
@@ -221,7 +263,7 @@ function registerStart(program: Command): void {
           // this process alive until its deadline.
           try {
             await withProgress(`waiting for provider ${providerId} to start on host ${hostLabel(host)}…`, () =>
-              ctx.control.startProvider({ hostId, providerId, artifactRef: ref.ref, config }),
+              ctx.control.startProvider({ hostId, providerId, artifactRef: ref.ref, config, mode: opts.mode }),
             );
           } catch (err) {
             if (!(err instanceof WasmeshError)) throw err;
@@ -250,19 +292,22 @@ function registerStart(program: Command): void {
               hostId,
               artifactRef: ref.ref,
             };
+          const mode = (await providerModes(ctx.control, [hostId])).get(`${providerId}@${hostId}`) ?? '';
           if (opts.json) {
             printJson({
               ok: true,
               provider: providerId,
               host: { hostId, friendlyName: host.friendlyName ?? '' },
+              mode,
               contract: provider.contract,
               artifactRef: provider.artifactRef || ref.ref,
               pid: provider.pid,
             });
           } else {
             const contract = provider.contract ? `, contract ${provider.contract}` : '';
+            const how = mode ? `, mode ${mode}` : '';
             const pid = provider.pid ? `, pid ${provider.pid}` : '';
-            printLines([`started provider ${providerId} on host ${hostLabel(host)}${contract}${pid}`]);
+            printLines([`started provider ${providerId} on host ${hostLabel(host)}${contract}${how}${pid}`]);
           }
         },
         ['provider_started'],
@@ -365,23 +410,30 @@ function registerGetProviders(program: Command): void {
   examples(
     latticeOptions(get.command('providers').description('list the providers registered in the lattice')),
     ['wasmesh get providers', 'wasmesh get providers --json'],
-    'From the lattice registry (each running provider registers itself). With --json: an array of\n' +
-      '{providerId, contract, hostId, artifactRef, startedAtMs, pid, annotations}. NOTES shows the\n' +
-      'annotations a provider registers, e.g. the url the HTTP server listens on.',
+    'From the lattice registry (each running provider registers itself), with the MODE its host reports\n' +
+      '(in-process: inside the host process; process: its own; - when the host does not answer). With\n' +
+      '--json: an array of {providerId, contract, hostId, artifactRef, startedAtMs, pid, annotations, mode}.\n' +
+      'NOTES shows the annotations a provider registers, e.g. the url the HTTP server listens on.',
   ).action(async (opts: LatticeOptions) => {
     await withLattice(opts, async (client) => {
-      const providers = [...(await providerRecords(client)).values()].sort((a, b) =>
-        a.providerId.localeCompare(b.providerId),
+      const records = [...(await providerRecords(client)).values()];
+      const modes = await providerModes(
+        client.control,
+        records.filter((p) => p.hostId).map((p) => p.hostId),
       );
+      const providers = records
+        .map((p) => ({ ...p, mode: modes.get(`${p.providerId}@${p.hostId}`) ?? p.mode }))
+        .sort((a, b) => a.providerId.localeCompare(b.providerId));
       if (opts.json) return printJson(providers);
       if (providers.length === 0) return note(`no providers in lattice "${client.lattice}"`);
       printLines(
         table(
-          ['PROVIDER', 'CONTRACT', 'HOST ID', 'PID', 'UPTIME', 'REF', 'NOTES'],
+          ['PROVIDER', 'CONTRACT', 'HOST ID', 'MODE', 'PID', 'UPTIME', 'REF', 'NOTES'],
           providers.map((p) => [
             p.providerId,
             p.contract,
             p.hostId || '-',
+            p.mode || '-',
             p.pid ? String(p.pid) : '-',
             p.startedAtMs ? formatDuration(Date.now() - p.startedAtMs) : '-',
             p.artifactRef,

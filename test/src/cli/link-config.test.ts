@@ -81,7 +81,8 @@ test('start provider from a path: the id comes from the file name, and get provi
   const r = ok(await cli('start', 'provider', ECHO));
   expect(r.stdout).toMatch(
     new RegExp(
-      `^started provider echo-provider on host ${host.friendlyName} \\(${host.hostId}\\), contract test:echo, pid \\d+\\n$`,
+      // `, mode process` once hosts report where a provider runs (issue 12).
+      `^started provider echo-provider on host ${host.friendlyName} \\(${host.hostId}\\), contract test:echo(, mode process)?, pid \\d+\\n$`,
     ),
   );
   const { r: j, out } = await cliJson<{ ok: boolean; provider: string; pid: number }>(
@@ -105,8 +106,8 @@ test('start provider from a path: the id comes from the file name, and get provi
   pids.add(out.pid);
 
   const table = ok(await cli('get', 'providers'));
-  expect(table.stdout).toMatch(/^PROVIDER +CONTRACT +HOST ID +PID +UPTIME +REF +NOTES\n/);
-  expect(table.stdout).toMatch(new RegExp(`echo +test:echo +${host.hostId} +${out.pid} `));
+  expect(table.stdout).toMatch(/^PROVIDER +CONTRACT +HOST ID +MODE +PID +UPTIME +REF +NOTES\n/);
+  expect(table.stdout).toMatch(new RegExp(`echo +test:echo +${host.hostId} +(process|-) +${out.pid} `));
   const { out: list } = await cliJson<{ providerId: string; pid: number }[]>('get', 'providers');
   expect(list.map((p) => p.providerId)).toEqual(['echo', 'echo-provider']);
   for (const p of list) pids.add(p.pid);

@@ -170,6 +170,27 @@ test('fields the manifest schema does not know are refused, naming them', async 
   );
 });
 
+test("a capability's mode: in-process and process are accepted; another value, or a mode on an actor, is refused", async () => {
+  const ns = await newNamespace(cluster);
+  for (const mode of ['in-process', 'process']) {
+    const app = responder();
+    app.metadata.name = `mode-${mode}`;
+    app.spec.components[1]!.properties.mode = mode;
+    expect(checkSchema(app).ok).toBe(true);
+    await kubectlOk(cluster, ['apply', '-n', ns, '-f', '-'], stringify(app));
+  }
+  const unknown = responder();
+  unknown.spec.components[1]!.properties.mode = 'thread';
+  expect(await refusedApp(ns, unknown)).toMatch(
+    /spec\.components\[1\]\.properties\.mode: Unsupported value: "thread": supported values: "in-process", "process"/,
+  );
+  const onActor = responder();
+  onActor.spec.components[0]!.properties.mode = 'process';
+  expect(await refusedApp(ns, onActor)).toMatch(
+    /spec\.components\[0\]\.properties\.mode: Forbidden: unknown field when type is not "capability"/,
+  );
+});
+
 test('what the CRD cannot check is left to the reconciler: config shapes, weights on daemonscaler spreads', async () => {
   // The JSON Schema refuses these; the apiserver takes them (config may be a map or a list, which a
   // structural schema cannot say; a rule iterating spreads inside traits exceeds the CEL cost budget),

@@ -16,10 +16,6 @@ export type { ActorOptions, RuntimeOptions, ResolvedRuntimeOptions } from './run
 export { ActorError, RUNTIME_ERROR_CODES, type RuntimeErrorCode } from './runtime/errors.js';
 export { LatticeHost, HOST_VERSION, type HostState } from './host/host.js';
 export type { HostOptions, ResolvedHostOptions } from './host/options.js';
-export {
-  resolveProviderEntry,
-  providerEnvironment,
-  SupervisedProvider,
-  type ProviderDescription,
-  type ProviderState,
-} from './host/providers.js';
+export { resolveProviderEntry, resolveInProcessModule } from './providers/reference.js';
+export { providerEnvironment } from './providers/environment.js';
+export { SupervisedProvider, type ProviderDescription, type ProviderState } from './providers/supervised-provider.js';

@@ -147,5 +147,5 @@ export { LeaderElection, type ElectionState, type LeaderElectionOptions } from '
 export { LinkState, linkKey, describeLink, checkContract, mergeConfig, DEFAULT_LINK_NAME } from './links.js';
 export { answerInvocation, runInvocation, type AnswerOptions, type InvocationRunner } from './serve-invocation.js';
 export { LocalDispatch, servingTarget, type LocalTarget } from './local-dispatch.js';
-export { PROVIDER_MODES, isProviderMode, providerModeProblem, type ProviderMode } from './provider-mode.js';
+export { PROVIDER_MODES, isProviderMode, type ProviderMode } from './provider-mode.js';
 export * from './claims/index.js';

@@ -21,16 +21,3 @@ export type ProviderMode = (typeof PROVIDER_MODES)[number];
 export function isProviderMode(value: unknown): value is ProviderMode {
   return (PROVIDER_MODES as readonly unknown[]).includes(value);
 }
-
-/**
- * Why provider `artifactRef` cannot run in `mode`, or undefined when it can (`''`: the host's
- * default, always allowed). Third-party code never runs in-process, so its failures stay its own.
- */
-export function providerModeProblem(mode: string, artifactRef: string): string | undefined {
-  if (mode === '') return undefined;
-  if (!isProviderMode(mode)) return `unknown provider mode "${mode}": expected ${PROVIDER_MODES.join(' or ')}`;
-  if (mode === 'in-process' && !artifactRef.startsWith('builtin:')) {
-    return `only built-in providers (builtin:<name>) run in-process; "${artifactRef}" runs in a process of its own (mode process, or leave the mode out)`;
-  }
-  return undefined;
-}

@@ -7,14 +7,13 @@
  * - images: an actor's is a path, `file://` URL, `sha256:<64 hex>` or `oci://…` (the lattice's
  *   `parseArtifactRef`); a capability's is `builtin:<name>`, a path or a `file://` URL; a shared
  *   capability (`application`) has no image, id, config, mode or traits;
- * - `mode: in-process` only on a `builtin:` provider (third-party providers run as processes);
  * - links only on actors, to a capability of this manifest (not itself, not an actor), one per
  *   (contract, link name), with the contract a builtin provider actually serves;
  * - at most one scaler per component; spread names unique; spreadscaler weights that can place the
  *   instances (a positive sum when instances > 0);
  * - owned config names that are valid and not claimed twice with different values.
  */
-import { checkToken, DEFAULT_LINK_NAME, parseArtifactRef, providerModeProblem } from '@wasmesh/lattice';
+import { checkToken, DEFAULT_LINK_NAME, parseArtifactRef } from '@wasmesh/lattice';
 import type { ManifestIssue } from '../errors.js';
 import { resolveConfig } from './config.js';
 import { BUILTIN_CONTRACTS, componentId, isActor, linkConfigBase, providerConfigBase } from './model.js';
@@ -61,7 +60,6 @@ export function checkSemantics(raw: RawManifest): ManifestIssue[] {
 
   components.forEach((c, i) => {
     checkImage(c, comp(i), report);
-    checkMode(c, comp(i), report);
     checkShared(raw, c, comp(i), report);
     checkScalers(c, comp(i), report);
     checkLinks(components, c, comp(i), report);
@@ -127,14 +125,6 @@ function checkImage(c: RawComponent, at: PathSegment[], report: Report): void {
       `unsupported provider reference "${image}": use builtin:<name> or the path or file:// URL of a provider's JavaScript entry module`,
     );
   }
-}
-
-/** A provider's mode must suit its image (the schema checked the value; shared capabilities: checkShared). */
-function checkMode(c: RawComponent, at: PathSegment[], report: Report): void {
-  const { mode, image } = c.properties;
-  if (isActor(c) || mode === undefined || image === undefined || c.properties.application) return;
-  const problem = providerModeProblem(mode, image);
-  if (problem) report([...at, 'properties', 'mode'], problem);
 }
 
 function checkShared(raw: RawManifest, c: RawComponent, at: PathSegment[], report: Report): void {

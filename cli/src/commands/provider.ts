@@ -10,7 +10,6 @@ import { Option, type Command } from 'commander';
 import {
   checkToken,
   PROVIDER_MODES,
-  providerModeProblem,
   UsageError,
   WasmeshError,
   type EventBodies,
@@ -215,7 +214,7 @@ function registerStart(program: Command): void {
         .addOption(
           new Option(
             '--mode <mode>',
-            "in-process (inside the host process; built-ins only) or process (its own); default: the host's",
+            "in-process (inside the host process) or process (its own); default: the host's",
           ).choices(PROVIDER_MODES),
         ),
       TIMEOUT,
@@ -230,9 +229,9 @@ function registerStart(program: Command): void {
     'A path is sent to the host as an absolute path and read by the host from its own file system.\n' +
       'The host supervises the provider: restarts it when it fails (with backoff) and checks its health.\n' +
       '--mode process runs it as a process of its own (`node <entry>`, a clean environment); --mode\n' +
-      "in-process runs a built-in provider inside the host process: calls with that host's actors skip\n" +
-      "NATS, but a native crash or an event-loop stall of the provider is the host's. Third-party\n" +
-      'providers always run as processes. Without --mode the host decides: in-process for built-ins,\n' +
+      "in-process runs it inside the host process: calls with that host's actors skip NATS, but a\n" +
+      "native crash or an event-loop stall of the provider is the host's. A provider of your own runs\n" +
+      'in-process only if its module exports providerDefinition(env). Without --mode the host decides: in-process for built-ins,\n' +
       'process for the others. The command waits until the provider has registered (provider_started),\n' +
       'or fails with the reason: an unknown reference or config (exit status 6), or\n' +
       'WASMESH_ERR_PROVIDER_FAILED with its exit status and the end of its stderr (exit status 3).\n' +
@@ -241,8 +240,6 @@ function registerStart(program: Command): void {
   ).action(async (rawRef: string, opts: StartOptions) => {
     const ref = providerRef(rawRef);
     const providerId = defaultProviderId(ref, opts.id);
-    const modeProblem = providerModeProblem(opts.mode ?? '', rawRef);
-    if (modeProblem) throw new UsageError(`--mode ${opts.mode}: ${modeProblem}`);
     const config = (opts.config ?? []).map((n) => checkToken('config name', n));
     const timeoutMs = opts.timeoutMs ?? TIMEOUT.defaultMs;
     await withLattice(opts, (client) =>

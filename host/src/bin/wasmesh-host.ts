@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { intFlag, keyValueFlag, runServiceBin } from '@wasmesh/lattice';
+import { intFlag, keyValueFlag, PROVIDER_MODES, runServiceBin } from '@wasmesh/lattice';
 import { inspectCommand } from '../commands/inspect.js';
 import { runCommand } from '../commands/run.js';
 import { hostCommand, type HostCommandOptions } from '../commands/host.js';
@@ -124,6 +124,16 @@ program
     'deadline of a whole oci:// pull, in ms; past it the start or update fails with WASMESH_ERR_TIMEOUT (env WASMESH_PULL_TIMEOUT_MS, default 60000)',
     intFlag('--pull-timeout-ms', 100, 3_600_000),
   )
+  .addOption(
+    new Option(
+      '--provider-mode <mode>',
+      'where built-in providers run when their start names no mode: inside this process (calls with its actors skip NATS) or each in a process of its own (env WASMESH_PROVIDER_MODE, default in-process)',
+    ).choices([...PROVIDER_MODES]),
+  )
+  .option(
+    '--no-local-dispatch',
+    'send every call over NATS, even between actors and providers in this process (env WASMESH_LOCAL_DISPATCH=0)',
+  )
   .option(...TRUSTED_ISSUER_FLAG)
   .option('--json', 'print the host identity as one JSON line when ready', false)
   .addHelpText(
@@ -136,6 +146,7 @@ Examples:
   $ wasmesh host --trusted-issuer ACZ… --trusted-issuer ADQ…     # only actors signed by these accounts
   $ wasmesh host --insecure-registry registry.lan:5000           # oci:// pulls over plain HTTP there
   $ wasmesh host --pull-timeout-ms 120000                        # a slow registry: allow 2 min per pull
+  $ wasmesh host --provider-mode process                         # built-in providers isolated in processes
 
 Requests name files only inside the --allow-dir directories (after resolving links and ..), and
 only regular files; a host without --allow-dir runs modules pushed to the lattice (sha256:) and

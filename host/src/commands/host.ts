@@ -4,6 +4,7 @@
  */
 import { createLogger, setupTelemetry } from '@wasmesh/lattice';
 import { LatticeHost } from '../host/host.js';
+import type { ProviderMode } from '@wasmesh/lattice';
 
 /** Parsed flags of `wasmesh host`. */
 export interface HostCommandOptions {
@@ -21,6 +22,9 @@ export interface HostCommandOptions {
   maxModuleBytes?: number;
   insecureRegistry?: string[];
   pullTimeoutMs?: number;
+  providerMode?: ProviderMode;
+  /** False with --no-local-dispatch. */
+  localDispatch: boolean;
   json: boolean;
 }
 
@@ -42,6 +46,8 @@ export async function hostCommand(opts: HostCommandOptions): Promise<void> {
     ...(opts.maxModuleBytes ? { maxModuleBytes: opts.maxModuleBytes } : {}),
     ...(opts.insecureRegistry ? { insecureRegistries: opts.insecureRegistry } : {}),
     ...(opts.pullTimeoutMs ? { pullTimeoutMs: opts.pullTimeoutMs } : {}),
+    ...(opts.providerMode ? { providerMode: opts.providerMode } : {}),
+    ...(opts.localDispatch === false ? { localDispatch: false } : {}),
     labels: opts.label,
     logger,
   });

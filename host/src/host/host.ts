@@ -31,9 +31,10 @@ import { lattice } from '@wasmesh/proto';
 import { ActorRuntime } from '../runtime/runtime.js';
 import { ControlHandlers } from './control.js';
 import { LinkTable } from './link-table.js';
-import { ProviderSupervisor, type SupervisedProvider } from './providers.js';
+import { ProviderSupervisor } from '../providers/supervisor.js';
+import type { SupervisedProvider } from '../providers/supervised-provider.js';
 import { friendlyName, hostId, resolveLabels } from './identity.js';
-import { ProviderCredentials } from './provider-credentials.js';
+import { ProviderCredentials } from '../providers/credentials.js';
 import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
 import type { RunningActor } from './running-actor.js';
 
@@ -208,6 +209,8 @@ export class LatticeHost {
       jail: this.jail,
       state: () => this.linkState(),
       publish: (type, data) => this.publish(type, data),
+      local: this.local,
+      defaultMode: this.options.providerMode,
       healthMs: this.options.providerHealthMs,
       startTimeoutMs: this.options.providerStartTimeoutMs,
       stopTimeoutMs: this.options.providerStopTimeoutMs,

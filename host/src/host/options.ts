@@ -8,9 +8,12 @@ import {
   defaultOciCacheDir,
   latticeName,
   parseTrustedIssuers,
+  isProviderMode,
+  PROVIDER_MODES,
   resolveAccess,
   WasmeshError,
   type Logger,
+  type ProviderMode,
 } from '@wasmesh/lattice';
 import type { RuntimeOptions } from '../runtime/options.js';
 import { intInRange } from '../runtime/options.js';
@@ -83,6 +86,12 @@ export interface HostOptions {
    * bus, as between hosts (for comparisons and debugging). @default true (env WASMESH_LOCAL_DISPATCH=0 turns it off)
    */
   localDispatch?: boolean;
+  /**
+   * Where built-in providers run when their start names no mode: `in-process` (inside this host
+   * process, calls with its actors skip NATS) or `process` (each in a process of its own, isolated).
+   * Other providers always run as processes. @default in-process (env WASMESH_PROVIDER_MODE)
+   */
+  providerMode?: ProviderMode;
   /** Wasm runtime sizing. */
   runtime?: RuntimeOptions;
   logger?: Logger;
@@ -110,7 +119,20 @@ export interface ResolvedHostOptions {
   ociCacheDir: string | null;
   pullTimeoutMs: number;
   localDispatch: boolean;
+  providerMode: ProviderMode;
   runtime: RuntimeOptions;
+}
+
+/** A provider mode from an option or WASMESH_PROVIDER_MODE; a config error naming the choices. */
+function providerMode(raw: string | undefined): ProviderMode {
+  const mode = raw?.trim() || 'in-process';
+  if (!isProviderMode(mode)) {
+    throw new WasmeshError(
+      'WASMESH_ERR_CONFIG',
+      `invalid provider mode "${mode}" (providerMode / WASMESH_PROVIDER_MODE): use ${PROVIDER_MODES.join(' or ')}`,
+    );
+  }
+  return mode;
 }
 
 /** A boolean from the environment: `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off`; else a config error naming it. */
@@ -179,6 +201,7 @@ export function resolveHostOptions(o: HostOptions = {}): Readonly<ResolvedHostOp
       3_600_000,
     ),
     localDispatch: o.localDispatch ?? envBool('WASMESH_LOCAL_DISPATCH') ?? true,
+    providerMode: providerMode(o.providerMode ?? process.env.WASMESH_PROVIDER_MODE),
     runtime: { ...(o.runtime ?? {}) },
   });
 }

@@ -5,6 +5,8 @@
  * with the `WASMESH_*` environment of the provider SDK, or `builtin:messaging` on a host), or
  * embed it with {@link createMessagingProvider}.
  */
+import type { ProviderDefinition, ProviderFactory } from '@wasmesh/provider-sdk';
+import { messagingProvider } from './provider.js';
 export { createMessagingProvider, messagingProvider, type MessagingProviderOptions } from './provider.js';
 export {
   parseLinkConfig,
@@ -25,3 +27,10 @@ export {
   serviceErrorDescription,
 } from './delivery.js';
 export { MessagingLink, type LinkHealth } from './link.js';
+
+/**
+ * What a host loads to run `builtin:messaging` in-process: the same definition the process runs,
+ * from the same bootstrap environment.
+ */
+export const providerDefinition: ProviderFactory = (env) =>
+  messagingProvider(env.WASMESH_APP_NATS_CREDS || undefined) as ProviderDefinition<unknown>;

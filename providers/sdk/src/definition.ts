@@ -85,3 +85,10 @@ export interface ProviderDefinition<R = undefined> {
   /** Runs last when stopping, after in-flight calls finished and links were released. */
   stop?(provider: Provider<R>): Promise<void> | void;
 }
+
+/**
+ * The in-process entry of a provider package (its `providerDefinition` export): a host running the
+ * provider inside its own process calls it with the provider's bootstrap environment (the same
+ * `WASMESH_*` variables a provider process gets) instead of spawning `main.js`.
+ */
+export type ProviderFactory<R = unknown> = (env: NodeJS.ProcessEnv) => ProviderDefinition<R>;

@@ -18,6 +18,7 @@ export type {
   LinkReleaseReason,
   OperationHandler,
   ProviderDefinition,
+  ProviderFactory,
   ProviderState,
 } from './definition.js';
 export type { ProviderLink } from './links.js';

@@ -82,7 +82,7 @@ test('start provider from a path: the id comes from the file name, and get provi
   expect(r.stdout).toMatch(
     new RegExp(
       // `, mode process` once hosts report where a provider runs (issue 12).
-      `^started provider echo-provider on host ${host.friendlyName} \\(${host.hostId}\\), contract test:echo(, mode process)?, pid \\d+\\n$`,
+      `^started provider echo-provider on host ${host.friendlyName} \\(${host.hostId}\\), contract test:echo, mode process, pid \\d+\\n$`,
     ),
   );
   const { r: j, out } = await cliJson<{ ok: boolean; provider: string; pid: number }>(
@@ -107,7 +107,7 @@ test('start provider from a path: the id comes from the file name, and get provi
 
   const table = ok(await cli('get', 'providers'));
   expect(table.stdout).toMatch(/^PROVIDER +CONTRACT +HOST ID +MODE +PID +UPTIME +REF +NOTES\n/);
-  expect(table.stdout).toMatch(new RegExp(`echo +test:echo +${host.hostId} +(process|-) +${out.pid} `));
+  expect(table.stdout).toMatch(new RegExp(`echo +test:echo +${host.hostId} +process +${out.pid} `));
   const { out: list } = await cliJson<{ providerId: string; pid: number }[]>('get', 'providers');
   expect(list.map((p) => p.providerId)).toEqual(['echo', 'echo-provider']);
   for (const p of list) pids.add(p.pid);

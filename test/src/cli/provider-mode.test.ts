@@ -1,9 +1,10 @@
 /**
  * `wasmesh start provider --mode` (issue 12) as a user types it: a mode that is not in-process or
- * process, or in-process for a provider that is not built in, is a usage error (exit 2) before
- * anything is sent; `--help` documents the flag. On a real host, a third-party provider started
- * with `--mode process` runs, and `get providers` / `get inventory` show a MODE column and a `mode`
- * field. (Whether hosts run built-ins in-process is the hosts' part, tested with them.)
+ * process is a usage error (exit 2) before anything is sent; `--help` documents the flag. On a real
+ * host, a third-party provider started with `--mode process` runs, `get providers` / `get
+ * inventory` show a MODE column and a `mode` field, a built-in runs in-process by default, and
+ * `--mode in-process` for a module written as a process (no providerDefinition export) is refused
+ * by the host, naming why. (What in-process providers do is tested with the hosts.)
  */
 import { ExitCode } from '@wasmesh/lattice';
 import { providerFixturePath } from '../fixtures.js';
@@ -31,24 +32,15 @@ describe('usage errors, before anything is sent (no lattice needed)', () => {
     );
   });
 
-  test('in-process for a provider that is not built in: exit 2 saying why', async () => {
-    const r = await wasmesh(['start', 'provider', ECHO, '--mode', 'in-process', ...nowhere]);
-    expect(r.code).toBe(ExitCode.USAGE);
-    expect(r.stderr).toBe(
-      `wasmesh: WASMESH_ERR_USAGE: --mode in-process: only built-in providers (builtin:<name>) run in-process; "${ECHO}" runs in a process of its own (mode process, or leave the mode out)\n`,
-    );
-    const j = await wasmesh(['start', 'provider', ECHO, '--mode', 'in-process', '--json', ...nowhere]);
-    expect(j.code).toBe(ExitCode.USAGE);
-    expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, error: { code: 'WASMESH_ERR_USAGE' } });
-  });
-
   test('--help documents --mode with an example', async () => {
     const help = ok(await wasmesh(['start', 'provider', '--help'])).stdout.replace(/\s+/g, ' ');
     expect(help).toContain(
-      `--mode <mode> in-process (inside the host process; built-ins only) or process (its own); default: the host's (choices: "in-process", "process")`,
+      `--mode <mode> in-process (inside the host process) or process (its own); default: the host's (choices: "in-process", "process")`,
     );
     expect(help).toContain('$ wasmesh start provider builtin:http-server --id http --mode process');
-    expect(help).toContain('Third-party providers always run as processes.');
+    expect(help).toContain(
+      'A provider of your own runs in-process only if its module exports providerDefinition(env).',
+    );
   });
 });
 
@@ -78,8 +70,7 @@ describe('on a real host', () => {
       pid: number;
     };
     pids.add(started.pid);
-    // '' until hosts report where a provider runs (issue 12, the host part), then 'process'.
-    expect(['process', '']).toContain(started.mode);
+    expect(started.mode).toBe('process');
 
     const list = JSON.parse(ok(await cli('get', 'providers', '--json')).stdout) as {
       providerId: string;
@@ -88,9 +79,7 @@ describe('on a real host', () => {
     expect(list).toEqual([expect.objectContaining({ providerId: 'echo-provider', mode: started.mode })]);
     const table = ok(await cli('get', 'providers')).stdout;
     expect(table).toMatch(/^PROVIDER +CONTRACT +HOST ID +MODE +PID /);
-    expect(table).toMatch(
-      new RegExp(`\\necho-provider +test:echo +${host.hostId} +${started.mode || '-'} +${started.pid} `),
-    );
+    expect(table).toMatch(new RegExp(`\\necho-provider +test:echo +${host.hostId} +process +${started.pid} `));
 
     const inv = JSON.parse(ok(await cli('get', 'inventory', host.hostId, '--json')).stdout) as {
       providers: { providerId: string; mode: string }[];
@@ -98,9 +87,23 @@ describe('on a real host', () => {
     expect(inv.providers).toEqual([expect.objectContaining({ providerId: 'echo-provider', mode: started.mode })]);
     expect(ok(await cli('get', 'inventory', host.hostId)).stdout).toMatch(
       new RegExp(
-        `\\n +PROVIDER +STATE +HEALTHY +RESTARTS +MODE +PID +REF\\n +echo-provider +\\S+ +\\S+ +\\d+ +${started.mode || '-'} +`,
+        `\\n +PROVIDER +STATE +HEALTHY +RESTARTS +MODE +PID +REF\\n +echo-provider +\\S+ +\\S+ +\\d+ +process +`,
       ),
     );
     ok(await cli('stop', 'provider', 'echo-provider'));
+  });
+
+  test('a built-in runs in-process by default; --mode in-process for a module written as a process is refused by the host', async () => {
+    const kv = JSON.parse(ok(await cli('start', 'provider', 'builtin:keyvalue', '--json')).stdout) as {
+      mode: string;
+      pid: number;
+    };
+    expect(kv).toMatchObject({ mode: 'in-process', pid: host.pid });
+    ok(await cli('stop', 'provider', 'keyvalue'));
+    const refused = await cli('start', 'provider', ECHO, '--mode', 'in-process');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(
+      /^wasmesh: WASMESH_ERR_BAD_REQUEST: .*cannot run in-process: it exports no providerDefinition/,
+    );
   });
 });

@@ -1,18 +1,22 @@
 /**
  * The http benchmark: HTTP requests through the mesh against a plain Node server, measured by a
- * load generator in its own process (autocannon's command line), on one nats-server.
+ * load generator in its own process (autocannon's command line), on one nats-server and one host
+ * process, with the built-in providers in each mode (issue 12):
  *
- *   hello      GET /hello/bench → http-server provider → NATS → a host process → the `hello` actor
- *              in wasm → back. Providers run as the host's supervised child processes, as in
- *              production.
- *   kvcounter  GET /kv/counter/bench → … → the `kvcounter` actor → its keyvalue link (a host call
- *              over NATS to the keyvalue provider, NATS JetStream KV) → back. One hot key.
- *   ceiling    a plain Node `http` server (http-ceiling.ts, its own process) answering what
- *              `hello` answers.
+ *   hello              GET /hello/bench → the http-server provider running inside the host process
+ *                      → the `hello` actor by local dispatch (no NATS) → back. The default mode.
+ *   kvcounter          GET /kv/counter/bench → … → the `kvcounter` actor → its keyvalue link (the
+ *                      keyvalue provider, also in-process: local dispatch) → NATS JetStream KV →
+ *                      back. One hot key.
+ *   hello_process      as hello, with the providers as the host's supervised child processes:
+ *                      provider → NATS → host → actor → NATS → provider.
+ *   kvcounter_process  as kvcounter, with the providers as processes (two more NATS round trips).
+ *   ceiling            a plain Node `http` server (http-ceiling.ts, its own process) answering what
+ *                      `hello` answers.
  *
  * Each case gets a warm-up run, then a measured run; every response must be a 2xx and the first
  * one's body is checked. Prints `{"hello": {"req_per_s", "p50_ms", "p99_ms"}, "kvcounter": {…},
- * "ceiling": {…}, "hello_vs_ceiling", "config"}`.
+ * "hello_process": {…}, "kvcounter_process": {…}, "ceiling": {…}, the ratios to the ceiling, "config"}`.
  *
  * Configuration (flags win over environment):
  *   --seconds N       / BENCH_SECONDS          measured seconds per case (default 5)
@@ -153,55 +157,80 @@ export async function runHttpBench(args: readonly string[]): Promise<Record<stri
     const state = await client.state();
     const control = client.control;
 
-    await state.putConfig('http', { address: '127.0.0.1:0' });
-    await control.startProvider({
-      hostId: host.hostId,
-      providerId: 'http',
-      artifactRef: 'builtin:http-server',
-      config: ['http'],
-    });
-    await control.startProvider({ hostId: host.hostId, providerId: 'kv', artifactRef: 'builtin:keyvalue' });
-    const base = (await state.providers.get('http'))?.annotations?.url;
-    if (!base) throw new Error('the http-server provider registered no url');
     const objects = await client.objects();
-    for (const [actorId, name] of [
-      ['hello', 'hello'],
-      ['kvcounter', 'kvcounter'],
-    ] as const) {
-      const ref = await objects.pushArtifact(readFileSync(actorPath(name)));
-      await control.startActor({ hostId: host.hostId, actorId, artifactRef: ref, maxConcurrent: 256 });
-    }
-    await state.putConfig('route-hello', { path: '/hello' });
-    await state.putConfig('route-kv', { path: '/kv', strip_prefix: 'true' });
-    await state.putLink({
-      sourceId: 'hello',
-      contract: ContractId.HTTPSERVER,
-      targetId: 'http',
-      config: ['route-hello'],
-    });
-    await state.putLink({
-      sourceId: 'kvcounter',
-      contract: ContractId.HTTPSERVER,
-      targetId: 'http',
-      config: ['route-kv'],
-    });
-    await state.putLink({ sourceId: 'kvcounter', contract: ContractId.KEYVALUE, targetId: 'kv' });
-    await waitFor200(`${base}/hello/bench`);
-    await waitFor200(`${base}/kv/counter/warm`);
+    const refs = {
+      hello: await objects.pushArtifact(readFileSync(actorPath('hello'))),
+      kvcounter: await objects.pushArtifact(readFileSync(actorPath('kvcounter'))),
+    };
+    /** The providers in `mode` and actors linked to them (ids suffixed by the mode); the HTTP base URL. */
+    const deploy = async (mode: 'in-process' | 'process'): Promise<string> => {
+      const id = (name: string): string => `${name}-${mode}`;
+      await state.putConfig(id('http'), { address: '127.0.0.1:0' });
+      await control.startProvider({
+        hostId: started.hostId,
+        providerId: id('http'),
+        artifactRef: 'builtin:http-server',
+        config: [id('http')],
+        mode,
+      });
+      await control.startProvider({
+        hostId: started.hostId,
+        providerId: id('kv'),
+        artifactRef: 'builtin:keyvalue',
+        mode,
+      });
+      const base = (await state.providers.get(id('http')))?.annotations?.url;
+      if (!base) throw new Error(`the ${mode} http-server provider registered no url`);
+      for (const name of ['hello', 'kvcounter'] as const) {
+        await control.startActor({
+          hostId: started.hostId,
+          actorId: id(name),
+          artifactRef: refs[name],
+          maxConcurrent: 256,
+        });
+      }
+      await state.putConfig(id('route-hello'), { path: '/hello' });
+      await state.putConfig(id('route-kv'), { path: '/kv', strip_prefix: 'true' });
+      await state.putLink({
+        sourceId: id('hello'),
+        contract: ContractId.HTTPSERVER,
+        targetId: id('http'),
+        config: [id('route-hello')],
+      });
+      await state.putLink({
+        sourceId: id('kvcounter'),
+        contract: ContractId.HTTPSERVER,
+        targetId: id('http'),
+        config: [id('route-kv')],
+      });
+      await state.putLink({ sourceId: id('kvcounter'), contract: ContractId.KEYVALUE, targetId: id('kv') });
+      await waitFor200(`${base}/hello/bench`);
+      await waitFor200(`${base}/kv/counter/warm`);
+      return base;
+    };
+    const inProcess = await deploy('in-process');
+    const apart = await deploy('process');
 
     const ceilingServer = await ReadyChild.start('http-ceiling.js', [], log);
     cleanups.push(['ceiling server', () => ceilingServer.stop()]);
     const ceilingUrl = `http://127.0.0.1:${ceilingServer.readyLine.split(' ')[1]}`;
 
     const ceiling = await measure('ceiling', `${ceilingUrl}/hello/bench`, /^Hello, bench!\n$/, cfg);
-    const hello = await measure('hello', `${base}/hello/bench`, /^Hello, bench!\n$/, cfg);
-    const kvcounter = await measure('kvcounter', `${base}/kv/counter/bench`, /^\d+\n$/, cfg);
+    const hello = await measure('hello', `${inProcess}/hello/bench`, /^Hello, bench!\n$/, cfg);
+    const kvcounter = await measure('kvcounter', `${inProcess}/kv/counter/bench`, /^\d+\n$/, cfg);
+    const helloProcess = await measure('hello_process', `${apart}/hello/bench`, /^Hello, bench!\n$/, cfg);
+    const kvcounterProcess = await measure('kvcounter_process', `${apart}/kv/counter/bench`, /^\d+\n$/, cfg);
+    const ratio = (f: HttpFigures): number => Math.round((f.req_per_s / ceiling.req_per_s) * 1000) / 1000;
     return {
       hello,
       kvcounter,
+      hello_process: helloProcess,
+      kvcounter_process: kvcounterProcess,
       ceiling,
-      hello_vs_ceiling: Math.round((hello.req_per_s / ceiling.req_per_s) * 1000) / 1000,
-      kvcounter_vs_ceiling: Math.round((kvcounter.req_per_s / ceiling.req_per_s) * 1000) / 1000,
+      hello_vs_ceiling: ratio(hello),
+      kvcounter_vs_ceiling: ratio(kvcounter),
+      hello_process_vs_ceiling: ratio(helloProcess),
+      kvcounter_process_vs_ceiling: ratio(kvcounterProcess),
       config: { ...cfg, cpus: (await import('node:os')).cpus().length, load_generator: 'autocannon (own process)' },
     };
   } catch (err) {

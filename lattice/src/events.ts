@@ -28,6 +28,7 @@ export interface EventBodies {
   provider_started: lattice.IProviderStarted;
   provider_stopped: lattice.IProviderStopped;
   provider_health: lattice.IProviderHealth;
+  local_call: lattice.ILocalCall;
 }
 
 /** The protobuf oneof field of each event type. */
@@ -48,6 +49,7 @@ const FIELD = {
   provider_started: 'providerStarted',
   provider_stopped: 'providerStopped',
   provider_health: 'providerHealth',
+  local_call: 'localCall',
 } as const satisfies Record<EventType, keyof lattice.IEvent>;
 
 /** Every event type, in the order of the protobuf oneof. */

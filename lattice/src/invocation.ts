@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { errors as natsErrors, type NatsConnection } from '@nats-io/transport-node';
 import { lattice } from '@wasmesh/proto';
 import { payloadObjectName, type LatticeObjects, type PayloadPart } from './artifacts.js';
-import { decode, encode, fromErrorInfo } from './codec.js';
+import { decode, encode, fromErrorInfo, toErrorInfo } from './codec.js';
 import { WasmeshError } from './errors.js';
 import type { LocalDispatch, LocalTarget } from './local-dispatch.js';
 import { MAX_TIMER_MS, request, requestFailure, type RequestOptions } from './rpc.js';
@@ -166,7 +166,17 @@ export async function invokeActorDetailed(
           linkName: options.linkName ?? '',
           ...traceparentOf(ctx),
         });
-        return outcome(await callLocal(local, inv, ctx, { timeoutMs, context, what }));
+        const started = performance.now();
+        const took = (): number => Math.round((performance.now() - started) * 1000);
+        let result: lattice.IInvocationResult;
+        try {
+          result = await callLocal(local, inv, ctx, { timeoutMs, context, what });
+        } catch (err) {
+          options.local!.delivered(inv, { error: toErrorInfo(err) }, took());
+          throw err;
+        }
+        options.local!.delivered(inv, result, took());
+        return outcome(result);
       }
       const payloadObject = await offloadIfLarge(
         nc,

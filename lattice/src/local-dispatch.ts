@@ -34,10 +34,32 @@ export interface LocalTarget {
   serve(inv: lattice.Invocation, parent: Context): Promise<lattice.IInvocationResult>;
 }
 
+/** Told of every call delivered locally (the host mirrors spied ones: they never cross NATS). */
+export type LocalCallObserver = (
+  inv: lattice.Invocation,
+  result: lattice.IInvocationResult,
+  durationUs: number,
+) => void;
+
 /** The targets served in one process, by rpc subject; see the module comment. */
 export class LocalDispatch {
   readonly #targets = new Map<string, LocalTarget[]>();
   #turn = 0;
+  #observer: LocalCallObserver | undefined;
+
+  /** Sets who is told of each local call (one observer: the host). */
+  observe(observer: LocalCallObserver | undefined): void {
+    this.#observer = observer;
+  }
+
+  /** Tells the observer of a call delivered locally; an observer that throws is not the caller's problem. */
+  delivered(inv: lattice.Invocation, result: lattice.IInvocationResult, durationUs: number): void {
+    try {
+      this.#observer?.(inv, result, durationUs);
+    } catch {
+      // Observation must never fail a call.
+    }
+  }
 
   /** Registers `target` as serving `subject`; the function returned removes it (idempotent). */
   add(subject: string, target: LocalTarget): () => void {
@@ -100,6 +122,10 @@ class ScopedDispatch extends LocalDispatch {
 
   override serves(subject: string): boolean {
     return this.parent.serves(subject);
+  }
+
+  override delivered(inv: lattice.Invocation, result: lattice.IInvocationResult, durationUs: number): void {
+    this.parent.delivered(inv, result, durationUs);
   }
 }
 

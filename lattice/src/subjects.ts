@@ -38,7 +38,8 @@ export type ControlOp =
   | 'actor.update'
   | 'claims.get'
   | 'provider.start'
-  | 'provider.stop';
+  | 'provider.stop'
+  | 'spy.watch';
 
 /** Operations sent to one host; the host id is the last token. */
 export const HOST_TARGETED_OPS: ReadonlySet<ControlOp> = new Set<ControlOp>([
@@ -70,7 +71,8 @@ export type EventType =
   | 'config_deleted'
   | 'provider_started'
   | 'provider_stopped'
-  | 'provider_health';
+  | 'provider_health'
+  | 'local_call';
 
 /** Subject builders for one lattice. */
 export class Subjects {
@@ -97,6 +99,8 @@ export class Subjects {
     }));
     // Lattice-wide queries any one host can answer (the data lives in KV).
     subs.push({ op: 'claims.get', subject: this.control('claims.get'), queue: this.control('claims.get') });
+    // Every host hears that a spy watches an actor (it mirrors that actor's local calls).
+    subs.push({ op: 'spy.watch', subject: this.control('spy.watch') });
     return subs;
   }
 

@@ -8,12 +8,16 @@
  * invocation subjects sees every call, and subscriptions on the inboxes see the answers
  * (requesters reply to inboxes: `_INBOX.>` for plain NATS clients, the per-user lattice inboxes
  * of a secured lattice's processes), matched to their calls by reply subject. Watching other
- * users' inboxes takes the admin or reader role.
+ * users' inboxes takes the admin or reader role. Calls a host delivers by local dispatch never
+ * cross NATS: the spy asks every host (`spy.watch`, repeated while it runs) to mirror the actor's
+ * local calls as `local_call` events, and shows them like the others, marked `local`.
  */
 import type { Msg } from '@nats-io/transport-node';
 import type { Command } from 'commander';
 import {
   decode,
+  decodeEvent,
+  encode,
   EVENT_TYPES,
   inboxPrefixOf,
   intFlag,
@@ -42,6 +46,9 @@ interface ObserveOptions extends LatticeOptions {
 
 /** How long an unanswered call is remembered by the spy. */
 const FORGET_AFTER_MS = 120_000;
+
+/** How long one spy.watch lasts on the hosts; the spy renews it three times as often. */
+const SPY_WATCH_MS = 6000;
 
 /** Protobuf types of the known contract operations: request and response. */
 const PAYLOAD_TYPES: Record<string, [{ decode(b: Uint8Array): object }, { decode(b: Uint8Array): object }]> = {
@@ -92,6 +99,12 @@ function eventSummary(e: LatticeEvent): string {
   if (e.type === 'host_heartbeat') {
     const inv = e.data.inventory;
     return `hostId=${inv?.host?.hostId ?? '?'} actors=${inv?.actors?.length ?? 0} providers=${inv?.providers?.length ?? 0}`;
+  }
+  if (e.type === 'local_call') {
+    const inv = e.data.invocation;
+    const err = e.data.result?.error;
+    const outcome = err?.code ? `error=${err.code}` : 'ok';
+    return `${inv?.source || '?'} → ${inv?.target} ${inv?.operation} (${(e.data.durationUs ?? 0) / 1000} ms, local) ${outcome}`;
   }
   const body = e.data as Record<string, unknown>;
   // Some events nest the subject of the event (actor_started.actor, provider_started.provider).
@@ -177,6 +190,8 @@ function registerEvents(program: Command): void {
 /** A call seen by the spy, waiting for its answer. */
 interface SeenCall {
   direction: 'in' | 'out';
+  /** Delivered by local dispatch (mirrored by its host), not seen on the bus. */
+  local?: boolean;
   source: string;
   target: string;
   operation: string;
@@ -208,43 +223,32 @@ function registerSpy(program: Command): void {
         else process.stdout.write(`${text}\n`);
         counter.printed();
       };
-      const onCall = (msg: Msg): void => {
-        let inv: lattice.Invocation;
-        try {
-          inv = decode(lattice.Invocation, msg.data, 'invocation');
-        } catch {
-          return;
-        }
+      const showCall = (inv: lattice.IInvocation, key: string, local: boolean): void => {
         const direction: SeenCall['direction'] | undefined =
           inv.target === actorId ? 'in' : inv.source === actorId ? 'out' : undefined;
         if (!direction) return;
         const call = {
           direction,
-          source: inv.source,
-          target: inv.target,
-          operation: inv.operation,
+          source: inv.source ?? '',
+          target: inv.target ?? '',
+          operation: inv.operation ?? '',
           startedMs: Date.now(),
+          ...(local ? { local: true } : {}),
         };
-        if (msg.reply) calls.set(msg.reply, call);
+        if (key) calls.set(key, call);
         const payload = inv.payloadObject
           ? `(object ${inv.payloadObject})`
-          : describePayload(inv.operation, inv.payload, 0);
+          : describePayload(call.operation, inv.payload ?? new Uint8Array(), 0);
         emit(
           { kind: 'call', ...call, id: inv.id, link: inv.linkName, payload },
-          `${clock(call.startedMs)}  → ${direction.padEnd(3)}  ${inv.source || '?'} → ${inv.target}  ${inv.operation}  ${JSON.stringify(payload)}`,
+          `${clock(call.startedMs)}  → ${direction.padEnd(3)}  ${call.source || '?'} → ${call.target}  ${call.operation}  ${JSON.stringify(payload)}${local ? '  (local)' : ''}`,
         );
       };
-      const onAnswer = (msg: Msg): void => {
-        const call = calls.get(msg.subject);
+      const showAnswer = (key: string, result: lattice.IInvocationResult, tookMs?: number): void => {
+        const call = calls.get(key);
         if (!call) return;
-        calls.delete(msg.subject);
-        const ms = Date.now() - call.startedMs;
-        let result: lattice.InvocationResult;
-        try {
-          result = decode(lattice.InvocationResult, msg.data, 'invocation result');
-        } catch {
-          return;
-        }
+        calls.delete(key);
+        const ms = tookMs ?? Date.now() - call.startedMs;
         const base = { kind: 'answer', ...call, ms };
         if (result.error?.code) {
           emit(
@@ -254,15 +258,64 @@ function registerSpy(program: Command): void {
         } else {
           const payload = result.payloadObject
             ? `(object ${result.payloadObject})`
-            : describePayload(call.operation, result.payload, 1);
+            : describePayload(call.operation, result.payload ?? new Uint8Array(), 1);
           emit(
             { ...base, ok: true, hostId: result.hostId, payload },
             `${clock(Date.now())}  ← ok    ${call.operation} (${ms} ms)  ${JSON.stringify(payload)}`,
           );
         }
       };
+      const onCall = (msg: Msg): void => {
+        let inv: lattice.Invocation;
+        try {
+          inv = decode(lattice.Invocation, msg.data, 'invocation');
+        } catch {
+          return;
+        }
+        showCall(inv, msg.reply ?? '', false);
+      };
+      const onAnswer = (msg: Msg): void => {
+        if (!calls.has(msg.subject)) return;
+        let result: lattice.InvocationResult;
+        try {
+          result = decode(lattice.InvocationResult, msg.data, 'invocation result');
+        } catch {
+          return;
+        }
+        showAnswer(msg.subject, result);
+      };
+      const onLocalCall = (msg: Msg): void => {
+        let e: LatticeEvent;
+        try {
+          e = decodeEvent(msg.data, msg.subject);
+        } catch {
+          return;
+        }
+        if (e.type !== 'local_call' || !e.data.invocation) return;
+        const key = `local:${e.source}:${e.data.invocation.id}`;
+        showCall(e.data.invocation, key, true);
+        showAnswer(
+          key,
+          { ...e.data.result, hostId: e.data.result?.hostId || e.data.hostId },
+          Math.round((e.data.durationUs ?? 0) / 1000),
+        );
+      };
+      // Hosts mirror the actor's local calls while this watch is renewed (it lapses on its own).
+      const watch = (): void => {
+        try {
+          client.nc.publish(
+            client.subjects.control('spy.watch'),
+            encode(lattice.SpyWatchRequest, { actorId, forMs: SPY_WATCH_MS }),
+          );
+        } catch {
+          // The connection is closing: the watch lapses.
+        }
+      };
       const subs = [
         client.nc.subscribe(client.subjects.allInvocations(), { callback: (err, msg) => void (err || onCall(msg)) }),
+        client.nc.subscribe(client.subjects.eventsOf('local_call'), {
+          callback: (err, msg) => void (err || onLocalCall(msg)),
+        }),
         ...['_INBOX.>', `${inboxPrefixOf('*')}.>`].map((inboxes) =>
           client.nc.subscribe(inboxes, { callback: (err, msg) => void (err || onAnswer(msg)) }),
         ),
@@ -271,10 +324,13 @@ function registerSpy(program: Command): void {
         const old = Date.now() - FORGET_AFTER_MS;
         for (const [k, c] of calls) if (c.startedMs < old) calls.delete(k);
       }, 10_000);
+      watch();
+      const renew = setInterval(watch, SPY_WATCH_MS / 3);
       await client.nc.flush();
       if (!opts.json) note(`spying on actor "${actorId}" in lattice "${client.lattice}" (Ctrl-C to stop)`);
       const lost = await untilStopped(client, counter.done);
       clearInterval(sweep);
+      clearInterval(renew);
       for (const s of subs) s.unsubscribe();
       if (lost) process.exitCode = 5;
     });

@@ -51,6 +51,9 @@ function waitOf(requestedMs: number, fallbackMs: number): number {
   return Math.min(requestedMs || fallbackMs, MAX_TIMER_MS);
 }
 
+/** How long a spy's watch lasts when it names no duration. */
+const DEFAULT_SPY_WATCH_MS = 5000;
+
 /** Control handlers bound to one host. */
 export class ControlHandlers {
   constructor(private readonly host: LatticeHost) {}
@@ -89,6 +92,11 @@ export class ControlHandlers {
         return this.#ack(
           await this.host.supervisor.stop(decode(lattice.StopProviderRequest, msg.data, 'stop-provider request')),
         );
+      case 'spy.watch': {
+        const req = decode(lattice.SpyWatchRequest, msg.data, 'spy watch request');
+        this.host.spied.watch(checkToken('actor id', req.actorId), req.forMs || DEFAULT_SPY_WATCH_MS);
+        return null;
+      }
     }
   }
 

@@ -34,6 +34,8 @@ import { LinkTable } from './link-table.js';
 import { ProviderSupervisor } from '../providers/supervisor.js';
 import type { SupervisedProvider } from '../providers/supervised-provider.js';
 import { friendlyName, hostId, resolveLabels } from './identity.js';
+import { mirrorOf } from './local-call-mirror.js';
+import { SpiedActors } from './spied-actors.js';
 import { ProviderCredentials } from '../providers/credentials.js';
 import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
 import type { RunningActor } from './running-actor.js';
@@ -62,6 +64,8 @@ export class LatticeHost {
   readonly jail: FileJail;
   /** The actors and providers served in this process, for calls that skip NATS (absent when turned off). */
   readonly local: LocalDispatch | undefined;
+  /** The actors a spy watches: their local calls are mirrored as `local_call` events. */
+  readonly spied = new SpiedActors();
   #nc: NatsConnection | undefined;
   #controlSubs: Subscription[] = [];
   #heartbeat: NodeJS.Timeout | undefined;
@@ -86,6 +90,11 @@ export class LatticeHost {
     this.logger = logger.child({ host: this.id.slice(0, 12), lattice: options.lattice });
     this.jail = FileJail.create('host', options.allowDirs, options.maxModuleBytes);
     this.local = options.localDispatch ? new LocalDispatch() : undefined;
+    this.local?.observe((inv, result, durationUs) => {
+      if (this.spied.has(inv.source) || this.spied.has(inv.target)) {
+        this.publish('local_call', { hostId: this.id, ...mirrorOf(inv, result), durationUs });
+      }
+    });
     this.runtime = ActorRuntime.create({ ...options.runtime, logger: this.logger });
   }
 

@@ -91,7 +91,14 @@ export function rolePermissions(subjects: Subjects, role: Role): RolePermissions
     case 'reader':
       return {
         pub: {
-          allow: [subjects.control('host.ping'), `${ctl}.host.inventory.*`, subjects.control('claims.get'), ...JS_READ],
+          allow: [
+            subjects.control('host.ping'),
+            `${ctl}.host.inventory.*`,
+            subjects.control('claims.get'),
+            // `spy` asks hosts to mirror an actor's local calls (they never cross NATS otherwise).
+            subjects.control('spy.watch'),
+            ...JS_READ,
+          ],
           deny: [],
         },
         // Watching invocations and their answers (`spy`: answers go to the callers' inboxes) is
@@ -120,6 +127,7 @@ export function rolePermissions(subjects: Subjects, role: Role): RolePermissions
             subjects.control('host.ping'),
             subjects.control('actor.auction'),
             subjects.control('claims.get'),
+            subjects.control('spy.watch'),
             `${rpc}.*`,
             `${evt}.>`,
             inbox,

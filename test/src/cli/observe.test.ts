@@ -1,7 +1,9 @@
 /**
  * `wasmesh events` and `wasmesh spy` against a real lattice (nats-server and a host process): the
  * events of an actor start arrive; the spy shows a call into an actor, the contract call it makes
- * to a provider and both answers, decoded; bad arguments are usage errors.
+ * to a provider and both answers, decoded — also when that call never crosses NATS (the provider
+ * runs in the host process: its host mirrors the local call for the spy); bad arguments are usage
+ * errors.
  */
 import { readFileSync } from 'node:fs';
 import { type LinkState } from '@wasmesh/lattice';
@@ -99,6 +101,53 @@ test('spy: shows the call into the actor, its call to a provider, and both answe
   expect(lines[0]).toMatchObject({ target: 'tb', payload: 'test:echo/default/Echo/peek-a-boo' });
   expect(lines[1]).toMatchObject({ source: 'tb', target: 'echo-prov', payload: 'peek-a-boo' });
   expect(lines[3]).toMatchObject({ ok: true, payload: 'peek-a-boo' });
+});
+
+test('spy: a call delivered by local dispatch (an in-process provider) is mirrored by its host and shown', async () => {
+  const host = lat.hosts[0]!;
+  await lat.client.control.startProvider({
+    hostId: host.hostId,
+    providerId: 'faulty',
+    artifactRef: providerFixturePath('faulty-provider'),
+    mode: 'in-process',
+  });
+  const ref = await (await lat.client.objects()).pushArtifact(readFileSync(actorPath('testbed')));
+  await lat.client.control.startActor({ hostId: host.hostId, actorId: 'tb-local', artifactRef: ref });
+  const events = new EventLog(lat.client, ['link_status']);
+  await state.putLink({ sourceId: 'tb-local', contract: 'test:faulty', targetId: 'faulty' });
+  await events.find((e) => e.type === 'link_status' && e.data.link?.sourceId === 'tb-local');
+  events.close();
+
+  const spy = wasmesh(['spy', 'tb-local', '--json', '--count', '4'], env);
+  let finished = false;
+  void spy.then(() => (finished = true));
+  await until(
+    'the spy to see the local call',
+    async () => {
+      if (finished) return true;
+      await lat.client.invoke('tb-local', 'CallContract', Buffer.from('test:faulty/default/Echo/in-process'), {
+        timeoutMs: 5000,
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      return finished;
+    },
+    20_000,
+  );
+  const r = await spy;
+  expect(r.code).toBe(0);
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  const local = lines.filter((l) => l.local === true);
+  expect(local.map((l) => [l.kind, l.direction, l.operation])).toEqual([
+    ['call', 'out', 'Echo'],
+    ['answer', 'out', 'Echo'],
+  ]);
+  expect(local[0]).toMatchObject({ source: 'tb-local', target: 'faulty', payload: 'in-process' });
+  expect(local[1]).toMatchObject({ ok: true, payload: 'in-process', hostId: 'faulty' });
+  // The call into the actor came over the bus, as before.
+  expect(lines.find((l) => l.kind === 'call' && l.direction === 'in')).toMatchObject({ target: 'tb-local' });
 });
 
 test('spy: an invalid actor id is a usage error', async () => {

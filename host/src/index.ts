@@ -14,8 +14,8 @@ export type {
 } from './runtime/runtime.js';
 export type { ActorOptions, RuntimeOptions, ResolvedRuntimeOptions } from './runtime/options.js';
 export { ActorError, RUNTIME_ERROR_CODES, type RuntimeErrorCode } from './runtime/errors.js';
-export { LatticeHost, HOST_VERSION, type HostState } from './host/host.js';
-export type { HostOptions, ResolvedHostOptions } from './host/options.js';
+export { LatticeHost, HOST_VERSION, type HostState } from './node/host.js';
+export type { HostOptions, ResolvedHostOptions } from './node/options.js';
 export { resolveProviderEntry, resolveInProcessModule } from './providers/reference.js';
 export { providerEnvironment } from './providers/environment.js';
 export { SupervisedProvider, type ProviderDescription, type ProviderState } from './providers/supervised-provider.js';

@@ -3,7 +3,7 @@
  * `host.stop`), then drains: in-flight invocations finish, host_stopped is published, NATS flushed.
  */
 import { createLogger, setupTelemetry } from '@wasmesh/lattice';
-import { LatticeHost } from '../host/host.js';
+import { LatticeHost } from '../node/host.js';
 import type { ProviderMode } from '@wasmesh/lattice';
 
 /** Parsed flags of `wasmesh host`. */

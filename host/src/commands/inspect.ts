@@ -4,7 +4,7 @@
  */
 import { errorJson, readInputFile, type ActorClaims, type ClaimsReport } from '@wasmesh/lattice';
 import { ActorRuntime } from '../runtime/runtime.js';
-import { claimsOf } from '../host/admission.js';
+import { claimsOf } from '../actors/admission.js';
 
 /** The claims of a module as `--json` prints them: `null` when unsigned. */
 function claimsJson(report: ClaimsReport): Record<string, unknown> | null {

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { bytesJson, parseTrustedIssuers, payloadFrom, readInputFile } from '@wasmesh/lattice';
-import { admitModule } from '../host/admission.js';
+import { admitModule } from '../actors/admission.js';
 import { ActorRuntime } from '../runtime/runtime.js';
 import { terminalLogger } from './output.js';
 

@@ -19,6 +19,8 @@ export interface NativeRuntimeOptions {
   maxWasmStackBytes: number;
   epochTickUs: number;
   cacheDir?: string;
+  /** Spin for a lone invocation's outcome (JS thread) and linger for the next job (worker), µs. */
+  spinWaitUs: number;
 }
 
 /** Actor limits as the addon takes them (every field set). */
@@ -71,17 +73,18 @@ export type NativeHostCall = (
 /**
  * A batch of invocation outcomes. `lengths[i]` is the byte length of invocation `ids[i]`'s
  * response within `data` (responses are stored back to back), or -1 when it failed: its error
- * is then the next entry of `errors`, as the addon's `{code, message, ...}` JSON text.
+ * is then the next entry of `errors`, as the addon's `{code, message, ...}` JSON text. Fields
+ * that would be empty are absent.
  */
 export interface NativeCompletions {
-  ids: Uint32Array;
-  lengths: Int32Array;
+  ids: number[];
+  lengths: number[];
   data: Buffer;
-  errors: string[];
+  errors?: string[];
   /** Guest log lines written since the last batch: invocation id, level and text of each. */
-  logIds: Uint32Array;
-  logLevels: string[];
-  logLines: string[];
+  logIds?: number[];
+  logLevels?: string[];
+  logLines?: string[];
 }
 
 /** A loaded actor in the addon. */
@@ -103,9 +106,12 @@ export interface NativeRuntime {
   close(): void;
   /** References (keeps Node alive) or unreferences the wake-up callback. */
   setActive(active: boolean): void;
-  /** Every outcome finished since the last call. */
-  takeCompleted(): NativeCompletions;
-  /** Busy-waits up to `maxMicros` for an outcome; true when `takeCompleted` has one. */
+  /** Every outcome finished since the last call; `null` when there is none. */
+  takeCompleted(): NativeCompletions | null;
+  /**
+   * Busy-waits up to `maxMicros` for an outcome; true when `takeCompleted` must be called (no
+   * wake-up comes for outcomes ready by then). Called at the end of every turn that invoked.
+   */
   waitCompleted(maxMicros: number): boolean;
 }
 

@@ -17,6 +17,12 @@ interface Entry {
   log: (level: string, line: string) => void;
 }
 
+/** Schedules the end-of-turn check (see `submitted`). */
+const SETTLED = Promise.resolve();
+
+/** Stands in for the fields a batch leaves out when they are empty. */
+const NONE: readonly never[] = [];
+
 /** The table of outstanding invocations of one runtime. */
 export class PendingInvocations {
   readonly #entries = new Map<number, Entry>();
@@ -29,7 +35,7 @@ export class PendingInvocations {
    */
   constructor(
     private readonly setActive: (active: boolean) => void,
-    private readonly takeCompleted: () => NativeCompletions,
+    private readonly takeCompleted: () => NativeCompletions | null,
     private readonly waitCompleted: (maxMicros: number) => boolean,
     /** How long a lone invocation is awaited by spinning before yielding to the event loop. */
     private readonly spinWaitUs: number,
@@ -40,16 +46,21 @@ export class PendingInvocations {
    * outstanding once the current turn of JS is done, the JS thread spins briefly for its outcome:
    * a lone call finishes in tens of microseconds, while waking the event loop from idle costs
    * about as much again. The check waits for the end of the turn (a microtask), so callers that
-   * issue several invocations in one turn (closed loops, bursts of messages) never spin.
+   * issue several invocations in one turn (closed loops, bursts of messages) never spin; they
+   * only look once. Either way the addon sends no wake-up for outcomes ready by then.
    */
   submitted(): void {
     if (this.spinWaitUs === 0 || this.#spinCheckQueued) return;
     this.#spinCheckQueued = true;
-    queueMicrotask(() => {
-      this.#spinCheckQueued = false;
-      if (this.#entries.size === 1 && this.waitCompleted(this.spinWaitUs)) this.drain();
-    });
+    // A promise reaction rather than queueMicrotask, which makes an AsyncResource per call
+    // (about 0.7 µs each, and 130 µs on its first use in a process).
+    void SETTLED.then(this.#endOfTurn);
   }
+
+  readonly #endOfTurn = (): void => {
+    this.#spinCheckQueued = false;
+    if (this.waitCompleted(this.#entries.size === 1 ? this.spinWaitUs : 0)) this.drain();
+  };
 
   /** Invocations outstanding. */
   get size(): number {
@@ -75,7 +86,9 @@ export class PendingInvocations {
    * per batch (a copy of each would cost more than it saves).
    */
   readonly drain = (): void => {
-    const { ids, lengths, data, errors, logIds, logLevels, logLines } = this.takeCompleted();
+    const batch = this.takeCompleted();
+    if (!batch) return;
+    const { ids, lengths, data, errors = NONE, logIds = NONE, logLevels = NONE, logLines = NONE } = batch;
     // Logs first: an invocation's log lines come before its outcome.
     for (let i = 0; i < logIds.length; i++) this.#entries.get(logIds[i]!)?.log(logLevels[i]!, logLines[i]!);
     let offset = 0;

@@ -157,7 +157,10 @@ export class ActorRuntime {
     this.#ensureRunning();
     const name = options.name ?? 'actor';
     const dto = toNativeActorOptions(options, this.options);
-    const log = (bindings.logger ?? this.logger).child({ actor: name });
+    const logger = bindings.logger ?? this.logger;
+    // The child logger is made on the first guest log line: making one costs more than the rest
+    // of a cached load, and most actors never log.
+    let log: Logger | undefined;
     const handler = bindings.hostCall;
     const hostCall = handler
       ? async (invocation: number, binding: string, namespace: string, operation: string, payload: Buffer) => {
@@ -173,6 +176,7 @@ export class ActorRuntime {
         }
       : undefined;
     const onLog = (level: string, line: string): void => {
+      log ??= logger.child({ actor: name });
       if (level === 'warn') log.warn({ stream: 'guest' }, line);
       else log.info({ stream: 'guest' }, line);
     };
@@ -184,7 +188,9 @@ export class ActorRuntime {
       throw fromNative(err, { actor: name });
     }
     native ??= await mapNative(() => this.native.load(toBuffer(wasm), dto, hostCall), { actor: name });
-    log.debug({ hash: native.hash, source: native.source }, 'actor loaded');
+    if (logger.isLevelEnabled('debug')) {
+      logger.debug({ actor: name, hash: native.hash, source: native.source }, 'actor loaded');
+    }
     return new Actor(native, this.pending, name, onLog);
   }
 

@@ -103,19 +103,46 @@ impl Actor {
         payload: Vec<u8>,
         timeout: Option<Duration>,
     ) -> Result<Vec<u8>> {
+        let mut outcome = None;
+        self.invoke_then(invocation, operation, payload, timeout, |r| outcome = Some(r)).await;
+        outcome.unwrap_or_else(|| Err(Error::internal("the invocation ended without an outcome")))
+    }
+
+    /// [`Actor::invoke_as`], handing the outcome to `deliver` as soon as it is known, before the
+    /// instance is torn down: resetting its memory, table and stack for the next user takes a few
+    /// microseconds, and tens on a pool slot's first use, which a caller need not wait for.
+    /// Until this returns the invocation still holds its pool slot and counts as in flight.
+    pub async fn invoke_then(
+        &self,
+        invocation: u64,
+        operation: &str,
+        payload: Vec<u8>,
+        timeout: Option<Duration>,
+        deliver: impl FnOnce(Result<Vec<u8>>),
+    ) {
         let a = &self.inner;
         let timeout = timeout.unwrap_or(a.limits.timeout);
         let start = Instant::now();
         let deadline = start + timeout;
         let tdeadline = tokio::time::Instant::from_std(deadline);
-        let _actor_permit = acquire(&a.concurrency, tdeadline, timeout).await?;
-        let _slot = acquire(&a.shared.slots, tdeadline, timeout).await?;
-        match tokio::time::timeout_at(tdeadline, self.run(invocation, operation, payload, deadline, timeout)).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::Timeout { timeout, queued: false }),
+        let permits = match acquire(&a.concurrency, tdeadline, timeout).await {
+            Ok(p) => (p, acquire(&a.shared.slots, tdeadline, timeout).await),
+            Err(e) => return deliver(Err(e)),
+        };
+        let _permits = match permits {
+            (p, Ok(slot)) => (p, slot),
+            (_, Err(e)) => return deliver(Err(e)),
+        };
+        let mut deliver = Some(deliver);
+        let run = self.run(invocation, operation, payload, deadline, timeout, &mut deliver);
+        if tokio::time::timeout_at(tdeadline, run).await.is_err()
+            && let Some(d) = deliver.take()
+        {
+            d(Err(Error::Timeout { timeout, queued: false }));
         }
     }
 
+    /// Runs the call in a fresh instance and hands its outcome to `deliver` before dropping it.
     async fn run(
         &self,
         invocation: u64,
@@ -123,9 +150,30 @@ impl Actor {
         payload: Vec<u8>,
         deadline: Instant,
         timeout: Duration,
-    ) -> Result<Vec<u8>> {
-        let a = &self.inner;
+        deliver: &mut Option<impl FnOnce(Result<Vec<u8>>)>,
+    ) {
         let (op_len, len) = (operation.len() as i32, payload.len() as i32);
+        let mut store = match self.store(invocation, operation, payload, deadline) {
+            Ok(s) => s,
+            Err(e) => {
+                if let Some(d) = deliver.take() {
+                    d(Err(e));
+                }
+                return;
+            }
+        };
+        let outcome = self.call_guest(&mut store, op_len, len).await;
+        let state = store.data_mut();
+        state.flush_stdio();
+        let result = classify(outcome, state, operation, timeout, self.inner.limits.fuel);
+        if let Some(d) = deliver.take() {
+            d(result);
+        }
+    }
+
+    /// A store for one invocation, with the actor's limits and the deadline armed.
+    fn store(&self, invocation: u64, operation: &str, payload: Vec<u8>, deadline: Instant) -> Result<Store<InvocationState>> {
+        let a = &self.inner;
         let state = InvocationState::new(
             invocation,
             operation.to_owned(),
@@ -146,10 +194,7 @@ impl Actor {
         store.epoch_deadline_callback(move |_| {
             Ok(if Instant::now() >= deadline { UpdateDeadline::Interrupt } else { UpdateDeadline::Yield(1) })
         });
-        let outcome = self.call_guest(&mut store, op_len, len).await;
-        let state = store.data_mut();
-        state.flush_stdio();
-        classify(outcome, state, operation, timeout, a.limits.fuel)
+        Ok(store)
     }
 
     async fn call_guest(&self, store: &mut Store<InvocationState>, op_len: i32, len: i32) -> wasmtime::Result<i32> {

@@ -45,28 +45,24 @@ impl ModuleCache {
         self.memory.lock().map(|m| m.len()).unwrap_or(0)
     }
 
-    /// Whether `hash` is compiled in memory or on disk, i.e. `get_or_compile` will not compile.
-    pub(crate) fn contains(&self, engine_key: &str, hash: &str) -> bool {
-        let key = (engine_key.to_owned(), hash.to_owned());
-        self.memory.lock().is_ok_and(|m| m.contains_key(&key))
-            || self.dir.as_ref().is_some_and(|d| d.join(engine_key).join(format!("{hash}.cwasm")).is_file())
-    }
-
-    /// Returns the compiled module for `wasm` (whose SHA-256 hex is `hash`).
+    /// Returns the compiled module for `wasm` (whose SHA-256 hex is `hash`), compiling it when
+    /// it is in neither cache; with `compile` false, `None` instead.
     pub(crate) fn get_or_compile(
         &self,
         engine: &Engine,
         engine_key: &str,
         hash: &str,
         wasm: &[u8],
-    ) -> Result<(Module, CacheSource)> {
+        compile: bool,
+    ) -> Result<Option<(Module, CacheSource)>> {
         let key = (engine_key.to_owned(), hash.to_owned());
         if let Some(m) = self.memory.lock().map_err(Error::internal)?.get(&key) {
-            return Ok((m.clone(), CacheSource::Memory));
+            return Ok(Some((m.clone(), CacheSource::Memory)));
         }
         let path = self.dir.as_ref().map(|d| d.join(engine_key).join(format!("{hash}.cwasm")));
         let (module, source) = match path.as_deref().and_then(|p| load_artifact(engine, p)) {
             Some(m) => (m, CacheSource::Disk),
+            None if !compile => return Ok(None),
             None => {
                 let m = Module::new(engine, wasm).map_err(|e| Error::InvalidModule { message: format!("{e:#}") })?;
                 if let Some(p) = &path {
@@ -77,7 +73,7 @@ impl ModuleCache {
             }
         };
         self.memory.lock().map_err(Error::internal)?.insert(key, module.clone());
-        Ok((module, source))
+        Ok(Some((module, source)))
     }
 }
 

@@ -118,42 +118,53 @@ impl Runtime {
         Ok(self.inner.metered.get_or_init(|| set))
     }
 
-    fn compile(&self, set: &EngineSet, wasm: &[u8]) -> Result<(Module, String, crate::CacheSource)> {
+    /// The module for `wasm` from the caches, or compiled when `compile` (else `None`).
+    fn compile(
+        &self,
+        set: &EngineSet,
+        wasm: &[u8],
+        compile: bool,
+    ) -> Result<Option<(Module, String, crate::CacheSource)>> {
         module_check::check_header(wasm)?;
         let hash = hex::encode(Sha256::digest(wasm));
-        let (module, source) = self.inner.cache.get_or_compile(&set.engine, &set.key, &hash, wasm)?;
-        Ok((module, hash, source))
-    }
-
-    /// Whether loading `wasm` (with or without fuel) would find compiled code in the memory or
-    /// disk cache, so that `load` is quick enough to run without moving to a blocking thread.
-    pub fn is_precompiled(&self, wasm: &[u8], metered: bool) -> bool {
-        let key = match (metered, self.inner.metered.get()) {
-            (false, _) => &self.inner.standard.key,
-            (true, Some(set)) => &set.key,
-            (true, None) => return false,
-        };
-        self.inner.cache.contains(key, &hex::encode(Sha256::digest(wasm)))
+        let found = self.inner.cache.get_or_compile(&set.engine, &set.key, &hash, wasm, compile)?;
+        Ok(found.map(|(module, source)| (module, hash, source)))
     }
 
     /// Validates, compiles (or fetches from the cache) and links an actor. Blocking: compiling
     /// can take a while, so async callers run it on a blocking thread.
     pub fn load(&self, wasm: &[u8], limits: ActorLimits, host: Arc<dyn Host>) -> Result<Actor> {
+        self.load_with(wasm, limits, host, true)?.ok_or_else(|| Error::internal("compiling was allowed but gave no module"))
+    }
+
+    /// [`Runtime::load`] when the compiled code is in the memory or disk cache, `None` when it
+    /// would have to be compiled. Quick (no compiling, no wasm runs: hash, map the artifact,
+    /// link), so an async caller can run it in place instead of moving to a blocking thread.
+    pub fn load_cached(&self, wasm: &[u8], limits: ActorLimits, host: Arc<dyn Host>) -> Result<Option<Actor>> {
+        if limits.fuel.is_some() && self.inner.metered.get().is_none() {
+            // Making the metered engine is slow; `load` does it on its thread.
+            return Ok(None);
+        }
+        self.load_with(wasm, limits, host, false)
+    }
+
+    fn load_with(&self, wasm: &[u8], limits: ActorLimits, host: Arc<dyn Host>, compile: bool) -> Result<Option<Actor>> {
         self.ensure_open()?;
         limits.validate(&self.inner.cfg)?;
         let set = self.engine_set(limits.fuel.is_some())?;
-        let (module, hash, source) = self.compile(set, wasm)?;
+        let Some((module, hash, source)) = self.compile(set, wasm, compile)? else { return Ok(None) };
         module_check::check_exports(&module)?;
         let pre = set.linker.instantiate_pre(&module).map_err(|e| Error::InvalidModule {
             message: format!("{e:#}; wasmesh provides the waPC imports (module `wapc`) and WASI preview1 (`wasi_snapshot_preview1`)"),
         })?;
-        Actor::new(self.inner.shared.clone(), (*set.engine).clone(), pre, limits, host, hash, source)
+        Actor::new(self.inner.shared.clone(), (*set.engine).clone(), pre, limits, host, hash, source).map(Some)
     }
 
     /// Describes a module and says whether it is a valid actor, without keeping it loaded.
     pub fn inspect(&self, wasm: &[u8]) -> Result<ModuleInfo> {
         let set = &self.inner.standard;
-        let (module, hash, _) = self.compile(set, wasm)?;
+        let (module, hash, _) =
+            self.compile(set, wasm, true)?.ok_or_else(|| Error::internal("compiling was allowed but gave no module"))?;
         let (imports, exports) = module_check::items(&module);
         let problem = module_check::check_exports(&module).err().or_else(|| {
             set.linker.instantiate_pre(&module).err().map(|e| Error::InvalidModule { message: format!("{e:#}") })

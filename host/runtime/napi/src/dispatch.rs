@@ -5,15 +5,26 @@
 //! submission queue and spawns one drain task per batch; workers append outcomes to a completion
 //! queue and wake JS once per batch, and JS takes every finished outcome in one call (one buffer
 //! holding all responses). Under load, many invocations share each wake-up.
+//!
+//! A lone caller (one invocation at a time, e.g. a sequential loop) gets no batching, so both
+//! wake-ups sit on its latency: waking a parked worker costs 20-30 µs on a busy 2-core machine,
+//! more than the invocation itself. So both sides linger briefly for each other: the JS thread
+//! spins for the outcome (`wait_finished`), and the worker that finished the last invocation in
+//! flight keeps polling the submission queue (yielding to other tasks) for the next one
+//! (`linger`). A worker whose outcome the spinning JS thread will see skips the wake-up call.
+//! Lingering stops as soon as JS leaves its outcome untaken for a few microseconds: then JS is
+//! not running (asleep in its event loop, or waiting for this very core on a busy machine), and
+//! holding the core would only delay it.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use napi::bindgen_prelude::{Buffer, Int32Array, Uint32Array};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Object};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
-use napi_derive::napi;
 use wasmesh_runtime as rt;
 
 use crate::errors::to_js;
@@ -50,70 +61,190 @@ impl Finished {
     }
 }
 
-/// A batch of outcomes as JS receives it (see [`Finished`]).
-#[napi(object)]
-pub struct NativeCompletions {
-    pub ids: Uint32Array,
-    pub lengths: Int32Array,
-    pub data: Buffer,
-    /// `{code, message, ...}` JSON per failed invocation, in order.
-    pub errors: Vec<String>,
-    /// Guest log lines: the invocation that wrote each, its level (`info`, `warn`) and text.
-    pub log_ids: Uint32Array,
-    pub log_levels: Vec<String>,
-    pub log_lines: Vec<String>,
+/// Responses of a batch up to this many bytes in all are copied into a buffer V8 owns; larger
+/// ones are handed over as they are. Making an external buffer (and later finalizing it) costs
+/// more than copying a few KiB, and a lone call pays it on every round trip.
+const COPY_LIMIT: usize = 64 << 10;
+
+/// Jobs waiting for a worker, and whether a worker is lingering for them (then a new job needs
+/// no task of its own).
+#[derive(Default)]
+struct Submitted {
+    jobs: Vec<Job>,
+    lingering: bool,
 }
+
+/// The longest a worker lingers for the next job: a caller slower than this between calls is not
+/// in a tight loop, and the wake-up it then costs is small next to its own pace.
+const LINGER_MAX: Duration = Duration::from_micros(50);
+
+/// How long a lingering worker tolerates its outcome not being taken by JS (see the module doc).
+const UNTAKEN_MAX: Duration = Duration::from_micros(5);
+
+/// The right to linger for the next job, held by at most one task; dropping it (also when a
+/// task unwinds) gives it back, so new jobs spawn their own task again.
+struct LingerRole<'a>(&'a Dispatch);
+
+impl LingerRole<'_> {
+    /// Gives the role back and takes the submitted jobs, in one step: a job submitted between
+    /// the two would find neither a lingering worker nor a reason to spawn a task.
+    fn release(self) -> Vec<Job> {
+        let d = self.0;
+        std::mem::forget(self);
+        let mut q = d.submitted.lock().unwrap_or_else(|p| p.into_inner());
+        q.lingering = false;
+        d.submitted_count.store(0, Ordering::Release);
+        std::mem::take(&mut q.jobs)
+    }
+}
+
+impl Drop for LingerRole<'_> {
+    fn drop(&mut self) {
+        self.0.submitted.lock().unwrap_or_else(|p| p.into_inner()).lingering = false;
+    }
+}
+
+/// `Dispatch::js_state`: JS needs a wake-up call to see new outcomes.
+const JS_IDLE: u8 = 0;
+/// JS will look at the finished queue without a wake-up: it submitted a job this turn and checks
+/// for outcomes at the end of the turn, or it is spinning for one (see `wait_finished`).
+const JS_WATCHING: u8 = 1;
+/// A worker queued an outcome while JS was watching and left the wake-up to it.
+const JS_HANDED_OFF: u8 = 2;
 
 /// The two queues and the JS wake-up callback of one runtime.
 pub(crate) struct Dispatch {
-    submitted: Mutex<Vec<Job>>,
+    submitted: Mutex<Submitted>,
+    /// Jobs in `submitted`, readable without the lock (for `linger`).
+    submitted_count: AtomicUsize,
+    /// Invocations submitted and not finished yet.
+    in_flight: AtomicUsize,
+    /// How long a worker waits for the next job after the last invocation in flight ended.
+    linger: Duration,
     finished: Mutex<Finished>,
     /// Outcomes in `finished`, readable without the lock (for `wait_finished`).
     finished_count: AtomicUsize,
+    /// `JS_IDLE`, `JS_WATCHING` or `JS_HANDED_OFF`.
+    js_state: AtomicU8,
     /// Read-locked by workers to call it, write-locked by JS to ref/unref it.
     wake_js: RwLock<WakeFn>,
 }
 
 impl Dispatch {
-    pub(crate) fn new(wake_js: WakeFn) -> Arc<Self> {
+    /// `spin`: how long JS spins for a lone outcome; workers linger for at most as long (and
+    /// [`LINGER_MAX`]); zero turns lingering off.
+    pub(crate) fn new(wake_js: WakeFn, spin: Duration) -> Arc<Self> {
         Arc::new(Self {
-            submitted: Mutex::new(Vec::new()),
+            submitted: Mutex::new(Submitted::default()),
+            submitted_count: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            linger: spin.min(LINGER_MAX),
             finished: Mutex::new(Finished::default()),
             finished_count: AtomicUsize::new(0),
+            js_state: AtomicU8::new(JS_IDLE),
             wake_js: RwLock::new(wake_js),
         })
     }
 
-    /// Queues `job` (JS thread); the first job of a batch spawns the task that starts them all.
+    /// Queues `job` (JS thread); the first job of a batch spawns the task that starts them all,
+    /// unless a worker lingering for it will take it.
     pub(crate) fn submit(self: &Arc<Self>, job: Job) {
-        let first = {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        if !self.linger.is_zero() {
+            // JS calls `wait_finished` at the end of this turn (see host/src/runtime/pending.ts).
+            let _ = self.js_state.compare_exchange(JS_IDLE, JS_WATCHING, Ordering::AcqRel, Ordering::Acquire);
+        }
+        let spawn = {
             let mut q = self.submitted.lock().unwrap_or_else(|p| p.into_inner());
-            q.push(job);
-            q.len() == 1
+            q.jobs.push(job);
+            self.submitted_count.store(q.jobs.len(), Ordering::Release);
+            q.jobs.len() == 1 && !q.lingering
         };
-        if first {
-            let this = self.clone();
-            napi::bindgen_prelude::spawn(async move {
-                let mut jobs = std::mem::take(&mut *this.submitted.lock().unwrap_or_else(|p| p.into_inner()));
-                // The last job runs in this task; the others get a task each, so idle workers steal
-                // them and every core runs wasm.
-                let last = jobs.pop();
-                for job in jobs {
-                    tokio::spawn(this.clone().run(job));
-                }
-                if let Some(job) = last {
-                    this.run(job).await;
-                }
-            });
+        if spawn {
+            napi::bindgen_prelude::spawn(self.clone().drain(None));
         }
     }
 
-    async fn run(self: Arc<Self>, job: Job) {
-        let outcome = job.actor.invoke_as(u64::from(job.id), &job.operation, job.payload, job.timeout).await;
-        self.finish(job.id, outcome);
+    /// Starts `jobs`, or every submitted job: the last runs in this task, the others get a task
+    /// each, so idle workers steal them and every core runs wasm. Then lingers for more. (Boxed:
+    /// the tasks it spawns may spawn it again.)
+    fn drain(self: Arc<Self>, mut jobs: Option<Vec<Job>>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async move {
+            loop {
+                let mut batch = jobs.take().unwrap_or_else(|| self.take_submitted());
+                let last = batch.pop();
+                for job in batch {
+                    tokio::spawn(self.clone().run_then_linger(job));
+                }
+                let Some(job) = last else { return };
+                let Some(role) = self.run(job).await else { return };
+                match self.linger(role).await {
+                    Some(more) => jobs = Some(more),
+                    None => return,
+                }
+            }
+        })
     }
 
-    fn finish(&self, id: u32, outcome: rt::Result<Vec<u8>>) {
+    async fn run_then_linger(self: Arc<Self>, job: Job) {
+        if let Some(role) = self.run(job).await
+            && let Some(more) = self.linger(role).await
+        {
+            // A task on this worker's own queue: it runs when this one returns, with no wake-up.
+            tokio::spawn(self.clone().drain(Some(more)));
+        }
+    }
+
+    fn take_submitted(&self) -> Vec<Job> {
+        let mut q = self.submitted.lock().unwrap_or_else(|p| p.into_inner());
+        self.submitted_count.store(0, Ordering::Release);
+        std::mem::take(&mut q.jobs)
+    }
+
+    /// Runs `job`; its outcome goes to JS before its instance is torn down. Returns the
+    /// lingering role when this task took it (see `finish`).
+    async fn run(&self, job: Job) -> Option<LingerRole<'_>> {
+        let id = job.id;
+        let mut role = None;
+        job.actor
+            .invoke_then(u64::from(id), &job.operation, job.payload, job.timeout, |outcome| {
+                role = self.finish(id, outcome);
+            })
+            .await;
+        role
+    }
+
+    /// Waits up to `self.linger` for the next jobs, yielding to other tasks between looks, so a
+    /// lone caller's next call starts without waking a parked worker; returns them for this task
+    /// to start. Gives up early when JS leaves the last outcome untaken (see the module doc).
+    async fn linger(&self, role: LingerRole<'_>) -> Option<Vec<Job>> {
+        let start = Instant::now();
+        loop {
+            let waited = start.elapsed();
+            let untaken = self.finished_count.load(Ordering::Acquire) > 0;
+            let give_up = waited >= self.linger || (untaken && waited >= UNTAKEN_MAX);
+            if give_up || self.submitted_count.load(Ordering::Acquire) > 0 {
+                let jobs = role.release();
+                return if jobs.is_empty() { None } else { Some(jobs) };
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Queues invocation `id`'s outcome for JS. When it was the last in flight, its task takes
+    /// the lingering role, before JS can see the outcome, so a job JS submits in reply finds a
+    /// lingering worker instead of spawning a task of its own.
+    fn finish(&self, id: u32, outcome: rt::Result<Vec<u8>>) -> Option<LingerRole<'_>> {
+        let last = self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1;
+        let role = if last && !self.linger.is_zero() {
+            let mut q = self.submitted.lock().unwrap_or_else(|p| p.into_inner());
+            // Queued jobs already have a drain task (spawned when the first was queued).
+            let free = q.jobs.is_empty() && !q.lingering;
+            q.lingering |= free;
+            free.then_some(LingerRole(self))
+        } else {
+            None
+        };
         self.push(|f| {
             f.ids.push(id);
             match outcome {
@@ -127,6 +258,7 @@ impl Dispatch {
                 }
             }
         });
+        role
     }
 
     /// Queues a guest log line of invocation `id` (any thread).
@@ -138,7 +270,8 @@ impl Dispatch {
         });
     }
 
-    /// Adds to the finished queue; the first entry of a batch wakes JS.
+    /// Adds to the finished queue; the first entry of a batch wakes JS, unless JS is watching
+    /// for it (then JS takes it when it looks, see `wait_finished`).
     fn push(&self, add: impl FnOnce(&mut Finished)) {
         let first = {
             let mut f = self.finished.lock().unwrap_or_else(|p| p.into_inner());
@@ -147,40 +280,67 @@ impl Dispatch {
             self.finished_count.store(f.ids.len(), Ordering::Release);
             was_empty
         };
-        if first && let Ok(wake) = self.wake_js.read() {
+        if !first {
+            return;
+        }
+        let handed_off =
+            self.js_state.compare_exchange(JS_WATCHING, JS_HANDED_OFF, Ordering::AcqRel, Ordering::Acquire).is_ok();
+        if !handed_off && let Ok(wake) = self.wake_js.read() {
             wake.call((), ThreadsafeFunctionCallMode::NonBlocking);
         }
     }
 
-    /// Takes every finished outcome (JS thread).
-    pub(crate) fn take(&self) -> NativeCompletions {
+    /// Takes every finished outcome (JS thread) as one object: `ids`, `lengths` and `data`
+    /// (see [`Finished`]), plus `errors`, `logIds`, `logLevels` and `logLines` when there are
+    /// any; `null` when nothing finished. Plain arrays and a copied buffer: for the few outcomes
+    /// of a typical batch they are cheaper to make than typed arrays over Rust memory.
+    pub(crate) fn take<'env>(&self, env: &'env Env) -> napi::Result<Option<Object<'env>>> {
         let f = {
             let mut guard = self.finished.lock().unwrap_or_else(|p| p.into_inner());
             self.finished_count.store(0, Ordering::Release);
             std::mem::take(&mut *guard)
         };
-        NativeCompletions {
-            ids: Uint32Array::new(f.ids),
-            lengths: Int32Array::new(f.lengths),
-            data: f.data.into(),
-            errors: f.errors,
-            log_ids: Uint32Array::new(f.log_ids),
-            log_levels: f.log_levels,
-            log_lines: f.log_lines,
+        if f.is_empty() {
+            return Ok(None);
         }
+        let mut o = Object::new(env)?;
+        o.set("ids", f.ids)?;
+        o.set("lengths", f.lengths)?;
+        if f.data.len() <= COPY_LIMIT {
+            o.set("data", &BufferSlice::copy_from(env, &f.data)?)?;
+        } else {
+            o.set("data", Buffer::from(f.data))?;
+        }
+        if !f.errors.is_empty() {
+            o.set("errors", f.errors)?;
+        }
+        if !f.log_ids.is_empty() {
+            o.set("logIds", f.log_ids)?;
+            o.set("logLevels", f.log_levels)?;
+            o.set("logLines", f.log_lines)?;
+        }
+        Ok(Some(o))
     }
 
     /// Busy-waits up to `max` for an outcome to be ready (JS thread). Used when a single
     /// invocation is outstanding: catching its outcome here saves the JS thread the wake-up from
-    /// its event loop, which dominates the latency of a lone call. Returns whether one is ready.
+    /// its event loop, which dominates the latency of a lone call. Returns whether one is ready;
+    /// then the caller must take the outcomes (a worker may have left the wake-up to it).
+    /// With `max` zero it only looks, ending the watch `submit` began.
     pub(crate) fn wait_finished(&self, max: Duration) -> bool {
+        if self.js_state.swap(JS_WATCHING, Ordering::AcqRel) == JS_HANDED_OFF {
+            self.js_state.store(JS_IDLE, Ordering::Release);
+            return true;
+        }
         let start = Instant::now();
         loop {
             if self.finished_count.load(Ordering::Acquire) > 0 {
+                self.js_state.store(JS_IDLE, Ordering::Release);
                 return true;
             }
             if start.elapsed() >= max {
-                return false;
+                // A worker that queued something meanwhile (log lines) left the wake-up to us.
+                return self.js_state.swap(JS_IDLE, Ordering::AcqRel) == JS_HANDED_OFF;
             }
             std::hint::spin_loop();
         }

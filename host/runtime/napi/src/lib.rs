@@ -12,12 +12,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::{Buffer, Object};
 use napi::{Env, Error as NapiError, Status};
 use napi_derive::napi;
 use wasmesh_runtime as rt;
 
-use crate::dispatch::{Dispatch, Job, NativeCompletions, WakeFn};
+use crate::dispatch::{Dispatch, Job, WakeFn};
 use crate::errors::to_js;
 use crate::host::{HostCallFn, JsHost};
 
@@ -29,6 +29,9 @@ pub struct NativeRuntimeOptions {
     pub max_wasm_stack_bytes: u32,
     pub epoch_tick_us: u32,
     pub cache_dir: Option<String>,
+    /// How long the JS thread spins for a lone invocation's outcome, and a worker lingers for the
+    /// next job after the last one in flight ended (µs; 0: neither).
+    pub spin_wait_us: u32,
 }
 
 /// Per-actor limits (all fields filled in by the TS side).
@@ -116,7 +119,7 @@ impl NativeRuntime {
             epoch_tick: Duration::from_micros(u64::from(opts.epoch_tick_us)),
             cache_dir: opts.cache_dir.map(PathBuf::from),
         };
-        let dispatch = Dispatch::new(wake);
+        let dispatch = Dispatch::new(wake, Duration::from_micros(u64::from(opts.spin_wait_us)));
         dispatch.set_active(&env, false)?;
         // Start napi's tokio runtime (its worker threads) now rather than on the first load.
         napi::bindgen_prelude::spawn(async {});
@@ -129,16 +132,18 @@ impl NativeRuntime {
         self.dispatch.set_active(&env, active)
     }
 
-    /// Busy-waits up to `max_micros` for an outcome; true when `takeCompleted` has one.
+    /// Busy-waits up to `max_micros` for an outcome; true when `takeCompleted` must be called
+    /// (outcomes are ready and no wake-up will come for them). JS calls it at the end of every
+    /// turn in which it invoked (with 0 when it does not spin); see `Dispatch::wait_finished`.
     #[napi]
     pub fn wait_completed(&self, max_micros: u32) -> bool {
         self.dispatch.wait_finished(Duration::from_micros(u64::from(max_micros)))
     }
 
-    /// Every invocation outcome finished since the last call.
+    /// Every invocation outcome finished since the last call, or `null` (see `Dispatch::take`).
     #[napi]
-    pub fn take_completed(&self) -> NativeCompletions {
-        self.dispatch.take()
+    pub fn take_completed<'env>(&self, env: &'env Env) -> napi::Result<Option<Object<'env>>> {
+        self.dispatch.take(env)
     }
 
     /// Loads an actor whose compiled code is in the memory or disk cache, synchronously: that
@@ -152,11 +157,8 @@ impl NativeRuntime {
         host_call: Option<HostCallFn>,
     ) -> napi::Result<Option<NativeActor>> {
         let limits = limits(&opts)?;
-        if !self.inner.is_precompiled(wasm, limits.fuel.is_some()) {
-            return Ok(None);
-        }
-        let actor = self.inner.load(wasm, limits, js_host(host_call, &self.dispatch)).map_err(to_js)?;
-        Ok(Some(NativeActor { inner: actor, dispatch: self.dispatch.clone() }))
+        let actor = self.inner.load_cached(wasm, limits, js_host(host_call, &self.dispatch)).map_err(to_js)?;
+        Ok(actor.map(|inner| NativeActor { inner, dispatch: self.dispatch.clone() }))
     }
 
     /// Validates, compiles (or fetches from the cache) and links an actor on a blocking thread.

@@ -1,6 +1,16 @@
 /**
  * @wasmesh/host: the host node: the actor runtime (wasmtime via the native addon), the lattice host
  * (control API, actors, provider supervision) and the local commands built on them.
+ *
+ * Layout (decided for issue 12: one directory per concern, no import cycles: `node/` builds on
+ * `actors/` and `providers/`, which build on `runtime/`; `actors/` reads only the option types of
+ * node/options.ts, and nothing imports node/host.ts or node/control.ts back):
+ * - `node/`: the `LatticeHost` itself (host.ts), its options, identity and labels, the control API
+ *   handlers (control.ts: decode, delegate, encode) and the spy's view of local calls.
+ * - `actors/`: the actors a host runs: their lifecycle (lifecycle.ts: start, update, stop, claims
+ *   records), module loading and admission, each running actor, and its host calls (with the link table).
+ * - `providers/`: capability providers in both modes and their supervision.
+ * - `runtime/`: the binding of the native wasm runtime; `commands/` and `bin/`: the CLI built on them.
  */
 export { ActorRuntime, Actor } from './runtime/runtime.js';
 export type {

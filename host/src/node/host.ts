@@ -1,8 +1,7 @@
 /**
- * `LatticeHost`: a host node. It joins a lattice over NATS, answers the control API, runs actors
- * and serves their invocations from the bus, heartbeats its inventory, and drains gracefully.
- *
- * It also supervises capability provider processes (see providers.ts).
+ * `LatticeHost`: a host node. It joins a lattice over NATS, answers the control API (control.ts),
+ * runs actors and serves their invocations (../actors/), supervises capability providers
+ * (../providers/), heartbeats its inventory, and drains gracefully.
  *
  * Lifecycle: created → starting → running → draining → stopped. `drain()` stops intake, lets
  * in-flight invocations finish (bounded), stops its providers, publishes host_stopped and flushes NATS; it is
@@ -29,8 +28,11 @@ import {
 } from '@wasmesh/lattice';
 import { lattice } from '@wasmesh/proto';
 import { ActorRuntime } from '../runtime/runtime.js';
-import { ControlHandlers } from './control.js';
+import { ActorLifecycle } from '../actors/lifecycle.js';
 import { LinkTable } from '../actors/link-table.js';
+import type { RunningActor } from '../actors/running-actor.js';
+import { ControlHandlers } from './control.js';
+import { LabelEditor } from './labels.js';
 import { ProviderSupervisor } from '../providers/supervisor.js';
 import type { SupervisedProvider } from '../providers/supervised-provider.js';
 import { friendlyName, hostId, resolveLabels } from './identity.js';
@@ -38,7 +40,6 @@ import { mirrorOf } from './local-call-mirror.js';
 import { SpiedActors } from './spied-actors.js';
 import { ProviderCredentials } from '../providers/credentials.js';
 import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
-import type { RunningActor } from '../actors/running-actor.js';
 
 /** The version hosts report. */
 export const HOST_VERSION = '0.1.0';
@@ -74,6 +75,7 @@ export class LatticeHost {
   #linkState: Promise<LinkState> | undefined;
   #links: Promise<LinkTable> | undefined;
   #supervisor: ProviderSupervisor | undefined;
+  #actorLifecycle: ActorLifecycle | undefined;
   #providerCredentials = new ProviderCredentials(undefined, undefined);
   #drained: Promise<void> | undefined;
   #stoppedResolve!: () => void;
@@ -151,12 +153,6 @@ export class LatticeHost {
     return this.#linkState;
   }
 
-  /** The providers this host supervises (running hosts only). */
-  get supervisor(): ProviderSupervisor {
-    if (!this.#supervisor) throw new WasmeshError('WASMESH_ERR_CLOSED', 'the host is not connected');
-    return this.#supervisor;
-  }
-
   /** The lattice's links, watched live (opened on first use). */
   links(): Promise<LinkTable> {
     this.#links ??= this.linkState().then((state) => LinkTable.watch(state, this.logger));
@@ -174,6 +170,18 @@ export class LatticeHost {
       version: HOST_VERSION,
       startedAtMs: this.startedAtMs,
       uptimeMs: Date.now() - this.startedAtMs,
+    };
+  }
+
+  /** This host's offer to run `actorId`; `null` (no bid) when it runs it already or lacks a label `constraints` ask for. */
+  auctionOffer(actorId: string, constraints: Record<string, string>): lattice.IAuctionOffer | null {
+    if (this.actors.has(actorId)) return null;
+    for (const [k, v] of Object.entries(constraints)) if (this.labels[k] !== v) return null;
+    return {
+      hostId: this.id,
+      friendlyName: this.friendlyName,
+      labels: this.labels,
+      actorsRunning: this.actors.size,
     };
   }
 
@@ -225,7 +233,30 @@ export class LatticeHost {
       stopTimeoutMs: this.options.providerStopTimeoutMs,
     });
     this.#supervisor.listen();
-    const handlers = new ControlHandlers(this);
+    this.#actorLifecycle = new ActorLifecycle(this.actors, {
+      nc: this.#nc,
+      subjects: this.subjects,
+      hostId: this.id,
+      logger: this.logger,
+      runtime: this.runtime,
+      jail: this.jail,
+      local: this.local,
+      objects: () => this.objects(),
+      links: () => this.links(),
+      claims: () => this.claims(),
+      publish: (type, data) => this.publish(type, data),
+      options: this.options,
+    });
+    const handlers = new ControlHandlers({
+      host: this,
+      labels: new LabelEditor(this.labels, this.id, () =>
+        this.publish('labels_changed', { hostId: this.id, labels: this.labels }),
+      ),
+      actors: this.#actorLifecycle,
+      providers: this.#supervisor,
+      spied: this.spied,
+      drainTimeoutMs: this.options.drainTimeoutMs,
+    });
     for (const { op, subject, queue } of this.subjects.hostControlSubjects(this.id)) {
       this.#controlSubs.push(
         serve(this.#nc, subject, (msg) => handlers.handle(op, msg), {
@@ -273,13 +304,12 @@ export class LatticeHost {
     clearInterval(this.#heartbeat);
     for (const sub of this.#controlSubs.splice(0)) sub.unsubscribe();
     void this.#links?.then((t) => t.stop()).catch(() => undefined);
-    const [left] = await Promise.all([
-      Promise.all([...this.actors.values()].map((a) => a.stop(timeoutMs))),
+    const [unfinished] = await Promise.all([
+      this.#actorLifecycle?.stopAll(timeoutMs) ?? 0,
       this.#supervisor?.stopAll(`host ${this.id} draining`),
     ]);
     this.#supervisor?.close();
     this.#providerCredentials.close();
-    const unfinished = left.reduce((a, b) => a + b, 0);
     if (unfinished > 0) this.logger.warn({ unfinished }, 'drain timed out with invocations still running');
     this.publish('host_stopped', { host: this.info(), reason });
     if (this.#nc && !this.#nc.isClosed()) await this.#nc.drain().catch(() => this.#nc?.close());

@@ -22,6 +22,9 @@
  *   --seconds N       / BENCH_SECONDS          measured seconds per case (default 5)
  *   --warmup N        / BENCH_WARMUP_SECONDS   warm-up seconds per case (default 2)
  *   --connections N   / BENCH_CONNECTIONS      concurrent connections (default 32)
+ *   --cases A,B       / BENCH_HTTP_CASES       only these cases (default all; the ceiling always runs)
+ *   --profile DIR     / BENCH_PROFILE_DIR      the host process writes a V8 CPU profile (.cpuprofile) into
+ *                                              DIR when it stops: what bounds the figures
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -39,7 +42,15 @@ export interface HttpBenchConfig {
   seconds: number;
   warmupSeconds: number;
   connections: number;
+  /** Where the host writes its CPU profile, if anywhere. */
+  profileDir?: string;
+  /** The cases to measure besides the ceiling. */
+  cases: HttpCase[];
 }
+
+/** The measured cases, in the order they run. */
+const CASES = ['hello', 'kvcounter', 'hello_process', 'kvcounter_process'] as const;
+type HttpCase = (typeof CASES)[number];
 
 /** One case's figures. */
 interface HttpFigures {
@@ -62,7 +73,20 @@ export function parseHttpBenchConfig(args: readonly string[], env: NodeJS.Proces
     seconds: positive('seconds', get('--seconds', 'BENCH_SECONDS'), 5, true),
     warmupSeconds: positive('warm-up seconds', get('--warmup', 'BENCH_WARMUP_SECONDS'), 2, true),
     connections: positive('connections', get('--connections', 'BENCH_CONNECTIONS'), 32, true),
+    cases: parseCases(get('--cases', 'BENCH_HTTP_CASES')),
+    ...(get('--profile', 'BENCH_PROFILE_DIR')
+      ? { profileDir: path.resolve(get('--profile', 'BENCH_PROFILE_DIR')!) }
+      : {}),
   };
+}
+
+/** The cases of `--cases` (comma separated), each a known one. */
+function parseCases(raw: string | undefined): HttpCase[] {
+  if (!raw) return [...CASES];
+  const cases = raw.split(',').map((c) => c.trim());
+  const unknown = cases.find((c) => !(CASES as readonly string[]).includes(c));
+  if (unknown !== undefined) throw new Error(`unknown http bench case "${unknown}": use ${CASES.join(', ')}`);
+  return cases as HttpCase[];
 }
 
 /** The autocannon command line script. */
@@ -145,6 +169,7 @@ export async function runHttpBench(args: readonly string[]): Promise<Record<stri
       ...(await nats.processAccess(LATTICE)),
       lattice: LATTICE,
       heartbeatMs: 2000,
+      ...(cfg.profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${cfg.profileDir}`] } : {}),
     });
     host = started;
     cleanups.push(['host', () => stopHost(started, log)]);
@@ -208,29 +233,31 @@ export async function runHttpBench(args: readonly string[]): Promise<Record<stri
       await waitFor200(`${base}/kv/counter/warm`);
       return base;
     };
-    const inProcess = await deploy('in-process');
-    const apart = await deploy('process');
+    const wants = (mode: 'in-process' | 'process'): boolean =>
+      cfg.cases.some((c) => c.endsWith('_process') === (mode === 'process'));
+    const base = {
+      'in-process': wants('in-process') ? await deploy('in-process') : '',
+      process: wants('process') ? await deploy('process') : '',
+    };
 
     const ceilingServer = await ReadyChild.start('http-ceiling.js', [], log);
     cleanups.push(['ceiling server', () => ceilingServer.stop()]);
     const ceilingUrl = `http://127.0.0.1:${ceilingServer.readyLine.split(' ')[1]}`;
 
     const ceiling = await measure('ceiling', `${ceilingUrl}/hello/bench`, /^Hello, bench!\n$/, cfg);
-    const hello = await measure('hello', `${inProcess}/hello/bench`, /^Hello, bench!\n$/, cfg);
-    const kvcounter = await measure('kvcounter', `${inProcess}/kv/counter/bench`, /^\d+\n$/, cfg);
-    const helloProcess = await measure('hello_process', `${apart}/hello/bench`, /^Hello, bench!\n$/, cfg);
-    const kvcounterProcess = await measure('kvcounter_process', `${apart}/kv/counter/bench`, /^\d+\n$/, cfg);
     const ratio = (f: HttpFigures): number => Math.round((f.req_per_s / ceiling.req_per_s) * 1000) / 1000;
+    const results: Record<string, unknown> = {};
+    for (const c of cfg.cases) {
+      const url = base[c.endsWith('_process') ? 'process' : 'in-process'];
+      const figures = c.startsWith('hello')
+        ? await measure(c, `${url}/hello/bench`, /^Hello, bench!\n$/, cfg)
+        : await measure(c, `${url}/kv/counter/bench`, /^\d+\n$/, cfg);
+      results[c] = figures;
+      results[`${c}_vs_ceiling`] = ratio(figures);
+    }
     return {
-      hello,
-      kvcounter,
-      hello_process: helloProcess,
-      kvcounter_process: kvcounterProcess,
+      ...results,
       ceiling,
-      hello_vs_ceiling: ratio(hello),
-      kvcounter_vs_ceiling: ratio(kvcounter),
-      hello_process_vs_ceiling: ratio(helloProcess),
-      kvcounter_process_vs_ceiling: ratio(kvcounterProcess),
       config: { ...cfg, cpus: (await import('node:os')).cpus().length, load_generator: 'autocannon (own process)' },
     };
   } catch (err) {

@@ -89,44 +89,6 @@ export class LocalDispatch {
   serves(subject: string): boolean {
     return this.#targets.has(subject);
   }
-
-  /**
-   * This dispatch as seen by one party whose calls must run in a context of its own: targets it
-   * adds serve inside `enter` (an in-process provider's fault scope, so an exception its call
-   * schedules is blamed on it, not on the caller). Everything else is this dispatch's.
-   */
-  within(enter: <T>(fn: () => T) => T): LocalDispatch {
-    return new ScopedDispatch(this, enter);
-  }
-}
-
-/** See {@link LocalDispatch.within}. */
-class ScopedDispatch extends LocalDispatch {
-  constructor(
-    private readonly parent: LocalDispatch,
-    private readonly enter: <T>(fn: () => T) => T,
-  ) {
-    super();
-  }
-
-  override add(subject: string, target: LocalTarget): () => void {
-    return this.parent.add(subject, {
-      accepts: () => target.accepts(),
-      serve: (inv, parent) => this.enter(() => target.serve(inv, parent)),
-    });
-  }
-
-  override pick(subject: string): LocalTarget | undefined {
-    return this.parent.pick(subject);
-  }
-
-  override serves(subject: string): boolean {
-    return this.parent.serves(subject);
-  }
-
-  override delivered(inv: lattice.Invocation, result: lattice.IInvocationResult, durationUs: number): void {
-    this.parent.delivered(inv, result, durationUs);
-  }
 }
 
 /**

@@ -1,29 +1,40 @@
 /**
- * Faults of in-process providers stay theirs. Everything an in-process provider runs — its start,
- * its calls, and every callback and promise they create — carries its owner in an
- * AsyncLocalStorage context, so an exception it throws from a timer or socket callback, or a
- * promise rejection it leaves unhandled, reaches that owner (which stops and restarts the
- * provider) instead of ending the host process.
+ * Faults of in-process providers stay theirs. An exception escaping a provider's callbacks (a timer,
+ * a socket event) or a promise rejection it leaves unhandled reaches the host process as
+ * `uncaughtException` / `unhandledRejection`; when the error's stack shows a frame of a provider's
+ * own code (its package directory, or its module file), the fault goes to that provider — which is
+ * closed and restarted — instead of ending the host. Every instance of that code is told (two
+ * in-process instances of one built-in cannot be told apart by a stack).
  *
- * A fault no provider owns keeps Node's own behaviour: with no other listener for it in the process,
- * the error is thrown again from a fresh turn without these listeners, and the process ends as
- * it would have. What no context can catch stays shared with the host: a native crash, or a
- * provider that blocks the event loop (a synchronous endless loop) — the price of in-process mode.
+ * Decision: attribution by stack, not by AsyncLocalStorage. On Node 20, an AsyncLocalStorage around
+ * a provider turns on promise hooks for the whole process, which cost the in-process HTTP path a
+ * fifth of its throughput (`npm run bench -- http`); a stack costs nothing until something fails.
+ * What it cannot attribute keeps Node's own behaviour: a fault whose stack shows no provider code
+ * (an error built by Node on a provider's behalf, an SDK bug) is fatal as without this module,
+ * unless other listeners in the process handle it. What no scope can catch stays shared with the
+ * host: a native crash, or a provider that blocks the event loop — the price of in-process mode.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { pathToFileURL } from 'node:url';
 
-/** Who answers for the faults raised in its context. */
+/** Who answers for the faults raised by its code. */
 export interface FaultOwner {
   fail(err: unknown): void;
 }
 
-const owners = new AsyncLocalStorage<FaultOwner>();
+/** Each owner, and how its code shows in stack frames (a path, and the same as a file URL). */
+const owners = new Map<FaultOwner, string[]>();
 let installed = false;
 
-/** Runs `fn` (and everything it schedules) with `owner` answering for its faults. */
-export function runOwned<T>(owner: FaultOwner, fn: () => T): T {
+/**
+ * Makes `owner` answer for faults whose stack shows a frame under `location` (a directory or a
+ * file); the function returned ends that (idempotent).
+ */
+export function ownFaults(location: string, owner: FaultOwner): () => void {
   install();
-  return owners.run(owner, fn);
+  owners.set(owner, [location, pathToFileURL(location).href]);
+  return () => {
+    owners.delete(owner);
+  };
 }
 
 function install(): void {
@@ -41,12 +52,13 @@ function onUnhandled(reason: unknown): void {
   if (!blame(reason)) unowned(reason, 'unhandledRejection');
 }
 
-/** Hands `err` to the owner of the current context; false when nobody owns it. */
+/** Hands `err` to the owners of the code its stack shows; false when it shows none. */
 function blame(err: unknown): boolean {
-  const owner = owners.getStore();
-  if (!owner) return false;
-  owner.fail(err);
-  return true;
+  const stack = err instanceof Error && typeof err.stack === 'string' ? err.stack : '';
+  if (!stack) return false;
+  const blamed = [...owners].filter(([, marks]) => marks.some((m) => stack.includes(m)));
+  for (const [owner] of blamed) owner.fail(err);
+  return blamed.length > 0;
 }
 
 /** A fault of the host itself: left to other listeners, or fatal as without this module. */

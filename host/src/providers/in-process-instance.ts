@@ -3,13 +3,14 @@
  * it): its module's `providerDefinition` is loaded and run by the provider SDK exactly as its process would run it (same bootstrap
  * environment, same NATS identity, registry entry, events and health), with the host's local
  * dispatch, so calls between it and the host's actors skip NATS. Its faults are its own (see
- * fault-scope.ts): an exception escaping its callbacks or a rejection it leaves unhandled fails
- * this instance — the provider is closed and the supervisor restarts it — and the host carries on.
+ * fault-scope.ts): an exception escaping its callbacks or a rejection it leaves unhandled, raised by
+ * its code, fails this instance — the provider is closed and the supervisor restarts it — and the
+ * host carries on.
  */
 import { pathToFileURL } from 'node:url';
 import { WasmeshError, type LocalDispatch, type Logger } from '@wasmesh/lattice';
 import { Provider, type ProviderFactory } from '@wasmesh/provider-sdk';
-import { runOwned } from './fault-scope.js';
+import { ownFaults } from './fault-scope.js';
 import type { InstanceExit, ProviderInstance } from './instance.js';
 
 /** Most characters of an in-process failure kept for messages. */
@@ -19,6 +20,8 @@ const MAX_FAILURE_CHARS = 500;
 export interface InProcessSpec {
   /** The module exporting `providerDefinition` (a built-in's package module, see reference.ts, or a provider's own). */
   module: string;
+  /** Where its code lives (a built-in's package directory, or the module file): what its faults show. */
+  location: string;
   /** The bootstrap environment (what a process would get). */
   env: Record<string, string>;
   logger: Logger;
@@ -67,32 +70,33 @@ export function startInProcess(spec: InProcessSpec, onExit: (inst: ProviderInsta
       void provider?.close('killed').catch(() => undefined);
     },
   };
-  const owner = { fail };
-  // Calls reach it by local dispatch in their caller's context: they must run in its own.
-  const local = spec.local?.within((fn) => runOwned(owner, fn));
-  runOwned(owner, () => {
-    void (async () => {
-      try {
-        const mod = (await import(pathToFileURL(spec.module).href)) as { providerDefinition?: unknown };
-        if (typeof mod.providerDefinition !== 'function') {
-          throw new WasmeshError(
-            'WASMESH_ERR_PROVIDER_FAILED',
-            `${spec.module} exports no providerDefinition(env): this provider cannot run in-process`,
-            { details: { module: spec.module } },
-          );
-        }
-        if (inst.exit) return; // stopped while it loaded
-        const definition = (mod.providerDefinition as ProviderFactory)(spec.env);
-        provider = new Provider(definition, { env: spec.env, logger: spec.logger, ...(local ? { local } : {}) });
-        const started = provider;
-        void started.stopped().then(() => end({ code: 0, signal: null }));
-        await started.start();
-        inst.onRegistered?.();
-      } catch (err) {
-        fail(err);
+  const disown = ownFaults(spec.location, { fail });
+  void exited.then(disown);
+  void (async () => {
+    try {
+      const mod = (await import(pathToFileURL(spec.module).href)) as { providerDefinition?: unknown };
+      if (typeof mod.providerDefinition !== 'function') {
+        throw new WasmeshError(
+          'WASMESH_ERR_PROVIDER_FAILED',
+          `${spec.module} exports no providerDefinition(env): this provider cannot run in-process`,
+          { details: { module: spec.module } },
+        );
       }
-    })();
-  });
+      if (inst.exit) return; // stopped while it loaded
+      const definition = (mod.providerDefinition as ProviderFactory)(spec.env);
+      provider = new Provider(definition, {
+        env: spec.env,
+        logger: spec.logger,
+        ...(spec.local ? { local: spec.local } : {}),
+      });
+      const started = provider;
+      void started.stopped().then(() => end({ code: 0, signal: null }));
+      await started.start();
+      inst.onRegistered?.();
+    } catch (err) {
+      fail(err);
+    }
+  })();
   spec.logger.debug({ module: spec.module }, 'provider starting in-process');
   return inst;
 }

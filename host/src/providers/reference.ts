@@ -92,6 +92,14 @@ export async function resolveInProcessModule(ref: string, jail: FileJail): Promi
 }
 
 /**
+ * Where the code of a provider running in-process from `module` lives, as its stack frames show it:
+ * a built-in's package directory (its `dist/*.js`), or the module file of a provider of your own.
+ */
+export function codeLocation(ref: string, module: string): string {
+  return isBuiltinRef(ref) ? path.dirname(path.dirname(module)) + path.sep : module;
+}
+
+/**
  * The JavaScript entry module of a provider reference: `builtin:<name>` is `dist/main.js` of the
  * installed package `@wasmesh/provider-<name>`; a path (absolute, or relative to the host's cwd) or
  * a `file://` URL is the module itself, started only when `jail` allows it (a regular file inside

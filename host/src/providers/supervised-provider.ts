@@ -35,6 +35,7 @@ import { providerEnvironment } from './environment.js';
 import { startInProcess } from './in-process-instance.js';
 import { describeExit, type ProviderInstance } from './instance.js';
 import { spawnProviderProcess } from './process-instance.js';
+import { codeLocation } from './reference.js';
 
 /** First delay before restarting a provider that ended. */
 export const RESTART_BACKOFF_MIN_MS = 250;
@@ -222,7 +223,16 @@ export class SupervisedProvider {
     const onExit = (inst: ProviderInstance): void => this.#onExit(inst);
     const inst =
       this.mode === 'in-process'
-        ? startInProcess({ module: this.entry, env, logger: this.#log, local: this.env.local }, onExit)
+        ? startInProcess(
+            {
+              module: this.entry,
+              location: codeLocation(this.artifactRef, this.entry),
+              env,
+              logger: this.#log,
+              local: this.env.local,
+            },
+            onExit,
+          )
         : spawnProviderProcess(this.entry, env, this.#log, onExit);
     this.#instance = inst;
     return inst;

@@ -29,6 +29,8 @@ export interface HostProcessOptions {
   env?: Record<string, string>;
   /** Extra flags for `wasmesh-host host`. */
   args?: string[];
+  /** Flags for node itself, before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
   /** Directories the host reads module and provider files from (`--allow-dir`). @default {@link TEST_ALLOW_DIRS} */
   allowDirs?: readonly string[];
 }
@@ -68,7 +70,7 @@ export class HostProcess implements AsyncDisposable {
     for (const [k, v] of Object.entries(options.labels ?? {})) args.push('--label', `${k}=${v}`);
     for (const dir of options.allowDirs ?? TEST_ALLOW_DIRS) args.push('--allow-dir', dir);
     args.push(...(options.args ?? []));
-    const child = spawn(process.execPath, args, {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...args], {
       env: {
         ...process.env,
         NODE_OPTIONS: '',

@@ -4,12 +4,15 @@
  * results, guest errors, deadlines, payloads larger than a NATS message — and the rule that sends
  * a call to the bus: no local target, or a local target that is saturated (as many calls in flight
  * as its maximum concurrency) or stopped. A host started with WASMESH_LOCAL_DISPATCH=0 takes the
- * bus for every call.
+ * bus for every call. Under HTTP load through an in-process HTTP server (local dispatch to the
+ * actor), an update of the actor drops no request.
  */
 import type { Subscription } from '@nats-io/transport-node';
 import { isWasmeshError } from '@wasmesh/lattice';
+import { ContractId } from '@wasmesh/proto';
 import { actorPath } from '../fixtures.js';
 import type { HostProcess } from '../harness/host-process.js';
+import { freePort } from '../harness/redis-server.js';
 import { startLattice, until, type LatticeFixture } from '../lattice/fixture.js';
 
 let lat: LatticeFixture;
@@ -123,3 +126,44 @@ test('a host with WASMESH_LOCAL_DISPATCH=0 sends its actors’ calls over the bu
   expect(Buffer.from(out).toString()).toBe('hi');
   expect(await bus()).toBe(1);
 });
+
+test('an update under HTTP load through an in-process HTTP server drops no request', async () => {
+  const state = await lat.client.state();
+  const port = await freePort();
+  await state.putConfig('http-load', { address: `127.0.0.1:${port}` });
+  await lat.client.control.startProvider({
+    hostId: a.hostId,
+    providerId: 'http-load',
+    artifactRef: 'builtin:http-server',
+    config: ['http-load'],
+  });
+  await start(a, 'web', 'hello', 64);
+  await state.putConfig('route-web', { path: '/hello' });
+  await state.putLink({
+    sourceId: 'web',
+    contract: ContractId.HTTPSERVER,
+    targetId: 'http-load',
+    config: ['route-web'],
+  });
+  const url = `http://127.0.0.1:${port}/hello/load`;
+  await until('the route to answer', async () => (await fetch(url).catch(() => undefined))?.status === 200);
+
+  const answers: { status: number; body: string }[] = [];
+  let running = true;
+  const loops = Array.from({ length: 16 }, async () => {
+    while (running) {
+      const res = await fetch(url).catch((e: Error) => ({ status: 0, text: async () => e.message }));
+      answers.push({ status: res.status, body: await res.text() });
+    }
+  });
+  await until('traffic to flow', () => answers.length > 200);
+  // The testbed actor answers HTTP too ("GET /hello/load?…"): the update is visible in the bodies.
+  await lat.client.control.updateActor({ hostId: a.hostId, actorId: 'web', artifactRef: actorPath('testbed') });
+  const after = answers.length;
+  await until('the new module to answer', () => answers.slice(after).some((x) => x.body.startsWith('GET /hello/load')));
+  await until('more traffic after the update', () => answers.length > after + 200);
+  running = false;
+  await Promise.all(loops);
+  expect(answers.filter((x) => x.status !== 200)).toEqual([]);
+  expect(answers.filter((x) => !/^Hello, load!|^GET \/hello\/load/.test(x.body))).toEqual([]);
+}, 60_000);

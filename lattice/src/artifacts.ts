@@ -177,7 +177,7 @@ function holds(info: ObjectInfo | null, digest: string, size: number): boolean {
 /** Which half of an invocation a payload object carries. */
 export type PayloadPart = 'request' | 'response';
 
-/** What an invocation id must look like to name payload objects (`invokeActor` uses UUIDs). */
+/** What an invocation id must look like to name payload objects (`invoke` uses UUIDs). */
 const INVOCATION_ID = /^[0-9A-Za-z-]{1,64}$/;
 
 /**

@@ -8,7 +8,7 @@ import { LinkState } from './links.js';
 import { connectNats, type ConnectOptions } from './connection.js';
 import { ControlClient } from './control-client.js';
 import { subscribeEvents, type EventStreamOptions, type LatticeEvent } from './events.js';
-import { invokeActorDetailed, type InvocationOutcome } from './invocation.js';
+import { invoke, type InvocationOutcome } from './invocation.js';
 import { Subjects } from './subjects.js';
 
 /** Options of {@link LatticeClient.invoke}. */
@@ -94,7 +94,7 @@ export class LatticeClient {
     payload: Uint8Array,
     options: InvokeOptions = {},
   ): Promise<InvocationOutcome> {
-    return invokeActorDetailed(this.nc, this.subjects, actorId, operation, payload, {
+    return invoke(this.nc, this.subjects, actorId, operation, payload, {
       timeoutMs: options.timeoutMs ?? 10_000,
       source: options.source ?? 'client',
       objects: () => this.objects(),

@@ -116,13 +116,12 @@ export {
   type ReadRegularFileOptions,
 } from './file-jail.js';
 export {
-  invokeActor,
-  invokeActorDetailed,
+  invoke,
   offloadIfLarge,
   receivePayload,
   inlinePayloadLimit,
   ENVELOPE_OVERHEAD,
-  type InvokeActorOptions,
+  type InvocationOptions,
   type InvocationOutcome,
 } from './invocation.js';
 export {

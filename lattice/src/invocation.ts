@@ -21,8 +21,8 @@ import type { Context } from '@opentelemetry/api';
 /** Room left in a NATS message for the envelope around a payload. */
 export const ENVELOPE_OVERHEAD = 4096;
 
-/** Options of {@link invokeActor}. */
-export interface InvokeActorOptions {
+/** Options of {@link invoke}. */
+export interface InvocationOptions {
   timeoutMs: number;
   /** Who calls (actor id, provider id, `cli`). */
   source: string;
@@ -100,32 +100,24 @@ export async function receivePayload(
   return (await objects()).takePayload(invocationId, part);
 }
 
-/** Invokes `operation` on actor `actorId` somewhere in the lattice and returns the response bytes. */
-export async function invokeActor(
-  nc: NatsConnection,
-  subjects: Subjects,
-  actorId: string,
-  operation: string,
-  payload: Uint8Array,
-  options: InvokeActorOptions,
-): Promise<Uint8Array> {
-  return (await invokeActorDetailed(nc, subjects, actorId, operation, payload, options)).payload;
-}
-
 /** What an invocation returned, and which host served it. */
 export interface InvocationOutcome {
   payload: Uint8Array;
   hostId: string;
 }
 
-/** {@link invokeActor}, also telling which host served the call. */
-export async function invokeActorDetailed(
+/**
+ * Invokes `operation` on `actorId` (an actor or a provider: they share the rpc subjects) somewhere
+ * in the lattice: the one way every caller invokes (the CLI's client, hosts' actors, providers).
+ * Resolves with the response and which host served it.
+ */
+export async function invoke(
   nc: NatsConnection,
   subjects: Subjects,
   actorId: string,
   operation: string,
   payload: Uint8Array,
-  options: InvokeActorOptions,
+  options: InvocationOptions,
 ): Promise<InvocationOutcome> {
   const subject = subjects.actor(actorId);
   const context = { actor: actorId, operation };

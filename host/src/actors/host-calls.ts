@@ -14,7 +14,7 @@ import {
   ACTOR_CONTRACT,
   checkCapability,
   DEFAULT_LINK_NAME,
-  invokeActor,
+  invoke,
   WasmeshError,
   type LatticeObjects,
   type LocalDispatch,
@@ -61,7 +61,7 @@ export function hostCallHandler(env: HostCallEnv, caps: readonly string[] | unde
       }
       target = link.targetId;
     }
-    return invokeActor(nc, subjects, target, operation, payload, {
+    const { payload: out } = await invoke(nc, subjects, target, operation, payload, {
       ...(linkName ? { linkName } : {}),
       timeoutMs: inv ? Math.max(1, inv.deadlineMs - Date.now()) : fallbackTimeoutMs,
       ...(inv ? { deadlineMs: inv.deadlineMs, parent: inv.trace } : {}),
@@ -69,5 +69,6 @@ export function hostCallHandler(env: HostCallEnv, caps: readonly string[] | unde
       objects,
       ...(local ? { local } : {}),
     });
+    return out;
   };
 }

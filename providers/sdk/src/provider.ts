@@ -16,7 +16,7 @@ import {
   createLogger,
   DEFAULT_LINK_NAME,
   encode,
-  invokeActor,
+  invoke,
   LatticeObjects,
   LinkState,
   linkKey,
@@ -357,7 +357,7 @@ export class Provider<R = undefined> {
     payload: Uint8Array,
     options: ProviderInvokeOptions = {},
   ): Promise<Uint8Array> {
-    return invokeActor(this.nc, this.subjects, actorId, operation, payload, {
+    const { payload: out } = await invoke(this.nc, this.subjects, actorId, operation, payload, {
       timeoutMs: options.timeoutMs ?? 10_000,
       source: this.id,
       objects: () => this.objects(),
@@ -365,6 +365,7 @@ export class Provider<R = undefined> {
       ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
       ...(options.parent ? { parent: options.parent } : {}),
     });
+    return out;
   }
 
   /** Runs `apply` for every change a watcher yields, in order, until the watcher is stopped. */

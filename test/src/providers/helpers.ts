@@ -3,7 +3,7 @@ import {
   createLogger,
   decode,
   encode,
-  invokeActor,
+  invoke,
   silentLogger,
   type Decoder,
   type Encoder,
@@ -26,12 +26,12 @@ export function keyValueClient(client: LatticeClient, providerId: string, actor:
     resType: Decoder<Res>,
     timeoutMs = 10_000,
   ): Promise<Res> => {
-    const out = await invokeActor(client.nc, client.subjects, providerId, `KeyValue.${op}`, encode(reqType, req), {
+    const out = await invoke(client.nc, client.subjects, providerId, `KeyValue.${op}`, encode(reqType, req), {
       source: actor,
       linkName,
       timeoutMs,
     });
-    return decode(resType, out, `KeyValue.${op} response`);
+    return decode(resType, out.payload, `KeyValue.${op} response`);
   };
   return {
     get: async (key: string) => {

@@ -13,7 +13,7 @@ import {
   controlRequest,
   decode,
   encode,
-  invokeActor,
+  invoke,
   LatticeClient,
   linkKey,
   request,
@@ -128,11 +128,13 @@ async function link(actor: string, name: string, config: Record<string, string> 
 /** Calls the provider as actor `actor` would, through link `linkName`. */
 function messaging(actor: string, linkName = 'default') {
   const call = async (op: string, payload: Uint8Array, timeoutMs = 10_000) =>
-    invokeActor(client.nc, client.subjects, PROVIDER, `Messaging.${op}`, payload, {
-      source: actor,
-      linkName,
-      timeoutMs,
-    });
+    (
+      await invoke(client.nc, client.subjects, PROVIDER, `Messaging.${op}`, payload, {
+        source: actor,
+        linkName,
+        timeoutMs,
+      })
+    ).payload;
   return {
     publish: async (subject: string, body: string, replyTo = '') => {
       await call(

@@ -9,7 +9,7 @@ import {
   controlRequest,
   decode,
   encode,
-  invokeActor,
+  invoke,
   LatticeClient,
   WasmeshError,
   type LatticeEvent,
@@ -130,11 +130,13 @@ async function testProvider(
 /** Calls `operation` of provider `providerId` as actor `actor`. */
 async function call(providerId: string, actor: string, operation: string, payload = '', linkName = 'default') {
   return str(
-    await invokeActor(client.nc, client.subjects, providerId, operation, text(payload), {
-      source: actor,
-      linkName,
-      timeoutMs: 10_000,
-    }),
+    (
+      await invoke(client.nc, client.subjects, providerId, operation, text(payload), {
+        source: actor,
+        linkName,
+        timeoutMs: 10_000,
+      })
+    ).payload,
   );
 }
 

@@ -236,15 +236,15 @@ impl Dispatch {
     /// lingering worker instead of spawning a task of its own.
     fn finish(&self, id: u32, outcome: rt::Result<Vec<u8>>) -> Option<LingerRole<'_>> {
         let last = self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1;
-        let role = if last && !self.linger.is_zero() {
+        let free = last && !self.linger.is_zero() && {
             let mut q = self.submitted.lock().unwrap_or_else(|p| p.into_inner());
             // Queued jobs already have a drain task (spawned when the first was queued).
             let free = q.jobs.is_empty() && !q.lingering;
             q.lingering |= free;
-            free.then_some(LingerRole(self))
-        } else {
-            None
+            free
         };
+        // Made only when taken (and after the lock is released): dropping a role gives it back.
+        let role = free.then(|| LingerRole(self));
         self.push(|f| {
             f.ids.push(id);
             match outcome {

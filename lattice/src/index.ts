@@ -146,5 +146,6 @@ export { LeaderElection, type ElectionState, type LeaderElectionOptions } from '
 export { LinkState, linkKey, describeLink, checkContract, mergeConfig, DEFAULT_LINK_NAME } from './links.js';
 export { answerInvocation, runInvocation, type AnswerOptions, type InvocationRunner } from './serve-invocation.js';
 export { LocalDispatch, servingTarget, type LocalCallObserver, type LocalTarget } from './local-dispatch.js';
+export { InFlight } from './in-flight.js';
 export { PROVIDER_MODES, isProviderMode, type ProviderMode } from './provider-mode.js';
 export * from './claims/index.js';

@@ -9,6 +9,7 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Context } from '@opentelemetry/api';
 import {
   answerInvocation,
+  InFlight,
   servingTarget,
   offloadIfLarge,
   receivePayload,
@@ -58,9 +59,8 @@ export class RunningActor {
   #module: ActorModule;
   #sub: Subscription | undefined;
   #unlisten: (() => void) | undefined;
-  #inFlight = 0;
+  readonly #inFlight = new InFlight();
   #answer: AnswerOptions | undefined;
-  #idle: (() => void)[] = [];
   #revision = 1;
   #annotations: Record<string, string>;
   readonly startedAtMs = Date.now();
@@ -82,7 +82,7 @@ export class RunningActor {
 
   /** Invocations running now. */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#inFlight.count;
   }
 
   /** How this actor appears in inventories and events. */
@@ -92,7 +92,7 @@ export class RunningActor {
       artifactRef: this.#module.ref,
       digest: this.#module.digest,
       maxConcurrent: this.#module.maxConcurrent,
-      inFlight: this.#inFlight,
+      inFlight: this.#inFlight.count,
       annotations: this.#annotations,
       startedAtMs: this.startedAtMs,
       revision: this.#revision,
@@ -106,16 +106,19 @@ export class RunningActor {
       queue: subject,
       callback: (err, msg) => {
         if (err) this.env.logger.warn({ err, actor: this.id }, 'actor subscription error');
-        else void this.#track(() => answerInvocation(msg, this.#answerOptions(), (inv, t) => this.#run(inv, t, false)));
+        else
+          void this.#inFlight.track(() =>
+            answerInvocation(msg, this.#answerOptions(), (inv, t) => this.#run(inv, t, false)),
+          );
       },
     });
     this.#unlisten = this.env.local?.add(
       subject,
       servingTarget(
-        () => this.#sub !== undefined && this.#inFlight < this.#module.maxConcurrent,
+        () => this.#sub !== undefined && this.#inFlight.count < this.#module.maxConcurrent,
         () => this.#answerOptions(),
         (inv, trace) => this.#run(inv, trace, true),
-        (work) => this.#track(work),
+        (work) => this.#inFlight.track(work),
       ),
     );
   }
@@ -155,13 +158,7 @@ export class RunningActor {
     const sub = this.#sub;
     this.#sub = undefined;
     if (sub && !sub.isClosed()) await sub.drain().catch(() => sub.unsubscribe());
-    if (this.#inFlight > 0) {
-      await Promise.race([
-        new Promise<void>((r) => this.#idle.push(r)),
-        new Promise<void>((r) => setTimeout(r, timeoutMs).unref()),
-      ]);
-    }
-    return this.#inFlight;
+    return this.#inFlight.idle(timeoutMs);
   }
 
   /** How this actor's calls are served and named, on the bus and locally alike. */
@@ -176,16 +173,6 @@ export class RunningActor {
       logger: logger.child({ actor: this.id }),
     };
     return this.#answer;
-  }
-
-  /** Runs `work` as one invocation in flight (what `stop` waits for, and what saturation counts). */
-  async #track<T>(work: () => Promise<T>): Promise<T> {
-    this.#inFlight++;
-    try {
-      return await work();
-    } finally {
-      if (--this.#inFlight === 0) for (const wake of this.#idle.splice(0)) wake();
-    }
   }
 
   /** One invocation; `local` when it came by local dispatch (the response then stays inline, whatever its size). */

@@ -11,6 +11,7 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import type { Context } from '@opentelemetry/api';
 import {
   answerInvocation,
+  InFlight,
   servingTarget,
   checkContract,
   createLogger,
@@ -73,9 +74,8 @@ export class Provider<R = undefined> {
   #watchers: AsyncGenerator<unknown>[] = [];
   #record: lattice.IProviderRecord | undefined;
   #config: ConfigValues = Object.freeze({});
-  #inFlight = 0;
+  readonly #inFlight = new InFlight();
   #answer: AnswerOptions | undefined;
-  #idle: (() => void)[] = [];
   #starting: Promise<this> | undefined;
   #closing: Promise<void> | undefined;
   #stopReason = '';
@@ -115,7 +115,7 @@ export class Provider<R = undefined> {
 
   /** Calls being served now. */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#inFlight.count;
   }
 
   /** The provider's own named config values (from `WASMESH_PROVIDER_CONFIG`), merged in order. */
@@ -212,7 +212,7 @@ export class Provider<R = undefined> {
           () => this.#state === 'running',
           () => this.#answerOptions(),
           (inv, trace) => this.#run(inv, trace, true),
-          (work) => this.#track(work),
+          (work) => this.#inFlight.track(work),
         ),
       );
       const healthSubject = this.subjects.providerHealth(providerId);
@@ -286,18 +286,10 @@ export class Provider<R = undefined> {
     }
     this.#state = 'draining';
     const nc = this.nc;
-    this.logger.info({ reason, inFlight: this.#inFlight }, 'provider draining');
+    this.logger.info({ reason, inFlight: this.#inFlight.count }, 'provider draining');
     await this.#stopIntake();
-    if (this.#inFlight > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise<void>((r) => this.#idle.push(r)),
-        new Promise<void>((r) => (timer = setTimeout(r, this.options.drainTimeoutMs))),
-      ]);
-      clearTimeout(timer);
-      if (this.#inFlight > 0)
-        this.logger.warn({ inFlight: this.#inFlight }, 'calls still running after the drain timeout');
-    }
+    const left = await this.#inFlight.idle(this.options.drainTimeoutMs);
+    if (left > 0) this.logger.warn({ inFlight: left }, 'calls still running after the drain timeout');
     for (const w of this.#watchers) void w.return(undefined);
     await this.#links?.stop();
     try {
@@ -422,7 +414,7 @@ export class Provider<R = undefined> {
 
   /** Serves one invocation from the bus and replies with an `InvocationResult` (payload or error). */
   #handle(msg: Msg): Promise<void> {
-    return this.#track(() =>
+    return this.#inFlight.track(() =>
       answerInvocation(msg, this.#answerOptions(), (inv, trace) => this.#run(inv, trace, false)),
     );
   }
@@ -438,16 +430,6 @@ export class Provider<R = undefined> {
       logger: this.logger,
     };
     return this.#answer;
-  }
-
-  /** Runs `work` as one call in flight (what `close` waits for). */
-  async #track<T>(work: () => Promise<T>): Promise<T> {
-    this.#inFlight++;
-    try {
-      return await work();
-    } finally {
-      if (--this.#inFlight === 0) for (const wake of this.#idle.splice(0)) wake();
-    }
   }
 
   /** One call; `local` when it came by local dispatch (the response then stays inline, whatever its size). */

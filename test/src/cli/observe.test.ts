@@ -56,21 +56,32 @@ test('events: an unknown --type is a usage error naming the known types', async 
   expect(r.stderr).toContain('unknown event type "actor_exploded" for --type; known: host_started');
 });
 
-test('spy: shows the call into the actor, its call to a provider, and both answers, decoded', async () => {
+/**
+ * A testbed actor `actorId` linked to `providerId` (started from `provider` in `mode`) for
+ * `contract`, then `wasmesh spy actorId` until it printed 4 lines while the actor calls
+ * `callPayload` (CallContract); the lines, parsed.
+ */
+async function spyOnContractCall(
+  actorId: string,
+  provider: { providerId: string; fixture: string; mode?: string },
+  contract: string,
+  callPayload: string,
+): Promise<Record<string, unknown>[]> {
   const host = lat.hosts[0]!;
   await lat.client.control.startProvider({
     hostId: host.hostId,
-    providerId: 'echo-prov',
-    artifactRef: providerFixturePath('echo-provider'),
+    providerId: provider.providerId,
+    artifactRef: providerFixturePath(provider.fixture),
+    ...(provider.mode ? { mode: provider.mode } : {}),
   });
   const ref = await (await lat.client.objects()).pushArtifact(readFileSync(actorPath('testbed')));
-  await lat.client.control.startActor({ hostId: host.hostId, actorId: 'tb', artifactRef: ref, maxConcurrent: 4 });
+  await lat.client.control.startActor({ hostId: host.hostId, actorId, artifactRef: ref, maxConcurrent: 4 });
   const events = new EventLog(lat.client, ['link_status']);
-  await state.putLink({ sourceId: 'tb', contract: 'test:echo', targetId: 'echo-prov' });
-  await events.find((e) => e.type === 'link_status' && e.data.link?.sourceId === 'tb');
+  await state.putLink({ sourceId: actorId, contract, targetId: provider.providerId });
+  await events.find((e) => e.type === 'link_status' && e.data.link?.sourceId === actorId);
   events.close();
 
-  const spy = wasmesh(['spy', 'tb', '--json', '--count', '4'], env);
+  const spy = wasmesh(['spy', actorId, '--json', '--count', '4'], env);
   // Call until the spy has its subscriptions (it then prints 4 lines and exits).
   let finished = false;
   void spy.then(() => (finished = true));
@@ -78,9 +89,7 @@ test('spy: shows the call into the actor, its call to a provider, and both answe
     'the spy to see a call',
     async () => {
       if (finished) return true;
-      await lat.client.invoke('tb', 'CallContract', Buffer.from('test:echo/default/Echo/peek-a-boo'), {
-        timeoutMs: 5000,
-      });
+      await lat.client.invoke(actorId, 'CallContract', Buffer.from(callPayload), { timeoutMs: 5000 });
       await new Promise((r) => setTimeout(r, 200));
       return finished;
     },
@@ -88,10 +97,19 @@ test('spy: shows the call into the actor, its call to a provider, and both answe
   );
   const r = await spy;
   expect(r.code).toBe(0);
-  const lines = r.stdout
+  return r.stdout
     .trim()
     .split('\n')
-    .map((l) => JSON.parse(l));
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+test('spy: shows the call into the actor, its call to a provider, and both answers, decoded', async () => {
+  const lines = await spyOnContractCall(
+    'tb',
+    { providerId: 'echo-prov', fixture: 'echo-provider' },
+    'test:echo',
+    'test:echo/default/Echo/peek-a-boo',
+  );
   expect(lines.map((l) => [l.kind, l.direction, l.operation])).toEqual([
     ['call', 'in', 'CallContract'],
     ['call', 'out', 'Echo'],
@@ -104,41 +122,12 @@ test('spy: shows the call into the actor, its call to a provider, and both answe
 });
 
 test('spy: a call delivered by local dispatch (an in-process provider) is mirrored by its host and shown', async () => {
-  const host = lat.hosts[0]!;
-  await lat.client.control.startProvider({
-    hostId: host.hostId,
-    providerId: 'faulty',
-    artifactRef: providerFixturePath('faulty-provider'),
-    mode: 'in-process',
-  });
-  const ref = await (await lat.client.objects()).pushArtifact(readFileSync(actorPath('testbed')));
-  await lat.client.control.startActor({ hostId: host.hostId, actorId: 'tb-local', artifactRef: ref });
-  const events = new EventLog(lat.client, ['link_status']);
-  await state.putLink({ sourceId: 'tb-local', contract: 'test:faulty', targetId: 'faulty' });
-  await events.find((e) => e.type === 'link_status' && e.data.link?.sourceId === 'tb-local');
-  events.close();
-
-  const spy = wasmesh(['spy', 'tb-local', '--json', '--count', '4'], env);
-  let finished = false;
-  void spy.then(() => (finished = true));
-  await until(
-    'the spy to see the local call',
-    async () => {
-      if (finished) return true;
-      await lat.client.invoke('tb-local', 'CallContract', Buffer.from('test:faulty/default/Echo/in-process'), {
-        timeoutMs: 5000,
-      });
-      await new Promise((r) => setTimeout(r, 200));
-      return finished;
-    },
-    20_000,
+  const lines = await spyOnContractCall(
+    'tb-local',
+    { providerId: 'faulty', fixture: 'faulty-provider', mode: 'in-process' },
+    'test:faulty',
+    'test:faulty/default/Echo/in-process',
   );
-  const r = await spy;
-  expect(r.code).toBe(0);
-  const lines = r.stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
   const local = lines.filter((l) => l.local === true);
   expect(local.map((l) => [l.kind, l.direction, l.operation])).toEqual([
     ['call', 'out', 'Echo'],

@@ -21,9 +21,10 @@ export interface RuntimeOptions {
   epochTickUs?: number;
   /**
    * How long the JS thread spins for the outcome of a lone invocation (one outstanding) before
-   * returning to the event loop, and how long the worker that ran the last invocation in flight
-   * keeps looking for the next one before parking, in µs; 0 disables both. It trades a little CPU
-   * at low load for two thread wake-ups per call. @default 200 (env WASMESH_SPIN_WAIT_US)
+   * returning to the event loop, and how long (at most 50 µs) the worker that ran the last
+   * invocation in flight keeps looking for the next one before parking, in µs; 0 disables both.
+   * It trades a little CPU at low load for two thread wake-ups per call. @default 200 (env
+   * WASMESH_SPIN_WAIT_US)
    */
   spinWaitUs?: number;
   /**

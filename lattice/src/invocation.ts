@@ -148,6 +148,7 @@ export async function invoke(
       };
       const local = options.local?.pick(subject);
       if (local) {
+        // No traceparent: the serving span continues `ctx` itself.
         const inv = lattice.Invocation.create({
           id,
           source: options.source,
@@ -156,7 +157,6 @@ export async function invoke(
           payload,
           deadlineMs,
           linkName: options.linkName ?? '',
-          ...traceparentOf(ctx),
         });
         const started = performance.now();
         const took = (): number => Math.round((performance.now() - started) * 1000);
@@ -211,7 +211,8 @@ export async function invoke(
 
 /**
  * A call to a target in this process, failing as a request over the bus would when its deadline
- * passes first (`WASMESH_ERR_TIMEOUT`, same message).
+ * passes first (`WASMESH_ERR_TIMEOUT`, same message) — unless the target itself ends every call by
+ * its deadline (an actor), which spares a timer per call.
  */
 async function callLocal(
   target: LocalTarget,
@@ -219,6 +220,7 @@ async function callLocal(
   trace: Context,
   options: RequestOptions,
 ): Promise<lattice.IInvocationResult> {
+  if (target.bounded) return target.serve(inv, trace);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(

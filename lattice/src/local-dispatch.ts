@@ -28,6 +28,11 @@ export interface LocalTarget {
   /** Whether it takes a call now: false when saturated or draining, so the call goes over the bus. */
   accepts(): boolean;
   /**
+   * True when it ends every call by the call's deadline itself (an actor: its runtime stops the
+   * guest then), so the caller needs no timer of its own. A provider's handler may hang: false.
+   */
+  readonly bounded?: boolean;
+  /**
    * Serves one call in a span under `parent` (the caller's trace). Never rejects: a failure is a
    * result with `error`, as the bus would carry it.
    */
@@ -93,14 +98,15 @@ export class LocalDispatch {
 
 /**
  * The local target of something that serves invocations on the bus too (an actor, a provider):
- * `accepts` as in {@link LocalTarget}, calls served as on the bus with `options` and `run`,
- * each counted by `track` (what a drain waits for and saturation counts).
+ * `accepts` and `bounded` as in {@link LocalTarget}, calls served as on the bus with `options` and
+ * `run`, each counted by `track` (what a drain waits for and saturation counts).
  */
 export function servingTarget(
   accepts: () => boolean,
   options: () => AnswerOptions,
   run: InvocationRunner,
   track: <T>(work: () => Promise<T>) => Promise<T>,
+  bounded = false,
 ): LocalTarget {
-  return { accepts, serve: (inv, parent) => track(() => runInvocation(parent, () => inv, options(), run)) };
+  return { accepts, bounded, serve: (inv, parent) => track(() => runInvocation(parent, () => inv, options(), run)) };
 }

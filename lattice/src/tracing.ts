@@ -74,10 +74,15 @@ export function contextFrom(hdrs: MsgHdrs | undefined): Context {
 
 /** The `traceparent` of `ctx` (default: the active one), for envelopes that carry it besides the headers. */
 export function traceparentOf(ctx: Context = context.active()): { traceparent: string; tracestate: string } {
+  const sc = trace.getSpanContext(ctx);
+  if (!sc || !isSpanContextValid(sc)) return NO_TRACEPARENT;
   const carrier: Record<string, string> = {};
   propagation.inject(ctx, carrier);
   return { traceparent: carrier.traceparent ?? '', tracestate: carrier.tracestate ?? '' };
 }
+
+/** What an envelope carries when there is no trace to continue. */
+const NO_TRACEPARENT = Object.freeze({ traceparent: '', tracestate: '' });
 
 /** Options of {@link inSpan}. */
 export interface SpanOptions {

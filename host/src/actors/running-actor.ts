@@ -119,6 +119,7 @@ export class RunningActor {
         () => this.#answerOptions(),
         (inv, trace) => this.#run(inv, trace, true),
         (work) => this.#inFlight.track(work),
+        true, // the runtime stops the guest at the call's deadline
       ),
     );
   }

@@ -89,11 +89,6 @@ export class LocalDispatch {
     }
     return undefined;
   }
-
-  /** Whether anything in this process serves `subject`, accepting now or not. */
-  serves(subject: string): boolean {
-    return this.#targets.has(subject);
-  }
 }
 
 /**

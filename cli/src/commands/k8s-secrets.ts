@@ -55,7 +55,7 @@ function dnsLabel(flag: string, value: string): string {
 }
 
 /** The chart's `wasmesh.fullname` for release `release`. */
-export function chartFullname(release: string): string {
+function chartFullname(release: string): string {
   const name = release.includes('wasmesh') ? release : `${release}-wasmesh`;
   return name.slice(0, 63).replace(/-+$/, '');
 }

@@ -443,12 +443,15 @@ spec:
                 requirements: { zone: b }
 `;
   const b = lat.hosts[2]!;
-  const pidOf = async (): Promise<number | null | undefined> =>
-    (await control.inventory(b.hostId)).providers.find((p) => p.providerId === 'kv2')?.pid;
+  // Which instance runs: its pid and start time (an in-process provider shares its host's pid).
+  const instanceOf = async (): Promise<[number, number] | undefined> => {
+    const p = (await control.inventory(b.hostId)).providers.find((x) => x.providerId === 'kv2');
+    return p ? [p.pid ?? 0, Number(p.startedAtMs)] : undefined;
+  };
   await putAndDeploy(manifest('v1', '{ backend: nats }'));
   await untilState('store-only', 'deployed');
-  const before = await pidOf();
-  expect(before).toBeGreaterThan(0);
+  const before = await instanceOf();
+  expect(before?.[0]).toBeGreaterThan(0);
   expect((await store.status('store-only'))?.config).toEqual(['store-only-kv']);
 
   await state.putConfig('kv2-extra', { backend: 'nats' });
@@ -456,7 +459,7 @@ spec:
   await untilState('store-only', 'deployed', 15_000, (s) => s.version === 'v2');
   const after = (await control.inventory(b.hostId)).providers.find((p) => p.providerId === 'kv2');
   expect(after?.pid).toBeGreaterThan(0);
-  expect(after?.pid).not.toBe(before);
+  expect(await instanceOf()).not.toEqual(before);
   expect(after?.config).toEqual(['kv2-extra']);
   expect(await state.config.get('store-only-kv')).toBeUndefined();
   expect(await state.config.get('kv2-extra')).toBeDefined();

@@ -9,6 +9,7 @@
 import { CommanderError, Option, type Command } from 'commander';
 import { reportError, intFlag, UsageError } from './command-line.js';
 import { ExitCode } from './exit-codes.js';
+import { WasmeshError } from './errors.js';
 import { exitAfterGrace } from './exit-guard.js';
 import { exitWithParent } from './exit-with-parent.js';
 import { natsUrlFlag, NATS_URL_SOURCE } from './nats-url.js';
@@ -105,12 +106,28 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
-/** Resolves at the first SIGINT or SIGTERM: how a service bin in the foreground waits to be stopped. */
-export function untilStopSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
+/** A long-running service as its bin sees it: it can lose its lattice connection for good, and close. */
+export interface StoppableService {
+  /** Resolves when its NATS connection closed for good. */
+  closed(): Promise<unknown>;
+  /** Stops it (idempotent). */
+  close(): Promise<void>;
+}
+
+/**
+ * Runs `service` in the foreground until the first SIGINT or SIGTERM, then closes it. When its
+ * NATS connection closes for good first, it is closed too and the bin fails with
+ * `WASMESH_ERR_NOT_CONNECTED` (exit status 5) naming `what`, so a supervisor (Kubernetes, `up`)
+ * restarts it.
+ */
+export async function serveUntilStopped(service: StoppableService, what: string): Promise<void> {
+  const signalled = new Promise<false>((resolve) => {
+    process.once('SIGINT', () => resolve(false));
+    process.once('SIGTERM', () => resolve(false));
   });
+  const lost = await Promise.race([signalled, service.closed().then(() => true)]);
+  await service.close();
+  if (lost) throw new WasmeshError('WASMESH_ERR_NOT_CONNECTED', `the ${what} stopped: its NATS connection closed`);
 }
 
 /**

@@ -18,9 +18,8 @@ import {
   note,
   printJson,
   runServiceBin,
-  untilStopSignal,
+  serveUntilStopped,
   withoutServers,
-  WasmeshError,
   type LatticeOptions,
 } from '@wasmesh/lattice';
 import { Reconciler } from '../reconciler/reconciler.js';
@@ -61,10 +60,7 @@ const program = examples(
   });
   if (opts.json) printJson({ id: reconciler.id, lattice: opts.lattice });
   else note(`reconciler ${reconciler.id} running in lattice "${opts.lattice}" (Ctrl-C to stop)`);
-  const lost = await Promise.race([untilStopSignal().then(() => false), reconciler.closed().then(() => true)]);
-  await reconciler.close();
-  // Its NATS connection closed for good: a failure (exit status 5), so a supervisor restarts it.
-  if (lost) throw new WasmeshError('WASMESH_ERR_NOT_CONNECTED', 'the reconciler stopped: its NATS connection closed');
+  await serveUntilStopped(reconciler, 'reconciler');
 });
 
 await runServiceBin('wasmesh-reconciler', program);

@@ -203,7 +203,8 @@ export function resolveHostOptions(o: HostOptions = {}): Readonly<ResolvedHostOp
     localDispatch: o.localDispatch ?? envBool('WASMESH_LOCAL_DISPATCH') ?? true,
     providerMode: providerMode(o.providerMode ?? process.env.WASMESH_PROVIDER_MODE),
     // A host serves concurrent calls: a JS thread spinning for one outcome delays the others
-    // (bench http: hello 8194 req/s unspun, 5264 spun, one run). Embedded runtimes keep the spin.
-    runtime: { spinWaitUs: envInt('WASMESH_SPIN_WAIT_US') ?? 0, ...(o.runtime ?? {}) },
+    // (bench http: hello 8194 req/s unspun, 5264 spun, one run). Embedded runtimes keep the spin;
+    // WASMESH_SPIN_WAIT_US, when set, is read (and checked) by the runtime's own options.
+    runtime: { ...(process.env.WASMESH_SPIN_WAIT_US ? {} : { spinWaitUs: 0 }), ...(o.runtime ?? {}) },
   });
 }

@@ -8,9 +8,10 @@
  * set through the downward API (`WASMESH_LABEL_POD_IP`, …). Hosts outside pods have no endpoint.
  * Both objects are owned by the Application, so they go with it.
  */
-import type { KubernetesObject, V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1ObjectMeta, V1Service } from '@kubernetes/client-node';
 import { ContractId, type lattice } from '@wasmesh/proto';
 import type { AppManifest, AppProvider } from '@wasmesh/apps';
+import { ownedMetadata } from '../runtime/kube.js';
 import { APPLICATION, type ApplicationObject } from './mapping.js';
 
 /** The host labels that locate a host's pod (set by HostGroup pods from the downward API). */
@@ -37,22 +38,8 @@ export function httpExposures(manifest: AppManifest): HttpExposure[] {
     });
 }
 
-function owned(app: ApplicationObject, name: string): NonNullable<KubernetesObject['metadata']> {
-  return {
-    name,
-    namespace: app.metadata!.namespace!,
-    labels: { 'app.kubernetes.io/managed-by': 'wasmesh-operator', 'wasmesh.dev/application': app.metadata!.name! },
-    ownerReferences: [
-      {
-        apiVersion: APPLICATION.apiVersion,
-        kind: APPLICATION.kind,
-        name: app.metadata!.name!,
-        uid: app.metadata!.uid!,
-        controller: true,
-        blockOwnerDeletion: true,
-      },
-    ],
-  };
+function owned(app: ApplicationObject, name: string): V1ObjectMeta {
+  return ownedMetadata(app, APPLICATION, name, { 'wasmesh.dev/application': app.metadata!.name! });
 }
 
 /** The Service of `app` (named after it, no selector: its EndpointSlice says where it goes). */

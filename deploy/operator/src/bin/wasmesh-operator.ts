@@ -20,9 +20,8 @@ import {
   note,
   printJson,
   runServiceBin,
-  untilStopSignal,
+  serveUntilStopped,
   withoutServers,
-  WasmeshError,
   type LatticeOptions,
 } from '@wasmesh/lattice';
 import { Operator } from '../operator.js';
@@ -91,11 +90,8 @@ const program = examples(
     note(
       `operator ${operator.id} running for lattice "${opts.lattice}" in ${opts.namespace ? `namespace ${opts.namespace}` : 'all namespaces'} (Ctrl-C to stop)`,
     );
-  const lost = await Promise.race([untilStopSignal().then(() => false), operator.closed().then(() => true)]);
-  // Stops reconciling and releases the Lease (Kubernetes is still there) before exiting.
-  await operator.close();
-  // Its lattice connection closed for good: a failure (exit status 5), so Kubernetes restarts the pod.
-  if (lost) throw new WasmeshError('WASMESH_ERR_NOT_CONNECTED', 'the operator stopped: its NATS connection closed');
+  // Closing stops reconciling and releases the Lease (Kubernetes is still there) before exiting.
+  await serveUntilStopped(operator, 'operator');
 });
 
 await runServiceBin('wasmesh-operator', program);

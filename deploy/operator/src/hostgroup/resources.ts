@@ -19,6 +19,7 @@ import type {
   V1Deployment,
   V1PodTemplateSpec,
 } from '@kubernetes/client-node';
+import { ownedMetadata } from '../runtime/kube.js';
 
 /** The API group, version and kind of HostGroups. */
 export const HOSTGROUP = Object.freeze({
@@ -103,26 +104,8 @@ export function configMapName(name: string): string {
   return `${name}-host-config`;
 }
 
-function ownerReference(
-  hg: HostGroupObject,
-): NonNullable<NonNullable<KubernetesObject['metadata']>['ownerReferences']>[number] {
-  return {
-    apiVersion: HOSTGROUP.apiVersion,
-    kind: HOSTGROUP.kind,
-    name: hg.metadata!.name!,
-    uid: hg.metadata!.uid!,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
-}
-
 function metadataOf(hg: HostGroupObject, name: string): V1ConfigMap['metadata'] {
-  return {
-    name,
-    namespace: hg.metadata!.namespace!,
-    labels: { ...selectorLabels(hg.metadata!.name!), 'app.kubernetes.io/managed-by': 'wasmesh-operator' },
-    ownerReferences: [ownerReference(hg)],
-  };
+  return ownedMetadata(hg, HOSTGROUP, name, selectorLabels(hg.metadata!.name!));
 }
 
 /** What a HostGroup that does not say takes from its operator. */

@@ -5,7 +5,7 @@
  * and a readable message out of the API's errors.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { ApiException, KubeConfig } from '@kubernetes/client-node';
+import { ApiException, KubeConfig, type KubernetesObject, type V1ObjectMeta } from '@kubernetes/client-node';
 import { WasmeshError } from '@wasmesh/lattice';
 
 /** Where a pod's service account is mounted. */
@@ -71,4 +71,32 @@ export function apiMessage(err: unknown): string {
     return `${err.code}: ${String(body ?? err.message)}`.slice(0, 500);
   }
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The metadata of object `name` that `owner` (of `kind`) controls: in the owner's namespace,
+ * labelled as the operator's, with a controller reference, so the garbage collector deletes it
+ * with its owner and `kubectl describe` says who made it.
+ */
+export function ownedMetadata(
+  owner: KubernetesObject,
+  kind: { apiVersion: string; kind: string },
+  name: string,
+  labels: Record<string, string>,
+): V1ObjectMeta {
+  return {
+    name,
+    namespace: owner.metadata!.namespace!,
+    labels: { ...labels, 'app.kubernetes.io/managed-by': 'wasmesh-operator' },
+    ownerReferences: [
+      {
+        apiVersion: kind.apiVersion,
+        kind: kind.kind,
+        name: owner.metadata!.name!,
+        uid: owner.metadata!.uid!,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ],
+  };
 }

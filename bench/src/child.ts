@@ -19,6 +19,11 @@ export class ReadyChild {
   /** The `ready …` line it printed. */
   readyLine = '';
 
+  /** Its process id (for its CPU time). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   private constructor(
     private readonly child: ChildProcess,
     private readonly exited: Promise<void>,

@@ -15,8 +15,13 @@
  *                      `hello` answers.
  *
  * Each case gets a warm-up run, then a measured run; every response must be a 2xx and the first
- * one's body is checked. Prints `{"hello": {"req_per_s", "p50_ms", "p99_ms"}, "kvcounter": {…},
- * "hello_process": {…}, "kvcounter_process": {…}, "ceiling": {…}, the ratios to the ceiling, "config"}`.
+ * one's body is checked. Prints `{"hello": {"req_per_s", "p50_ms", "p99_ms", "cpu_us_per_req"},
+ * "kvcounter": {…}, "hello_process": {…}, "kvcounter_process": {…}, "ceiling": {…}, the ratios to
+ * the ceiling, "config"}`. `cpu_us_per_req` is the CPU the serving processes spent per request (the
+ * host with its provider children and nats-server; the ceiling's own process), and
+ * `<case>_cpu_vs_ceiling` the ceiling's figure over the case's: on a shared 2-core machine, where
+ * the load generator and other tenants take cores, req/s swings by a third between runs while the
+ * CPU a request costs holds steady.
  *
  * Configuration (flags win over environment):
  *   --seconds N       / BENCH_SECONDS          measured seconds per case (default 5)
@@ -35,6 +40,7 @@ import { LatticeClient } from '@wasmesh/lattice';
 import { ContractId } from '@wasmesh/proto';
 import { HostProcess, NatsServer } from '@wasmesh/test';
 import { ReadyChild, stopHost, tail, unwind } from './child.js';
+import { canReadCpu, treeCpuMs } from './process-cpu.js';
 import { option, positive } from './runtime.js';
 
 /** Settings of one run of the http bench. */
@@ -58,6 +64,8 @@ interface HttpFigures {
   p50_ms: number;
   p99_ms: number;
   requests: number;
+  /** CPU the serving processes used per request in the measured run (absent where /proc is not). */
+  cpu_us_per_req?: number;
 }
 
 const LATTICE = 'bench-http';
@@ -124,8 +132,17 @@ function autocannon(url: string, connections: number, seconds: number): Promise<
   });
 }
 
-/** Checks one request's answer, then warms up and measures `url`. */
-async function measure(label: string, url: string, expected: RegExp, cfg: HttpBenchConfig): Promise<HttpFigures> {
+/**
+ * Checks one request's answer, then warms up and measures `url`; the CPU time of `servers` (pids,
+ * with their children) during the measured run is divided by the requests.
+ */
+async function measure(
+  label: string,
+  url: string,
+  expected: RegExp,
+  cfg: HttpBenchConfig,
+  servers: readonly (number | undefined)[],
+): Promise<HttpFigures> {
   const res = await fetch(url);
   const body = await res.text();
   if (res.status !== 200 || !expected.test(body)) {
@@ -133,14 +150,21 @@ async function measure(label: string, url: string, expected: RegExp, cfg: HttpBe
   }
   log(`${label}: warm-up ${cfg.warmupSeconds}s, then ${cfg.seconds}s with ${cfg.connections} connections`);
   await autocannon(url, cfg.connections, cfg.warmupSeconds);
+  const cpuMs = (): number => servers.reduce<number>((sum, pid) => sum + (pid ? treeCpuMs(pid) : 0), 0);
+  const cpuBefore = cpuMs();
   const r = await autocannon(url, cfg.connections, cfg.seconds);
-  const figures = {
+  const cpuUsed = cpuMs() - cpuBefore;
+  const figures: HttpFigures = {
     req_per_s: Math.round(r.requests.average),
     p50_ms: r.latency.p50,
     p99_ms: r.latency.p99,
     requests: r.requests.total,
+    ...(canReadCpu() && r.requests.total > 0
+      ? { cpu_us_per_req: Math.round((cpuUsed * 1000 * 10) / r.requests.total) / 10 }
+      : {}),
   };
-  log(`${label}: ${figures.req_per_s} req/s, p50 ${figures.p50_ms} ms, p99 ${figures.p99_ms} ms`);
+  const cpu = figures.cpu_us_per_req === undefined ? '' : `, ${figures.cpu_us_per_req} µs CPU/request`;
+  log(`${label}: ${figures.req_per_s} req/s, p50 ${figures.p50_ms} ms, p99 ${figures.p99_ms} ms${cpu}`);
   return figures;
 }
 
@@ -244,16 +268,24 @@ export async function runHttpBench(args: readonly string[]): Promise<Record<stri
     cleanups.push(['ceiling server', () => ceilingServer.stop()]);
     const ceilingUrl = `http://127.0.0.1:${ceilingServer.readyLine.split(' ')[1]}`;
 
-    const ceiling = await measure('ceiling', `${ceilingUrl}/hello/bench`, /^Hello, bench!\n$/, cfg);
-    const ratio = (f: HttpFigures): number => Math.round((f.req_per_s / ceiling.req_per_s) * 1000) / 1000;
+    const ceiling = await measure('ceiling', `${ceilingUrl}/hello/bench`, /^Hello, bench!\n$/, cfg, [
+      ceilingServer.pid,
+    ]);
+    const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+    const ratio = (f: HttpFigures): number => round3(f.req_per_s / ceiling.req_per_s);
+    // The mesh's serving processes: the host (with provider children) and nats-server.
+    const mesh = [started.pid, nats.pid];
     const results: Record<string, unknown> = {};
     for (const c of cfg.cases) {
       const url = base[c.endsWith('_process') ? 'process' : 'in-process'];
       const figures = c.startsWith('hello')
-        ? await measure(c, `${url}/hello/bench`, /^Hello, bench!\n$/, cfg)
-        : await measure(c, `${url}/kv/counter/bench`, /^\d+\n$/, cfg);
+        ? await measure(c, `${url}/hello/bench`, /^Hello, bench!\n$/, cfg, mesh)
+        : await measure(c, `${url}/kv/counter/bench`, /^\d+\n$/, cfg, mesh);
       results[c] = figures;
       results[`${c}_vs_ceiling`] = ratio(figures);
+      if (figures.cpu_us_per_req && ceiling.cpu_us_per_req) {
+        results[`${c}_cpu_vs_ceiling`] = round3(ceiling.cpu_us_per_req / figures.cpu_us_per_req);
+      }
     }
     return {
       ...results,

@@ -119,6 +119,14 @@ describe('routing', () => {
     expect(hello.headers.get('content-type')).toBe('text/plain; charset=utf-8');
   });
 
+  test('a response body reaches the client byte for byte (every byte value)', async () => {
+    const body = Buffer.from(Array.from({ length: 512 }, (_, i) => i % 256));
+    const res = await fetch(`${base}/api/echo`, { method: 'POST', body });
+    const got = Buffer.from(await res.arrayBuffer());
+    expect(got.subarray(got.indexOf(0x0a) + 1).equals(body)).toBe(true);
+    expect(res.headers.get('content-length')).toBe(String(got.length));
+  });
+
   test('prefixes match whole segments, the longest wins, and exact hosts beat wildcards beat any host', async () => {
     expect(await (await fetch(`${base}/apix`)).text()).toBe('Hello, apix!\n');
     expect(await (await fetch(`${base}/api`)).text()).toBe('GET /api?\n');

@@ -9,7 +9,7 @@ import { connectNats, type ConnectOptions } from './connection.js';
 import { ControlClient } from './control-client.js';
 import { subscribeEvents, type EventStreamOptions, type LatticeEvent } from './events.js';
 import { invoke, type InvocationOutcome } from './invocation.js';
-import { Subjects } from './subjects.js';
+import { Subjects, type InvocationTarget } from './subjects.js';
 
 /** Options of {@link LatticeClient.invoke}. */
 export interface InvokeOptions {
@@ -77,24 +77,27 @@ export class LatticeClient {
     return subscribeEvents(this.nc, this.subjects, options);
   }
 
-  /** Invokes an actor anywhere in the lattice and returns the response bytes. */
+  /**
+   * Invokes an actor (given by its id, or as `{ actor }`) or a provider (`{ provider }`) anywhere
+   * in the lattice and returns the response bytes.
+   */
   async invoke(
-    actorId: string,
+    target: string | InvocationTarget,
     operation: string,
     payload: Uint8Array,
     options: InvokeOptions = {},
   ): Promise<Uint8Array> {
-    return (await this.invokeDetailed(actorId, operation, payload, options)).payload;
+    return (await this.invokeDetailed(target, operation, payload, options)).payload;
   }
 
   /** {@link invoke}, also telling which host served the call. */
   invokeDetailed(
-    actorId: string,
+    target: string | InvocationTarget,
     operation: string,
     payload: Uint8Array,
     options: InvokeOptions = {},
   ): Promise<InvocationOutcome> {
-    return invoke(this.nc, this.subjects, actorId, operation, payload, {
+    return invoke(this.nc, this.subjects, typeof target === 'string' ? { actor: target } : target, operation, payload, {
       timeoutMs: options.timeoutMs ?? 10_000,
       source: options.source ?? 'client',
       objects: () => this.objects(),

@@ -17,7 +17,14 @@ export {
   bytesJson,
 } from './command-line.js';
 export { createLogger, silentLogger, type Logger, type LoggerOptions } from './logger.js';
-export { Subjects, checkToken, HOST_TARGETED_OPS, type ControlOp, type EventType } from './subjects.js';
+export {
+  Subjects,
+  checkToken,
+  HOST_TARGETED_OPS,
+  type ControlOp,
+  type EventType,
+  type InvocationTarget,
+} from './subjects.js';
 export {
   decode,
   encode,

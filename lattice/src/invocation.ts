@@ -1,8 +1,8 @@
 /**
- * Calling an actor over the bus: the invocation envelope goes to the actor's subject, where the
- * hosts running it share the load through a queue group. The deadline travels in the envelope;
- * failures come back typed (`WASMESH_ERR_NO_RESPONDERS` when no host runs the actor,
- * `WASMESH_ERR_TIMEOUT`, or the actor's own error code) with the actor id and operation.
+ * Calling an actor or a provider over the bus: the invocation envelope goes to the target's
+ * subject, where its replicas share the load through a queue group. The deadline travels in the
+ * envelope; failures come back typed (`WASMESH_ERR_NO_RESPONDERS` when nothing serves the target,
+ * `WASMESH_ERR_TIMEOUT`, or the target's own error code) with the target's id and operation.
  * Payloads too large for one NATS message go through the lattice object store. A target served in
  * the caller's own process is called directly instead, given a {@link LocalDispatch} (see there).
  */
@@ -14,7 +14,7 @@ import { decode, encode, fromErrorInfo, toErrorInfo } from './codec.js';
 import { WasmeshError } from './errors.js';
 import type { LocalDispatch, LocalTarget } from './local-dispatch.js';
 import { MAX_TIMER_MS, request, requestFailure, type RequestOptions } from './rpc.js';
-import type { Subjects } from './subjects.js';
+import { targetId, type InvocationTarget, type Subjects } from './subjects.js';
 import { inSpan, SpanKind, traceHeaders, traceparentOf } from './tracing.js';
 import type { Context } from '@opentelemetry/api';
 
@@ -107,26 +107,28 @@ export interface InvocationOutcome {
 }
 
 /**
- * Invokes `operation` on `actorId` (an actor or a provider: they share the rpc subjects) somewhere
- * in the lattice: the one way every caller invokes (the CLI's client, hosts' actors, providers).
- * Resolves with the response and which host served it.
+ * Invokes `operation` on `target` (an actor or a provider) somewhere in the lattice: the one way
+ * every caller invokes (the CLI's client, hosts' actors, providers). Resolves with the response
+ * and which host served it.
  */
 export async function invoke(
   nc: NatsConnection,
   subjects: Subjects,
-  actorId: string,
+  target: InvocationTarget,
   operation: string,
   payload: Uint8Array,
   options: InvocationOptions,
 ): Promise<InvocationOutcome> {
-  const subject = subjects.actor(actorId);
-  const context = { actor: actorId, operation };
-  const what = `invocation of ${actorId}.${operation}`;
+  const subject = subjects.invocations(target);
+  const callee = targetId(target);
+  const kind = 'provider' in target ? 'provider' : 'actor';
+  const context = { [kind]: callee, operation };
+  const what = `invocation of ${callee}.${operation}`;
   return inSpan(
-    `invoke ${actorId}.${operation}`,
+    `invoke ${callee}.${operation}`,
     {
       kind: SpanKind.CLIENT,
-      attributes: { 'wasmesh.actor': actorId, 'wasmesh.operation': operation },
+      attributes: { [`wasmesh.${kind}`]: callee, 'wasmesh.operation': operation },
       ...(options.parent ? { parent: options.parent } : {}),
     },
     async (_span, ctx) => {
@@ -152,7 +154,7 @@ export async function invoke(
         const inv = lattice.Invocation.create({
           id,
           source: options.source,
-          target: actorId,
+          target: callee,
           operation,
           payload,
           deadlineMs,
@@ -176,12 +178,12 @@ export async function invoke(
         options.objects,
         id,
         'request',
-        `request payload for ${actorId}.${operation}`,
+        `request payload for ${callee}.${operation}`,
       );
       const envelope = encode(lattice.Invocation, {
         id,
         source: options.source,
-        target: actorId,
+        target: callee,
         operation,
         payload: payloadObject ? new Uint8Array() : payload,
         payloadObject,
@@ -194,7 +196,9 @@ export async function invoke(
           if (err.code === 'WASMESH_ERR_NO_RESPONDERS') {
             throw new WasmeshError(
               'WASMESH_ERR_NO_RESPONDERS',
-              `no host runs actor "${actorId}" in lattice "${subjects.lattice}"`,
+              kind === 'actor'
+                ? `no host runs actor "${callee}" in lattice "${subjects.lattice}"`
+                : `provider "${callee}" is not running in lattice "${subjects.lattice}" (wasmesh get providers)`,
               {
                 cause: err,
                 details: context,

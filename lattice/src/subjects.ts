@@ -5,6 +5,7 @@
  *   control     wasmesh.ctl.v1.<lattice>.<op>[.<hostId>]
  *   events      wasmesh.evt.v1.<lattice>.<type>.<source>   (source: the publisher's id)
  *   invocations wasmesh.rpc.v1.<lattice>.<actorId>     (queue group = the subject)
+ *               wasmesh.rpc.v1.<lattice>.provider.<providerId>
  *
  * Names that become subject tokens are validated here: a dot, space or wildcard in a lattice or
  * actor id would silently widen a subscription.
@@ -23,6 +24,14 @@ export function checkToken(what: string, value: string): string {
     );
   }
   return value;
+}
+
+/** What an invocation is addressed to: an actor or a provider, each by its id. */
+export type InvocationTarget = { actor: string } | { provider: string };
+
+/** The id of `target`, whichever kind it is. */
+export function targetId(target: InvocationTarget): string {
+  return 'provider' in target ? target.provider : target.actor;
 }
 
 /** Control operations: each has its own subject. */
@@ -128,9 +137,23 @@ export class Subjects {
     return `wasmesh.rpc.v1.${this.lattice}.${checkToken('actor id', actorId)}`;
   }
 
+  /**
+   * Where invocations of provider `providerId` go (queue group = the subject). Providers have a
+   * namespace of their own, one token deeper than actors': a provider and an actor of the same id
+   * never share a subject, and permissions tell them apart (a provider serves only its own).
+   */
+  provider(providerId: string): string {
+    return `wasmesh.rpc.v1.${this.lattice}.provider.${checkToken('provider id', providerId)}`;
+  }
+
+  /** Where invocations of `target` go. */
+  invocations(target: InvocationTarget): string {
+    return 'provider' in target ? this.provider(target.provider) : this.actor(target.actor);
+  }
+
   /** Wildcard for every invocation in this lattice (of actors and providers alike), for observers. */
   allInvocations(): string {
-    return `wasmesh.rpc.v1.${this.lattice}.*`;
+    return `wasmesh.rpc.v1.${this.lattice}.>`;
   }
 
   /** Where provider `providerId` answers health checks (request/reply, a `ProviderHealth` reply). */

@@ -1,9 +1,9 @@
 /**
  * What a guest's `__host_call` reaches on a lattice host. Contract `wasmesh:actor` calls another
  * actor by id over the bus (`binding` = target actor id, `operation` = its operation). Any other
- * contract goes to the provider the actor is linked to for that contract under link name
- * `binding` (empty = "default"); without such a link the error names the actor, the contract and
- * the link name. Both stay within the caller's deadline and trace, and reach a target served in this
+ * contract goes (on the provider's own subject) to the provider the actor is linked to for that
+ * contract under link name `binding` (empty = "default"); without such a link the error names the
+ * actor, the contract and the link name. Both stay within the caller's deadline and trace, and reach a target served in this
  * host's process directly (local dispatch) while it accepts calls.
  *
  * A signed actor calls only the contracts its claims grant (`caps`; `wasmesh:actor` for other
@@ -16,6 +16,7 @@ import {
   DEFAULT_LINK_NAME,
   invoke,
   WasmeshError,
+  type InvocationTarget,
   type LatticeObjects,
   type LocalDispatch,
   type Subjects,
@@ -47,7 +48,7 @@ export function hostCallHandler(env: HostCallEnv, caps: readonly string[] | unde
     const inv = ctx as InvocationContext | undefined;
     const caller = inv?.actorId ?? 'unknown';
     checkCapability(caller, namespace, caps);
-    let target = binding;
+    let target: InvocationTarget = { actor: binding };
     let linkName: string | undefined;
     if (namespace !== ACTOR_CONTRACT) {
       linkName = binding || DEFAULT_LINK_NAME;
@@ -59,7 +60,7 @@ export function hostCallHandler(env: HostCallEnv, caps: readonly string[] | unde
           { details: { actor: caller, contract: namespace, link: linkName } },
         );
       }
-      target = link.targetId;
+      target = { provider: link.targetId };
     }
     const { payload: out } = await invoke(nc, subjects, target, operation, payload, {
       ...(linkName ? { linkName } : {}),

@@ -128,7 +128,9 @@ export function rolePermissions(subjects: Subjects, role: Role): RolePermissions
             subjects.control('actor.auction'),
             subjects.control('claims.get'),
             subjects.control('spy.watch'),
+            // Actors' subjects, and providers' for the providers running inside the host.
             `${rpc}.*`,
+            `${rpc}.provider.*`,
             `${evt}.>`,
             inbox,
           ],
@@ -143,7 +145,7 @@ export function rolePermissions(subjects: Subjects, role: Role): RolePermissions
           deny: [...ADMIN_BUCKETS, 'claims'].map(kv),
         },
         sub: {
-          allow: [`${rpc}.{{name()}}`, `wasmesh.ctl.v1.${L}.provider.health.{{name()}}`, `${evt}.>`, inbox],
+          allow: [`${rpc}.provider.{{name()}}`, `wasmesh.ctl.v1.${L}.provider.health.{{name()}}`, `${evt}.>`, inbox],
           deny: [],
         },
         resp: { max: 1, ttl: 0 },

@@ -198,7 +198,7 @@ export class Provider<R = undefined> {
       this.#follow(state.links.watch({ includeExisting: true }), (change) =>
         change.op === 'put' ? links.put(change.key, change.value, change.revision) : links.delete(change.key),
       );
-      const subject = this.subjects.actor(providerId);
+      const subject = this.subjects.provider(providerId);
       this.#rpc = nc.subscribe(subject, {
         queue: subject,
         callback: (err, msg) => {
@@ -349,7 +349,7 @@ export class Provider<R = undefined> {
     payload: Uint8Array,
     options: ProviderInvokeOptions = {},
   ): Promise<Uint8Array> {
-    const { payload: out } = await invoke(this.nc, this.subjects, actorId, operation, payload, {
+    const { payload: out } = await invoke(this.nc, this.subjects, { actor: actorId }, operation, payload, {
       timeoutMs: options.timeoutMs ?? 10_000,
       source: this.id,
       objects: () => this.objects(),

@@ -171,18 +171,24 @@ test('reader: spies on calls and their answers', async () => {
 });
 
 describe('provider', () => {
-  test('cannot publish control subjects, nor subscribe to another id’s rpc subject', async () => {
+  test('cannot publish control subjects, nor subscribe to any rpc subject but its own provider subject', async () => {
     const provider = await clientAs('provider', 'kv1');
     const s = provider.subjects;
     await expectDenied(provider.control.stopHost(lat.hosts[0]!.hostId), /host\.stop/);
+    const refused = [s.provider('kv9'), s.actor('kv1'), s.actor('echo')];
     const refusals = await refusalsWithin(provider.nc, 300, () => {
-      provider.nc.subscribe(s.actor('kv1'), { queue: s.actor('kv1') }); // its own: allowed
-      provider.nc.subscribe(s.actor('echo'), { queue: s.actor('echo') }); // another's: refused
-      provider.nc.subscribe(s.actor('echo'));
+      provider.nc.subscribe(s.provider('kv1'), { queue: s.provider('kv1') }); // its own: allowed
+      // Another provider's, and actors' (also one named like itself): refused, with or without a queue.
+      for (const subject of refused) {
+        provider.nc.subscribe(subject, { queue: subject });
+        provider.nc.subscribe(subject);
+      }
       provider.nc.publish(s.event('host_heartbeat', lat.hosts[0]!.hostId), new Uint8Array());
     });
-    expect(refusals.some((r) => r.includes(`Subscription to "${s.actor('kv1')}"`))).toBe(false);
-    expect(refusals.filter((r) => r.includes(`Subscription to "${s.actor('echo')}"`))).toHaveLength(2);
+    expect(refusals.some((r) => r.includes(`Subscription to "${s.provider('kv1')}"`))).toBe(false);
+    for (const subject of refused) {
+      expect(refusals.filter((r) => r.includes(`Subscription to "${subject}"`))).toHaveLength(2);
+    }
     expect(refusals.some((r) => /Publish to "wasmesh\.evt\.v1\.[^"]+\.host_heartbeat\./.test(r))).toBe(true);
   });
 

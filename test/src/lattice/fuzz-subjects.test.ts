@@ -216,7 +216,7 @@ test("the providers' rpc and health subjects answer arbitrary requests with a re
         anyBody.map(([target, bytes]) => ({ target, bytes })),
       ),
       async ({ target, bytes }) => {
-        expectInvocationResult(await send(lat.client.subjects.actor(target), bytes), target);
+        expectInvocationResult(await send(lat.client.subjects.provider(target), bytes), target);
         expectControlReply(await send(lat.client.subjects.providerHealth(target), bytes.subarray(0, 512)), 'health');
       },
     ),
@@ -317,7 +317,7 @@ test('Messaging.Request waits as long as asked, whatever timeout_ms and deadline
             linkName: 'default',
           })
           .finish();
-        const result = pb.InvocationResult.decode((await send(lat.client.subjects.actor('msg-fuzz'), body))!);
+        const result = pb.InvocationResult.decode((await send(lat.client.subjects.provider('msg-fuzz'), body))!);
         expect({ timeoutMs, aheadMs, error: result.error?.message ?? '' }).toEqual({ timeoutMs, aheadMs, error: '' });
         const reply = contracts.RequestResponse.decode(result.payload);
         expect(Buffer.from(reply.message?.body ?? []).equals(Buffer.from(data))).toBe(true);

@@ -56,6 +56,7 @@ test('names that would widen a subject are refused where subjects are built', ()
   }
   const s = new Subjects('prod');
   expect(s.actor('echo')).toBe('wasmesh.rpc.v1.prod.echo');
+  expect(s.provider('echo')).toBe('wasmesh.rpc.v1.prod.provider.echo');
   expect(s.control('actor.start', 'NABC')).toBe('wasmesh.ctl.v1.prod.actor.start.NABC');
   expect(s.control('host.ping')).toBe('wasmesh.ctl.v1.prod.host.ping');
   expect(s.event('host_heartbeat', 'N1')).toBe('wasmesh.evt.v1.prod.host_heartbeat.N1');

@@ -26,11 +26,18 @@ export function keyValueClient(client: LatticeClient, providerId: string, actor:
     resType: Decoder<Res>,
     timeoutMs = 10_000,
   ): Promise<Res> => {
-    const out = await invoke(client.nc, client.subjects, providerId, `KeyValue.${op}`, encode(reqType, req), {
-      source: actor,
-      linkName,
-      timeoutMs,
-    });
+    const out = await invoke(
+      client.nc,
+      client.subjects,
+      { provider: providerId },
+      `KeyValue.${op}`,
+      encode(reqType, req),
+      {
+        source: actor,
+        linkName,
+        timeoutMs,
+      },
+    );
     return decode(resType, out.payload, `KeyValue.${op} response`);
   };
   return {

@@ -73,7 +73,7 @@ test('it runs in the host process, says so in the inventory, and an actor’s ca
   expect(await faultyDescription()).toMatchObject({ mode: 'in-process', pid: host.pid });
   let onBus = 0;
   subs.push(
-    lat.client.nc.subscribe(lat.client.subjects.actor('faulty'), {
+    lat.client.nc.subscribe(lat.client.subjects.provider('faulty'), {
       callback: () => {
         onBus++;
       },

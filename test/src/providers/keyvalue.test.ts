@@ -174,14 +174,14 @@ test('a call from an actor without a link is WASMESH_ERR_NO_LINK naming actor, c
 test('an operation outside the contract is WASMESH_ERR_UNKNOWN_OPERATION; a malformed request is BAD_REQUEST', async () => {
   await link('ops-actor', ['kv-nats']);
   const call = (op: string, payload: Uint8Array) =>
-    client.invoke(PROVIDER, op, payload, { source: 'ops-actor', timeoutMs: 5000 });
+    client.invoke({ provider: PROVIDER }, op, payload, { source: 'ops-actor', timeoutMs: 5000 });
   const unknown = await rejection(call('KeyValue.Frobnicate', new Uint8Array()));
   expect(unknown.code).toBe('WASMESH_ERR_UNKNOWN_OPERATION');
   expect(unknown.message).toContain('KeyValue.Frobnicate');
   const malformed = await rejection(call('KeyValue.Get', Uint8Array.from([0x0a, 0x10, 0x41])));
   expect(malformed.code).toBe('WASMESH_ERR_BAD_REQUEST');
   // A malformed envelope gets an error reply too, not silence.
-  const msg = await client.nc.request(client.subjects.actor(PROVIDER), Uint8Array.from([0xff, 0xff, 0xff]), {
+  const msg = await client.nc.request(client.subjects.provider(PROVIDER), Uint8Array.from([0xff, 0xff, 0xff]), {
     timeout: 5000,
   });
   expect(decode(pb.InvocationResult, msg.data, 'reply').error?.code).toBe('WASMESH_ERR_BAD_REQUEST');

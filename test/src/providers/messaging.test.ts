@@ -129,7 +129,7 @@ async function link(actor: string, name: string, config: Record<string, string> 
 function messaging(actor: string, linkName = 'default') {
   const call = async (op: string, payload: Uint8Array, timeoutMs = 10_000) =>
     (
-      await invoke(client.nc, client.subjects, PROVIDER, `Messaging.${op}`, payload, {
+      await invoke(client.nc, client.subjects, { provider: PROVIDER }, `Messaging.${op}`, payload, {
         source: actor,
         linkName,
         timeoutMs,

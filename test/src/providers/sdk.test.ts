@@ -131,7 +131,7 @@ async function testProvider(
 async function call(providerId: string, actor: string, operation: string, payload = '', linkName = 'default') {
   return str(
     (
-      await invoke(client.nc, client.subjects, providerId, operation, text(payload), {
+      await invoke(client.nc, client.subjects, { provider: providerId }, operation, text(payload), {
         source: actor,
         linkName,
         timeoutMs: 10_000,
@@ -302,7 +302,7 @@ test('errors: handler codes pass through, plain errors are INTERNAL, unknown ope
     const noLink = await rejection(call('errors', 'erin', 'Echo.Say', '', 'other'));
     expect(noLink.code).toBe('WASMESH_ERR_NO_LINK');
     expect(noLink.message).toContain('actor "erin" has no link for contract "wasmesh:testecho" named "other"');
-    const msg = await client.nc.request(client.subjects.actor('errors'), text('\xff\xff not protobuf'), {
+    const msg = await client.nc.request(client.subjects.provider('errors'), text('\xff\xff not protobuf'), {
       timeout: 5000,
     });
     expect(decode(pb.InvocationResult, msg.data, 'reply').error?.code).toBe('WASMESH_ERR_BAD_REQUEST');

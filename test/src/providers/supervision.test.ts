@@ -69,11 +69,18 @@ async function startEcho(providerId: string, config: string[] = [], on: HostProc
 
 /** Calls the provider directly, as a host does for a linked actor. */
 async function call(providerId: string, operation: string, data = '', linkName = 'default'): Promise<string> {
-  const out = await invoke(lattice.client.nc, lattice.client.subjects, providerId, operation, Buffer.from(data), {
-    timeoutMs: 5000,
-    source: 'caller-actor',
-    linkName,
-  });
+  const out = await invoke(
+    lattice.client.nc,
+    lattice.client.subjects,
+    { provider: providerId },
+    operation,
+    Buffer.from(data),
+    {
+      timeoutMs: 5000,
+      source: 'caller-actor',
+      linkName,
+    },
+  );
   return Buffer.from(out.payload).toString();
 }
 

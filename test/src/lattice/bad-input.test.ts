@@ -326,7 +326,7 @@ test("a provider's rpc and health subjects answer empty, malformed and oversized
       ['huge operation', pb.Invocation.encode({ operation: big(NEAR_MAX - 64) }).finish()],
     ];
     for (const [kind, body] of bodies) {
-      const result = pb.InvocationResult.decode(await raw(lat.client.subjects.actor('kv-barrage'), body));
+      const result = pb.InvocationResult.decode(await raw(lat.client.subjects.provider('kv-barrage'), body));
       expect({ kind, code: result.error?.code }).toEqual({
         kind,
         code: expect.stringMatching(/^WASMESH_ERR_[A-Z_]+$/),

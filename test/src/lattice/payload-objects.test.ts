@@ -25,11 +25,15 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => lat?.[Symbol.asyncDispose]());
 
-/** Sends a hand-made envelope to actor `actorId` and decodes the result. */
-async function forge(actorId: string, envelope: pb.IInvocation): Promise<pb.InvocationResult> {
+/** Sends a hand-made envelope to actor `actorId` (or provider, `{ provider }`) and decodes the result. */
+async function forge(target: string | { provider: string }, envelope: pb.IInvocation): Promise<pb.InvocationResult> {
+  const [subject, id] =
+    typeof target === 'string'
+      ? [lat.client.subjects.actor(target), target]
+      : [lat.client.subjects.provider(target.provider), target.provider];
   const msg = await lat.client.nc.request(
-    lat.client.subjects.actor(actorId),
-    encode(pb.Invocation, { source: 'attacker', target: actorId, operation: 'Echo', ...envelope }),
+    subject,
+    encode(pb.Invocation, { source: 'attacker', target: id, operation: 'Echo', ...envelope }),
     { timeout: 5000 },
   );
   return pb.InvocationResult.decode(msg.data);
@@ -74,12 +78,15 @@ test('a provider refuses an envelope naming an artifact as its payload object, a
   await lat.client.control.startProvider({ hostId, providerId: 'kv', artifactRef: 'builtin:keyvalue' });
   await (await lat.client.state()).putLink({ sourceId: 'caller', contract: 'wasmesh:keyvalue', targetId: 'kv' });
   const attempt = async (): Promise<pb.InvocationResult> =>
-    forge('kv', {
-      id: randomUUID(),
-      source: 'caller',
-      operation: 'KeyValue.Get',
-      payloadObject: artifactName(echoRef),
-    });
+    forge(
+      { provider: 'kv' },
+      {
+        id: randomUUID(),
+        source: 'caller',
+        operation: 'KeyValue.Get',
+        payloadObject: artifactName(echoRef),
+      },
+    );
   // Until the provider has the link, it answers NO_LINK before looking at the payload.
   let result: pb.InvocationResult | undefined;
   await until('the provider to take the link', async () => {

@@ -2,7 +2,9 @@
  * The runtime benchmark: invocation latency and throughput of wasmesh's `ActorRuntime` (a fresh
  * wasmtime instance per call, on the addon's worker threads) against a baseline of the same .wasm
  * on Node's own WebAssembly through `@wapc/host` (one reused instance, main thread), plus the
- * first-ever compile time and the cold-load time of a new process with a warm disk cache.
+ * first-ever compile time and the cold-load time of a new process with a warm disk cache. Cases:
+ * `echo` (a call and its answer), `fib` (CPU-bound guest), `host_call` (a guest calling out to
+ * the embedder and back, which crosses threads twice more than a plain call).
  *
  * Configuration (flags win over environment):
  *   --seconds N       / BENCH_SECONDS          measured seconds per case (default 3)
@@ -327,6 +329,29 @@ export async function runRuntimeBench(args: readonly string[]): Promise<Record<s
     const fibSeq = await measureCase('fib ours sequential', fibOurs, 1, cfg);
     const fibBaseline = await measureCase('fib baseline', () => fibBase.invoke('Fib', fibIn), 1, cfg);
 
+    // Host call: the guest calls out to the embedder and carries its answer back (testbed's
+    // CallContract; the handler answers with the payload, at once).
+    const hostCallPayload = Buffer.from('bench:echo/default/Echo/hello');
+    const hostCallAnswer = Buffer.from('hello');
+    const testbedWasm = readFileSync(actorPath('testbed'));
+    const testbed = await runtime.load(
+      testbedWasm,
+      { name: 'testbed', ...actorOpts },
+      { hostCall: async ({ payload }) => payload },
+    );
+    const testbedBase = await instantiate(testbedWasm, (_binding, _namespace, _operation, payload) => payload);
+    check('host call (ours)', await testbed.invoke('CallContract', hostCallPayload), hostCallAnswer);
+    check('host call (baseline)', await testbedBase.invoke('CallContract', hostCallPayload), hostCallAnswer);
+    const hostCallOurs = (): Promise<unknown> => testbed.invoke('CallContract', hostCallPayload);
+    const hostCallLoad = await measureCase('host call ours', hostCallOurs, C, cfg);
+    const hostCallSeq = await measureCase('host call ours sequential', hostCallOurs, 1, cfg);
+    const hostCallBaseline = await measureCase(
+      'host call baseline',
+      () => testbedBase.invoke('CallContract', hostCallPayload),
+      1,
+      cfg,
+    );
+
     const coldMs = cold.map((r) => r.ms);
     return {
       echo: {
@@ -345,6 +370,13 @@ export async function runRuntimeBench(args: readonly string[]): Promise<Record<s
         sequential_throughput_per_s: fibSeq.throughput_per_s,
         sequential_p50_ratio: round(fibSeq.invoke_p50_us / fibBaseline.invoke_p50_us, 2),
         n: fibN,
+      },
+      host_call: {
+        ...withRatio(hostCallLoad, hostCallBaseline),
+        sequential_p50_us: hostCallSeq.invoke_p50_us,
+        sequential_p99_us: hostCallSeq.invoke_p99_us,
+        sequential_throughput_per_s: hostCallSeq.throughput_per_s,
+        sequential_p50_ratio: round(hostCallSeq.invoke_p50_us / hostCallBaseline.invoke_p50_us, 2),
       },
       cold_load_ms: round(median(coldMs), 2),
       compile_ms: round(compileMs, 2),

@@ -59,18 +59,6 @@ export interface NativeStats {
 }
 
 /**
- * JS side of a guest host call; must return a promise (never throw synchronously). `invocation`
- * is the id of the invocation (as passed to `NativeActor.invoke`) whose guest made the call.
- */
-export type NativeHostCall = (
-  invocation: number,
-  binding: string,
-  namespace: string,
-  operation: string,
-  payload: Buffer,
-) => Promise<Buffer>;
-
-/**
  * A batch of invocation outcomes. `lengths[i]` is the byte length of invocation `ids[i]`'s
  * response within `data` (responses are stored back to back), or -1 when it failed: its error
  * is then the next entry of `errors`, as the addon's `{code, message, ...}` JSON text. Fields
@@ -85,6 +73,18 @@ export interface NativeCompletions {
   logIds?: number[];
   logLevels?: string[];
   logLines?: string[];
+  /**
+   * Host calls guests made since the last batch: each to be answered with `resolveHostCall` or
+   * `rejectHostCall` by its id; `callInvocations[i]` is the invocation whose guest made it, and
+   * its payload the next `callLengths[i]` bytes of `callData`.
+   */
+  callIds?: number[];
+  callInvocations?: number[];
+  callBindings?: string[];
+  callNamespaces?: string[];
+  callOperations?: string[];
+  callLengths?: number[];
+  callData?: Buffer;
 }
 
 /** A loaded actor in the addon. */
@@ -98,9 +98,16 @@ export interface NativeActor {
 
 /** The addon's runtime class. */
 export interface NativeRuntime {
-  /** Loads synchronously when the compiled code is cached (no wasm runs); `null` means use `load`. */
-  loadPrecompiled(wasm: Uint8Array, opts: NativeActorOptions, hostCall: NativeHostCall | undefined): NativeActor | null;
-  load(wasm: Buffer, opts: NativeActorOptions, hostCall: NativeHostCall | undefined): Promise<NativeActor>;
+  /**
+   * Loads synchronously when the compiled code is cached (no wasm runs); `null` means use `load`.
+   * `handlesCalls`: whether JS answers the actor's host calls (else they fail in the addon).
+   */
+  loadPrecompiled(wasm: Uint8Array, opts: NativeActorOptions, handlesCalls: boolean): NativeActor | null;
+  load(wasm: Buffer, opts: NativeActorOptions, handlesCalls: boolean): Promise<NativeActor>;
+  /** Answers a host call of a batch with the response bytes. */
+  resolveHostCall(id: number, response: Uint8Array): void;
+  /** Fails a host call of a batch; the guest sees `message` as its error. */
+  rejectHostCall(id: number, message: string): void;
   inspect(wasm: Buffer): Promise<NativeModuleInfo>;
   stats(): NativeStats;
   close(): void;

@@ -3,8 +3,10 @@
  * invocations; this table takes the batch and turns each outcome back into a settled promise, and
  * keeps Node alive exactly while something is outstanding.
  */
+import { WasmeshError } from '@wasmesh/lattice';
 import { fromNative } from './errors.js';
 import type { NativeCompletions } from './native.js';
+import type { HostCallHandler, HostCallRequest } from './runtime.js';
 
 interface Entry {
   resolve: (response: Buffer) => void;
@@ -15,6 +17,14 @@ interface Entry {
   hostContext: unknown;
   /** Receives the guest's log lines. */
   log: (level: string, line: string) => void;
+  /** Answers the host calls its guest makes (absent: the addon fails them itself). */
+  hostCall: HostCallHandler | undefined;
+}
+
+/** How host calls are answered: the addon's `resolveHostCall` and `rejectHostCall`. */
+export interface HostCallAnswers {
+  resolve(id: number, response: Uint8Array): void;
+  reject(id: number, message: string): void;
 }
 
 /** Schedules the end-of-turn check (see `submitted`). */
@@ -39,6 +49,7 @@ export class PendingInvocations {
     private readonly waitCompleted: (maxMicros: number) => boolean,
     /** How long a lone invocation is awaited by spinning before yielding to the event loop. */
     private readonly spinWaitUs: number,
+    private readonly answers: HostCallAnswers,
   ) {}
 
   /**
@@ -76,11 +87,6 @@ export class PendingInvocations {
     return this.#nextId;
   }
 
-  /** The host context of invocation `id` while it is outstanding. */
-  hostContext(id: number): unknown {
-    return this.#entries.get(id)?.hostContext;
-  }
-
   /**
    * Settles every invocation in the addon's finished batch. Responses are views into one buffer
    * per batch (a copy of each would cost more than it saves).
@@ -91,6 +97,8 @@ export class PendingInvocations {
     const { ids, lengths, data, errors = NONE, logIds = NONE, logLevels = NONE, logLines = NONE } = batch;
     // Logs first: an invocation's log lines come before its outcome.
     for (let i = 0; i < logIds.length; i++) this.#entries.get(logIds[i]!)?.log(logLevels[i]!, logLines[i]!);
+    // Host calls before outcomes: the invocation that made one is outstanding until it is answered.
+    if (batch.callIds) this.#startHostCalls(batch);
     let offset = 0;
     let nextError = 0;
     for (let i = 0; i < ids.length; i++) {
@@ -105,6 +113,40 @@ export class PendingInvocations {
       }
     }
   };
+
+  /** Starts the handler of every host call in `batch`; each answers the addon when it settles. */
+  #startHostCalls(batch: NativeCompletions): void {
+    const { callIds = NONE, callInvocations = NONE, callBindings = NONE, callNamespaces = NONE } = batch;
+    const { callOperations = NONE, callLengths = NONE, callData } = batch;
+    let offset = 0;
+    for (let i = 0; i < callIds.length; i++) {
+      const end = offset + callLengths[i]!;
+      const entry = this.#entries.get(callInvocations[i]!);
+      void this.#hostCall(callIds[i]!, entry, {
+        binding: callBindings[i]!,
+        namespace: callNamespaces[i]!,
+        operation: callOperations[i]!,
+        payload: callData!.subarray(offset, end),
+        context: entry?.hostContext,
+      });
+      offset = end;
+    }
+  }
+
+  async #hostCall(id: number, entry: Entry | undefined, call: HostCallRequest): Promise<void> {
+    try {
+      if (!entry?.hostCall) throw new Error(`no host call handler for ${call.namespace}.${call.operation}`);
+      this.answers.resolve(id, await entry.hostCall(call));
+    } catch (err) {
+      // The guest sees this text as its host error: keep the code in it.
+      this.answers.reject(
+        id,
+        err instanceof WasmeshError ? err.toLine() : err instanceof Error ? err.message : String(err),
+      );
+    }
+    // The guest runs on: a lone invocation's outcome is worth spinning for, as after a submit.
+    this.submitted();
+  }
 
   /** Rejects invocation `id` with `err` (the addon refused to start it). */
   fail(id: number, err: unknown): void {

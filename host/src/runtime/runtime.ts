@@ -72,6 +72,7 @@ export class Actor {
     /** A name for errors and logs (file name or actor id). */
     readonly name: string,
     private readonly log: (level: string, line: string) => void,
+    private readonly hostCall: HostCallHandler | undefined,
   ) {}
 
   /** SHA-256 of the module bytes, hex. */
@@ -96,7 +97,14 @@ export class Actor {
   invoke(operation: string, payload: Uint8Array = EMPTY, options: InvokeOptions = {}): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       const context = { actor: this.name, operation };
-      const id = this.pending.add({ resolve, reject, context, hostContext: options.hostContext, log: this.log });
+      const id = this.pending.add({
+        resolve,
+        reject,
+        context,
+        hostContext: options.hostContext,
+        log: this.log,
+        hostCall: this.hostCall,
+      });
       try {
         this.native.invoke(id, operation, payload, options.timeoutMs);
       } catch (err) {
@@ -131,6 +139,10 @@ export class ActorRuntime {
       () => native!.takeCompleted(),
       (us) => native!.waitCompleted(us),
       resolved.spinWaitUs,
+      {
+        resolve: (id, response) => native!.resolveHostCall(id, response),
+        reject: (id, message) => native!.rejectHostCall(id, message),
+      },
     );
     try {
       native = new NativeRuntime(toNativeRuntimeOptions(resolved), pending.drain);
@@ -161,20 +173,7 @@ export class ActorRuntime {
     // The child logger is made on the first guest log line: making one costs more than the rest
     // of a cached load, and most actors never log.
     let log: Logger | undefined;
-    const handler = bindings.hostCall;
-    const hostCall = handler
-      ? async (invocation: number, binding: string, namespace: string, operation: string, payload: Buffer) => {
-          const context = this.pending.hostContext(invocation);
-          try {
-            return toBuffer(await handler({ binding, namespace, operation, payload, context }));
-          } catch (err) {
-            // The guest sees this text as its host error: keep the code in it.
-            throw new Error(
-              err instanceof WasmeshError ? err.toLine() : err instanceof Error ? err.message : String(err),
-            );
-          }
-        }
-      : undefined;
+    const hostCall = bindings.hostCall;
     const onLog = (level: string, line: string): void => {
       log ??= logger.child({ actor: name });
       if (level === 'warn') log.warn({ stream: 'guest' }, line);
@@ -183,15 +182,15 @@ export class ActorRuntime {
     // Cached code loads synchronously (about 0.2 ms, no wasm runs); compiling goes to a thread.
     let native: NativeActor | null;
     try {
-      native = this.native.loadPrecompiled(wasm, dto, hostCall);
+      native = this.native.loadPrecompiled(wasm, dto, hostCall !== undefined);
     } catch (err) {
       throw fromNative(err, { actor: name });
     }
-    native ??= await mapNative(() => this.native.load(toBuffer(wasm), dto, hostCall), { actor: name });
+    native ??= await mapNative(() => this.native.load(toBuffer(wasm), dto, hostCall !== undefined), { actor: name });
     if (logger.isLevelEnabled('debug')) {
       logger.debug({ actor: name, hash: native.hash, source: native.source }, 'actor loaded');
     }
-    return new Actor(native, this.pending, name, onLog);
+    return new Actor(native, this.pending, name, onLog, hostCall);
   }
 
   /** Describes a module: hash, size, imports, exports and whether it is a valid waPC actor here. */

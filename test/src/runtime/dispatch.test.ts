@@ -75,3 +75,54 @@ test('without spinning (spinWaitUs 0) workers never linger and every call is sti
     quiet.close();
   }
 }, 60_000);
+
+test('host calls travel in the batches too: each, among others at every concurrency, gets its own answer', async () => {
+  for (const spinWaitUs of [undefined, 0]) {
+    const rt = newRuntime(spinWaitUs === undefined ? {} : { spinWaitUs });
+    try {
+      // The handler answers some at once, some later, and fails every fifth: each call its own way.
+      const tb = await rt.load(
+        actorBytes('testbed'),
+        { name: 'tb', maxConcurrent: 64 },
+        {
+          hostCall: async ({ operation, payload }) => {
+            const n = Number(Buffer.from(payload).toString());
+            if (n % 5 === 0) throw new Error(`refused ${n}`);
+            if (n % 2 === 0) await new Promise((resolve) => setImmediate(resolve));
+            return Buffer.from(`${operation}:${n}`);
+          },
+        },
+      );
+      for (const concurrency of [1, 8, 64, 1]) {
+        await closedLoops(concurrency, 400, async (i) => {
+          const call = tb.invoke('CallContract', Buffer.from(`x:test/default/Op/${i}`));
+          if (i % 5 === 0) await expect(call).rejects.toThrow(`refused ${i}`);
+          else expect((await call).toString()).toBe(`Op:${i}`);
+        });
+      }
+    } finally {
+      rt.close();
+    }
+  }
+}, 60_000);
+
+test('a host call answered after its invocation timed out is dropped; later calls are unaffected', async () => {
+  let release: () => void = () => {};
+  const late = new Promise<void>((resolve) => (release = resolve));
+  const tb = await runtime.load(
+    actorBytes('testbed'),
+    { name: 'tb-late' },
+    {
+      hostCall: async ({ payload }) => {
+        if (Buffer.from(payload).toString() === 'slow') await late;
+        return Buffer.from(payload);
+      },
+    },
+  );
+  await expect(
+    tb.invoke('CallContract', Buffer.from('x:test/default/Op/slow'), { timeoutMs: 200 }),
+  ).rejects.toMatchObject({ code: 'WASMESH_ERR_TIMEOUT' });
+  release();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  expect((await tb.invoke('CallContract', Buffer.from('x:test/default/Op/fast'))).toString()).toBe('fast');
+});

@@ -18,6 +18,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -25,6 +26,7 @@ use std::time::{Duration, Instant};
 use napi::bindgen_prelude::{Buffer, BufferSlice, Object};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
+use tokio::sync::oneshot;
 use wasmesh_runtime as rt;
 
 use crate::errors::to_js;
@@ -44,6 +46,8 @@ pub(crate) struct Job {
 /// Outcomes finished since JS last took them. `lengths[i]` is the byte length of the i-th
 /// response in `data`, or -1 when invocation `ids[i]` failed (its error is the next of `errors`).
 /// Guest log lines travel in the same queue, so JS sees an invocation's logs before its outcome.
+/// Host calls travel in the same queue too (`calls`), so one wake-up serves outcomes and host
+/// calls alike.
 #[derive(Default)]
 struct Finished {
     ids: Vec<u32>,
@@ -53,12 +57,41 @@ struct Finished {
     log_ids: Vec<u32>,
     log_levels: Vec<String>,
     log_lines: Vec<String>,
+    calls: HostCalls,
 }
 
 impl Finished {
     fn is_empty(&self) -> bool {
-        self.ids.is_empty() && self.log_ids.is_empty()
+        self.ids.is_empty() && self.log_ids.is_empty() && self.calls.ids.is_empty()
     }
+
+    /// Entries JS must act on (outcomes and host calls; log lines ride along with them).
+    fn actionable(&self) -> usize {
+        self.ids.len() + self.calls.ids.len()
+    }
+}
+
+/// Host calls waiting for JS: `ids[i]` (answer with `resolveHostCall`/`rejectHostCall`) was made
+/// by invocation `invocations[i]`; its payload is the next `payload_lengths[i]` bytes of `data`.
+#[derive(Default)]
+struct HostCalls {
+    ids: Vec<u32>,
+    invocations: Vec<u32>,
+    bindings: Vec<String>,
+    namespaces: Vec<String>,
+    operations: Vec<String>,
+    payload_lengths: Vec<u32>,
+    data: Vec<u8>,
+}
+
+/// The answer to a host call: the response bytes, or the error text the guest sees.
+pub(crate) type HostCallOutcome = Result<Vec<u8>, String>;
+
+/// Host calls handed to JS and not answered yet, by id.
+#[derive(Default)]
+struct AwaitedCalls {
+    senders: HashMap<u32, oneshot::Sender<HostCallOutcome>>,
+    next_id: u32,
 }
 
 /// Responses of a batch up to this many bytes in all are copied into a buffer V8 owns; larger
@@ -128,6 +161,7 @@ pub(crate) struct Dispatch {
     js_state: AtomicU8,
     /// Read-locked by workers to call it, write-locked by JS to ref/unref it.
     wake_js: RwLock<WakeFn>,
+    awaited: Mutex<AwaitedCalls>,
 }
 
 impl Dispatch {
@@ -143,6 +177,7 @@ impl Dispatch {
             finished_count: AtomicUsize::new(0),
             js_state: AtomicU8::new(JS_IDLE),
             wake_js: RwLock::new(wake_js),
+            awaited: Mutex::new(AwaitedCalls::default()),
         })
     }
 
@@ -261,6 +296,62 @@ impl Dispatch {
         role
     }
 
+    /// Hands a guest's host call to JS (any thread) in the finished queue, where it shares the
+    /// wake-up of the outcomes around it instead of crossing on its own, and waits for JS's answer
+    /// (`answer_host_call`). Like a worker after its last job, it first polls for the answer for
+    /// up to the linger time (yielding to other tasks), so a quick answer needs no wake-up of a
+    /// parked worker.
+    pub(crate) async fn host_call(&self, invocation: u32, call: rt::HostCall) -> HostCallOutcome {
+        let target = call.target();
+        let mut answer = self.queue_host_call(invocation, call);
+        let start = Instant::now();
+        while start.elapsed() < self.linger {
+            match answer.try_recv() {
+                Ok(outcome) => return outcome,
+                Err(oneshot::error::TryRecvError::Empty) => tokio::task::yield_now().await,
+                Err(oneshot::error::TryRecvError::Closed) => break,
+            }
+        }
+        answer.await.unwrap_or_else(|_| Err(format!("the host call {target} was dropped unanswered")))
+    }
+
+    /// Queues the host call for JS; the receiver gets the answer, or is closed if it is dropped.
+    fn queue_host_call(&self, invocation: u32, call: rt::HostCall) -> oneshot::Receiver<HostCallOutcome> {
+        let (tx, rx) = oneshot::channel();
+        let id = {
+            let mut a = self.awaited.lock().unwrap_or_else(|p| p.into_inner());
+            loop {
+                a.next_id = a.next_id.wrapping_add(1);
+                if a.next_id != 0 && !a.senders.contains_key(&a.next_id) {
+                    break;
+                }
+            }
+            let id = a.next_id;
+            a.senders.insert(id, tx);
+            id
+        };
+        self.push(|f| {
+            let c = &mut f.calls;
+            c.ids.push(id);
+            c.invocations.push(invocation);
+            c.bindings.push(call.binding);
+            c.namespaces.push(call.namespace);
+            c.operations.push(call.operation);
+            c.payload_lengths.push(call.payload.len() as u32);
+            c.data.extend_from_slice(&call.payload);
+        });
+        rx
+    }
+
+    /// Delivers JS's answer to host call `id` (JS thread); an unknown id (already answered, or
+    /// its invocation gone) is ignored.
+    pub(crate) fn answer_host_call(&self, id: u32, outcome: HostCallOutcome) {
+        let sender = self.awaited.lock().unwrap_or_else(|p| p.into_inner()).senders.remove(&id);
+        if let Some(tx) = sender {
+            let _ = tx.send(outcome);
+        }
+    }
+
     /// Queues a guest log line of invocation `id` (any thread).
     pub(crate) fn log(&self, id: u32, level: rt::LogLevel, line: String) {
         self.push(|f| {
@@ -277,7 +368,7 @@ impl Dispatch {
             let mut f = self.finished.lock().unwrap_or_else(|p| p.into_inner());
             let was_empty = f.is_empty();
             add(&mut f);
-            self.finished_count.store(f.ids.len(), Ordering::Release);
+            self.finished_count.store(f.actionable(), Ordering::Release);
             was_empty
         };
         if !first {
@@ -291,8 +382,10 @@ impl Dispatch {
     }
 
     /// Takes every finished outcome (JS thread) as one object: `ids`, `lengths` and `data`
-    /// (see [`Finished`]), plus `errors`, `logIds`, `logLevels` and `logLines` when there are
-    /// any; `null` when nothing finished. Plain arrays and a copied buffer: for the few outcomes
+    /// (see [`Finished`]), plus `errors`, `logIds`, `logLevels` and `logLines`, and the host
+    /// calls (`callIds`, `callInvocations`, `callBindings`, `callNamespaces`, `callOperations`,
+    /// `callLengths`, `callData`; see [`HostCalls`]) when there are any; `null` when nothing
+    /// finished. Plain arrays and a copied buffer: for the few outcomes
     /// of a typical batch they are cheaper to make than typed arrays over Rust memory.
     pub(crate) fn take<'env>(&self, env: &'env Env) -> napi::Result<Option<Object<'env>>> {
         let f = {
@@ -318,6 +411,16 @@ impl Dispatch {
             o.set("logIds", f.log_ids)?;
             o.set("logLevels", f.log_levels)?;
             o.set("logLines", f.log_lines)?;
+        }
+        let c = f.calls;
+        if !c.ids.is_empty() {
+            o.set("callIds", c.ids)?;
+            o.set("callInvocations", c.invocations)?;
+            o.set("callBindings", c.bindings)?;
+            o.set("callNamespaces", c.namespaces)?;
+            o.set("callOperations", c.operations)?;
+            o.set("callLengths", c.payload_lengths)?;
+            o.set("callData", &BufferSlice::copy_from(env, &c.data)?)?;
         }
         Ok(Some(o))
     }

@@ -19,7 +19,7 @@ use wasmesh_runtime as rt;
 
 use crate::dispatch::{Dispatch, Job, WakeFn};
 use crate::errors::to_js;
-use crate::host::{HostCallFn, JsHost};
+use crate::host::JsHost;
 
 /// Engine and pool sizing (all fields filled in by the TS side).
 #[napi(object)]
@@ -90,8 +90,8 @@ fn limits(opts: &NativeActorOptions) -> napi::Result<rt::ActorLimits> {
     })
 }
 
-fn js_host(host_call: Option<HostCallFn>, dispatch: &Arc<Dispatch>) -> Arc<dyn rt::Host> {
-    Arc::new(JsHost { call: host_call.map(Arc::new), dispatch: dispatch.clone() })
+fn js_host(handles_calls: bool, dispatch: &Arc<Dispatch>) -> Arc<dyn rt::Host> {
+    Arc::new(JsHost { handles_calls, dispatch: dispatch.clone() })
 }
 
 fn bytes(n: i64, what: &str) -> napi::Result<u64> {
@@ -146,6 +146,18 @@ impl NativeRuntime {
         self.dispatch.take(env)
     }
 
+    /// Answers host call `id` (from `takeCompleted().callIds`) with `response`.
+    #[napi]
+    pub fn resolve_host_call(&self, id: u32, response: &[u8]) {
+        self.dispatch.answer_host_call(id, Ok(response.to_vec()));
+    }
+
+    /// Fails host call `id` with `message`, the error text the guest sees.
+    #[napi]
+    pub fn reject_host_call(&self, id: u32, message: String) {
+        self.dispatch.answer_host_call(id, Err(message));
+    }
+
     /// Loads an actor whose compiled code is in the memory or disk cache, synchronously: that
     /// takes about 0.2 ms (hash, map the artifact, link) and runs no wasm, so it is cheaper here
     /// than two thread hops. Returns `null` when the module needs compiling: use `load`.
@@ -154,10 +166,10 @@ impl NativeRuntime {
         &self,
         wasm: &[u8],
         opts: NativeActorOptions,
-        host_call: Option<HostCallFn>,
+        handles_calls: bool,
     ) -> napi::Result<Option<NativeActor>> {
         let limits = limits(&opts)?;
-        let actor = self.inner.load_cached(wasm, limits, js_host(host_call, &self.dispatch)).map_err(to_js)?;
+        let actor = self.inner.load_cached(wasm, limits, js_host(handles_calls, &self.dispatch)).map_err(to_js)?;
         Ok(actor.map(|inner| NativeActor { inner, dispatch: self.dispatch.clone() }))
     }
 
@@ -167,12 +179,12 @@ impl NativeRuntime {
         &self,
         wasm: Buffer,
         opts: NativeActorOptions,
-        host_call: Option<HostCallFn>,
+        handles_calls: bool,
     ) -> napi::Result<NativeActor> {
         let limits = limits(&opts)?;
         let wasm = wasm.to_vec();
         let runtime = self.inner.clone();
-        let host = js_host(host_call, &self.dispatch);
+        let host = js_host(handles_calls, &self.dispatch);
         let actor = tokio::task::spawn_blocking(move || runtime.load(&wasm, limits, host))
             .await
             .map_err(|e| NapiError::from_reason(format!("load task failed: {e}")))?

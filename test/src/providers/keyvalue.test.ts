@@ -3,6 +3,7 @@
  * redis-server: every operation on both backends, atomic increments under contention, keys by
  * prefix, compare-and-set, TTLs, missing links, refused config and live config changes.
  */
+import { Kvm } from '@nats-io/kv';
 import { controlRequest, decode, LatticeClient, type LatticeEvent, type LinkState } from '@wasmesh/lattice';
 import { lattice as pb } from '@wasmesh/proto';
 import { createKeyValueProvider, type KeyValueBackend } from '@wasmesh/provider-keyvalue';
@@ -114,6 +115,15 @@ describe.each([
     expect(Math.min(...values)).toBe(1);
   });
 
+  test('an increment after a set or a delete of its key counts from the value now stored', async () => {
+    expect(await kv.increment('mixed')).toBe(1);
+    expect(await kv.increment('mixed')).toBe(2);
+    await kv.set('mixed', '100');
+    expect(await kv.increment('mixed')).toBe(101);
+    await kv.delete('mixed');
+    expect(await kv.increment('mixed')).toBe(1);
+  });
+
   test('keys by prefix, sorted, with a limit', async () => {
     await Promise.all(['p:c', 'p:a', 'p:b', 'p:*', 'q:a', 'pz'].map((k) => kv.set(k, 'v')));
     expect(await kv.keys('p:')).toEqual(['p:*', 'p:a', 'p:b', 'p:c']);
@@ -221,6 +231,21 @@ test('a Redis that cannot be reached, a bad URL, and a key for the other backend
   const misplaced = await link('misplaced-actor', ['url-without-backend']);
   expect(misplaced.data.ok).toBe(false);
   expect(misplaced.data.error?.message).toContain('set backend=redis');
+});
+
+test('nats: increments count from what another writer put in the bucket meanwhile', async () => {
+  await state.putConfig('shared-nats', { bucket: 'shared_counters' });
+  await link('shared-actor', ['shared-nats']);
+  const viaProvider = keyValueClient(client, PROVIDER, 'shared-actor');
+  const bucket = await new Kvm(client.nc).open('shared_counters');
+  expect(await viaProvider.increment('c')).toBe(1);
+  expect(await viaProvider.increment('c')).toBe(2);
+  await bucket.put('c', '40');
+  expect(await viaProvider.increment('c')).toBe(41);
+  await bucket.delete('c');
+  expect(await viaProvider.increment('c')).toBe(1);
+  await bucket.put('c', 'not a number');
+  expect((await rejection(viaProvider.increment('c'))).code).toBe('WASMESH_ERR_CONFLICT');
 });
 
 test('changing the config a link uses switches its bucket or prefix without a restart', async () => {

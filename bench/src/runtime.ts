@@ -229,6 +229,17 @@ async function coldLoads(cacheDir: string, wasmPath: string, runs: number): Prom
   return out;
 }
 
+/** One case's figures: under load (`load`) and one call at a time (`seq`), against `base`. */
+function caseFigures(load: CaseResult, seq: CaseResult, base: CaseResult): Record<string, unknown> {
+  return {
+    ...withRatio(load, base),
+    sequential_p50_us: seq.invoke_p50_us,
+    sequential_p99_us: seq.invoke_p99_us,
+    sequential_throughput_per_s: seq.throughput_per_s,
+    sequential_p50_ratio: round(seq.invoke_p50_us / base.invoke_p50_us, 2),
+  };
+}
+
 function withRatio(ours: CaseResult, base: CaseResult): Record<string, unknown> {
   const { invoke_p50_us, invoke_p99_us, throughput_per_s, mean_us, calls, wall_s } = ours;
   return {
@@ -355,29 +366,12 @@ export async function runRuntimeBench(args: readonly string[]): Promise<Record<s
     const coldMs = cold.map((r) => r.ms);
     return {
       echo: {
-        ...withRatio(echoLoad, echoBaseline),
-        sequential_p50_us: echoSeq.invoke_p50_us,
-        sequential_p99_us: echoSeq.invoke_p99_us,
-        sequential_throughput_per_s: echoSeq.throughput_per_s,
-        sequential_p50_ratio: round(echoSeq.invoke_p50_us / echoBaseline.invoke_p50_us, 2),
+        ...caseFigures(echoLoad, echoSeq, echoBaseline),
         payload_bytes: ECHO_PAYLOAD_BYTES,
         throughput_by_concurrency: sweep,
       },
-      fib: {
-        ...withRatio(fibLoad, fibBaseline),
-        sequential_p50_us: fibSeq.invoke_p50_us,
-        sequential_p99_us: fibSeq.invoke_p99_us,
-        sequential_throughput_per_s: fibSeq.throughput_per_s,
-        sequential_p50_ratio: round(fibSeq.invoke_p50_us / fibBaseline.invoke_p50_us, 2),
-        n: fibN,
-      },
-      host_call: {
-        ...withRatio(hostCallLoad, hostCallBaseline),
-        sequential_p50_us: hostCallSeq.invoke_p50_us,
-        sequential_p99_us: hostCallSeq.invoke_p99_us,
-        sequential_throughput_per_s: hostCallSeq.throughput_per_s,
-        sequential_p50_ratio: round(hostCallSeq.invoke_p50_us / hostCallBaseline.invoke_p50_us, 2),
-      },
+      fib: { ...caseFigures(fibLoad, fibSeq, fibBaseline), n: fibN },
+      host_call: caseFigures(hostCallLoad, hostCallSeq, hostCallBaseline),
       cold_load_ms: round(median(coldMs), 2),
       compile_ms: round(compileMs, 2),
       cold_load_source: cold[0]?.source ?? 'none',

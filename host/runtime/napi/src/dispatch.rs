@@ -4,7 +4,8 @@
 //! napi's promise machinery, a threadsafe function per call. Here the JS thread appends jobs to a
 //! submission queue and spawns one drain task per batch; workers append outcomes to a completion
 //! queue and wake JS once per batch, and JS takes every finished outcome in one call (one buffer
-//! holding all responses). Under load, many invocations share each wake-up.
+//! holding all responses). Under load, many invocations share each wake-up. A guest's host calls
+//! ride the completion queue too, and JS answers each with one synchronous call.
 //!
 //! A lone caller (one invocation at a time, e.g. a sequential loop) gets no batching, so both
 //! wake-ups sit on its latency: waking a parked worker costs 20-30 µs on a busy 2-core machine,

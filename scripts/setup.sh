@@ -19,12 +19,20 @@
 #   redis-server (the keyvalue provider's Redis backend; the test harness starts real servers):
 #     Debian's redis-server package, installed only when no redis-server is on PATH or in /usr/bin
 #     (REDIS_SERVER_BIN may point at another one).
+#   jaeger (Jaeger v2; the tracing tests export to a real one and read traces back from its query
+#     API): a pinned release built from the Go module proxy into $WASMESH_BIN_DIR, once per version.
+#     Without Go, or if the build fails, setup warns and goes on (JAEGER_BIN may point at another).
+#   prometheus (the metrics tests scrape with a real one): Debian's prometheus package, installed
+#     without its recommends only when no prometheus is on PATH or in /usr/bin (PROMETHEUS_BIN may
+#     point at another one).
 set -euo pipefail
 
 NATS_SERVER_MODULE=github.com/nats-io/nats-server/v2
 NATS_SERVER_VERSION=v2.14.9
 REGISTRY_MODULE=github.com/distribution/distribution/v3/cmd/registry
 REGISTRY_VERSION=v3.1.2
+JAEGER_COMMAND=github.com/jaegertracing/jaeger/cmd/jaeger
+JAEGER_VERSION=v1.76.0
 WASMESH_BIN_DIR="${WASMESH_BIN_DIR:-$HOME/.cache/wasmesh/bin}"
 APT_PACKAGES=()
 
@@ -73,6 +81,24 @@ go_install() {
     ok=0
   fi
   rm -rf "$gobin"
+  return $ok
+}
+
+# go_build_tool COMMAND VERSION NAME: builds the Go command COMMAND of its module at VERSION into
+# $WASMESH_BIN_DIR/NAME, in a scratch module (`go get -tool`, then `go build`): modules whose go.mod
+# has replace directives (Jaeger's) cannot be built with `go install mod@version`.
+go_build_tool() {
+  local work ok=1
+  mkdir -p "$WASMESH_BIN_DIR"
+  work=$(mktemp -d "$WASMESH_BIN_DIR/.build.XXXXXX")
+  if (cd "$work" && export GOTOOLCHAIN=local CGO_ENABLED=0 \
+    && "$go_bin" mod init wasmesh-tool-build >/dev/null 2>&1 \
+    && "$go_bin" get -tool "$1@$2" && "$go_bin" build -o "$work/$3" "$1") \
+    && "$work/$3" --help >/dev/null 2>&1; then
+    mv -f "$work/$3" "$WASMESH_BIN_DIR/$3"
+    ok=0
+  fi
+  rm -rf "$work"
   return $ok
 }
 
@@ -158,5 +184,46 @@ fi
 redis_version=$(redis_version_of "$redis_bin")
 [ -n "$redis_version" ] || fail "redis-server at $redis_bin does not run"
 
+# jaeger: its binary reports no version of its own, so a stamp file next to it names the build.
+jaeger_bin="$WASMESH_BIN_DIR/jaeger"
+jaeger_version=$([ -x "$jaeger_bin" ] && cat "$jaeger_bin.version" 2>/dev/null || true)
+jaeger_source="cached build, $jaeger_bin"
+if [ "$jaeger_version" != "$JAEGER_VERSION" ]; then
+  jaeger_version="none"
+  jaeger_source="not built: the tracing tests will fail"
+  if [ -n "$go_bin" ]; then
+    echo "setup: building jaeger $JAEGER_VERSION with $("$go_bin" version | awk '{print $3}') into $WASMESH_BIN_DIR (a few minutes, once)" >&2
+    if go_build_tool "$JAEGER_COMMAND" "$JAEGER_VERSION" jaeger; then
+      echo "$JAEGER_VERSION" >"$jaeger_bin.version"
+      jaeger_version=$JAEGER_VERSION
+      jaeger_source="built, $jaeger_bin"
+    else
+      echo "setup: building jaeger $JAEGER_VERSION failed; the tracing tests will fail (or set JAEGER_BIN)" >&2
+    fi
+  else
+    echo "setup: go is missing; jaeger not built: the tracing tests will fail (or set JAEGER_BIN)" >&2
+  fi
+fi
+
+# prometheus: "prometheus, version 2.42.0+ds (branch: ...)" -> "2.42.0+ds".
+prometheus_version_of() { "$1" --version 2>&1 | awk 'NR==1{print $3}' || true; }
+
+prometheus_bin="${PROMETHEUS_BIN:-}"
+prometheus_source="PROMETHEUS_BIN, $prometheus_bin"
+if [ -z "$prometheus_bin" ]; then
+  prometheus_bin=$(command -v prometheus || { [ -x /usr/bin/prometheus ] && echo /usr/bin/prometheus; } || true)
+  prometheus_source="system, $prometheus_bin"
+fi
+if [ -z "$prometheus_bin" ]; then
+  echo "setup: installing Debian's prometheus" >&2
+  # Without recommends (node exporters and the like); the tests start their own servers.
+  apt_install --no-install-recommends prometheus
+  prometheus_bin=$(command -v prometheus || echo /usr/bin/prometheus)
+  prometheus_source="installed from Debian's packages, $prometheus_bin"
+fi
+prometheus_version=$(prometheus_version_of "$prometheus_bin")
+[ -n "$prometheus_version" ] || fail "prometheus at $prometheus_bin does not run"
+
 echo "setup: ok (node $node_version, rust $rust_version, nats-server $nats_version: $nats_source;" \
-  "registry $registry_version: $registry_source; redis-server $redis_version: $redis_source; $k8s_summary)"
+  "registry $registry_version: $registry_source; redis-server $redis_version: $redis_source;" \
+  "jaeger $jaeger_version: $jaeger_source; prometheus $prometheus_version: $prometheus_source; $k8s_summary)"

@@ -1,0 +1,236 @@
+/**
+ * A real Jaeger for tests: Jaeger v2 (`jaeger`, built by scripts/setup.sh from the Go module proxy
+ * into ~/.cache/wasmesh/bin), with in-memory trace storage, receiving OTLP over HTTP and answering
+ * its query API on free ports of 127.0.0.1, and killed when the test process exits. Processes under
+ * test export to {@link JaegerServer.otlpEndpoint} through the standard `OTEL_*` environment; tests
+ * assert through the query API, as the Jaeger UI reads it.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { detachServer, findBinary, launchServer, stopServer, waitReady, type LaunchedServer } from './processes.js';
+import { freePort } from './redis-server.js';
+
+/** How long a start waits for Jaeger to answer. */
+const START_TIMEOUT_MS = 30_000;
+/** How long stop waits after SIGTERM before it sends SIGKILL. */
+const STOP_TIMEOUT_MS = 5_000;
+/** Starts retried when a chosen port was taken in between. */
+const PORT_ATTEMPTS = 5;
+
+const INSTALL_HINT =
+  'run `bash scripts/setup.sh` in the repository (it builds the pinned Jaeger into ~/.cache/wasmesh/bin), ' +
+  'or set JAEGER_BIN to a Jaeger v2 binary';
+
+/** The jaeger binary: env JAEGER_BIN, then the one scripts/setup.sh builds, then `jaeger` on PATH. */
+export function findJaegerBinary(): string {
+  const binDir = process.env.WASMESH_BIN_DIR || path.join(os.homedir(), '.cache', 'wasmesh', 'bin');
+  return findBinary({
+    name: 'jaeger',
+    envVar: 'JAEGER_BIN',
+    preferred: [path.join(binDir, 'jaeger')],
+    fallback: [],
+    installHint: INSTALL_HINT,
+  });
+}
+
+/** A span as Jaeger's query API returns it (the fields tests read). */
+export interface JaegerSpan {
+  traceID: string;
+  spanID: string;
+  operationName: string;
+  references: { refType: string; traceID: string; spanID: string }[];
+  processID: string;
+  tags: { key: string; value: unknown }[];
+}
+
+/** A trace as Jaeger's query API returns it: its spans and the processes (services) they came from. */
+export interface JaegerTrace {
+  traceID: string;
+  spans: JaegerSpan[];
+  processes: Record<string, { serviceName: string; tags: { key: string; value: unknown }[] }>;
+}
+
+/** A Jaeger process owned by a test; see {@link JaegerServer.start}. */
+export class JaegerServer implements AsyncDisposable {
+  /** Base URL of its OTLP/HTTP receiver: the value of `OTEL_EXPORTER_OTLP_ENDPOINT`. */
+  readonly otlpEndpoint: string;
+  /** Base URL of its query API (and UI). */
+  readonly queryUrl: string;
+  #stopping: Promise<void> | undefined;
+
+  private constructor(
+    private readonly server: LaunchedServer,
+    otlpPort: number,
+    queryPort: number,
+    /** Its temporary directory (config), removed by {@link stop}. */
+    readonly dir: string,
+  ) {
+    this.otlpEndpoint = `http://127.0.0.1:${otlpPort}`;
+    this.queryUrl = `http://127.0.0.1:${queryPort}`;
+  }
+
+  /** Starts Jaeger on free ports and resolves once both its receiver and its query API answer. */
+  static async start(): Promise<JaegerServer> {
+    const binary = findJaegerBinary();
+    let lastError: unknown;
+    for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'wasmesh-jaeger-'));
+      try {
+        const [otlp, query, queryGrpc] = [await freePort(), await freePort(), await freePort()];
+        return await JaegerServer.launch(binary, dir, otlp, query, queryGrpc);
+      } catch (err) {
+        lastError = err;
+        await rm(dir, { recursive: true, force: true });
+        if (!/address already in use/i.test((err as Error).message)) break;
+      }
+    }
+    throw lastError;
+  }
+
+  /** The environment that makes a wasmesh process export its spans here. */
+  exportEnv(): Record<string, string> {
+    return { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: this.otlpEndpoint };
+  }
+
+  /** Names of the services that sent spans. */
+  async services(): Promise<string[]> {
+    return ((await this.#get('/api/services')) as { data: string[] | null }).data ?? [];
+  }
+
+  /** Trace `traceId` (32 hex digits), or undefined while Jaeger has none of its spans. */
+  async trace(traceId: string): Promise<JaegerTrace | undefined> {
+    const res = await fetch(`${this.queryUrl}/api/traces/${traceId}`, { signal: AbortSignal.timeout(5000) });
+    if (res.status === 404) {
+      await res.arrayBuffer();
+      return undefined;
+    }
+    const body = (await res.json()) as { data?: JaegerTrace[] };
+    return body.data?.[0];
+  }
+
+  /** The latest traces with a span of `service`. */
+  async traces(service: string, limit = 20): Promise<JaegerTrace[]> {
+    const query = `service=${encodeURIComponent(service)}&limit=${limit}&lookback=1h`;
+    return ((await this.#get(`/api/traces?${query}`)) as { data: JaegerTrace[] | null }).data ?? [];
+  }
+
+  /** The server's output so far: print it when a test fails. */
+  logs(): string {
+    return this.server.log();
+  }
+
+  /** Stops the server (SIGTERM, then SIGKILL after 5 s) and removes its directory. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await stopServer(this.server, STOP_TIMEOUT_MS);
+      await rm(this.dir, { recursive: true, force: true });
+    })();
+    return this.#stopping;
+  }
+
+  /** Same as {@link stop}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  async #get(pathAndQuery: string): Promise<unknown> {
+    const res = await fetch(`${this.queryUrl}${pathAndQuery}`, { signal: AbortSignal.timeout(5000) });
+    if (!res.ok) throw new Error(`jaeger ${pathAndQuery}: ${res.status} ${await res.text()}`);
+    return res.json();
+  }
+
+  private static async launch(
+    binary: string,
+    dir: string,
+    otlpPort: number,
+    queryPort: number,
+    queryGrpcPort: number,
+  ): Promise<JaegerServer> {
+    const config = path.join(dir, 'config.yaml');
+    writeFileSync(
+      config,
+      [
+        'service:',
+        '  extensions: [jaeger_storage, jaeger_query]',
+        '  pipelines:',
+        '    traces:',
+        '      receivers: [otlp]',
+        '      processors: [batch]',
+        '      exporters: [jaeger_storage_exporter]',
+        '  telemetry:',
+        '    metrics:',
+        '      level: none',
+        '    logs:',
+        '      level: warn',
+        'extensions:',
+        '  jaeger_storage:',
+        '    backends:',
+        '      memstore:',
+        '        memory:',
+        '          max_traces: 10000',
+        '  jaeger_query:',
+        '    storage:',
+        '      traces: memstore',
+        '    http:',
+        `      endpoint: 127.0.0.1:${queryPort}`,
+        '    grpc:',
+        `      endpoint: 127.0.0.1:${queryGrpcPort}`,
+        'receivers:',
+        '  otlp:',
+        '    protocols:',
+        '      http:',
+        `        endpoint: 127.0.0.1:${otlpPort}`,
+        'processors:',
+        '  batch:',
+        '    timeout: 100ms',
+        'exporters:',
+        '  jaeger_storage_exporter:',
+        '    trace_storage: memstore',
+        '',
+      ].join('\n'),
+    );
+    const server = launchServer(`jaeger (${binary})`, binary, ['--config', config], { cwd: dir });
+    try {
+      await waitReady(
+        server,
+        async () => (await answers(queryPort)) && (await receives(otlpPort)),
+        START_TIMEOUT_MS,
+        100,
+      );
+    } catch (err) {
+      await stopServer(server, 0);
+      throw err;
+    }
+    detachServer(server);
+    return new JaegerServer(server, otlpPort, queryPort, dir);
+  }
+}
+
+/** True when the query API on `port` answers. */
+async function answers(port: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/api/services`, { signal: AbortSignal.timeout(1000) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** True when the OTLP/HTTP receiver on `port` takes an (empty) trace export. */
+async function receives(port: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"resourceSpans":[]}',
+      signal: AbortSignal.timeout(1000),
+    });
+    await res.arrayBuffer();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}

@@ -5,19 +5,23 @@
  * test export to {@link JaegerServer.otlpEndpoint} through the standard `OTEL_*` environment; tests
  * assert through the query API, as the Jaeger UI reads it.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { detachServer, findBinary, launchServer, stopServer, waitReady, type LaunchedServer } from './processes.js';
+import {
+  detachServer,
+  findBinary,
+  launchInFreshDir,
+  launchServer,
+  OwnedServer,
+  stopServer,
+  waitReady,
+  type LaunchedServer,
+} from './processes.js';
 import { freePort } from './redis-server.js';
 
 /** How long a start waits for Jaeger to answer. */
 const START_TIMEOUT_MS = 30_000;
-/** How long stop waits after SIGTERM before it sends SIGKILL. */
-const STOP_TIMEOUT_MS = 5_000;
-/** Starts retried when a chosen port was taken in between. */
-const PORT_ATTEMPTS = 5;
 
 const INSTALL_HINT =
   'run `bash scripts/setup.sh` in the repository (it builds the pinned Jaeger into ~/.cache/wasmesh/bin), ' +
@@ -53,20 +57,14 @@ export interface JaegerTrace {
 }
 
 /** A Jaeger process owned by a test; see {@link JaegerServer.start}. */
-export class JaegerServer implements AsyncDisposable {
+export class JaegerServer extends OwnedServer {
   /** Base URL of its OTLP/HTTP receiver: the value of `OTEL_EXPORTER_OTLP_ENDPOINT`. */
   readonly otlpEndpoint: string;
   /** Base URL of its query API (and UI). */
   readonly queryUrl: string;
-  #stopping: Promise<void> | undefined;
 
-  private constructor(
-    private readonly server: LaunchedServer,
-    otlpPort: number,
-    queryPort: number,
-    /** Its temporary directory (config), removed by {@link stop}. */
-    readonly dir: string,
-  ) {
+  private constructor(server: LaunchedServer, otlpPort: number, queryPort: number, dir: string) {
+    super(server, dir);
     this.otlpEndpoint = `http://127.0.0.1:${otlpPort}`;
     this.queryUrl = `http://127.0.0.1:${queryPort}`;
   }
@@ -74,19 +72,9 @@ export class JaegerServer implements AsyncDisposable {
   /** Starts Jaeger on free ports and resolves once both its receiver and its query API answer. */
   static async start(): Promise<JaegerServer> {
     const binary = findJaegerBinary();
-    let lastError: unknown;
-    for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'wasmesh-jaeger-'));
-      try {
-        const [otlp, query, queryGrpc] = [await freePort(), await freePort(), await freePort()];
-        return await JaegerServer.launch(binary, dir, otlp, query, queryGrpc);
-      } catch (err) {
-        lastError = err;
-        await rm(dir, { recursive: true, force: true });
-        if (!/address already in use/i.test((err as Error).message)) break;
-      }
-    }
-    throw lastError;
+    return launchInFreshDir('wasmesh-jaeger-', async (dir) =>
+      JaegerServer.launch(binary, dir, await freePort(), await freePort(), await freePort()),
+    );
   }
 
   /** The environment that makes a wasmesh process export its spans here. */
@@ -114,25 +102,6 @@ export class JaegerServer implements AsyncDisposable {
   async traces(service: string, limit = 20): Promise<JaegerTrace[]> {
     const query = `service=${encodeURIComponent(service)}&limit=${limit}&lookback=1h`;
     return ((await this.#get(`/api/traces?${query}`)) as { data: JaegerTrace[] | null }).data ?? [];
-  }
-
-  /** The server's output so far: print it when a test fails. */
-  logs(): string {
-    return this.server.log();
-  }
-
-  /** Stops the server (SIGTERM, then SIGKILL after 5 s) and removes its directory. Idempotent. */
-  stop(): Promise<void> {
-    this.#stopping ??= (async () => {
-      await stopServer(this.server, STOP_TIMEOUT_MS);
-      await rm(this.dir, { recursive: true, force: true });
-    })();
-    return this.#stopping;
-  }
-
-  /** Same as {@link stop}. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
   }
 
   async #get(pathAndQuery: string): Promise<unknown> {

@@ -1,6 +1,8 @@
 /** Finding, starting and stopping the server binaries tests run, and checks on OS processes tests start indirectly. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { killOnExit } from './nats-server.js';
 
@@ -150,4 +152,62 @@ export function detachServer(server: LaunchedServer): void {
   server.child.unref();
   for (const stream of [server.child.stdout, server.child.stderr])
     (stream as unknown as { unref?: () => void } | null)?.unref?.();
+}
+
+/** Starts retried by {@link launchInFreshDir} when a chosen port was taken in between. */
+const PORT_ATTEMPTS = 5;
+/** How long an {@link OwnedServer}'s stop waits after SIGTERM before it sends SIGKILL. */
+const STOP_TIMEOUT_MS = 5_000;
+
+/**
+ * Runs `launch` in a new temporary directory named after `prefix`, and again in a fresh one while
+ * it fails because a port it picked free was taken in between; a failed attempt's directory goes.
+ */
+export async function launchInFreshDir<T>(prefix: string, launch: (dir: string) => Promise<T>): Promise<T> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+    try {
+      return await launch(dir);
+    } catch (err) {
+      lastError = err;
+      await rm(dir, { recursive: true, force: true });
+      if (!/address already in use/i.test((err as Error).message)) break;
+    }
+  }
+  throw lastError;
+}
+
+/** A server process a test owns with its temporary directory: its output, and one idempotent stop. */
+export abstract class OwnedServer implements AsyncDisposable {
+  #stopping: Promise<void> | undefined;
+
+  protected constructor(
+    protected readonly server: LaunchedServer,
+    /** Its temporary directory, removed by {@link stop}. */
+    readonly dir: string,
+  ) {}
+
+  /** The server's output so far: print it when a test fails. */
+  logs(): string {
+    return this.server.log();
+  }
+
+  /** Stops the server (SIGTERM, then SIGKILL after 5 s) and what it needed, and removes its directory. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await stopServer(this.server, STOP_TIMEOUT_MS);
+      await this.afterStop();
+      await rm(this.dir, { recursive: true, force: true });
+    })();
+    return this.#stopping;
+  }
+
+  /** Same as {@link stop}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  /** Ends what a subclass ran beside the server (a helper service); called once the server is gone. */
+  protected async afterStop(): Promise<void> {}
 }

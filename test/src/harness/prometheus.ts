@@ -4,19 +4,22 @@
  * (file-based discovery, so targets can be added after it started) every 500 ms, and killed when
  * the test process exits. Tests assert through its HTTP query API, as a dashboard would read it.
  */
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import os from 'node:os';
+import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { detachServer, findBinary, launchServer, stopServer, waitReady, type LaunchedServer } from './processes.js';
+import {
+  detachServer,
+  findBinary,
+  launchInFreshDir,
+  launchServer,
+  OwnedServer,
+  stopServer,
+  waitReady,
+  type LaunchedServer,
+} from './processes.js';
 import { freePort } from './redis-server.js';
 
 /** How long a start waits for Prometheus to say it is ready. */
 const START_TIMEOUT_MS = 30_000;
-/** How long stop waits after SIGTERM before it sends SIGKILL. */
-const STOP_TIMEOUT_MS = 5_000;
-/** Starts retried when the chosen port was taken in between. */
-const PORT_ATTEMPTS = 5;
 /** How often targets are scraped. */
 export const SCRAPE_INTERVAL_MS = 500;
 
@@ -41,35 +44,25 @@ export interface PromSample {
 }
 
 /** A Prometheus process owned by a test; see {@link PrometheusServer.start}. */
-export class PrometheusServer implements AsyncDisposable {
+export class PrometheusServer extends OwnedServer {
   /** `http://127.0.0.1:<port>`. */
   readonly url: string;
-  #stopping: Promise<void> | undefined;
 
   private constructor(
-    private readonly server: LaunchedServer,
+    server: LaunchedServer,
     readonly port: number,
-    /** Its temporary directory (config, targets file, TSDB), removed by {@link stop}. */
-    readonly dir: string,
+    dir: string,
   ) {
+    super(server, dir);
     this.url = `http://127.0.0.1:${port}`;
   }
 
   /** Starts Prometheus scraping `targets` (`host:port`, path /metrics) and resolves once it is ready. */
   static async start(targets: readonly string[] = []): Promise<PrometheusServer> {
     const binary = findPrometheusBinary();
-    let lastError: unknown;
-    for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'wasmesh-prometheus-'));
-      try {
-        return await PrometheusServer.launch(binary, dir, await freePort(), targets);
-      } catch (err) {
-        lastError = err;
-        await rm(dir, { recursive: true, force: true });
-        if (!/address already in use/i.test((err as Error).message)) break;
-      }
-    }
-    throw lastError;
+    return launchInFreshDir('wasmesh-prometheus-', async (dir) =>
+      PrometheusServer.launch(binary, dir, await freePort(), targets),
+    );
   }
 
   /** Replaces the scraped targets; Prometheus picks the change up from the file within a second. */
@@ -103,25 +96,6 @@ export class PrometheusServer implements AsyncDisposable {
       data: { activeTargets: { scrapeUrl: string; health: string; lastError: string }[] };
     };
     return body.data.activeTargets.map(({ scrapeUrl, health, lastError }) => ({ scrapeUrl, health, lastError }));
-  }
-
-  /** The server's output so far: print it when a test fails. */
-  logs(): string {
-    return this.server.log();
-  }
-
-  /** Stops the server (SIGTERM, then SIGKILL after 5 s) and removes its directory. Idempotent. */
-  stop(): Promise<void> {
-    this.#stopping ??= (async () => {
-      await stopServer(this.server, STOP_TIMEOUT_MS);
-      await rm(this.dir, { recursive: true, force: true });
-    })();
-    return this.#stopping;
-  }
-
-  /** Same as {@link stop}. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
   }
 
   private static async launch(

@@ -2,19 +2,20 @@
  * A real redis-server for tests: on a free port of 127.0.0.1, in its own temporary directory,
  * without persistence (`--save ''`, `--appendonly no`), and killed when the test process exits.
  */
-import { mkdtempSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { detachServer, findBinary, launchServer, stopServer, waitReady, type LaunchedServer } from './processes.js';
+import {
+  detachServer,
+  findBinary,
+  launchInFreshDir,
+  launchServer,
+  OwnedServer,
+  stopServer,
+  waitReady,
+  type LaunchedServer,
+} from './processes.js';
 
 /** How long a start waits for the server to answer PING. */
 const START_TIMEOUT_MS = 15_000;
-/** How long stop waits after SIGTERM before it sends SIGKILL. */
-const STOP_TIMEOUT_MS = 5_000;
-/** Starts retried when the chosen port was taken in between. */
-const PORT_ATTEMPTS = 5;
 
 const INSTALL_HINT =
   "run `bash scripts/setup.sh` in the repository (it installs Debian's redis-server), " +
@@ -43,46 +44,30 @@ export function freePort(): Promise<number> {
 }
 
 /** A redis-server process owned by a test; see {@link RedisServer.start}. */
-export class RedisServer implements AsyncDisposable {
+export class RedisServer extends OwnedServer {
   /** `redis://127.0.0.1:<port>`. */
   readonly url: string;
-  #stopping: Promise<void> | undefined;
 
   private constructor(
-    private readonly server: LaunchedServer,
+    server: LaunchedServer,
     /** The port it listens on. */
     readonly port: number,
     /** Its working directory (removed by {@link stop}). */
-    readonly dir: string,
+    dir: string,
   ) {
+    super(server, dir);
     this.url = `redis://127.0.0.1:${port}`;
   }
 
   /** Starts a server on a free port and resolves once it answers PING; rejects with its output otherwise. */
   static async start(): Promise<RedisServer> {
     const binary = findRedisServerBinary();
-    let lastError: unknown;
-    for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'wasmesh-redis-'));
-      try {
-        return await RedisServer.launch(binary, dir, await freePort());
-      } catch (err) {
-        lastError = err;
-        await rm(dir, { recursive: true, force: true });
-        if (!/address already in use/i.test((err as Error).message)) break;
-      }
-    }
-    throw lastError;
+    return launchInFreshDir('wasmesh-redis-', async (dir) => RedisServer.launch(binary, dir, await freePort()));
   }
 
   /** Process id of the server. */
   get pid(): number | undefined {
     return this.server.child.pid;
-  }
-
-  /** The server's output so far: print it when a test fails. */
-  logs(): string {
-    return this.server.log();
   }
 
   /**
@@ -112,20 +97,6 @@ export class RedisServer implements AsyncDisposable {
       });
       socket.once('error', reject);
     });
-  }
-
-  /** Stops the server (SIGTERM, then SIGKILL after 5 s) and removes its directory. Idempotent. */
-  stop(): Promise<void> {
-    this.#stopping ??= (async () => {
-      await stopServer(this.server, STOP_TIMEOUT_MS);
-      await rm(this.dir, { recursive: true, force: true });
-    })();
-    return this.#stopping;
-  }
-
-  /** Same as {@link stop}. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
   }
 
   /** Spawns the server on `port` and waits until it answers. */

@@ -12,19 +12,23 @@
  */
 import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import http from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { detachServer, findBinary, launchServer, stopServer, waitReady, type LaunchedServer } from './processes.js';
+import {
+  detachServer,
+  findBinary,
+  launchInFreshDir,
+  launchServer,
+  OwnedServer,
+  stopServer,
+  waitReady,
+  type LaunchedServer,
+} from './processes.js';
 import { freePort } from './redis-server.js';
 
 /** How long a start waits for the registry to answer `GET /v2/`. */
 const START_TIMEOUT_MS = 15_000;
-/** How long stop waits after SIGTERM before it sends SIGKILL. */
-const STOP_TIMEOUT_MS = 5_000;
-/** Starts retried when the chosen port was taken in between. */
-const PORT_ATTEMPTS = 5;
 /** The user the registry provisions in a missing htpasswd file. */
 const HTPASSWD_USER = 'docker';
 
@@ -54,23 +58,23 @@ export interface RegistryServerOptions {
 }
 
 /** A registry process owned by a test; see {@link RegistryServer.start}. */
-export class RegistryServer implements AsyncDisposable {
+export class RegistryServer extends OwnedServer {
   /** `http://127.0.0.1:<port>`. */
   readonly url: string;
   /** `127.0.0.1:<port>`, the registry part of an `oci://` reference. */
   readonly host: string;
-  #stopping: Promise<void> | undefined;
 
   private constructor(
-    private readonly server: LaunchedServer,
+    server: LaunchedServer,
     /** The port it listens on. */
     readonly port: number,
     /** Its temporary directory (removed by {@link stop}); blobs live under {@link storageDir}. */
-    readonly dir: string,
+    dir: string,
     /** The provisioned user and password of an htpasswd registry; undefined without auth. */
     readonly credentials: { username: string; password: string } | undefined,
     private readonly tokenService: http.Server | undefined,
   ) {
+    super(server, dir);
     this.host = `127.0.0.1:${port}`;
     this.url = `http://${this.host}`;
   }
@@ -78,18 +82,9 @@ export class RegistryServer implements AsyncDisposable {
   /** Starts a registry on a free port and resolves once it answers; rejects with its output otherwise. */
   static async start(options: RegistryServerOptions = {}): Promise<RegistryServer> {
     const binary = findRegistryBinary();
-    let lastError: unknown;
-    for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'wasmesh-registry-'));
-      try {
-        return await RegistryServer.launch(binary, dir, await freePort(), options.auth ?? 'none');
-      } catch (err) {
-        lastError = err;
-        await rm(dir, { recursive: true, force: true });
-        if (!/address already in use/i.test((err as Error).message)) break;
-      }
-    }
-    throw lastError;
+    return launchInFreshDir('wasmesh-registry-', async (dir) =>
+      RegistryServer.launch(binary, dir, await freePort(), options.auth ?? 'none'),
+    );
   }
 
   /** The filesystem storage root (`docker/registry/v2/blobs/sha256/<2>/<hex>/data` holds each blob). */
@@ -103,27 +98,10 @@ export class RegistryServer implements AsyncDisposable {
     return path.join(this.storageDir, 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
   }
 
-  /** The server's output so far: print it when a test fails. */
-  logs(): string {
-    return this.server.log();
-  }
-
-  /** Stops the server (SIGTERM, then SIGKILL after 5 s) and removes its directory. Idempotent. */
-  stop(): Promise<void> {
-    this.#stopping ??= (async () => {
-      await stopServer(this.server, STOP_TIMEOUT_MS);
-      if (this.tokenService) {
-        this.tokenService.closeAllConnections();
-        await new Promise((resolve) => this.tokenService!.close(resolve));
-      }
-      await rm(this.dir, { recursive: true, force: true });
-    })();
-    return this.#stopping;
-  }
-
-  /** Same as {@link stop}. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
+  protected override async afterStop(): Promise<void> {
+    if (!this.tokenService) return;
+    this.tokenService.closeAllConnections();
+    await new Promise((resolve) => this.tokenService!.close(resolve));
   }
 
   /** Writes the config, spawns the registry on `port` and waits until it answers. */

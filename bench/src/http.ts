@@ -20,8 +20,8 @@
  * the ceiling, "config"}`. `cpu_us_per_req` is the CPU the serving processes spent per request (the
  * host with its provider children and nats-server; the ceiling's own process), and
  * `<case>_cpu_vs_ceiling` the ceiling's figure over the case's: on a shared 2-core machine, where
- * the load generator and other tenants take cores, req/s swings by a third between runs while the
- * CPU a request costs holds steady.
+ * the load generator and other tenants take cores, req/s swings by a third between runs; the CPU
+ * a request costs moves less (though contention still raises it), so compare both within a run.
  *
  * Configuration (flags win over environment):
  *   --seconds N       / BENCH_SECONDS          measured seconds per case (default 5)

@@ -1,7 +1,7 @@
 /**
  * CPU time used by processes and their descendants, read from Linux `/proc`: the benchmarks divide
- * it by the requests served, a figure far steadier than throughput on a shared machine (another
- * tenant's load lowers req/s but barely changes what one request costs).
+ * it by the requests served, a figure steadier than throughput on a shared machine (another
+ * tenant's load lowers req/s much more than it raises what one request costs).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 

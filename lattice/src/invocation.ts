@@ -14,7 +14,7 @@ import { decode, encode, fromErrorInfo, toErrorInfo } from './codec.js';
 import { WasmeshError } from './errors.js';
 import type { LocalDispatch, LocalTarget } from './local-dispatch.js';
 import { MAX_TIMER_MS, request, requestFailure, type RequestOptions } from './rpc.js';
-import { targetId, type InvocationTarget, type Subjects } from './subjects.js';
+import type { InvocationTarget, Subjects } from './subjects.js';
 import { inSpan, SpanKind, traceHeaders, traceparentOf } from './tracing.js';
 import type { Context } from '@opentelemetry/api';
 
@@ -120,8 +120,7 @@ export async function invoke(
   options: InvocationOptions,
 ): Promise<InvocationOutcome> {
   const subject = subjects.invocations(target);
-  const callee = targetId(target);
-  const kind = 'provider' in target ? 'provider' : 'actor';
+  const [kind, callee] = 'provider' in target ? ['provider', target.provider] : ['actor', target.actor];
   const context = { [kind]: callee, operation };
   const what = `invocation of ${callee}.${operation}`;
   return inSpan(

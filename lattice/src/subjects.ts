@@ -29,11 +29,6 @@ export function checkToken(what: string, value: string): string {
 /** What an invocation is addressed to: an actor or a provider, each by its id. */
 export type InvocationTarget = { actor: string } | { provider: string };
 
-/** The id of `target`, whichever kind it is. */
-export function targetId(target: InvocationTarget): string {
-  return 'provider' in target ? target.provider : target.actor;
-}
-
 /** Control operations: each has its own subject. */
 export type ControlOp =
   | 'host.ping'

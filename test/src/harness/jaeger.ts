@@ -6,11 +6,11 @@
  * assert through the query API, as the Jaeger UI reads it.
  */
 import { writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
   detachServer,
   findBinary,
+  setupBuiltBinary,
   launchInFreshDir,
   launchServer,
   OwnedServer,
@@ -29,11 +29,10 @@ const INSTALL_HINT =
 
 /** The jaeger binary: env JAEGER_BIN, then the one scripts/setup.sh builds, then `jaeger` on PATH. */
 export function findJaegerBinary(): string {
-  const binDir = process.env.WASMESH_BIN_DIR || path.join(os.homedir(), '.cache', 'wasmesh', 'bin');
   return findBinary({
     name: 'jaeger',
     envVar: 'JAEGER_BIN',
-    preferred: [path.join(binDir, 'jaeger')],
+    preferred: [setupBuiltBinary('jaeger')],
     fallback: [],
     installHint: INSTALL_HINT,
   });

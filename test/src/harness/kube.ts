@@ -17,7 +17,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findBinary, launchServer, stopServer, waitReady, type LaunchedServer } from './processes.js';
+import { findBinary, setupBuiltBinary, launchServer, stopServer, waitReady, type LaunchedServer } from './processes.js';
 import { freePort } from './redis-server.js';
 
 /** Options of {@link KubeCluster.start}. */
@@ -102,11 +102,10 @@ export function findKubeBinary(name: KubeCommand): string {
 
 /** The helm binary: env HELM_BIN, then the one the setup builds ($WASMESH_BIN_DIR or ~/.cache/wasmesh/bin), then PATH. */
 export function findHelmBinary(): string {
-  const binDir = process.env.WASMESH_BIN_DIR || path.join(os.homedir(), '.cache', 'wasmesh', 'bin');
   return findBinary({
     name: 'helm',
     envVar: 'HELM_BIN',
-    preferred: [path.join(binDir, 'helm')],
+    preferred: [setupBuiltBinary('helm')],
     fallback: [],
     installHint: `${INSTALL_HINT}, or set HELM_BIN to a helm binary`,
   });

@@ -23,7 +23,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
-import { findBinary } from './processes.js';
+import { findBinary, setupBuiltBinary } from './processes.js';
 
 /** Options of {@link NatsServer.start}. */
 export interface NatsServerOptions {
@@ -69,11 +69,10 @@ const INSTALL_HINT =
  * /usr/sbin/nats-server. Throws an Error saying how to install it when there is none.
  */
 export function findNatsServerBinary(): string {
-  const binDir = process.env.WASMESH_BIN_DIR || path.join(os.homedir(), '.cache', 'wasmesh', 'bin');
   return findBinary({
     name: 'nats-server',
     envVar: 'NATS_SERVER_BIN',
-    preferred: [path.join(binDir, 'nats-server')],
+    preferred: [setupBuiltBinary('nats-server')],
     fallback: ['/usr/sbin/nats-server'],
     installHint: INSTALL_HINT,
   });

@@ -44,6 +44,11 @@ function isExecutable(file: string): boolean {
   }
 }
 
+/** Where scripts/setup.sh puts the server binary `name` it builds: $WASMESH_BIN_DIR, else ~/.cache/wasmesh/bin. */
+export function setupBuiltBinary(name: string): string {
+  return path.join(process.env.WASMESH_BIN_DIR || path.join(os.homedir(), '.cache', 'wasmesh', 'bin'), name);
+}
+
 /** True once `pid` is gone (or a zombie nobody reaped yet). */
 export function isGone(pid: number): boolean {
   try {

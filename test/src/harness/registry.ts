@@ -13,11 +13,11 @@
 import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import { writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
   detachServer,
   findBinary,
+  setupBuiltBinary,
   launchInFreshDir,
   launchServer,
   OwnedServer,
@@ -38,11 +38,10 @@ const INSTALL_HINT =
 
 /** The registry binary: env REGISTRY_BIN, then the one scripts/setup.sh builds, then `registry` on PATH. */
 export function findRegistryBinary(): string {
-  const binDir = process.env.WASMESH_BIN_DIR || path.join(os.homedir(), '.cache', 'wasmesh', 'bin');
   return findBinary({
     name: 'registry',
     envVar: 'REGISTRY_BIN',
-    preferred: [path.join(binDir, 'registry')],
+    preferred: [setupBuiltBinary('registry')],
     fallback: [],
     installHint: INSTALL_HINT,
   });

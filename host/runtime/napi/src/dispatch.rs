@@ -17,9 +17,9 @@
 //! not running (asleep in its event loop, or waiting for this very core on a busy machine), and
 //! holding the core would only delay it.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -303,7 +303,6 @@ impl Dispatch {
     /// up to the linger time (yielding to other tasks), so a quick answer needs no wake-up of a
     /// parked worker.
     pub(crate) async fn host_call(&self, invocation: u32, call: rt::HostCall) -> HostCallOutcome {
-        let target = call.target();
         let mut answer = self.queue_host_call(invocation, call);
         let start = Instant::now();
         while start.elapsed() < self.linger {
@@ -313,7 +312,8 @@ impl Dispatch {
                 Err(oneshot::error::TryRecvError::Closed) => break,
             }
         }
-        answer.await.unwrap_or_else(|_| Err(format!("the host call {target} was dropped unanswered")))
+        // Closed only when the runtime drops the call unanswered (it is going away).
+        answer.await.unwrap_or_else(|_| Err("the host call was dropped unanswered: the runtime is closing".to_owned()))
     }
 
     /// Queues the host call for JS; the receiver gets the answer, or is closed if it is dropped.

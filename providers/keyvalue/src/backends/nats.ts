@@ -165,9 +165,10 @@ export class NatsBucket {
   async #add(k: string, key: string, sum: bigint): Promise<bigint> {
     const known = this.#lastWritten.get(k);
     this.#lastWritten.delete(k);
-    if (known && known.value + sum <= INT64_MAX && known.value + sum >= INT64_MIN) {
+    const guessed = known ? known.value + sum : undefined;
+    if (known && guessed !== undefined && guessed <= INT64_MAX && guessed >= INT64_MIN) {
       try {
-        this.#remember(k, await this.kv.update(k, (known.value + sum).toString(), known.revision), known.value + sum);
+        this.#remember(k, await this.kv.update(k, guessed.toString(), known.revision), guessed);
         return known.value;
       } catch (err) {
         if (!isConflict(err)) throw err;

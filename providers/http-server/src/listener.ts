@@ -33,6 +33,8 @@ export class HttpListener {
   #state: ListenerState = 'created';
   #bound: ListenAddress | undefined;
   #closing: Promise<void> | undefined;
+  /** Connections whose parser refused a request while an earlier one was still being answered. */
+  readonly #refused = new WeakSet<Duplex>();
 
   constructor(
     /** Where it was asked to listen (port 0: any free port). */
@@ -50,10 +52,13 @@ export class HttpListener {
         // hold a connection for far longer than `headersTimeout`.
         connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
         noDelay: true,
+        // Node's own check answers a bare, chunked 400; ours says why (see `#refusal`).
+        requireHostHeader: false,
       },
       (req, res) => {
-        if (req.httpVersionMajor === 1) handler(req, res, this);
-        else this.#refuseVersion(req, res);
+        const refusal = this.#refusal(req);
+        if (refusal) this.#answer(req, res, ...refusal);
+        else handler(req, res, this);
       },
     );
     this.#server.maxConnections = limits.maxConnections;
@@ -144,13 +149,18 @@ export class HttpListener {
     return this.#closing;
   }
 
-  /** HTTP/0.9 (no version on the request line): 400; HTTP/2 or later over this parser: 505. */
-  #refuseVersion(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const [status, message] =
-      req.httpVersionMajor === 0
-        ? [400, 'the request line has no HTTP version (HTTP/0.9 is not served); send e.g. GET /path HTTP/1.1']
-        : [505, `HTTP/${req.httpVersion} is not supported here; use HTTP/1.1`];
-    this.#answer(req, res, status, message);
+  /**
+   * Why a parsed request is refused before routing, if it is: HTTP/0.9 (no version on the request
+   * line) is a 400, HTTP/2 or later over this parser a 505, and an HTTP/1.1 request without a Host
+   * header a 400 (RFC 9112 §3.2 requires it).
+   */
+  #refusal(req: http.IncomingMessage): [status: number, message: string] | undefined {
+    if (req.httpVersionMajor === 0)
+      return [400, 'the request line has no HTTP version (HTTP/0.9 is not served); send e.g. GET /path HTTP/1.1'];
+    if (req.httpVersionMajor !== 1) return [505, `HTTP/${req.httpVersion} is not supported here; use HTTP/1.1`];
+    if (req.httpVersionMinor === 1 && req.headers.host === undefined)
+      return [400, 'an HTTP/1.1 request must carry a Host header'];
+    return undefined;
   }
 
   /** Answers through the response object and closes the connection (the request is not read further). */
@@ -174,10 +184,14 @@ export class HttpListener {
    * A request the parser refused, or a client too slow: answer if still possible, then cut. The
    * parser may give up in the middle of a body (e.g. a chunk-size overflow) while the request is
    * being served: that request is answered through its response, as long as none has started.
+   * When the request being served was read whole, the refused one came after it (pipelined): the
+   * served one keeps its own answer and the refusal follows it.
    */
   #clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    // A refused parser reports again on every later read: the first report is answered.
+    if (this.#refused.has(socket)) return;
     const inFlight = (socket as Duplex & { _httpMessage?: http.ServerResponse | null })._httpMessage;
-    if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
     }
@@ -190,7 +204,14 @@ export class HttpListener {
               400,
               `malformed HTTP request (${err.code ?? 'parse error'}: ${(err as { reason?: string }).reason ?? err.message})`,
             ];
-    if (inFlight) this.#answer(inFlight.req, inFlight, status, reason);
+    if (inFlight?.req.complete && !inFlight.writableFinished) {
+      this.#refused.add(socket);
+      inFlight.once('finish', () => {
+        if (socket.writable) this.#answerRaw(socket, status, reason);
+        else socket.destroy();
+      });
+    } else if (inFlight?.headersSent) socket.destroy();
+    else if (inFlight) this.#answer(inFlight.req, inFlight, status, reason);
     else this.#answerRaw(socket, status, reason);
   }
 }

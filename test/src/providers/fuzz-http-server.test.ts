@@ -337,6 +337,28 @@ describe('a real listener', () => {
     { weight: 2, arbitrary: rawRequest.map((raw) => Buffer.concat([good, raw])) },
   );
 
+  test('an HTTP/1.1 request without Host is a framed 400 that says why, and the connection closes', async () => {
+    // Found by the property below (seed 1208434055): Node's own check answered a bare chunked 400.
+    const { data, closed } = await exchange(Buffer.from('GET /api HTTP/1.1\r\n\r\nGET  HTTP/1.10\r\n\r\n'));
+    expect(closed).toBe(true);
+    const [only, ...rest] = answers(data);
+    expect(rest).toEqual([]);
+    expect(only).toMatchObject({ status: 400, headers: { 'x-wasmesh-error': 'WASMESH_ERR_BAD_REQUEST' } });
+    expect(only!.body.toString()).toContain('must carry a Host header');
+  });
+
+  test('a good request pipelined before a malformed one keeps its answer; the refusal follows and the connection closes', async () => {
+    const { data, closed } = await exchange(
+      Buffer.from('GET /api/first HTTP/1.1\r\nHost: x\r\n\r\nGET /api/second HTTP/1.1\r\nBad Name: v\r\n\r\n'),
+    );
+    expect(closed).toBe(true);
+    const [first, second, ...rest] = answers(data);
+    expect(first).toMatchObject({ status: 200 });
+    expect(first!.body.toString()).toBe('GET /api/first?\n');
+    expect(second).toMatchObject({ status: 400, headers: { 'x-wasmesh-error': 'WASMESH_ERR_BAD_REQUEST' } });
+    expect(rest).toEqual([]);
+  });
+
   test('raw garbage on a socket: every answer is a valid status line or a clean close, and serving goes on', async () => {
     const seen = new Map<number | 'closed', number>();
     await fc.assert(

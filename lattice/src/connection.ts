@@ -18,6 +18,7 @@ import { WasmeshError } from './errors.js';
 import type { Logger } from './logger.js';
 import { connectNatsTransport as connect } from './nats-transport.js';
 import { NATS_URL_SOURCE, parseNatsUrls, redactUrl } from './nats-url.js';
+import { observeNats } from './nats-metrics.js';
 
 /** Default NATS URL (env `WASMESH_NATS_URL` overrides it where options allow). */
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
@@ -133,17 +134,17 @@ export async function connectNats(options: ConnectOptions): Promise<NatsConnecti
     );
   }
   const log = options.logger;
-  if (log) {
-    void (async () => {
-      for await (const s of nc.status()) {
-        if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') {
-          const server = 'server' in s ? redactUrl(String(s.server)) : undefined;
-          const error = 'error' in s ? (s.error as Error).message : undefined;
-          log.warn({ nats: s.type, server, error }, `nats ${s.type}`);
-        }
+  const reconnected = observeNats(nc, options.name ?? 'nats');
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'reconnect') reconnected();
+      if (log && (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error')) {
+        const server = 'server' in s ? redactUrl(String(s.server)) : undefined;
+        const error = 'error' in s ? (s.error as Error).message : undefined;
+        log.warn({ nats: s.type, server, error }, `nats ${s.type}`);
       }
-    })();
-  }
+    }
+  })();
   return nc;
 }
 

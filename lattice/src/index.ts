@@ -49,7 +49,7 @@ export { parseNatsUrls, natsUrlFlag, redactUrl, NATS_URL_SOURCE } from './nats-u
 export { connectNatsTransport } from './nats-transport.js';
 export { EXIT_GRACE_MS, exitAfterGrace } from './exit-guard.js';
 export { exitWithParent } from './exit-with-parent.js';
-export { checkListen, listenHost } from './listen-address.js';
+export { checkListen, listenHost, listenPort } from './listen-address.js';
 export {
   latticeOptions,
   flagsAccess,
@@ -142,7 +142,22 @@ export {
   SpanKind,
   type SpanOptions,
 } from './tracing.js';
-export { setupTelemetry, tracesExporter } from './telemetry.js';
+export {
+  metricsExporter,
+  setupTelemetry,
+  tracesExporter,
+  type ExporterKind,
+  type Telemetry,
+  type TelemetryOptions,
+} from './telemetry.js';
+export {
+  CONVERGE_BUCKETS_S,
+  DURATION_BUCKETS_S,
+  meter,
+  MetricsEndpoint,
+  withUnitSuffixes,
+  type MetricsEndpointState,
+} from './metrics.js';
 export {
   LatticeClient,
   latticeName,

@@ -1,46 +1,148 @@
 /**
- * Process-wide OpenTelemetry setup, driven by the standard environment:
- *   OTEL_TRACES_EXPORTER = otlp | console | none (default none, unless an OTLP endpoint is set)
- *   OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (read by the OTLP exporter)
- *   OTEL_SERVICE_NAME (default: the name given here)
- * With exporting off, no SDK is loaded; trace context still propagates (see tracing.ts).
+ * Process-wide OpenTelemetry setup, driven by the standard environment and one flag:
+ *   OTEL_TRACES_EXPORTER  = otlp | console | none (default none, unless an OTLP endpoint is set)
+ *   OTEL_METRICS_EXPORTER = otlp | console | none (the same default)
+ *   OTEL_EXPORTER_OTLP_ENDPOINT / …_TRACES_ENDPOINT / …_METRICS_ENDPOINT (read by the OTLP exporters)
+ *   OTEL_METRIC_EXPORT_INTERVAL (ms, default 60000), OTEL_SERVICE_NAME (default: the name given here)
+ *   `metricsListen` (`--metrics-listen`, env WASMESH_METRICS_LISTEN): a Prometheus scrape endpoint.
+ * With nothing asked for, no SDK is loaded: trace context still propagates (see tracing.ts) and
+ * instruments are no-ops (see metrics.ts).
  */
-import { trace } from '@opentelemetry/api';
+import { metrics, trace } from '@opentelemetry/api';
+import type { Resource } from '@opentelemetry/resources';
 import { enableContextManager, ensurePropagation } from './tracing.js';
+import { MetricsEndpoint } from './metrics.js';
 
-/** Which exporter the environment asks for. */
-export function tracesExporter(env: NodeJS.ProcessEnv = process.env): 'otlp' | 'console' | 'none' {
-  const configured = env.OTEL_TRACES_EXPORTER?.trim().toLowerCase();
+/** Where a kind of signal goes, as the environment asks. */
+export type ExporterKind = 'otlp' | 'console' | 'none';
+
+/** Which exporter `OTEL_<SIGNAL>_EXPORTER` asks for (an OTLP endpoint alone means otlp). */
+function exporterFor(signal: 'TRACES' | 'METRICS', env: NodeJS.ProcessEnv): ExporterKind {
+  const configured = env[`OTEL_${signal}_EXPORTER`]?.trim().toLowerCase();
   if (configured === 'otlp' || configured === 'console' || configured === 'none') return configured;
   if (configured) return 'none';
-  return env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ? 'otlp' : 'none';
+  return env.OTEL_EXPORTER_OTLP_ENDPOINT || env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`] ? 'otlp' : 'none';
 }
 
-/** Sets up propagation and, if the environment asks, span export; returns a flush-and-shutdown function. */
-export async function setupTelemetry(serviceName: string): Promise<() => Promise<void>> {
+/** Which span exporter the environment asks for. */
+export function tracesExporter(env: NodeJS.ProcessEnv = process.env): ExporterKind {
+  return exporterFor('TRACES', env);
+}
+
+/** Which metric exporter the environment asks for (besides a scrape endpoint). */
+export function metricsExporter(env: NodeJS.ProcessEnv = process.env): ExporterKind {
+  return exporterFor('METRICS', env);
+}
+
+/** What a process tells {@link setupTelemetry}. */
+export interface TelemetryOptions {
+  /** `service.name` unless OTEL_SERVICE_NAME says otherwise, e.g. `wasmesh-host`. */
+  serviceName: string;
+  /** `host:port` of the Prometheus scrape endpoint (port 0: any free one); absent: none. */
+  metricsListen?: string | undefined;
+  /**
+   * More resource attributes (`wasmesh.lattice`, `service.instance.id`, …); a promise for one known
+   * only later (a host's id), which exporters wait for.
+   */
+  attributes?: Record<string, string | Promise<string | undefined>>;
+}
+
+/** The telemetry of this process. */
+export interface Telemetry {
+  /** The scrape URL when a metrics endpoint listens. */
+  readonly metricsUrl: string | undefined;
+  /** Flushes what is buffered and stops exporting. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Sets up propagation and, as the environment and `options` ask, span export, metric export and
+ * the metrics endpoint. Call it before making the components whose instruments should record.
+ */
+export async function setupTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   ensurePropagation();
-  const exporterKind = tracesExporter();
-  if (exporterKind === 'none') return async () => {};
+  const tracesKind = tracesExporter();
+  const metricsKind = metricsExporter();
+  const listen = options.metricsListen;
+  if (tracesKind === 'none' && metricsKind === 'none' && !listen) {
+    return { metricsUrl: undefined, shutdown: async () => {} };
+  }
+  const { resourceFromAttributes } = await import('@opentelemetry/resources');
+  const resource = resourceFromAttributes({
+    'service.name': process.env.OTEL_SERVICE_NAME || options.serviceName,
+    ...options.attributes,
+  });
+  const shutdowns: (() => Promise<void>)[] = [];
+  if (tracesKind !== 'none') shutdowns.push(await setupTraces(tracesKind, resource));
+  let endpoint: MetricsEndpoint | undefined;
+  if (metricsKind !== 'none' || listen) {
+    const m = await setupMetrics(metricsKind, listen, resource);
+    endpoint = m.endpoint;
+    shutdowns.push(m.shutdown);
+  }
+  let done: Promise<void> | undefined;
+  return {
+    metricsUrl: endpoint?.url,
+    shutdown: () => (done ??= Promise.all(shutdowns.map((s) => s().catch(() => undefined))).then(() => undefined)),
+  };
+}
+
+
+/** Registers a tracer provider exporting to `kind`; returns its shutdown. */
+async function setupTraces(kind: 'otlp' | 'console', resource: Resource): Promise<() => Promise<void>> {
   enableContextManager();
-  const [
-    { NodeTracerProvider },
-    { BatchSpanProcessor, SimpleSpanProcessor, ConsoleSpanExporter },
-    { resourceFromAttributes },
-  ] = await Promise.all([
+  const [{ NodeTracerProvider }, { BatchSpanProcessor, SimpleSpanProcessor, ConsoleSpanExporter }] = await Promise.all([
     import('@opentelemetry/sdk-trace-node'),
     import('@opentelemetry/sdk-trace-base'),
-    import('@opentelemetry/resources'),
   ]);
   const processor =
-    exporterKind === 'console'
+    kind === 'console'
       ? new SimpleSpanProcessor(new ConsoleSpanExporter())
       : new BatchSpanProcessor(new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter());
-  const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': process.env.OTEL_SERVICE_NAME || serviceName }),
-    spanProcessors: [processor],
-  });
+  const provider = new NodeTracerProvider({ resource, spanProcessors: [processor] });
   trace.setGlobalTracerProvider(provider);
-  return async () => {
-    await provider.shutdown();
+  return () => provider.shutdown();
+}
+
+/** Registers a meter provider reading for `kind` and for a scrape endpoint on `listen`. */
+async function setupMetrics(
+  kind: ExporterKind,
+  listen: string | undefined,
+  resource: Resource,
+): Promise<{ endpoint: MetricsEndpoint | undefined; shutdown: () => Promise<void> }> {
+  const sdk = await import('@opentelemetry/sdk-metrics');
+  const readers: InstanceType<typeof sdk.MetricReader>[] = [];
+  let endpoint: MetricsEndpoint | undefined;
+  if (listen) {
+    // A pull reader: the endpoint collects on each scrape (cumulative, as Prometheus wants).
+    const reader = new (class PullReader extends sdk.MetricReader {
+      protected override async onForceFlush(): Promise<void> {}
+      protected override async onShutdown(): Promise<void> {}
+    })();
+    endpoint = await MetricsEndpoint.listen(listen, reader);
+    readers.push(reader);
+  }
+  if (kind !== 'none') {
+    const exporter =
+      kind === 'console'
+        ? new sdk.ConsoleMetricExporter()
+        : new (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter();
+    const interval = Number(process.env.OTEL_METRIC_EXPORT_INTERVAL) || 60_000;
+    readers.push(
+      new sdk.PeriodicExportingMetricReader({
+        exporter,
+        exportIntervalMillis: interval,
+        exportTimeoutMillis: Math.min(30_000, interval),
+      }),
+    );
+  }
+  const provider = new sdk.MeterProvider({ resource, readers });
+  metrics.setGlobalMeterProvider(provider);
+  return {
+    endpoint,
+    shutdown: async () => {
+      await endpoint?.close();
+      await provider.shutdown();
+    },
   };
 }

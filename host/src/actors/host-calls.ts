@@ -25,6 +25,7 @@ import type { LinkTable } from './link-table.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { HostCallHandler } from '../runtime/runtime.js';
 import type { InvocationContext } from './running-actor.js';
+import type { ActorMetrics } from './actor-metrics.js';
 
 /** What the host calls of an actor need from the host. */
 export interface HostCallEnv {
@@ -36,6 +37,8 @@ export interface HostCallEnv {
   fallbackTimeoutMs: number;
   /** The targets served in this process (absent: every call goes over the bus). */
   local: LocalDispatch | undefined;
+  /** Where host calls are counted and timed. */
+  metrics: ActorMetrics;
 }
 
 /**
@@ -43,10 +46,17 @@ export interface HostCallEnv {
  * signed claims grant (`undefined` for an unsigned module: unrestricted).
  */
 export function hostCallHandler(env: HostCallEnv, caps: readonly string[] | undefined): HostCallHandler {
-  const { nc, subjects, objects, links, fallbackTimeoutMs, local } = env;
-  return async ({ binding, namespace, operation, payload, context: ctx }) => {
+  const { nc, subjects, objects, links, fallbackTimeoutMs, local, metrics } = env;
+  return (call) => {
+    const caller = (call.context as InvocationContext | undefined)?.actorId ?? 'unknown';
+    return metrics.hostCall(caller, call.namespace, () => hostCall(call, caller));
+  };
+
+  async function hostCall(
+    { binding, namespace, operation, payload, context: ctx }: Parameters<HostCallHandler>[0],
+    caller: string,
+  ): Promise<Uint8Array> {
     const inv = ctx as InvocationContext | undefined;
-    const caller = inv?.actorId ?? 'unknown';
     checkCapability(caller, namespace, caps);
     let target: InvocationTarget = { actor: binding };
     let linkName: string | undefined;
@@ -71,5 +81,5 @@ export function hostCallHandler(env: HostCallEnv, caps: readonly string[] | unde
       ...(local ? { local } : {}),
     });
     return out;
-  };
+  }
 }

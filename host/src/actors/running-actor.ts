@@ -23,6 +23,7 @@ import {
 } from '@wasmesh/lattice';
 import type { lattice } from '@wasmesh/proto';
 import type { Actor } from '../runtime/runtime.js';
+import type { ActorMetrics } from './actor-metrics.js';
 
 /** What a host call made during an invocation knows about that invocation. */
 export interface InvocationContext {
@@ -52,6 +53,8 @@ export interface RunningActorEnv {
   objects: () => Promise<LatticeObjects>;
   /** The host's local dispatch (absent: callers in this process use the bus too). */
   local: LocalDispatch | undefined;
+  /** Where the host's invocations and host calls are counted and timed. */
+  metrics: ActorMetrics;
 }
 
 /** An actor served by this host. */
@@ -176,8 +179,13 @@ export class RunningActor {
     return this.#answer;
   }
 
+  /** One invocation, measured; `local` when it came by local dispatch. */
+  #run(inv: lattice.Invocation, trace: Context, local: boolean): Promise<lattice.IInvocationResult> {
+    return this.env.metrics.invocation(this.id, inv.operation, () => this.#execute(inv, trace, local));
+  }
+
   /** One invocation; `local` when it came by local dispatch (the response then stays inline, whatever its size). */
-  async #run(inv: lattice.Invocation, trace: Context, local: boolean): Promise<lattice.IInvocationResult> {
+  async #execute(inv: lattice.Invocation, trace: Context, local: boolean): Promise<lattice.IInvocationResult> {
     const { nc, hostId, objects } = this.env;
     const deadlineMs = Number(inv.deadlineMs) || Date.now() + 10_000;
     const timeoutMs = deadlineMs - Date.now();

@@ -134,6 +134,10 @@ program
     '--no-local-dispatch',
     'send every call over NATS, even between actors and providers in this process (env WASMESH_LOCAL_DISPATCH=0)',
   )
+  .option(
+    '--metrics-listen <host:port>',
+    'serve Prometheus metrics at http://HOST:PORT/metrics (port 0: a free one, printed when ready); its provider processes serve theirs on free ports of the same host (env WASMESH_METRICS_LISTEN)',
+  )
   .option(...TRUSTED_ISSUER_FLAG)
   .option('--json', 'print the host identity as one JSON line when ready', false)
   .addHelpText(
@@ -147,6 +151,8 @@ Examples:
   $ wasmesh host --insecure-registry registry.lan:5000           # oci:// pulls over plain HTTP there
   $ wasmesh host --pull-timeout-ms 120000                        # a slow registry: allow 2 min per pull
   $ wasmesh host --provider-mode process                         # built-in providers isolated in processes
+  $ wasmesh host --metrics-listen 127.0.0.1:9464                 # Prometheus scrapes /metrics there
+  $ OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 wasmesh host   # traces and metrics over OTLP
 
 Requests name files only inside the --allow-dir directories (after resolving links and ..), and
 only regular files; a host without --allow-dir runs modules pushed to the lattice (sha256:) and

@@ -2,7 +2,7 @@
  * `wasmesh host`: runs a lattice host in the foreground until SIGINT/SIGTERM (or a remote
  * `host.stop`), then drains: in-flight invocations finish, host_stopped is published, NATS flushed.
  */
-import { createLogger, setupTelemetry } from '@wasmesh/lattice';
+import { checkListen, createLogger, latticeName, listenHost, setupTelemetry } from '@wasmesh/lattice';
 import { LatticeHost } from '../node/host.js';
 import type { ProviderMode } from '@wasmesh/lattice';
 
@@ -25,12 +25,24 @@ export interface HostCommandOptions {
   providerMode?: ProviderMode;
   /** False with --no-local-dispatch. */
   localDispatch: boolean;
+  /** `host:port` of the Prometheus endpoint (env WASMESH_METRICS_LISTEN). */
+  metricsListen?: string;
   json: boolean;
 }
 
 /** Runs the host until it is told to stop; resolves when it has drained. */
 export async function hostCommand(opts: HostCommandOptions): Promise<void> {
-  const shutdownTelemetry = await setupTelemetry('wasmesh-host');
+  const metricsListen = opts.metricsListen ?? (process.env.WASMESH_METRICS_LISTEN || undefined);
+  // The host's id is known once it started; exporters wait for it.
+  let hostId!: (id: string | undefined) => void;
+  const telemetry = await setupTelemetry({
+    serviceName: 'wasmesh-host',
+    metricsListen,
+    attributes: {
+      'wasmesh.lattice': latticeName(opts.lattice ?? process.env.WASMESH_LATTICE),
+      'service.instance.id': new Promise<string | undefined>((resolve) => (hostId = resolve)),
+    },
+  });
   const logger = createLogger({ component: 'host' });
   const host = await LatticeHost.start({
     ...(opts.nats !== undefined ? { nats: opts.nats } : {}),
@@ -48,20 +60,28 @@ export async function hostCommand(opts: HostCommandOptions): Promise<void> {
     ...(opts.pullTimeoutMs ? { pullTimeoutMs: opts.pullTimeoutMs } : {}),
     ...(opts.providerMode ? { providerMode: opts.providerMode } : {}),
     ...(opts.localDispatch === false ? { localDispatch: false } : {}),
+    // Its provider processes serve metrics too, each on a free port of the same address.
+    ...(metricsListen ? { providerMetricsListen: `${listenHost(checkListen(metricsListen, 'metrics'))}:0` } : {}),
     labels: opts.label,
     logger,
+  }).catch(async (err: unknown) => {
+    hostId(undefined);
+    await telemetry.shutdown();
+    throw err;
   });
+  hostId(host.id);
   const ready = {
     hostId: host.id,
     friendlyName: host.friendlyName,
     lattice: host.subjects.lattice,
     labels: host.labels,
     trustedIssuers: host.options.trustedIssuers,
+    ...(telemetry.metricsUrl ? { metricsUrl: telemetry.metricsUrl } : {}),
   };
   process.stdout.write(
     opts.json
       ? `${JSON.stringify(ready)}\n`
-      : `host ${host.friendlyName} (${host.id}) joined lattice "${ready.lattice}"; Ctrl-C to stop\n`,
+      : `host ${host.friendlyName} (${host.id}) joined lattice "${ready.lattice}"${telemetry.metricsUrl ? `; metrics at ${telemetry.metricsUrl}` : ''}; Ctrl-C to stop\n`,
   );
   const onSignal = (sig: NodeJS.Signals): void => {
     logger.info({ signal: sig }, 'signal received, draining');
@@ -72,5 +92,5 @@ export async function hostCommand(opts: HostCommandOptions): Promise<void> {
   await host.stopped();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  await shutdownTelemetry();
+  await telemetry.shutdown();
 }

@@ -38,6 +38,8 @@ import type { SupervisedProvider } from '../providers/supervised-provider.js';
 import { friendlyName, hostId, resolveLabels } from './identity.js';
 import { mirrorOf } from './local-call-mirror.js';
 import { SpiedActors } from './spied-actors.js';
+import { ActorMetrics } from '../actors/actor-metrics.js';
+import { observeHost } from './host-metrics.js';
 import { ProviderCredentials } from '../providers/credentials.js';
 import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
 
@@ -70,6 +72,8 @@ export class LatticeHost {
   #nc: NatsConnection | undefined;
   #controlSubs: Subscription[] = [];
   #heartbeat: NodeJS.Timeout | undefined;
+  /** Stops the host's gauges (see host-metrics.ts). */
+  #unobserve: (() => void) | undefined;
   #objects: Promise<LatticeObjects> | undefined;
   #claims: Promise<StateBucket<lattice.IClaims>> | undefined;
   #linkState: Promise<LinkState> | undefined;
@@ -231,8 +235,10 @@ export class LatticeHost {
       healthMs: this.options.providerHealthMs,
       startTimeoutMs: this.options.providerStartTimeoutMs,
       stopTimeoutMs: this.options.providerStopTimeoutMs,
+      metricsListen: this.options.providerMetricsListen,
     });
     this.#supervisor.listen();
+    this.#unobserve = observeHost(this);
     this.#actorLifecycle = new ActorLifecycle(this.actors, {
       nc: this.#nc,
       subjects: this.subjects,
@@ -241,6 +247,7 @@ export class LatticeHost {
       runtime: this.runtime,
       jail: this.jail,
       local: this.local,
+      metrics: new ActorMetrics(),
       objects: () => this.objects(),
       links: () => this.links(),
       claims: () => this.claims(),
@@ -313,6 +320,7 @@ export class LatticeHost {
     if (unfinished > 0) this.logger.warn({ unfinished }, 'drain timed out with invocations still running');
     this.publish('host_stopped', { host: this.info(), reason });
     if (this.#nc && !this.#nc.isClosed()) await this.#nc.drain().catch(() => this.#nc?.close());
+    this.#unobserve?.();
     this.runtime.close();
     this.#state = 'stopped';
     this.logger.info('host stopped');

@@ -3,6 +3,7 @@
  */
 import {
   allowDirsFromEnv,
+  checkListen,
   DEFAULT_MAX_MODULE_BYTES,
   DEFAULT_PULL_TIMEOUT_MS,
   defaultOciCacheDir,
@@ -92,6 +93,12 @@ export interface HostOptions {
    * Other providers always run as processes. @default in-process (env WASMESH_PROVIDER_MODE)
    */
   providerMode?: ProviderMode;
+  /**
+   * Where the provider processes this host starts serve their metrics (`host:port`, port 0 in
+   * practice: each picks a free one and names its URL in its provider record's `metrics_url`
+   * annotation). Absent: they serve none. In-process providers record in the host's own metrics.
+   */
+  providerMetricsListen?: string;
   /** Wasm runtime sizing. */
   runtime?: RuntimeOptions;
   logger?: Logger;
@@ -120,6 +127,7 @@ export interface ResolvedHostOptions {
   pullTimeoutMs: number;
   localDispatch: boolean;
   providerMode: ProviderMode;
+  providerMetricsListen: string | undefined;
   runtime: RuntimeOptions;
 }
 
@@ -202,6 +210,8 @@ export function resolveHostOptions(o: HostOptions = {}): Readonly<ResolvedHostOp
     ),
     localDispatch: o.localDispatch ?? envBool('WASMESH_LOCAL_DISPATCH') ?? true,
     providerMode: providerMode(o.providerMode ?? process.env.WASMESH_PROVIDER_MODE),
+    providerMetricsListen:
+      o.providerMetricsListen === undefined ? undefined : checkListen(o.providerMetricsListen, 'provider metrics'),
     // A host serves concurrent calls: a JS thread spinning for one outcome delays the others
     // (bench http: hello 8194 req/s unspun, 5264 spun, one run). Embedded runtimes keep the spin;
     // WASMESH_SPIN_WAIT_US, when set, is read (and checked) by the runtime's own options.

@@ -14,6 +14,8 @@ export interface ProviderBootstrap {
   hostId: string;
   artifactRef: string;
   config: string[];
+  /** Where a provider process serves its metrics (`WASMESH_METRICS_LISTEN`); absent: nowhere. */
+  metricsListen?: string;
 }
 
 /**
@@ -41,5 +43,6 @@ export function providerEnvironment(base: NodeJS.ProcessEnv, b: ProviderBootstra
     WASMESH_HOST_ID: b.hostId,
     WASMESH_PROVIDER_REF: b.artifactRef,
     WASMESH_PROVIDER_CONFIG: b.config.join(','),
+    ...(b.metricsListen ? { WASMESH_METRICS_LISTEN: b.metricsListen } : {}),
   };
 }

@@ -75,6 +75,8 @@ export interface ProviderHostEnv {
   stopTimeoutMs: number;
   /** Where the provider's environment comes from. @default process.env */
   env?: NodeJS.ProcessEnv;
+  /** Where provider processes serve their metrics (see HostOptions.providerMetricsListen). */
+  metricsListen?: string | undefined;
 }
 
 /** A provider as a host describes it (inventory, tests). */
@@ -219,6 +221,7 @@ export class SupervisedProvider {
       hostId: this.env.hostId,
       artifactRef: this.artifactRef,
       config: [...this.config],
+      ...(this.mode === 'process' && this.env.metricsListen ? { metricsListen: this.env.metricsListen } : {}),
     });
     const onExit = (inst: ProviderInstance): void => this.#onExit(inst);
     const inst =

@@ -98,6 +98,7 @@ export function httpServerProvider(): ProviderDefinition<LinkRoute> {
 
   return {
     contract: ContractId.HTTPSERVER,
+    name: 'http-server',
     operations: {},
 
     async start(provider) {

@@ -50,6 +50,7 @@ export function keyValueProvider(): ProviderDefinition<KeyValueBackend> {
 
   return {
     contract: ContractId.KEYVALUE,
+    name: 'keyvalue',
     operations: {
       [KV.Get]: operation(KV.Get, contracts.GetRequest, contracts.GetResponse, async (b, req) => {
         const value = await b.get(checkKey(req.key));

@@ -35,6 +35,7 @@ export function messagingProvider(
 
   return {
     contract: ContractId.MESSAGING,
+    name: 'messaging',
 
     async start(provider) {
       if (!appCreds) return;

@@ -52,6 +52,11 @@ export type LinkReleaseReason = 'deleted' | 'replaced' | 'stopping';
 export interface ProviderDefinition<R = undefined> {
   /** The contract served, e.g. `wasmesh:keyvalue`. */
   contract: string;
+  /**
+   * The kind of provider (`http-server`), naming its process in telemetry (`wasmesh-provider-http-server`),
+   * where an id would split one kind into as many services as instances. @default the contract's name
+   */
+  name?: string;
   /** Handlers by operation name (`KeyValue.Get`, …); any other operation is `WASMESH_ERR_UNKNOWN_OPERATION`. */
   operations: Readonly<Record<string, OperationHandler<R>>>;
   /** Runs once connected, before links are applied and calls are served. A throw fails `start()`. */

@@ -45,6 +45,8 @@ export interface ProviderOptions {
   local?: LocalDispatch;
   /** Where the `WASMESH_*` variables are read from. @default process.env */
   env?: NodeJS.ProcessEnv;
+  /** The URL of this process's metrics endpoint, named in the provider record (`metrics_url` annotation). */
+  metricsUrl?: string | undefined;
 }
 
 /** Options after defaults, environment and validation. */

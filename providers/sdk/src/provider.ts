@@ -70,6 +70,8 @@ export class Provider<R = undefined> {
   /** Removes this provider from its host's local dispatch (in-process mode); undefined otherwise. */
   #unlisten: (() => void) | undefined;
   readonly #local: LocalDispatch | undefined;
+  /** Where this process serves its metrics, when it does. */
+  readonly #metricsUrl: string | undefined;
   #health: Subscription | undefined;
   #watchers: AsyncGenerator<unknown>[] = [];
   #record: lattice.IProviderRecord | undefined;
@@ -90,6 +92,7 @@ export class Provider<R = undefined> {
   ) {
     this.options = resolveProviderOptions(options);
     this.#local = options.local;
+    this.#metricsUrl = options.metricsUrl;
     checkContract(definition.contract);
     this.subjects = new Subjects(this.options.lattice);
     this.logger = (options.logger ?? createLogger({ component: 'provider' })).child({
@@ -229,7 +232,10 @@ export class Provider<R = undefined> {
         artifactRef: ref,
         startedAtMs: Date.now(),
         instance: process.pid,
-        annotations: { ...this.definition.annotations?.(this) },
+        annotations: {
+          ...this.definition.annotations?.(this),
+          ...(this.#metricsUrl ? { metrics_url: this.#metricsUrl } : {}),
+        },
       };
       await state.providers.put(providerId, this.#record);
       publishEvent(nc, this.subjects, 'provider_started', providerId, { provider: this.#record });

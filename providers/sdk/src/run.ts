@@ -3,11 +3,13 @@
  * starts the provider, prints one JSON line on stdout once it serves (`{"providerId", "contract",
  * "lattice", "hostId", "pid"}`, for supervisors and scripts), and drains on SIGTERM/SIGINT (or,
  * under a host, when stdin reaches end-of-file: the host is gone), then exits 0. A failed start prints `wasmesh: CODE: message` on stderr and exits with the code's
- * status; losing NATS for good exits 5.
+ * status; losing NATS for good exits 5. With `WASMESH_METRICS_LISTEN` (a host sets it for its
+ * provider processes when it serves metrics) it serves Prometheus metrics there and names the URL
+ * in its record's `metrics_url` annotation.
  */
-import { createLogger, ExitCode, reportError, setupTelemetry } from '@wasmesh/lattice';
+import { createLogger, ExitCode, reportError, setupTelemetry, type Telemetry } from '@wasmesh/lattice';
 import type { ProviderDefinition } from './definition.js';
-import type { ProviderOptions } from './options.js';
+import { resolveProviderOptions, type ProviderOptions } from './options.js';
 import { NATS_CLOSED_REASON, Provider } from './provider.js';
 
 /** Runs `definition` as this process's provider until a signal (or `close()`); then the process exits. */
@@ -17,12 +19,24 @@ export async function runProvider<R>(
 ): Promise<Provider<R>> {
   const logger = options.logger ?? createLogger({ component: 'provider' });
   let provider: Provider<R>;
+  let telemetry: Telemetry;
   try {
-    provider = new Provider(definition, { ...options, logger });
+    // Telemetry first: the provider's instruments are made as it starts.
+    const resolved = resolveProviderOptions(options);
+    const env = options.env ?? process.env;
+    telemetry = await setupTelemetry({
+      serviceName: `wasmesh-provider-${definition.name ?? definition.contract.slice(definition.contract.indexOf(':') + 1)}`,
+      metricsListen: env.WASMESH_METRICS_LISTEN || undefined,
+      attributes: {
+        'service.instance.id': resolved.providerId,
+        'wasmesh.lattice': resolved.lattice,
+        ...(resolved.hostId ? { 'wasmesh.host.id': resolved.hostId } : {}),
+      },
+    });
+    provider = new Provider(definition, { ...options, logger, metricsUrl: telemetry.metricsUrl });
   } catch (err) {
     process.exit(reportError(err, false));
   }
-  const shutdownTelemetry = await setupTelemetry(`wasmesh-provider-${provider.id}`);
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (++signals > 1) {
@@ -49,7 +63,7 @@ export async function runProvider<R>(
   void provider.stopped().then(async () => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await shutdownTelemetry().catch(() => undefined);
+    await telemetry.shutdown();
     process.exit(provider.stopReason === NATS_CLOSED_REASON ? ExitCode.UNAVAILABLE : ExitCode.OK);
   });
   process.stdout.write(

@@ -56,6 +56,8 @@ export class HostProcess implements AsyncDisposable {
     public hostId: string,
     /** Its friendly name. */
     public friendlyName: string,
+    /** Its Prometheus endpoint, when started with `--metrics-listen`. */
+    public metricsUrl?: string,
   ) {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
@@ -83,23 +85,26 @@ export class HostProcess implements AsyncDisposable {
     const host = new HostProcess(child, '', '');
     child.stdout!.on('data', (d: Buffer) => (host.#out = (host.#out + d.toString()).slice(-MAX_LOG)));
     child.stderr!.on('data', (d: Buffer) => (host.#err = (host.#err + d.toString()).slice(-MAX_LOG)));
-    const identity = await new Promise<{ hostId: string; friendlyName: string }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`host did not start within 20 s:\n${host.#err}`)), 20_000);
-      const onData = (): void => {
-        const line = host.#out.split('\n').find((l) => l.startsWith('{'));
-        if (!line) return;
-        clearTimeout(timer);
-        child.stdout!.off('data', onData);
-        resolve(JSON.parse(line) as { hostId: string; friendlyName: string });
-      };
-      child.stdout!.on('data', onData);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`host exited with ${code} before it started:\n${host.#err}`));
-      });
-    });
+    const identity = await new Promise<{ hostId: string; friendlyName: string; metricsUrl?: string }>(
+      (resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`host did not start within 20 s:\n${host.#err}`)), 20_000);
+        const onData = (): void => {
+          const line = host.#out.split('\n').find((l) => l.startsWith('{'));
+          if (!line) return;
+          clearTimeout(timer);
+          child.stdout!.off('data', onData);
+          resolve(JSON.parse(line) as { hostId: string; friendlyName: string; metricsUrl?: string });
+        };
+        child.stdout!.on('data', onData);
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          reject(new Error(`host exited with ${code} before it started:\n${host.#err}`));
+        });
+      },
+    );
     host.hostId = identity.hostId;
     host.friendlyName = identity.friendlyName;
+    host.metricsUrl = identity.metricsUrl;
     return host;
   }
 

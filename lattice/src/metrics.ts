@@ -1,0 +1,145 @@
+/**
+ * Metrics, with the OpenTelemetry metrics API. Components take their instruments from {@link meter}
+ * when they are made; the process decides where the numbers go (telemetry.ts): a Prometheus scrape
+ * endpoint (`--metrics-listen`), OTLP, both, or nowhere. With nowhere, the API hands out no-op
+ * instruments, so recording costs a function call.
+ *
+ * Names follow the OpenTelemetry semantic conventions where one exists (`http.server.request.duration`)
+ * and are `wasmesh.*` otherwise; durations are in seconds. On the scrape endpoint they come out the
+ * way Prometheus users expect: dots become underscores, the unit is a suffix and counters end in
+ * `_total` (`wasmesh_actor_invocations_total`, `http_server_request_duration_seconds_bucket`).
+ */
+import http from 'node:http';
+import { metrics, type Meter } from '@opentelemetry/api';
+import type { MetricReader, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { WasmeshError } from './errors.js';
+import { checkListen, listenHost, listenPort } from './listen-address.js';
+
+/** The meter every wasmesh component records with (the global provider's, or a no-op one). */
+export function meter(): Meter {
+  return metrics.getMeter('wasmesh', '0.1.0');
+}
+
+/**
+ * Histogram bounds of durations, in seconds: from 100 µs (an actor call served in-process) to 10 s
+ * (the default deadline), where OpenTelemetry's default bounds start at 5 ms.
+ */
+export const DURATION_BUCKETS_S: readonly number[] = Object.freeze([
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+]);
+
+/** Histogram bounds of the time an app takes to converge, in seconds. */
+export const CONVERGE_BUCKETS_S: readonly number[] = Object.freeze([0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]);
+
+/** Prometheus suffixes of UCUM units (OpenTelemetry's Prometheus compatibility rules). */
+const UNIT_SUFFIX: Record<string, string> = {
+  s: 'seconds',
+  ms: 'milliseconds',
+  By: 'bytes',
+};
+
+/**
+ * `data` with each metric's unit appended to its name the way OpenTelemetry's Prometheus rules say
+ * (`s` -> `_seconds`, `By` -> `_bytes`; annotations such as `{call}` add nothing), which the
+ * exporter's serializer of this version does not do.
+ */
+export function withUnitSuffixes(data: ResourceMetrics): ResourceMetrics {
+  return {
+    resource: data.resource,
+    scopeMetrics: data.scopeMetrics.map((scope) => ({
+      scope: scope.scope,
+      metrics: scope.metrics.map((metric) => {
+        const suffix = UNIT_SUFFIX[metric.descriptor.unit];
+        if (!suffix || metric.descriptor.name.endsWith(`.${suffix}`)) return metric;
+        return {
+          ...metric,
+          descriptor: { ...metric.descriptor, name: `${metric.descriptor.name}.${suffix}`, unit: suffix },
+        } as typeof metric;
+      }),
+    })),
+  };
+}
+
+/** The lifecycle of a {@link MetricsEndpoint}. */
+export type MetricsEndpointState = 'listening' | 'closed';
+
+/**
+ * The Prometheus scrape endpoint of a process: `GET /metrics` answers what `reader` collects, in
+ * the Prometheus text format. Its own small server (not the exporter's) so the listen address is
+ * checked like every other, a taken port is a clear error, and names get their unit suffixes.
+ */
+export class MetricsEndpoint {
+  #state: MetricsEndpointState = 'listening';
+  #closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly server: http.Server,
+    /** The URL to scrape, e.g. `http://127.0.0.1:9464/metrics`. */
+    readonly url: string,
+  ) {}
+
+  /**
+   * Listens on `listen` (`host:port`; port 0 picks a free one). `WASMESH_ERR_CONFIG` for a bad
+   * address, `WASMESH_ERR_UNAVAILABLE` when it cannot be bound (in use, not an address here).
+   */
+  static async listen(listen: string, reader: MetricReader): Promise<MetricsEndpoint> {
+    const address = checkListen(listen, 'metrics');
+    const host = listenHost(address).replace(/^\[(.*)\]$/, '$1');
+    const { PrometheusSerializer } = await import('@opentelemetry/exporter-prometheus');
+    const serializer = new PrometheusSerializer('', false, undefined, false, true);
+    const server = http.createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('only GET /metrics\n');
+        return;
+      }
+      if (path !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('metrics are at /metrics\n');
+        return;
+      }
+      void (async () => {
+        try {
+          const { resourceMetrics } = await reader.collect();
+          // Attributes known only later (a host's id) are waited for, not left out.
+          await resourceMetrics.resource.waitForAsyncAttributes?.();
+          const body = serializer.serialize(withUnitSuffixes(resourceMetrics));
+          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body);
+        } catch (err) {
+          res.writeHead(500, { 'content-type': 'text/plain' }).end(`collecting metrics failed: ${String(err)}\n`);
+        }
+      })();
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          new WasmeshError(
+            'WASMESH_ERR_UNAVAILABLE',
+            `cannot serve metrics on ${address}: ${err.code ?? err.message}`,
+            { details: { listen: address } },
+          ),
+        ),
+      );
+      server.listen(listenPort(address), host, () => resolve());
+    });
+    server.unref();
+    const bound = server.address();
+    const port = bound && typeof bound === 'object' ? bound.port : listenPort(address);
+    const shown = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+    return new MetricsEndpoint(server, `http://${shown}:${port}/metrics`);
+  }
+
+  /** Where the endpoint is in its lifecycle. */
+  get state(): MetricsEndpointState {
+    return this.#state;
+  }
+
+  /** Stops listening. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      this.#state = 'closed';
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    return this.#closing;
+  }
+}

@@ -151,8 +151,11 @@ export {
   type TelemetryOptions,
 } from './telemetry.js';
 export {
+  CallRecorder,
   CONVERGE_BUCKETS_S,
   DURATION_BUCKETS_S,
+  errorType,
+  type CallInstrumentNames,
   meter,
   MetricsEndpoint,
   withUnitSuffixes,

@@ -10,7 +10,7 @@
  * `_total` (`wasmesh_actor_invocations_total`, `http_server_request_duration_seconds_bucket`).
  */
 import http from 'node:http';
-import { metrics, type Meter } from '@opentelemetry/api';
+import { metrics, type Attributes, type Counter, type Histogram, type Meter } from '@opentelemetry/api';
 import type { MetricReader, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { WasmeshError } from './errors.js';
 import { checkListen, listenHost, listenPort } from './listen-address.js';
@@ -141,5 +141,68 @@ export class MetricsEndpoint {
       this.server.closeAllConnections();
     });
     return this.#closing;
+  }
+}
+
+/** The error code of a failure (`WASMESH_ERR_…`), or `error` for one that carries none: `error.type` in metrics. */
+export function errorType(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code ? code : 'error';
+}
+
+/** What a {@link CallRecorder} records into. */
+export interface CallInstrumentNames {
+  /** The counter, e.g. `wasmesh.host_calls`. */
+  counter: string;
+  /** The duration histogram (seconds), e.g. `wasmesh.host_call.duration`. */
+  duration: string;
+  /** What is counted, e.g. `Calls actors made through the host`. */
+  description: string;
+  /** The counted unit, e.g. `{call}`. */
+  unit: string;
+}
+
+/**
+ * Counts and times one kind of call (invocations, host calls, backend operations, deliveries) by
+ * its attributes plus its outcome: `wasmesh.outcome` `ok`, or `error` with `error.type`. The
+ * shape every wasmesh call metric has, so a dashboard queries them alike.
+ */
+export class CallRecorder {
+  readonly #calls: Counter;
+  readonly #duration: Histogram;
+  /** Attributes of successful calls by their values: made once, not per call. */
+  readonly #ok = new Map<string, Attributes>();
+
+  constructor(names: CallInstrumentNames) {
+    const m = meter();
+    this.#calls = m.createCounter(names.counter, { description: names.description, unit: names.unit });
+    this.#duration = m.createHistogram(names.duration, {
+      description: `Duration of: ${names.description.charAt(0).toLowerCase()}${names.description.slice(1)}`,
+      unit: 's',
+      advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_S] },
+    });
+  }
+
+  /**
+   * Runs `call` and records it under `base` plus its outcome. Successful calls share one attribute
+   * set per `base`, which the callers bound (by what actors answer and call: an unknown operation
+   * or contract fails, and failures are not kept).
+   */
+  async record<T>(base: Record<string, string>, call: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    let attributes: Attributes | undefined;
+    try {
+      const out = await call();
+      const key = Object.values(base).join('\n');
+      attributes = this.#ok.get(key);
+      if (!attributes) this.#ok.set(key, (attributes = { ...base, 'wasmesh.outcome': 'ok' }));
+      return out;
+    } catch (err) {
+      attributes = { ...base, 'wasmesh.outcome': 'error', 'error.type': errorType(err) };
+      throw err;
+    } finally {
+      this.#calls.add(1, attributes);
+      this.#duration.record((performance.now() - started) / 1000, attributes);
+    }
   }
 }

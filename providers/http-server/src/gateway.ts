@@ -17,12 +17,13 @@
  * lower case; hop-by-hop headers of the actor's answer are dropped and `Content-Length` is set here.
  */
 import type http from 'node:http';
-import { context, propagation, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
 import { decode, encode, WasmeshError, type Logger } from '@wasmesh/lattice';
 import { contracts } from '@wasmesh/proto';
 import { errorAnswer } from './answer.js';
 import type { HttpListener, RequestHandler } from './listener.js';
 import { hostOf, type RouteMatch } from './routes.js';
+import { RequestTelemetry, type ServedRequest } from './request-telemetry.js';
 
 /** Calls an actor: what the gateway needs of the provider. */
 export type ActorCaller = (
@@ -63,8 +64,15 @@ type Fail = (status: number, code: string, message: string) => void;
 /** Builds the request handler of every listener; see the module comment. */
 export function createGateway(options: GatewayOptions): RequestHandler {
   const { call, logger } = options;
+  const telemetry = new RequestTelemetry();
 
-  const serve = async (req: http.IncomingMessage, res: http.ServerResponse, listener: HttpListener, fail: Fail) => {
+  const serve = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    listener: HttpListener,
+    fail: Fail,
+    request: ServedRequest,
+  ) => {
     const target = splitTarget(req.url ?? '');
     if (!target) {
       fail(400, 'WASMESH_ERR_BAD_REQUEST', `cannot route the request target "${req.url}": expected a path`);
@@ -88,6 +96,7 @@ export function createGateway(options: GatewayOptions): RequestHandler {
       );
       return;
     }
+    request.routed(match.route.config.path);
     const { maxBodyBytes, timeoutMs } = match.route.config;
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > maxBodyBytes) {
@@ -100,7 +109,7 @@ export function createGateway(options: GatewayOptions): RequestHandler {
       return;
     }
     if (body === 'aborted') return;
-    await forward(req, res, fail, match, target.query, body, timeoutMs);
+    await forward(req, res, fail, match, target.query, body, timeoutMs, request.trace);
   };
 
   const tooLarge = (res: http.ServerResponse, fail: Fail, limit: number) => {
@@ -116,12 +125,12 @@ export function createGateway(options: GatewayOptions): RequestHandler {
     query: string,
     body: Uint8Array,
     timeoutMs: number,
+    parent: Context,
   ): Promise<void> => {
     const headers: contracts.IHeader[] = [];
     const raw = req.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) headers.push({ name: raw[i]!.toLowerCase(), value: raw[i + 1]! });
     const payload = encode(contracts.HttpRequest, { method: req.method ?? 'GET', path, query, headers, body });
-    const parent = req.headers.traceparent ? propagation.extract(ROOT_CONTEXT, req.headers) : context.active();
     let out: Uint8Array;
     try {
       out = await call(route.actorId, payload, { timeoutMs, parent });
@@ -182,10 +191,14 @@ export function createGateway(options: GatewayOptions): RequestHandler {
       res.writeHead(status, headers);
       res.end(body);
     };
-    serve(req, res, listener, fail).catch((err: unknown) => {
-      logger.error({ err }, 'serving an HTTP request failed');
-      fail(500, 'WASMESH_ERR_INTERNAL', 'the HTTP server failed to serve the request');
-    });
+    telemetry
+      .serve(req, res, (request) =>
+        serve(req, res, listener, fail, request).catch((err: unknown) => {
+          logger.error({ err }, 'serving an HTTP request failed');
+          fail(500, 'WASMESH_ERR_INTERNAL', 'the HTTP server failed to serve the request');
+        }),
+      )
+      .catch((err: unknown) => logger.error({ err }, 'recording an HTTP request failed'));
   };
 }
 

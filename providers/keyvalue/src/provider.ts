@@ -17,23 +17,29 @@ import { checkKey, DEFAULT_KEYS_LIMIT, type KeyValueBackend } from './backends/b
 import { NatsBackend, NatsBucket } from './backends/nats.js';
 import { RedisBackend } from './backends/redis.js';
 import { parseBackendConfig, unknownConfigKeys } from './config.js';
+import { KeyValueTelemetry } from './telemetry.js';
 
 /** The operations of the KeyValue service (keyvalue.proto). */
 const KV = Operation.KeyValue;
 
-/** A handler that decodes the request message and encodes the response message. */
-function operation<Req, Res>(
-  name: (typeof KV)[keyof typeof KV],
-  request: Decoder<Req>,
-  response: Encoder<Res>,
-  fn: (backend: KeyValueBackend, req: Req, ctx: CallContext<KeyValueBackend>) => Promise<Res>,
-): OperationHandler<KeyValueBackend> {
-  return async (ctx, payload) =>
-    encode(response, await fn(ctx.resource, decode(request, payload, `${name} request`), ctx));
-}
-
 /** The provider's definition: operations, and a backend per link built from its config. */
 export function keyValueProvider(): ProviderDefinition<KeyValueBackend> {
+  let telemetry: KeyValueTelemetry | undefined;
+
+  /** A handler that decodes the request message, runs `fn` measured, and encodes the response message. */
+  function operation<Req, Res>(
+    name: (typeof KV)[keyof typeof KV],
+    request: Decoder<Req>,
+    response: Encoder<Res>,
+    fn: (backend: KeyValueBackend, req: Req, ctx: CallContext<KeyValueBackend>) => Promise<Res>,
+  ): OperationHandler<KeyValueBackend> {
+    return async (ctx, payload) => {
+      const req = decode(request, payload, `${name} request`);
+      telemetry ??= new KeyValueTelemetry();
+      return encode(response, await telemetry.measure(ctx.resource, name, ctx.trace, () => fn(ctx.resource, req, ctx)));
+    };
+  }
+
   /** Buckets opened so far, shared by the links using them. */
   const buckets = new Map<string, Promise<NatsBucket>>();
   const backends = new Set<KeyValueBackend>();

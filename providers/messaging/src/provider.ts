@@ -12,7 +12,7 @@
  * connection with the `app` credentials its host gave it (env `WASMESH_APP_NATS_CREDS`).
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectNats, DEFAULT_LINK_NAME, describeLink, linkKey, redactUrl } from '@wasmesh/lattice';
+import { CallRecorder, connectNats, DEFAULT_LINK_NAME, describeLink, linkKey, redactUrl } from '@wasmesh/lattice';
 import { ContractId, Operation } from '@wasmesh/proto';
 import { Provider, type HealthStatus, type ProviderDefinition, type ProviderOptions } from '@wasmesh/provider-sdk';
 import { defaultQueueGroup, parseLinkConfig, unknownConfigKeys } from './config.js';
@@ -32,6 +32,8 @@ export function messagingProvider(
   const links = new Set<MessagingLink>();
   /** The connection for application subjects, when the lattice is secured. */
   let appNc: NatsConnection | undefined;
+  /** Deliveries counted and timed; made on the first, after the process set up its telemetry. */
+  let deliveries: CallRecorder | undefined;
 
   return {
     contract: ContractId.MESSAGING,
@@ -73,7 +75,13 @@ export function messagingProvider(
         config: parsed,
         latticeNc: appNc ?? provider.nc,
         providerId: provider.id,
-        deliver: (actorId, msg, timeoutMs) => deliverMessage(provider, actorId, msg, timeoutMs),
+        deliver: (actorId, msg, timeoutMs) =>
+          (deliveries ??= new CallRecorder({
+            counter: 'wasmesh.messaging.deliveries',
+            duration: 'wasmesh.messaging.delivery.duration',
+            description: 'Messages delivered to actors, from receiving one to the actor having handled it',
+            unit: '{message}',
+          })).record({ 'wasmesh.actor.id': actorId }, () => deliverMessage(provider, actorId, msg, timeoutMs)),
         logger,
       });
       links.add(resource);

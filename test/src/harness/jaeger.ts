@@ -78,7 +78,13 @@ export class JaegerServer extends OwnedServer {
 
   /** The environment that makes a wasmesh process export its spans here. */
   exportEnv(): Record<string, string> {
-    return { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: this.otlpEndpoint };
+    return {
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_ENDPOINT: this.otlpEndpoint,
+      // Jaeger takes traces only; spans are sent within 200 ms, not 5 s, so a test waits little.
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+    };
   }
 
   /** Names of the services that sent spans. */

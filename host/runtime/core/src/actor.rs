@@ -234,6 +234,9 @@ async fn acquire(
     }
 }
 
+/// How a host's answer to a host call says the call ran out of time (`WASMESH_ERR_TIMEOUT: …`).
+const HOST_TIMEOUT_PREFIX: &str = "WASMESH_ERR_TIMEOUT";
+
 /// Turns the raw outcome of `__guest_call` into the response or a typed error.
 fn classify(
     outcome: wasmtime::Result<i32>,
@@ -247,6 +250,11 @@ fn classify(
         Ok(0) => {
             let message = state.guest_error.take().unwrap_or_else(|| "the guest failed without an error message".into());
             if let Some((target, host_message)) = state.failed_host_call.take() {
+                // A host call is given what is left of the invocation's time: when that ran out,
+                // the invocation timed out, whichever noticed first (the call or the epoch timer).
+                if host_message.starts_with(HOST_TIMEOUT_PREFIX) {
+                    return Err(Error::Timeout { timeout, queued: false });
+                }
                 return Err(Error::HostCallFailed { target, host_message, guest_message: message });
             }
             if UNKNOWN_OPERATION_PREFIXES.iter().any(|p| message.starts_with(p)) {

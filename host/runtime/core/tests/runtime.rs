@@ -488,6 +488,20 @@ async fn host_call_failure_keeps_both_messages() {
     assert_eq!(err.code(), "WASMESH_ERR_HOST_CALL_FAILED");
 }
 
+/// A host call that ran out of the invocation's time (the host answers `WASMESH_ERR_TIMEOUT: …`,
+/// possibly a moment before the runtime's own deadline fires) makes the invocation a timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_call_timeout_is_the_invocations_timeout() {
+    let rt = runtime();
+    let host = Arc::new(TestHost::new(|_| Err("WASMESH_ERR_TIMEOUT: invocation of kv.Get timed out after 1500 ms".into())));
+    let mut g = Guest::new();
+    let body = g.forward("kv", "store", "Get", "upstream said: ");
+    let actor = load_with(&rt, &g.body(&body).build(), ActorLimits::default(), host.clone());
+
+    let err = invoke_err(&actor, "Ping", b"abc", Some(Duration::from_secs(5))).await;
+    assert_eq!(err, Error::Timeout { timeout: Duration::from_secs(5), queued: false });
+}
+
 /// A guest that recovers from a refused host call and responds succeeds normally.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_call_failure_the_guest_recovers_from_is_not_an_error() {

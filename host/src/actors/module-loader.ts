@@ -5,6 +5,7 @@
  * compiled (a refused module never runs); the compiled module's host calls are wired to the
  * lattice within what its claims grant.
  */
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import {
   digestOf,
   loadArtifact,
@@ -18,7 +19,7 @@ import type { ResolvedHostOptions } from '../node/options.js';
 import type { ActorRuntime } from '../runtime/runtime.js';
 import { admitModule } from './admission.js';
 import { hostCallHandler, type HostCallEnv } from './host-calls.js';
-import type { ActorModule } from './running-actor.js';
+import type { ActorModule, InvocationContext } from './running-actor.js';
 
 /** The host options module loading follows (documented on `HostOptions`). */
 export type ModuleLoaderOptions = Pick<
@@ -57,7 +58,10 @@ export class ModuleLoader {
     const actor = await runtime.load(
       bytes,
       { name: actorId, maxConcurrent, timeoutMs: options.invocationTimeoutMs },
-      { hostCall: hostCallHandler({ ...this.env, fallbackTimeoutMs: options.invocationTimeoutMs }, claims?.caps) },
+      {
+        hostCall: hostCallHandler({ ...this.env, fallbackTimeoutMs: options.invocationTimeoutMs }, claims?.caps),
+        guestLog,
+      },
     );
     return { actor, ref, digest: digestOf(bytes), maxConcurrent, ...(claims ? { claims } : {}) };
   }
@@ -81,4 +85,19 @@ export class ModuleLoader {
     );
     return pulled.bytes;
   }
+}
+
+/**
+ * What a guest's log line carries besides the actor: its invocation and trace, so the line links
+ * to the request; the line is also an event of the invocation's span, so the trace shows it.
+ */
+function guestLog(hostContext: unknown, level: string, line: string): Record<string, unknown> {
+  const inv = hostContext as InvocationContext | undefined;
+  if (!inv) return {};
+  const span = trace.getSpan(inv.trace);
+  span?.addEvent('guest log', { 'log.severity': level, 'log.message': line });
+  const sc = span?.spanContext();
+  return sc && isSpanContextValid(sc)
+    ? { invocation_id: inv.invocationId, trace_id: sc.traceId, span_id: sc.spanId }
+    : { invocation_id: inv.invocationId };
 }

@@ -28,6 +28,8 @@ import type { ActorMetrics } from './actor-metrics.js';
 /** What a host call made during an invocation knows about that invocation. */
 export interface InvocationContext {
   actorId: string;
+  /** The invocation's id, named in its guest's log lines. */
+  invocationId: string;
   /** Unix-ms deadline of the invocation; nested calls must finish before it. */
   deadlineMs: number;
   /** The OpenTelemetry context of the invocation's span, so nested calls join the trace. */
@@ -199,7 +201,7 @@ export class RunningActor {
       );
     }
     const payload = await receivePayload(inv, inv.id, 'request', objects, `invocation envelope for actor ${this.id}`);
-    const hostContext: InvocationContext = { actorId: this.id, deadlineMs, trace };
+    const hostContext: InvocationContext = { actorId: this.id, invocationId: inv.id, deadlineMs, trace };
     // Runtime errors already name the actor (its runtime name is the actor id) and the operation.
     const out = await this.#module.actor.invoke(inv.operation, payload, { timeoutMs, hostContext });
     const payloadObject = local

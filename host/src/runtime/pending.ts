@@ -15,8 +15,8 @@ interface Entry {
   context: Record<string, unknown>;
   /** The caller's value handed to host calls this invocation's guest makes. */
   hostContext: unknown;
-  /** Receives the guest's log lines. */
-  log: (level: string, line: string) => void;
+  /** Receives the guest's log lines, with the invocation's `hostContext`. */
+  log: (level: string, line: string, hostContext: unknown) => void;
   /** Answers the host calls its guest makes (absent: the addon fails them itself). */
   hostCall: HostCallHandler | undefined;
 }
@@ -96,7 +96,10 @@ export class PendingInvocations {
     if (!batch) return;
     const { ids, lengths, data, errors = NONE, logIds = NONE, logLevels = NONE, logLines = NONE } = batch;
     // Logs first: an invocation's log lines come before its outcome.
-    for (let i = 0; i < logIds.length; i++) this.#entries.get(logIds[i]!)?.log(logLevels[i]!, logLines[i]!);
+    for (let i = 0; i < logIds.length; i++) {
+      const entry = this.#entries.get(logIds[i]!);
+      entry?.log(logLevels[i]!, logLines[i]!, entry.hostContext);
+    }
     // Host calls before outcomes: the invocation that made one is outstanding until it is answered.
     if (batch.callIds) this.#startHostCalls(batch);
     let offset = 0;

@@ -35,6 +35,11 @@ export interface ActorBindings {
   hostCall?: HostCallHandler;
   /** Logger for the guest's `__console_log` and WASI stdout/stderr; default: the runtime's. */
   logger?: Logger;
+  /**
+   * Fields added to a guest log line of the invocation whose host context is `hostContext` (a
+   * host adds the invocation and its trace, and records the line on the invocation's span).
+   */
+  guestLog?: (hostContext: unknown, level: string, line: string) => Record<string, unknown>;
 }
 
 /** Options of {@link ActorRuntime.create}. */
@@ -71,7 +76,7 @@ export class Actor {
     private readonly pending: PendingInvocations,
     /** A name for errors and logs (file name or actor id). */
     readonly name: string,
-    private readonly log: (level: string, line: string) => void,
+    private readonly log: (level: string, line: string, hostContext: unknown) => void,
     private readonly hostCall: HostCallHandler | undefined,
   ) {}
 
@@ -174,10 +179,12 @@ export class ActorRuntime {
     // of a cached load, and most actors never log.
     let log: Logger | undefined;
     const hostCall = bindings.hostCall;
-    const onLog = (level: string, line: string): void => {
+    const { guestLog } = bindings;
+    const onLog = (level: string, line: string, hostContext: unknown): void => {
       log ??= logger.child({ actor: name });
-      if (level === 'warn') log.warn({ stream: 'guest' }, line);
-      else log.info({ stream: 'guest' }, line);
+      const fields = { stream: 'guest', ...guestLog?.(hostContext, level, line) };
+      if (level === 'warn') log.warn(fields, line);
+      else log.info(fields, line);
     };
     // Cached code loads synchronously (about 0.2 ms, no wasm runs); compiling goes to a thread.
     let native: NativeActor | null;

@@ -46,6 +46,8 @@ export interface JaegerSpan {
   references: { refType: string; traceID: string; spanID: string }[];
   processID: string;
   tags: { key: string; value: unknown }[];
+  /** The span's events (OpenTelemetry events are Jaeger logs): each a time and its fields. */
+  logs: { timestamp: number; fields: { key: string; value: unknown }[] }[];
 }
 
 /** A trace as Jaeger's query API returns it: its spans and the processes (services) they came from. */

@@ -4,10 +4,13 @@
  * providers, in-process and as processes of their own. One request with a `traceparent` gives one
  * trace whose spans run in one unbroken parent chain from the client's span: the http-server's
  * server span, the call to the actor, the host serving it, the actor's host call, the keyvalue
- * provider serving it and its NATS KV operation.
+ * provider serving it and its NATS KV operation. A guest's log line carries its invocation and
+ * trace ids and is an event of the invocation's span.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
+import { enableContextManager } from '@wasmesh/lattice';
 import { actorPath } from '../fixtures.js';
 import { JaegerServer, type JaegerSpan, type JaegerTrace } from '../harness/jaeger.js';
 import { freePort } from '../harness/redis-server.js';
@@ -46,6 +49,7 @@ describe.each(['in-process', 'process'] as const)('built-in providers %s', (mode
     await control.startProvider({ hostId: host.hostId, providerId: 'kv', artifactRef: 'builtin:keyvalue', mode });
     const ref = await (await lat.client.objects()).pushArtifact(readFileSync(actorPath('kvcounter')));
     await control.startActor({ hostId: host.hostId, actorId: 'counter', artifactRef: ref });
+    await control.startActor({ hostId: host.hostId, actorId: 'testbed', artifactRef: actorPath('testbed') });
     await state.putConfig('kv-nats', { backend: 'nats' });
     await state.putConfig('route', { path: '/c', strip_prefix: 'true' });
     for (const [contract, targetId, config] of [
@@ -130,5 +134,39 @@ describe.each(['in-process', 'process'] as const)('built-in providers %s', (mode
       route: tag(server, 'http.route'),
       status: tag(server, 'http.response.status_code'),
     }).toEqual({ kind: 'server', method: 'GET', route: '/c', status: 200 });
+  }, 60_000);
+
+  test("a guest's log line names its invocation and trace, and is an event of the invocation's span", async () => {
+    // The client continues the active trace: it needs the active-context manager.
+    enableContextManager();
+    const traceId = randomBytes(16).toString('hex');
+    const parent = propagation.extract(ROOT_CONTEXT, {
+      traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
+    });
+    await context.with(parent, () => lat.client.invoke('testbed', 'Log', Buffer.from(`hello ${mode}`)));
+    const host = lat.hosts[0]!;
+    let line: Record<string, unknown> | undefined;
+    await until('the host to log the guest line', () => {
+      line = host
+        .logs()
+        .split('\n')
+        .filter((l) => l.includes(`testbed says: hello ${mode}`))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)[0];
+      return line !== undefined;
+    });
+    expect(line).toMatchObject({ actor: 'testbed', stream: 'guest', trace_id: traceId });
+    expect(line!.span_id).toMatch(/^[0-9a-f]{16}$/);
+    expect(line!.invocation_id).toEqual(expect.any(String));
+    let served: JaegerSpan | undefined;
+    await until(
+      'jaeger to hold the serving span',
+      async () => (served = (await jaeger.trace(traceId))?.spans.find((s) => s.spanID === line!.span_id)) !== undefined,
+      20_000,
+    );
+    expect(served!.operationName).toBe('serve testbed');
+    const fields = served!.logs.map((l) => Object.fromEntries(l.fields.map((f) => [f.key, f.value])));
+    expect(fields).toContainEqual(
+      expect.objectContaining({ event: 'guest log', 'log.message': `testbed says: hello ${mode}` }),
+    );
   }, 60_000);
 });

@@ -5,7 +5,8 @@
  * loopback only). Lifecycle: created → starting → running → draining
  * → stopped. `close()` is idempotent: health turns NOT_SERVING, open event streams end, the server
  * shuts down gracefully (in-flight calls finish, bounded by `shutdownTimeoutMs`, then cancelled),
- * and the NATS connection drains (which flushes) last.
+ * and the NATS connection drains (which flushes) last. Every call is counted and timed by its
+ * method and status code (gateway-metrics.ts).
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
@@ -20,6 +21,7 @@ import {
 import { authorizer, classifiedServer } from './access.js';
 import { resolveConfig, type GatewayConfig, type GatewayOptions } from './config.js';
 import { controlService } from './control-service.js';
+import { GatewayMetrics } from './gateway-metrics.js';
 import type { ServiceDeps } from './deps.js';
 import { GatewayHealth } from './health.js';
 import { latticeService } from './lattice-service.js';
@@ -47,6 +49,8 @@ export class Gateway {
   readonly #logger: Logger;
   /** Where `PutApp` may read actor images given as paths. */
   readonly #jail: FileJail;
+  /** Its instruments (made with it, so after the process set up its telemetry). */
+  readonly #metrics = new GatewayMetrics();
   #state: GatewayState = 'created';
   #client: LatticeClient | undefined;
   #server: Server | undefined;
@@ -128,7 +132,10 @@ export class Gateway {
           return () => this.#streams.delete(end);
         },
       };
-      const server = new Server({ interceptors: tls ? [authorizer(this.#logger)] : [] });
+      // Metrics first: the innermost interceptor sees the status of every call, refusals included.
+      const server = new Server({
+        interceptors: [this.#metrics.interceptor(), ...(tls ? [authorizer(this.#logger)] : [])],
+      });
       this.#server = server;
       const classified = classifiedServer(server);
       classified.addService(serviceOf(definitions, CONTROL_SERVICE), controlService(deps));

@@ -11,6 +11,8 @@
  * A round plans each app (plan.ts) and does the plan; the app's status becomes `deployed` when a
  * round finds nothing to do, `reconciling` while it acts, `failed` (with the reason) when hosts or
  * state cannot satisfy it, and `undeployed` once an undeployed app's resources are gone.
+ * What it does is measured (reconciler-metrics.ts): rounds, plan actions, status transitions and
+ * how long a newly deployed app version takes to be `deployed`.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -27,6 +29,7 @@ import type { lattice } from '@wasmesh/proto';
 import type { AppManifest } from '../manifest/model.js';
 import { AppStore, manifestOf, type AppState } from '../store.js';
 import { isEmptyPlan, planApp, type Plan } from './plan.js';
+import { ReconcilerMetrics, type PlanAction } from './reconciler-metrics.js';
 import { LatticeView } from './view.js';
 
 /**
@@ -77,6 +80,8 @@ export class Reconciler {
   #ready = false;
   #closing: Promise<void> | undefined;
   readonly #control: ControlClient;
+  /** Its instruments (made with it, so after the process set up its telemetry). */
+  readonly #metrics = new ReconcilerMetrics();
   /** Rounds done while leading (for tests and operators). */
   rounds = 0;
 
@@ -161,6 +166,7 @@ export class Reconciler {
         // no round runs before that (it would see no hosts and call every app failed).
         this.#ready = false;
         this.#confirmed.clear();
+        this.#metrics.forgetAll();
         void this.#view
           .snapshot(this.#control)
           .catch((err: unknown) => this.options.logger?.warn({ err }, 'lattice snapshot failed'))
@@ -221,7 +227,11 @@ export class Reconciler {
   }
 
   /** One round over every app (the leader's work; exposed for tests and tools). */
-  async reconcileAll(): Promise<void> {
+  reconcileAll(): Promise<void> {
+    return this.#metrics.round(() => this.#round());
+  }
+
+  async #round(): Promise<void> {
     this.#view.expire();
     this.rounds++;
     const [records, statuses, linkEntries, configEntries] = await Promise.all([
@@ -261,6 +271,14 @@ export class Reconciler {
       const owner = ownerApp?.sharedProviders ? ownerApp.components.find((x) => x.name === c.component) : undefined;
       if (owner && owner.kind === 'provider') shared.set(c.name, owner.id);
     }
+    // A version is timed from the round that first sees it deployed (no status of it yet, or one
+    // left by an earlier deployment) until a round finds it deployed; an undeploy ends the timing.
+    if (!manifest) this.#metrics.forget(name);
+    else if (previous?.version !== manifest.version || !previous.state || previous.state === 'undeployed') {
+      this.#metrics.versionSeen(name, manifest.version);
+    }
+    // The state of the app's status in the store, as this round last wrote it.
+    let written = previous?.state || 'none';
     const plan = planApp({ manifest, appName: name, view: this.#view, links, config, previous, shared });
     if (plan.startProviders.length > 0) {
       // Owned before they start: a leader that dies half-way leaves them on record, so the next
@@ -276,6 +294,8 @@ export class Reconciler {
         updatedAtMs: Date.now(),
       });
       this.#confirmed.add(name);
+      this.#metrics.transition(written, 'reconciling');
+      written = 'reconciling';
     }
     const failures = isEmptyPlan(plan) ? [] : await this.#execute(plan);
     let state: AppState;
@@ -309,8 +329,10 @@ export class Reconciler {
     if (changedStatus(previous, status) || !this.#confirmed.has(name)) {
       this.#confirmed.add(name);
       await this.store.statuses.put(name, status);
+      this.#metrics.transition(written, state);
       this.options.logger?.info({ app: name, state, message }, 'app status');
     }
+    if (manifest && state === 'deployed') this.#metrics.versionDeployed(name, manifest.version);
     // Check the work at once; after a failure wait for the next tick (no tight retry loop).
     if (state === 'reconciling' && !isEmptyPlan(plan) && failures.length === 0) this.#again = true;
   }
@@ -318,11 +340,16 @@ export class Reconciler {
   /** Does a plan, phase by phase; returns what failed (fatal: a retry will not help). */
   async #execute(plan: Plan): Promise<{ message: string; fatal: boolean }[]> {
     const failures: { message: string; fatal: boolean }[] = [];
-    const run = async <T>(items: T[], what: (t: T) => string, fn: (t: T) => Promise<unknown>): Promise<void> => {
+    const run = async <T>(
+      kind: PlanAction,
+      items: T[],
+      what: (t: T) => string,
+      fn: (t: T) => Promise<unknown>,
+    ): Promise<void> => {
       await Promise.all(
         items.map(async (item) => {
           try {
-            await fn(item);
+            await this.#metrics.action(kind, () => fn(item));
           } catch (err) {
             const fatal = isWasmeshError(
               err,
@@ -336,11 +363,13 @@ export class Reconciler {
       );
     };
     await run(
+      'put_config',
       plan.putConfig,
       (c) => `config ${c.name}`,
       (c) => this.links.putConfig(c.name, c.values, this.id),
     );
     await run(
+      'start_provider',
       plan.startProviders,
       (p) => `start provider ${p.providerId} on ${p.hostId}`,
       async (p) => {
@@ -358,11 +387,13 @@ export class Reconciler {
       },
     );
     await run(
+      'put_link',
       plan.putLinks,
       (l) => `link ${l.sourceId} → ${l.targetId}`,
       (l) => this.links.putLink(l, this.id),
     );
     await run(
+      'start_actor',
       plan.startActors,
       (a) => `start actor ${a.actorId} on ${a.hostId}`,
       async ({ replace, ...a }) => {
@@ -372,16 +403,19 @@ export class Reconciler {
       },
     );
     await run(
+      'stop_actor',
       plan.stopActors,
       (a) => `stop actor ${a.actorId} on ${a.hostId}`,
       (a) => this.#control.stopActor(a),
     );
     await run(
+      'delete_link',
       plan.deleteLinks,
       (l) => `delete link ${l.key}`,
       (l) => this.links.deleteLink(l.sourceId, l.contract, l.name, this.id).catch(ignoreNotFound),
     );
     await run(
+      'stop_provider',
       plan.stopProviders,
       (p) => `stop provider ${p.providerId} on ${p.hostId}`,
       async (p) => {
@@ -397,6 +431,7 @@ export class Reconciler {
       },
     );
     await run(
+      'delete_config',
       plan.deleteConfig,
       (c) => `delete config ${c}`,
       (c) => this.links.deleteConfig(c, this.id).catch(ignoreNotFound),

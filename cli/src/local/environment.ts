@@ -367,7 +367,9 @@ export class LocalEnvironment {
     const what = name === 'host' ? 'the host' : `the ${name}`;
     const child = spawn(process.execPath, [serviceBinPath(SERVICE_BINS[name]), ...args], {
       stdio: ['ignore', 'pipe', log],
-      env: serviceChildEnv(extraEnv),
+      // One WASMESH_METRICS_LISTEN cannot serve the host, reconciler and gateway at once (one port):
+      // `up` starts them without it (spawn drops undefined values).
+      env: { ...serviceChildEnv(extraEnv), WASMESH_METRICS_LISTEN: undefined },
     });
     closeSync(log);
     this.#services.set(name, child);

@@ -4,8 +4,9 @@
  * control API over gRPC (Control, Lattice and Apps services, health, reflection) until
  * SIGINT/SIGTERM: over TLS with client certificates (`--tls-cert --tls-key --client-ca`), or
  * `--insecure` (plaintext, loopback only). Prints one line once serving: the address, or with
- * --json `{"address", "lattice", "nats", "pid", "transport"}`. Its own bin, so gRPC is loaded by
- * this process only, never by the CLI.
+ * --json `{"address", "lattice", "nats", "pid", "transport"}` (and `metricsUrl` with
+ * `--metrics-listen`, where it serves Prometheus metrics of the calls it handles). Its own bin, so
+ * gRPC is loaded by this process only, never by the CLI.
  */
 import path from 'node:path';
 import { Command, Option } from 'commander';
@@ -20,6 +21,7 @@ import {
   printJson,
   redactUrl,
   runServiceBin,
+  setupTelemetry,
   UsageError,
   type LatticeOptions,
 } from '@wasmesh/lattice';
@@ -34,6 +36,7 @@ interface GatewayCommandOptions extends LatticeOptions {
   tlsKey?: string;
   clientCa?: string;
   insecure?: boolean;
+  metricsListen?: string;
 }
 
 /** The gateway's transport options from the flags; a usage error saying what to pass when incomplete. */
@@ -74,7 +77,13 @@ const program = latticeOptions(
         "the CA of client certificates (PEM): required, and their subject OU (admin or reader) is the caller's role",
       ).env('WASMESH_GATEWAY_CLIENT_CA'),
     )
-    .option('--insecure', 'plaintext gRPC without credentials, every caller an admin: loopback addresses only'),
+    .option('--insecure', 'plaintext gRPC without credentials, every caller an admin: loopback addresses only')
+    .addOption(
+      new Option(
+        '--metrics-listen <host:port>',
+        'serve Prometheus metrics at http://HOST:PORT/metrics (port 0: a free one, printed when serving)',
+      ).env('WASMESH_METRICS_LISTEN'),
+    ),
   CONNECT_TIMEOUT,
 );
 examples(
@@ -88,6 +97,7 @@ examples(
     'grpcurl -cacert $T/ca.pem -cert ops.pem -key ops-key.pem 127.0.0.1:50051 wasmesh.lattice.v1.Control/Ping',
     'wasmesh gateway --allow-dir ./apps ...                 # PutApp may read images under ./apps',
     'wasmesh gateway --insecure --listen 127.0.0.1:0 --json # plaintext; prints {"address":"127.0.0.1:41234",…}',
+    'wasmesh gateway --metrics-listen 127.0.0.1:9466 ...    # Prometheus scrapes /metrics there',
   ],
   'Runs until Ctrl-C (SIGINT) or SIGTERM, then finishes in-flight calls and exits 0. `wasmesh gateway` runs\n' +
     'this bin, wasmesh-gateway (of @wasmesh/gateway), with the same arguments.\n' +
@@ -102,33 +112,45 @@ examples(
       'wasmesh: WARNING: --insecure: plaintext gRPC without credentials; anyone on this machine controls the lattice',
     );
   }
-  await runGateway({
-    ...transport,
-    listen: opts.listen,
-    natsUrl: opts.nats,
-    natsCreds: flagsAccess(opts).creds,
-    natsCa: flagsAccess(opts).tlsCa,
-    lattice: opts.lattice,
-    ...(opts.timeoutMs ? { connectTimeoutMs: opts.timeoutMs } : {}),
-    ...(opts.allowDir ? { allowDirs: opts.allowDir } : {}),
-    logger: createLogger({ component: 'gateway' }),
-    onListening: (gateway) => {
-      if (opts.json) {
-        printJson({
-          address: gateway.address,
-          lattice: gateway.config.lattice,
-          nats: gateway.config.natsUrl.map(redactUrl).join(','),
-          pid: process.pid,
-          transport: gateway.config.insecure ? 'insecure' : 'tls',
-        });
-      } else {
-        const how = gateway.config.insecure ? 'plaintext, INSECURE' : 'TLS, client certificates required';
-        process.stdout.write(
-          `wasmesh gateway serving lattice "${gateway.config.lattice}" on ${gateway.address} (${how})\n`,
-        );
-      }
-    },
+  // Before the gateway exists: its instruments come from the meter set up here.
+  const telemetry = await setupTelemetry({
+    serviceName: 'wasmesh-gateway',
+    metricsListen: opts.metricsListen || undefined,
+    attributes: { 'wasmesh.lattice': opts.lattice },
   });
+  const { metricsUrl } = telemetry;
+  try {
+    await runGateway({
+      ...transport,
+      listen: opts.listen,
+      natsUrl: opts.nats,
+      natsCreds: flagsAccess(opts).creds,
+      natsCa: flagsAccess(opts).tlsCa,
+      lattice: opts.lattice,
+      ...(opts.timeoutMs ? { connectTimeoutMs: opts.timeoutMs } : {}),
+      ...(opts.allowDir ? { allowDirs: opts.allowDir } : {}),
+      logger: createLogger({ component: 'gateway' }),
+      onListening: (gateway) => {
+        if (opts.json) {
+          printJson({
+            address: gateway.address,
+            lattice: gateway.config.lattice,
+            nats: gateway.config.natsUrl.map(redactUrl).join(','),
+            pid: process.pid,
+            transport: gateway.config.insecure ? 'insecure' : 'tls',
+            ...(metricsUrl ? { metricsUrl } : {}),
+          });
+        } else {
+          const how = gateway.config.insecure ? 'plaintext, INSECURE' : 'TLS, client certificates required';
+          process.stdout.write(
+            `wasmesh gateway serving lattice "${gateway.config.lattice}" on ${gateway.address} (${how})${metricsUrl ? `; metrics at ${metricsUrl}` : ''}\n`,
+          );
+        }
+      },
+    });
+  } finally {
+    await telemetry.shutdown();
+  }
 });
 
 await runServiceBin('wasmesh-gateway', program);

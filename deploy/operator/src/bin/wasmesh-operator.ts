@@ -8,8 +8,10 @@
  * stderr; SIGINT/SIGTERM stop reconciling (waiting for reconciles in flight), release the Lease
  * and exit 0. A failure to start is one error line and a non-zero exit status; so is a lattice
  * connection that closes for good (after the Lease is released), so Kubernetes restarts the pod.
+ * With `--metrics-listen` it serves Prometheus metrics; traces and metrics go over OTLP as the
+ * OTEL_* environment says.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import {
   CONNECT_TIMEOUT,
   createLogger,
@@ -21,6 +23,7 @@ import {
   printJson,
   runServiceBin,
   serveUntilStopped,
+  setupTelemetry,
   withoutServers,
   type LatticeOptions,
 } from '@wasmesh/lattice';
@@ -33,6 +36,7 @@ interface OperatorCommandOptions extends LatticeOptions {
   id?: string;
   leaseMs: number;
   imageDir?: string;
+  metricsListen?: string;
 }
 
 const program = examples(
@@ -60,6 +64,12 @@ const program = examples(
       .option(
         '--image-dir <dir>',
         'read actor images given as relative paths from this directory (and only there); without it images must be sha256: or oci://',
+      )
+      .addOption(
+        new Option(
+          '--metrics-listen <host:port>',
+          'serve Prometheus metrics at http://HOST:PORT/metrics (port 0: a free one, printed when running)',
+        ).env('WASMESH_METRICS_LISTEN'),
       ),
     CONNECT_TIMEOUT,
   ),
@@ -67,31 +77,59 @@ const program = examples(
     'wasmesh operator --kubeconfig ~/.kube/config --nats tls://127.0.0.1:4222 --creds admin.creds --tls-ca ca.pem',
     'wasmesh-operator --namespace apps --lattice staging --id operator-1',
     'kubectl apply -f deploy/crds/ && kubectl apply -f app.yaml && kubectl get applications',
+    'wasmesh-operator --metrics-listen 0.0.0.0:9464   # Prometheus scrapes /metrics there (a pod port)',
   ],
   'An Application namespace/name becomes lattice app <namespace>_<name>; its version is\n' +
     'metadata.annotations.version, else g<generation>. Deleting the object undeploys and deletes\n' +
     'the app (finalizer wasmesh.dev/undeploy). Status: phase Deployed|Reconciling|Failed|Undeployed,\n' +
     'conditions Ready and Synced; `kubectl describe application NAME` lists its Events.',
 ).action(async (opts: OperatorCommandOptions) => {
-  const operator = await Operator.start({
-    ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
-    ...(opts.namespace ? { namespace: opts.namespace } : {}),
-    ...(opts.leaderElectionNamespace ? { leaderElectionNamespace: opts.leaderElectionNamespace } : {}),
-    ...(opts.id ? { id: opts.id } : {}),
-    ...(opts.imageDir ? { imageDir: opts.imageDir } : {}),
-    leaseMs: opts.leaseMs,
-    natsUrl: opts.nats.split(','),
-    ...withoutServers(flagsAccess(opts)),
-    lattice: opts.lattice,
-    logger: createLogger({ component: 'operator' }),
+  // Before the operator exists: what it records comes from the meter set up here. Its id (host
+  // name and a random suffix unless --id) is known once it started; exporters wait for it.
+  let instanceId!: (id: string | undefined) => void;
+  const telemetry = await setupTelemetry({
+    serviceName: 'wasmesh-operator',
+    metricsListen: opts.metricsListen || undefined,
+    attributes: {
+      'wasmesh.lattice': opts.lattice,
+      'service.instance.id': new Promise<string | undefined>((resolve) => (instanceId = resolve)),
+    },
   });
-  if (opts.json) printJson({ id: operator.id, lattice: opts.lattice, namespace: opts.namespace ?? null });
-  else
-    note(
-      `operator ${operator.id} running for lattice "${opts.lattice}" in ${opts.namespace ? `namespace ${opts.namespace}` : 'all namespaces'} (Ctrl-C to stop)`,
-    );
-  // Closing stops reconciling and releases the Lease (Kubernetes is still there) before exiting.
-  await serveUntilStopped(operator, 'operator');
+  try {
+    const operator = await Operator.start({
+      ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+      ...(opts.namespace ? { namespace: opts.namespace } : {}),
+      ...(opts.leaderElectionNamespace ? { leaderElectionNamespace: opts.leaderElectionNamespace } : {}),
+      ...(opts.id ? { id: opts.id } : {}),
+      ...(opts.imageDir ? { imageDir: opts.imageDir } : {}),
+      leaseMs: opts.leaseMs,
+      natsUrl: opts.nats.split(','),
+      ...withoutServers(flagsAccess(opts)),
+      lattice: opts.lattice,
+      logger: createLogger({ component: 'operator' }),
+    }).catch((err: unknown) => {
+      instanceId(undefined);
+      throw err;
+    });
+    instanceId(operator.id);
+    const { metricsUrl } = telemetry;
+    if (opts.json) {
+      printJson({
+        id: operator.id,
+        lattice: opts.lattice,
+        namespace: opts.namespace ?? null,
+        ...(metricsUrl ? { metricsUrl } : {}),
+      });
+    } else {
+      note(
+        `operator ${operator.id} running for lattice "${opts.lattice}" in ${opts.namespace ? `namespace ${opts.namespace}` : 'all namespaces'}${metricsUrl ? `; metrics at ${metricsUrl}` : ''} (Ctrl-C to stop)`,
+      );
+    }
+    // Closing stops reconciling and releases the Lease (Kubernetes is still there) before exiting.
+    await serveUntilStopped(operator, 'operator');
+  } finally {
+    await telemetry.shutdown();
+  }
 });
 
 await runServiceBin('wasmesh-operator', program);

@@ -87,7 +87,6 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   };
 }
 
-
 /** Registers a tracer provider exporting to `kind`; returns its shutdown. */
 async function setupTraces(kind: 'otlp' | 'console', resource: Resource): Promise<() => Promise<void>> {
   enableContextManager();

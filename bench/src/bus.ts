@@ -12,6 +12,10 @@
  *          child process doing `msg.respond(msg.data)` (floor-responder.ts).
  *   secure_floor  the floor on the secure server (TLS, `app` credentials): what TLS and auth cost
  *          NATS itself, so the secure case's ratio can be read against it.
+ *   observed  the mesh case with everything an operator turns on: a host (of its own lattice on the
+ *          open server) serving Prometheus metrics (`--metrics-listen`) and exporting a span of every
+ *          invocation over OTLP to a real Jaeger on this machine. The metrics endpoint is read at
+ *          the end: its invocation count must cover every measured call.
  *
  * Each case is measured sequentially (one request at a time: p50/p99 latency) and as a closed loop
  * with `concurrency` requests in flight (each completion issues the next: throughput, and the
@@ -27,7 +31,7 @@ import os from 'node:os';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { actorPath } from '@wasmesh/actors';
 import { connectNats, LatticeClient } from '@wasmesh/lattice';
-import { HostProcess, NatsServer } from '@wasmesh/test';
+import { HostProcess, JaegerServer, NatsServer } from '@wasmesh/test';
 import { ReadyChild, stopHost, tail, unwind } from './child.js';
 import { check, closedLoop, option, positive } from './runtime.js';
 import { LatencyRecorder, mean, percentile, round } from './stats.js';
@@ -53,6 +57,8 @@ type Call = () => Promise<unknown>;
 
 const PAYLOAD_BYTES = 100;
 const LATTICE = 'bench';
+/** The observed case's lattice, on the open server: its host is the only one serving its echo. */
+const OBSERVED_LATTICE = 'bench-observed';
 const ACTOR_ID = 'echo';
 const FLOOR_SUBJECT = 'bench.floor.echo';
 
@@ -152,6 +158,22 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
       },
     ]);
     log(`host ${host.hostId} (pid ${host.pid})`);
+    const jaeger = await JaegerServer.start();
+    cleanups.push(['stop jaeger', () => jaeger[Symbol.asyncDispose]()]);
+    log(`jaeger receiving OTLP at ${jaeger.otlpEndpoint}`);
+    const observedHost = await HostProcess.start({
+      natsUrl: nats.url,
+      lattice: OBSERVED_LATTICE,
+      args: ['--metrics-listen', '127.0.0.1:0'],
+      // The SDK's defaults otherwise (batch of 512 spans, 5 s delay): what a user gets.
+      env: {
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint,
+        OTEL_METRICS_EXPORTER: 'none',
+      },
+    });
+    cleanups.push(['stop observed host', () => stopHost(observedHost, log)]);
+    log(`observed host ${observedHost.hostId} (pid ${observedHost.pid}), metrics at ${observedHost.metricsUrl}`);
     const secureHost = await HostProcess.start({ ...(await secureNats.processAccess(LATTICE)), lattice: LATTICE });
     cleanups.push(['stop secure host', () => stopHost(secureHost, log)]);
     log(`secure host ${secureHost.hostId} (pid ${secureHost.pid})`);
@@ -170,6 +192,12 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
 
     const client = await LatticeClient.connect({ servers: nats.url, lattice: LATTICE, name: 'wasmesh-bench-mesh' });
     cleanups.push(['close lattice client', () => client.close()]);
+    const observedClient = await LatticeClient.connect({
+      servers: nats.url,
+      lattice: OBSERVED_LATTICE,
+      name: 'wasmesh-bench-observed',
+    });
+    cleanups.push(['close observed lattice client', () => observedClient.close()]);
     const floorNc: NatsConnection = await connect({ servers: nats.url, name: 'wasmesh-bench-floor' });
     cleanups.push(['close floor connection', () => floorNc.drain()]);
     const secureClient = await LatticeClient.connect({
@@ -185,6 +213,7 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
     for (const [c, h] of [
       [client, host],
       [secureClient, secureHost],
+      [observedClient, observedHost],
     ] as const) {
       await c.control.startActor({ hostId: h.hostId, actorId: ACTOR_ID, artifactRef, maxConcurrent: Math.max(256, C) });
     }
@@ -193,6 +222,8 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
     const timeoutMs = cfg.timeoutMs;
     const mesh = async (): Promise<void> =>
       check('mesh echo', await client.invoke(ACTOR_ID, 'Echo', payload, { timeoutMs }), payload);
+    const observed = async (): Promise<void> =>
+      check('observed echo', await observedClient.invoke(ACTOR_ID, 'Echo', payload, { timeoutMs }), payload);
     const secure = async (): Promise<void> =>
       check('secure echo', await secureClient.invoke(ACTOR_ID, 'Echo', payload, { timeoutMs }), payload);
     const floor = async (): Promise<void> =>
@@ -206,6 +237,7 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
     for (const [name, call] of [
       ['floor', floor],
       ['mesh', mesh],
+      ['observed', observed],
       ['secure', secure],
       ['secure_floor', secureFloor],
     ] as const) {
@@ -217,21 +249,35 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
         });
       }
     }
-    log('all four echo the payload');
+    log('all five echo the payload');
 
     // Back to back on the same server and client process, floor first at each concurrency.
     const floorSeq = await measure('floor sequential', floor, 1, cfg);
     const meshSeq = await measure('mesh sequential', mesh, 1, cfg);
+    const observedSeq = await measure('observed sequential', observed, 1, cfg);
     const secureSeq = await measure('secure sequential', secure, 1, cfg);
     const secureFloorSeq = await measure('secure floor sequential', secureFloor, 1, cfg);
     const floorLoaded = await measure(`floor c=${C}`, floor, C, cfg);
     const meshLoaded = await measure(`mesh c=${C}`, mesh, C, cfg);
+    const observedLoaded = await measure(`observed c=${C}`, observed, C, cfg);
+    const observedCounted = await invocationsCounted(observedHost.metricsUrl!);
+    if (observedCounted < observedSeq.calls + observedLoaded.calls) {
+      throw new Error(
+        `the observed host's metrics count ${observedCounted} echo invocations, fewer than the ${observedSeq.calls + observedLoaded.calls} measured`,
+      );
+    }
     const secureLoaded = await measure(`secure c=${C}`, secure, C, cfg);
     const secureFloorLoaded = await measure(`secure floor c=${C}`, secureFloor, C, cfg);
 
     return {
       mesh: caseResult(meshSeq, meshLoaded, C),
       floor: caseResult(floorSeq, floorLoaded, C),
+      observed: caseResult(observedSeq, observedLoaded, C),
+      // Target: observed throughput >= 0.9x mesh throughput.
+      observed_p50_ratio: round(observedSeq.p50_us / meshSeq.p50_us, 2),
+      observed_throughput_ratio: round(observedLoaded.throughput_per_s / meshLoaded.throughput_per_s, 3),
+      // Calls the observed host's metrics counted (warm-ups and the validation call included).
+      observed_invocations_counted: observedCounted,
       secure: caseResult(secureSeq, secureLoaded, C),
       // Targets: secure p50 <= 1.15x mesh p50, secure throughput >= 0.85x mesh throughput.
       secure_p50_ratio: round(secureSeq.p50_us / meshSeq.p50_us, 2),
@@ -260,4 +306,14 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
   } finally {
     await unwind(cleanups, log);
   }
+}
+
+/** The echo invocations a host's metrics endpoint at `url` counts (all outcomes). */
+async function invocationsCounted(url: string): Promise<number> {
+  const text = await (await fetch(url, { signal: AbortSignal.timeout(10_000) })).text();
+  let total = 0;
+  for (const m of text.matchAll(/^wasmesh_actor_invocations_total\{[^}]*wasmesh_actor_id="echo"[^}]*\} (\d+)$/gm)) {
+    total += Number(m[1]);
+  }
+  return total;
 }

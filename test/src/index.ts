@@ -3,6 +3,7 @@ export { actorPath, fixturePath, fixtureBuildDir, providerFixturePath, providerF
 export { NatsServer, findNatsServerBinary, type NatsServerOptions } from './harness/nats-server.js';
 export { HostProcess, hostBin, type HostProcessOptions } from './harness/host-process.js';
 export { RedisServer, findRedisServerBinary, freePort } from './harness/redis-server.js';
+export { JaegerServer } from './harness/jaeger.js';
 export { RegistryServer, findRegistryBinary, type RegistryServerOptions } from './harness/registry.js';
 export { ProviderProcess, keyValueProviderBin, type ProviderProcessOptions } from './harness/provider-process.js';
 export {

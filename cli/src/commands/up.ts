@@ -35,6 +35,7 @@ interface UpOptions {
   natsServerBin?: string;
   label?: Record<string, string>;
   detach?: boolean;
+  metrics?: boolean;
   json?: boolean;
 }
 
@@ -72,6 +73,9 @@ function describeUp(s: UpState): string {
             : '            plaintext without credentials (--insecure): loopback only',
         ]
       : []),
+    ...Object.entries(s.metrics ?? {}).map(
+      ([name, url], i) => `${i === 0 ? '  metrics   ' : '            '}${name.padEnd(10)} ${url}`,
+    ),
     `  logs      ${path.join(s.home, 'nats.log')}, ${path.join(s.home, 'host.log')}, ${path.join(s.home, 'reconciler.log')}`,
     '',
     'Try it (in another shell; wasmesh commands on this machine find the credentials by themselves):',
@@ -158,6 +162,10 @@ function registerUp(program: Command): void {
       'also serve the gRPC control API at host:port (e.g. 127.0.0.1:50051), over TLS with an admin client certificate made under the home',
     )
     .option('--detach', 'run in the background; stop it with `wasmesh down`')
+    .option(
+      '--metrics',
+      'each service (host, reconciler, gateway) and provider process serves Prometheus metrics on a free loopback port; the URLs are printed (and listed under "metrics" with --json)',
+    )
     .option('--insecure', 'the open mode: NATS without TLS or credentials (for experiments only)')
     .option(
       '--trusted-issuer <key>',
@@ -172,6 +180,7 @@ function registerUp(program: Command): void {
       'wasmesh up --manifest deploy/apps/kvcounter-local.yaml',
       'wasmesh up --detach && wasmesh get hosts',
       'wasmesh up --gateway 127.0.0.1:50051   # gRPC over TLS; prints the admin client certificate for grpcurl',
+      'wasmesh up --metrics --json | jq .metrics   # Prometheus endpoints of the host, reconciler (and gateway)',
       'wasmesh up --port 4333 --home /tmp/wm --label zone=a',
       'source ~/.wasmesh/env    # in another shell: WASMESH_NATS_URL, _CREDS, _CA and _LATTICE',
     ],
@@ -220,6 +229,7 @@ function registerUp(program: Command): void {
       ...(opts.label ? { labels: opts.label } : {}),
       ...(opts.gateway ? { gateway: opts.gateway } : {}),
       ...(opts.insecure ? { insecure: true } : {}),
+      ...(opts.metrics ? { metrics: true } : {}),
       trustedIssuers: opts.trustedIssuer ?? [devIssuerPublicKey()].filter((k): k is string => k !== undefined),
       deploying: opts.manifest !== undefined,
     });

@@ -63,6 +63,11 @@ export interface LocalEnvironmentOptions {
   insecure?: boolean;
   /** Account keys whose signed actors the host runs (`--trusted-issuer`). */
   trustedIssuers?: string[];
+  /**
+   * Each service serves Prometheus metrics on a free loopback port (`up --metrics`), recorded in
+   * the state's `metrics` by service name; the host's provider processes serve theirs too.
+   */
+  metrics?: boolean;
 }
 
 /** How long each child may take to come up, and to exit once asked to. */
@@ -365,10 +370,11 @@ export class LocalEnvironment {
     const logFile = path.join(home, `${name}.log`);
     const log = openSync(logFile, 'a');
     const what = name === 'host' ? 'the host' : `the ${name}`;
-    const child = spawn(process.execPath, [serviceBinPath(SERVICE_BINS[name]), ...args], {
+    const metrics = this.options.metrics ? ['--metrics-listen', '127.0.0.1:0'] : [];
+    const child = spawn(process.execPath, [serviceBinPath(SERVICE_BINS[name]), ...args, ...metrics], {
       stdio: ['ignore', 'pipe', log],
       // One WASMESH_METRICS_LISTEN cannot serve the host, reconciler and gateway at once (one port):
-      // `up` starts them without it (spawn drops undefined values).
+      // `up` starts them without it (spawn drops undefined values); `--metrics` gives each its own.
       env: { ...serviceChildEnv(extraEnv), WASMESH_METRICS_LISTEN: undefined },
     });
     closeSync(log);
@@ -402,6 +408,9 @@ export class LocalEnvironment {
     });
     child.stdout!.resume();
     this.#pids.set(name, child.pid ?? 0);
+    // A restarted service has a new port: the state follows.
+    if (typeof ready.metricsUrl === 'string')
+      this.#state.metrics = { ...this.#state.metrics, [name]: ready.metricsUrl };
     return { ended, ready, pid: child.pid ?? 0 };
   }
 

@@ -46,6 +46,8 @@ export interface UpState {
   deploying: boolean;
   /** Where to try the deployed app over HTTP. */
   urls: string[];
+  /** The Prometheus endpoint of each service, by name (`up --metrics`; absent without). */
+  metrics?: Record<string, string>;
   /** The supervised parts by name: whether each runs and how often it was restarted. */
   parts: Record<string, PartState>;
   /** Why it failed (status `failed`). */

@@ -8,3 +8,4 @@ export {
   type ServiceBin,
   type ServiceName,
 } from './service-bins.js';
+export { quantile, snapshot, type ActorRow, type Inventory, type ProviderRow, type TopSnapshot } from './top-model.js';

@@ -10,6 +10,7 @@ import { registerCompletion } from './commands/completion.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerCredsCommands } from './commands/creds.js';
 import { registerGet } from './commands/get.js';
+import { registerTop } from './commands/top.js';
 import { registerKeysCommands } from './commands/keys.js';
 import { registerLinkCommands } from './commands/link.js';
 import { registerObserveCommands } from './commands/observe.js';
@@ -71,6 +72,7 @@ Run 'wasmesh <command> --help' for a command's flags and examples.`,
     program.command(name).description(description).helpOption(false).allowUnknownOption().allowExcessArguments();
   }
   registerGet(program);
+  registerTop(program);
   registerGetClaims(program);
   registerCredsCommands(program);
   registerPush(program);

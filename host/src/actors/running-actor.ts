@@ -24,6 +24,7 @@ import {
 import type { lattice } from '@wasmesh/proto';
 import type { Actor } from '../runtime/runtime.js';
 import type { ActorMetrics } from './actor-metrics.js';
+import { ActorStats } from './actor-stats.js';
 
 /** What a host call made during an invocation knows about that invocation. */
 export interface InvocationContext {
@@ -65,6 +66,8 @@ export class RunningActor {
   #sub: Subscription | undefined;
   #unlisten: (() => void) | undefined;
   readonly #inFlight = new InFlight();
+  /** Counts of its invocations here, for the inventory (`wasmesh top`). */
+  readonly #stats = new ActorStats();
   #answer: AnswerOptions | undefined;
   #revision = 1;
   #annotations: Record<string, string>;
@@ -101,6 +104,7 @@ export class RunningActor {
       annotations: this.#annotations,
       startedAtMs: this.startedAtMs,
       revision: this.#revision,
+      stats: this.#stats.describe(),
     };
   }
 
@@ -181,9 +185,17 @@ export class RunningActor {
     return this.#answer;
   }
 
-  /** One invocation, measured; `local` when it came by local dispatch. */
-  #run(inv: lattice.Invocation, trace: Context, local: boolean): Promise<lattice.IInvocationResult> {
-    return this.env.metrics.invocation(this.id, inv.operation, () => this.#execute(inv, trace, local));
+  /** One invocation, measured and counted; `local` when it came by local dispatch. */
+  async #run(inv: lattice.Invocation, trace: Context, local: boolean): Promise<lattice.IInvocationResult> {
+    const started = performance.now();
+    let failed = true;
+    try {
+      const result = await this.env.metrics.invocation(this.id, inv.operation, () => this.#execute(inv, trace, local));
+      failed = false;
+      return result;
+    } finally {
+      this.#stats.record((performance.now() - started) / 1000, failed);
+    }
   }
 
   /** One invocation; `local` when it came by local dispatch (the response then stays inline, whatever its size). */

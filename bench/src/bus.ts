@@ -16,6 +16,9 @@
  *          open server) serving Prometheus metrics (`--metrics-listen`) and exporting a span of every
  *          invocation over OTLP to a real Jaeger on this machine. The metrics endpoint is read at
  *          the end: its invocation count must cover every measured call.
+ *   observed_sampled  the same with the sampling a busy production lattice runs with
+ *          (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG=0.1`: a tenth of
+ *          the traces that start here, and every call of a trace its caller sampled).
  *
  * Each case is measured sequentially (one request at a time: p50/p99 latency) and as a closed loop
  * with `concurrency` requests in flight (each completion issues the next: throughput, and the
@@ -57,8 +60,9 @@ type Call = () => Promise<unknown>;
 
 const PAYLOAD_BYTES = 100;
 const LATTICE = 'bench';
-/** The observed case's lattice, on the open server: its host is the only one serving its echo. */
+/** The observed cases' lattices, on the open server: each host is the only one serving its echo. */
 const OBSERVED_LATTICE = 'bench-observed';
+const SAMPLED_LATTICE = 'bench-observed-sampled';
 const ACTOR_ID = 'echo';
 const FLOOR_SUBJECT = 'bench.floor.echo';
 
@@ -161,19 +165,29 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
     const jaeger = await JaegerServer.start();
     cleanups.push(['stop jaeger', () => jaeger[Symbol.asyncDispose]()]);
     log(`jaeger receiving OTLP at ${jaeger.otlpEndpoint}`);
-    const observedHost = await HostProcess.start({
-      natsUrl: nats.url,
-      lattice: OBSERVED_LATTICE,
-      args: ['--metrics-listen', '127.0.0.1:0'],
-      // The SDK's defaults otherwise (batch of 512 spans, 5 s delay): what a user gets.
-      env: {
-        OTEL_TRACES_EXPORTER: 'otlp',
-        OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint,
-        OTEL_METRICS_EXPORTER: 'none',
-      },
+    // An observed host: metrics endpoint, spans over OTLP (the SDK's defaults otherwise: batches of
+    // 512, what a user gets), plus `env` (sampling).
+    const startObserved = async (lattice: string, env: Record<string, string>): Promise<HostProcess> => {
+      const h = await HostProcess.start({
+        natsUrl: nats.url,
+        lattice,
+        args: ['--metrics-listen', '127.0.0.1:0'],
+        env: {
+          OTEL_TRACES_EXPORTER: 'otlp',
+          OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint,
+          OTEL_METRICS_EXPORTER: 'none',
+          ...env,
+        },
+      });
+      cleanups.push([`stop host of ${lattice}`, () => stopHost(h, log)]);
+      log(`${lattice} host ${h.hostId} (pid ${h.pid}), metrics at ${h.metricsUrl}`);
+      return h;
+    };
+    const observedHost = await startObserved(OBSERVED_LATTICE, {});
+    const sampledHost = await startObserved(SAMPLED_LATTICE, {
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.1',
     });
-    cleanups.push(['stop observed host', () => stopHost(observedHost, log)]);
-    log(`observed host ${observedHost.hostId} (pid ${observedHost.pid}), metrics at ${observedHost.metricsUrl}`);
     const secureHost = await HostProcess.start({ ...(await secureNats.processAccess(LATTICE)), lattice: LATTICE });
     cleanups.push(['stop secure host', () => stopHost(secureHost, log)]);
     log(`secure host ${secureHost.hostId} (pid ${secureHost.pid})`);
@@ -198,6 +212,12 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
       name: 'wasmesh-bench-observed',
     });
     cleanups.push(['close observed lattice client', () => observedClient.close()]);
+    const sampledClient = await LatticeClient.connect({
+      servers: nats.url,
+      lattice: SAMPLED_LATTICE,
+      name: 'wasmesh-bench-observed-sampled',
+    });
+    cleanups.push(['close sampled lattice client', () => sampledClient.close()]);
     const floorNc: NatsConnection = await connect({ servers: nats.url, name: 'wasmesh-bench-floor' });
     cleanups.push(['close floor connection', () => floorNc.drain()]);
     const secureClient = await LatticeClient.connect({
@@ -214,6 +234,7 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
       [client, host],
       [secureClient, secureHost],
       [observedClient, observedHost],
+      [sampledClient, sampledHost],
     ] as const) {
       await c.control.startActor({ hostId: h.hostId, actorId: ACTOR_ID, artifactRef, maxConcurrent: Math.max(256, C) });
     }
@@ -224,6 +245,8 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
       check('mesh echo', await client.invoke(ACTOR_ID, 'Echo', payload, { timeoutMs }), payload);
     const observed = async (): Promise<void> =>
       check('observed echo', await observedClient.invoke(ACTOR_ID, 'Echo', payload, { timeoutMs }), payload);
+    const sampled = async (): Promise<void> =>
+      check('sampled echo', await sampledClient.invoke(ACTOR_ID, 'Echo', payload, { timeoutMs }), payload);
     const secure = async (): Promise<void> =>
       check('secure echo', await secureClient.invoke(ACTOR_ID, 'Echo', payload, { timeoutMs }), payload);
     const floor = async (): Promise<void> =>
@@ -238,6 +261,7 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
       ['floor', floor],
       ['mesh', mesh],
       ['observed', observed],
+      ['observed_sampled', sampled],
       ['secure', secure],
       ['secure_floor', secureFloor],
     ] as const) {
@@ -249,17 +273,19 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
         });
       }
     }
-    log('all five echo the payload');
+    log('all six echo the payload');
 
     // Back to back on the same server and client process, floor first at each concurrency.
     const floorSeq = await measure('floor sequential', floor, 1, cfg);
     const meshSeq = await measure('mesh sequential', mesh, 1, cfg);
     const observedSeq = await measure('observed sequential', observed, 1, cfg);
+    const sampledSeq = await measure('observed sampled sequential', sampled, 1, cfg);
     const secureSeq = await measure('secure sequential', secure, 1, cfg);
     const secureFloorSeq = await measure('secure floor sequential', secureFloor, 1, cfg);
     const floorLoaded = await measure(`floor c=${C}`, floor, C, cfg);
     const meshLoaded = await measure(`mesh c=${C}`, mesh, C, cfg);
     const observedLoaded = await measure(`observed c=${C}`, observed, C, cfg);
+    const sampledLoaded = await measure(`observed sampled c=${C}`, sampled, C, cfg);
     const observedCounted = await invocationsCounted(observedHost.metricsUrl!);
     if (observedCounted < observedSeq.calls + observedLoaded.calls) {
       throw new Error(
@@ -278,6 +304,9 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
       observed_throughput_ratio: round(observedLoaded.throughput_per_s / meshLoaded.throughput_per_s, 3),
       // Calls the observed host's metrics counted (warm-ups and the validation call included).
       observed_invocations_counted: observedCounted,
+      observed_sampled: caseResult(sampledSeq, sampledLoaded, C),
+      observed_sampled_p50_ratio: round(sampledSeq.p50_us / meshSeq.p50_us, 2),
+      observed_sampled_throughput_ratio: round(sampledLoaded.throughput_per_s / meshLoaded.throughput_per_s, 3),
       secure: caseResult(secureSeq, secureLoaded, C),
       // Targets: secure p50 <= 1.15x mesh p50, secure throughput >= 0.85x mesh throughput.
       secure_p50_ratio: round(secureSeq.p50_us / meshSeq.p50_us, 2),

@@ -1,12 +1,13 @@
 /**
  * What a host records of its actors' work, on the bus and by local dispatch alike: the invocations
- * they serve (by actor, operation and outcome, with the error code of a failure; how long; how many
- * run now) and the host calls they make (by caller, contract and outcome; how long). One set of
- * instruments per host, made when the host starts, after the process set up its telemetry (an
- * instrument made before that records nowhere).
+ * they serve (by actor, operation and outcome, with the error code of a failure; how long; how long
+ * each waited for a slot before its wasm started) and the host calls they make (by caller, contract
+ * and outcome; how long). Invocations in flight are read from the actors when metrics are collected
+ * (host-metrics.ts), not counted per call. One set of instruments per host, made when the host
+ * starts, after the process set up its telemetry (an instrument made before that records nowhere).
  */
-import type { Attributes, UpDownCounter } from '@opentelemetry/api';
-import { CallRecorder, meter } from '@wasmesh/lattice';
+import type { Attributes, Histogram } from '@opentelemetry/api';
+import { CallRecorder, DURATION_BUCKETS_S, meter } from '@wasmesh/lattice';
 
 /** The instruments of one host's actors. */
 export class ActorMetrics {
@@ -22,22 +23,29 @@ export class ActorMetrics {
     description: 'Calls actors made through the host to providers and other actors',
     unit: '{call}',
   });
-  readonly #inFlight: UpDownCounter = meter().createUpDownCounter('wasmesh.actor.invocations.in_flight', {
-    description: 'Actor invocations running on this host now',
-    unit: '{invocation}',
+  readonly #queueWait: Histogram = meter().createHistogram('wasmesh.actor.invocation.queue_wait', {
+    description:
+      "Time actor invocations waited for their actor's concurrency permit and a pool slot before their wasm started",
+    unit: 's',
+    advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_S] },
   });
+  /** `{ 'wasmesh.actor.id': id }` by actor id: made once per actor, not per call. */
   readonly #actor = new Map<string, Attributes>();
 
-  /** Measures `call`, an invocation of `actorId`'s `operation`, counted in flight while it runs. */
-  async invocation<T>(actorId: string, operation: string, call: () => Promise<T>): Promise<T> {
-    let inFlight = this.#actor.get(actorId);
-    if (!inFlight) this.#actor.set(actorId, (inFlight = { 'wasmesh.actor.id': actorId }));
-    this.#inFlight.add(1, inFlight);
-    try {
-      return await this.#invocations.record({ 'wasmesh.actor.id': actorId, 'wasmesh.operation': operation }, call);
-    } finally {
-      this.#inFlight.add(-1, inFlight);
-    }
+  /** Measures `call`, an invocation of `actorId`'s `operation`. */
+  invocation<T>(actorId: string, operation: string, call: () => Promise<T>): Promise<T> {
+    return this.#invocations.record({ 'wasmesh.actor.id': actorId, 'wasmesh.operation': operation }, call);
+  }
+
+  /**
+   * Records that an invocation of `actorId` waited `seconds` for the actor's concurrency permit and
+   * a pool slot before its wasm started (the runtime measures it): a growing wait says the actor's
+   * `maxConcurrent` or the host's pool is too small for its traffic, not that the guest is slow.
+   */
+  queueWait(actorId: string, seconds: number): void {
+    let attributes = this.#actor.get(actorId);
+    if (!attributes) this.#actor.set(actorId, (attributes = { 'wasmesh.actor.id': actorId }));
+    this.#queueWait.record(seconds, attributes);
   }
 
   /** Measures `call`, a host call of `actorId` on `contract` (`wasmesh:actor` for another actor). */

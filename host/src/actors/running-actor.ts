@@ -72,6 +72,8 @@ export class RunningActor {
   #revision = 1;
   #annotations: Record<string, string>;
   readonly startedAtMs = Date.now();
+  /** Records each invocation's wait for a slot (one function for all of them, not one per call). */
+  readonly #onQueueWait = (seconds: number): void => this.env.metrics.queueWait(this.id, seconds);
 
   constructor(
     readonly id: string,
@@ -215,7 +217,11 @@ export class RunningActor {
     const payload = await receivePayload(inv, inv.id, 'request', objects, `invocation envelope for actor ${this.id}`);
     const hostContext: InvocationContext = { actorId: this.id, invocationId: inv.id, deadlineMs, trace };
     // Runtime errors already name the actor (its runtime name is the actor id) and the operation.
-    const out = await this.#module.actor.invoke(inv.operation, payload, { timeoutMs, hostContext });
+    const out = await this.#module.actor.invoke(inv.operation, payload, {
+      timeoutMs,
+      hostContext,
+      onQueueWait: this.#onQueueWait,
+    });
     const payloadObject = local
       ? ''
       : await offloadIfLarge(nc, out, objects, inv.id, 'response', `response of ${this.id}.${inv.operation}`);

@@ -1,6 +1,7 @@
 /**
  * The gauges of a host, read when metrics are collected (not kept up to date on every change):
- * actors running, wasm pool slots in use and available, and per provider its health and restarts.
+ * actors running and the invocations of each in flight, wasm pool slots in use and available, and
+ * per provider its health and restarts.
  */
 import type { BatchObservableCallback } from '@opentelemetry/api';
 import { meter } from '@wasmesh/lattice';
@@ -9,7 +10,7 @@ import type { ActorRuntime } from '../runtime/runtime.js';
 
 /** What the gauges read. */
 export interface HostGauges {
-  actors: ReadonlyMap<string, unknown>;
+  actors: ReadonlyMap<string, { readonly inFlight: number }>;
   providers: ReadonlyMap<string, SupervisedProvider>;
   runtime: ActorRuntime;
 }
@@ -20,6 +21,10 @@ export function observeHost(host: HostGauges): () => void {
   const actors = m.createObservableGauge('wasmesh.actors.running', {
     description: 'Actors this host runs',
     unit: '{actor}',
+  });
+  const inFlight = m.createObservableUpDownCounter('wasmesh.actor.invocations.in_flight', {
+    description: 'Actor invocations running on this host now',
+    unit: '{invocation}',
   });
   const slotsInUse = m.createObservableGauge('wasmesh.pool.slots.in_use', {
     description: 'Wasm instance slots of the pool running an invocation now',
@@ -39,6 +44,7 @@ export function observeHost(host: HostGauges): () => void {
   });
   const observe: BatchObservableCallback = (result) => {
     result.observe(actors, host.actors.size);
+    for (const [id, actor] of host.actors) result.observe(inFlight, actor.inFlight, { 'wasmesh.actor.id': id });
     const pool = host.runtime.stats();
     result.observe(slotsInUse, pool.instancesInUse);
     result.observe(slotsMax, pool.maxInstances);
@@ -48,7 +54,7 @@ export function observeHost(host: HostGauges): () => void {
       result.observe(restarts, p.restarts, attributes);
     }
   };
-  const observables = [actors, slotsInUse, slotsMax, health, restarts];
+  const observables = [actors, inFlight, slotsInUse, slotsMax, health, restarts];
   m.addBatchObservableCallback(observe, observables);
   return () => m.removeBatchObservableCallback(observe, observables);
 }

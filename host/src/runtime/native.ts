@@ -68,6 +68,12 @@ export interface NativeCompletions {
   ids: number[];
   lengths: number[];
   data: Buffer;
+  /**
+   * How long invocation `ids[i]` waited for its actor's concurrency permit and a pool slot before
+   * its wasm started, µs (for one that failed while waiting, the whole time it waited). Absent when
+   * every wait of the batch is zero.
+   */
+  waits?: number[];
   errors?: string[];
   /** Guest log lines written since the last batch: invocation id, level and text of each. */
   logIds?: number[];

@@ -19,6 +19,11 @@ interface Entry {
   log: (level: string, line: string, hostContext: unknown) => void;
   /** Answers the host calls its guest makes (absent: the addon fails them itself). */
   hostCall: HostCallHandler | undefined;
+  /**
+   * Told, just before the invocation settles, how long it waited for its actor's concurrency
+   * permit and a pool slot, in seconds (see `InvokeOptions.onQueueWait`).
+   */
+  queued: ((seconds: number) => void) | undefined;
 }
 
 /** How host calls are answered: the addon's `resolveHostCall` and `rejectHostCall`. */
@@ -32,6 +37,18 @@ const SETTLED = Promise.resolve();
 
 /** Stands in for the fields a batch leaves out when they are empty. */
 const NONE: readonly never[] = [];
+
+/**
+ * Hands an invocation's queue wait (`micros`) to its hook, in seconds. A hook that throws loses
+ * its own report only: the rest of the batch must still settle.
+ */
+function reportWait(queued: (seconds: number) => void, micros: number): void {
+  try {
+    queued(micros / 1e6);
+  } catch {
+    // A metrics hook's failure is not the invocation's.
+  }
+}
 
 /** The table of outstanding invocations of one runtime. */
 export class PendingInvocations {
@@ -94,7 +111,7 @@ export class PendingInvocations {
   readonly drain = (): void => {
     const batch = this.takeCompleted();
     if (!batch) return;
-    const { ids, lengths, data, errors = NONE, logIds = NONE, logLevels = NONE, logLines = NONE } = batch;
+    const { ids, lengths, data, waits = NONE, errors = NONE, logIds = NONE, logLevels = NONE, logLines = NONE } = batch;
     // Logs first: an invocation's log lines come before its outcome.
     for (let i = 0; i < logIds.length; i++) {
       const entry = this.#entries.get(logIds[i]!);
@@ -107,6 +124,7 @@ export class PendingInvocations {
     for (let i = 0; i < ids.length; i++) {
       const entry = this.#take(ids[i]!);
       const length = lengths[i]!;
+      if (entry?.queued) reportWait(entry.queued, waits[i] ?? 0);
       if (length >= 0) {
         entry?.resolve(data.subarray(offset, offset + length));
         offset += length;

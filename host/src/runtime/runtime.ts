@@ -66,6 +66,15 @@ export interface InvokeOptions {
   timeoutMs?: number;
   /** Handed to the host-call handler for every host call this invocation's guest makes. */
   hostContext?: unknown;
+  /**
+   * Told how long this invocation waited for the actor's concurrency permit and a pool slot before
+   * its wasm started, in seconds (µs resolution; about zero when neither was contended), just
+   * before its promise settles, failed or not: for one that failed while waiting (its deadline
+   * passed, or the runtime closed), the whole time it waited. Not called for a call refused before
+   * it reached the runtime (invalid arguments). It tells a saturated actor or pool from a slow
+   * guest. Pass a function made once, not a closure per call, to keep invoking cheap.
+   */
+  onQueueWait?: (seconds: number) => void;
 }
 
 /** A loaded actor: invoke operations on fresh instances of it. */
@@ -109,6 +118,7 @@ export class Actor {
         hostContext: options.hostContext,
         log: this.log,
         hostCall: this.hostCall,
+        queued: options.onQueueWait,
       });
       try {
         this.native.invoke(id, operation, payload, options.timeoutMs);

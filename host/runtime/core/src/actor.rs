@@ -104,7 +104,7 @@ impl Actor {
         timeout: Option<Duration>,
     ) -> Result<Vec<u8>> {
         let mut outcome = None;
-        self.invoke_then(invocation, operation, payload, timeout, |r| outcome = Some(r)).await;
+        self.invoke_then(invocation, operation, payload, timeout, |r, _| outcome = Some(r)).await;
         outcome.unwrap_or_else(|| Err(Error::internal("the invocation ended without an outcome")))
     }
 
@@ -112,13 +112,19 @@ impl Actor {
     /// instance is torn down: resetting its memory, table and stack for the next user takes a few
     /// microseconds, and tens on a pool slot's first use, which a caller need not wait for.
     /// Until this returns the invocation still holds its pool slot and counts as in flight.
+    ///
+    /// `deliver` also gets the invocation's queue wait: how long it waited for the actor's
+    /// concurrency permit and a pool slot before its instance was made (about zero when neither
+    /// was contended), so an embedder can tell a saturated actor or pool from a slow guest. For an
+    /// invocation that failed while waiting (its deadline passed, or the runtime closed), it is
+    /// the whole time it waited.
     pub async fn invoke_then(
         &self,
         invocation: u64,
         operation: &str,
         payload: Vec<u8>,
         timeout: Option<Duration>,
-        deliver: impl FnOnce(Result<Vec<u8>>),
+        deliver: impl FnOnce(Result<Vec<u8>>, Duration),
     ) {
         let a = &self.inner;
         let timeout = timeout.unwrap_or(a.limits.timeout);
@@ -127,13 +133,14 @@ impl Actor {
         let tdeadline = tokio::time::Instant::from_std(deadline);
         let permits = match acquire(&a.concurrency, tdeadline, timeout).await {
             Ok(p) => (p, acquire(&a.shared.slots, tdeadline, timeout).await),
-            Err(e) => return deliver(Err(e)),
+            Err(e) => return deliver(Err(e), start.elapsed()),
         };
         let _permits = match permits {
             (p, Ok(slot)) => (p, slot),
-            (_, Err(e)) => return deliver(Err(e)),
+            (_, Err(e)) => return deliver(Err(e), start.elapsed()),
         };
-        let mut deliver = Some(deliver);
+        let queued = start.elapsed();
+        let mut deliver = Some(move |outcome: Result<Vec<u8>>| deliver(outcome, queued));
         let run = self.run(invocation, operation, payload, deadline, timeout, &mut deliver);
         if tokio::time::timeout_at(tdeadline, run).await.is_err()
             && let Some(d) = deliver.take()

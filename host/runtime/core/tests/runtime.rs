@@ -583,6 +583,66 @@ async fn max_concurrent_queues_and_times_out_waiting() {
     assert_eq!(actor.in_flight(), 0);
 }
 
+/// Invokes through `invoke_then`, returning the outcome with the queue wait it was delivered with.
+async fn invoke_timed(
+    actor: &wasmesh_runtime::Actor,
+    op: &str,
+    timeout: Option<Duration>,
+) -> (Result<Vec<u8>, Error>, Duration) {
+    let mut delivered = None;
+    actor.invoke_then(0, op, vec![], timeout, |outcome, queued| delivered = Some((outcome, queued))).await;
+    delivered.expect("invoke_then delivered no outcome")
+}
+
+/// Every outcome carries its queue wait: about zero for an uncontended call (succeeding or
+/// failing), and at least the time it was held back when `max_concurrent: 1` makes a second call
+/// wait behind a slow first one; a call that times out while queued waited its whole deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcomes_carry_their_queue_wait() {
+    let rt = runtime();
+    // Uncontended: no wait, whatever the outcome.
+    let echo = load(&rt, &guest(ECHO));
+    for _ in 0..3 {
+        let (outcome, queued) = invoke_timed(&echo, "Echo", None).await;
+        assert_eq!(outcome, Ok(vec![]));
+        assert!(queued < ms(5), "an uncontended call waited {queued:?}");
+    }
+    let trap = load(&rt, &guest(UNREACHABLE));
+    let (outcome, queued) = invoke_timed(&trap, "Any", None).await;
+    assert!(matches!(outcome, Err(Error::Trap { .. })), "{outcome:?}");
+    assert!(queued < ms(5), "an uncontended failing call waited {queued:?}");
+
+    // Contended: the second call waits for the first's permit.
+    let delay = ms(300);
+    let host = Arc::new(TestHost::new(|_| Ok(b"slow".to_vec())).delayed(delay));
+    let mut g = Guest::new();
+    let body = g.forward("kv", "store", "Get", "");
+    let limits = ActorLimits { max_concurrent: 1, ..ActorLimits::default() };
+    let actor = load_with(&rt, &g.body(&body).build(), limits, host.clone());
+    let first = tokio::spawn({
+        let actor = actor.clone();
+        async move { invoke_timed(&actor, "Get", Some(Duration::from_secs(5))).await }
+    });
+    host.started.notified().await;
+    let blocked = Instant::now();
+    // Queued behind it together: a patient call, and one whose deadline passes in the queue.
+    let ((outcome, queued), (late, late_queued)) = tokio::join!(
+        invoke_timed(&actor, "Get", Some(Duration::from_secs(5))),
+        invoke_timed(&actor, "Get", Some(ms(100))),
+    );
+    let waited = blocked.elapsed();
+    let (first_outcome, first_queued) = first.await.expect("task");
+    assert_eq!(first_outcome, Ok(b"slow".to_vec()));
+    assert!(first_queued < ms(5), "the first call waited {first_queued:?}");
+    assert_eq!(outcome, Ok(b"slow".to_vec()));
+    // The first's host call began just before `blocked`, so `delay` was (nearly) all left then.
+    assert!(queued >= delay - ms(5) && queued <= waited, "waited {queued:?} behind a {delay:?} call");
+    // A call timed out in the queue waited its whole deadline.
+    assert_eq!(late, Err(Error::Timeout { timeout: ms(100), queued: true }));
+    assert!(late_queued >= ms(100) && late_queued < delay, "timed out in the queue after {late_queued:?}");
+    assert_eq!(actor.in_flight(), 0);
+}
+
 /// Pool slots are shared by all actors: with `max_instances: 1`, an invocation of another actor
 /// waits for the slot and times out queued.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

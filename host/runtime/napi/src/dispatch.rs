@@ -46,6 +46,8 @@ pub(crate) struct Job {
 
 /// Outcomes finished since JS last took them. `lengths[i]` is the byte length of the i-th
 /// response in `data`, or -1 when invocation `ids[i]` failed (its error is the next of `errors`).
+/// `waits[i]` is how long invocation `ids[i]` waited for its actor's concurrency permit and a pool
+/// slot, in µs (see [`rt::Actor::invoke_then`]); `any_wait` says whether one is not zero.
 /// Guest log lines travel in the same queue, so JS sees an invocation's logs before its outcome.
 /// Host calls travel in the same queue too (`calls`), so one wake-up serves outcomes and host
 /// calls alike.
@@ -53,6 +55,8 @@ pub(crate) struct Job {
 struct Finished {
     ids: Vec<u32>,
     lengths: Vec<i32>,
+    waits: Vec<u32>,
+    any_wait: bool,
     data: Vec<u8>,
     errors: Vec<String>,
     log_ids: Vec<u32>,
@@ -83,6 +87,11 @@ struct HostCalls {
     operations: Vec<String>,
     payload_lengths: Vec<u32>,
     data: Vec<u8>,
+}
+
+/// `d` in whole microseconds, saturating at `u32::MAX` (over an hour: no deadline is that long).
+fn micros(d: Duration) -> u32 {
+    u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
 }
 
 /// The answer to a host call: the response bytes, or the error text the guest sees.
@@ -243,8 +252,8 @@ impl Dispatch {
         let id = job.id;
         let mut role = None;
         job.actor
-            .invoke_then(u64::from(id), &job.operation, job.payload, job.timeout, |outcome| {
-                role = self.finish(id, outcome);
+            .invoke_then(u64::from(id), &job.operation, job.payload, job.timeout, |outcome, queued| {
+                role = self.finish(id, outcome, queued);
             })
             .await;
         role
@@ -267,10 +276,10 @@ impl Dispatch {
         }
     }
 
-    /// Queues invocation `id`'s outcome for JS. When it was the last in flight, its task takes
-    /// the lingering role, before JS can see the outcome, so a job JS submits in reply finds a
-    /// lingering worker instead of spawning a task of its own.
-    fn finish(&self, id: u32, outcome: rt::Result<Vec<u8>>) -> Option<LingerRole<'_>> {
+    /// Queues invocation `id`'s outcome and its queue wait for JS. When it was the last in flight,
+    /// its task takes the lingering role, before JS can see the outcome, so a job JS submits in
+    /// reply finds a lingering worker instead of spawning a task of its own.
+    fn finish(&self, id: u32, outcome: rt::Result<Vec<u8>>, queued: Duration) -> Option<LingerRole<'_>> {
         let last = self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1;
         let free = last && !self.linger.is_zero() && {
             let mut q = self.submitted.lock().unwrap_or_else(|p| p.into_inner());
@@ -281,8 +290,11 @@ impl Dispatch {
         };
         // Made only when taken (and after the lock is released): dropping a role gives it back.
         let role = free.then(|| LingerRole(self));
+        let wait = micros(queued);
         self.push(|f| {
             f.ids.push(id);
+            f.waits.push(wait);
+            f.any_wait |= wait != 0;
             match outcome {
                 Ok(bytes) => {
                     f.lengths.push(bytes.len() as i32);
@@ -383,11 +395,12 @@ impl Dispatch {
     }
 
     /// Takes every finished outcome (JS thread) as one object: `ids`, `lengths` and `data`
-    /// (see [`Finished`]), plus `errors`, `logIds`, `logLevels` and `logLines`, and the host
-    /// calls (`callIds`, `callInvocations`, `callBindings`, `callNamespaces`, `callOperations`,
-    /// `callLengths`, `callData`; see [`HostCalls`]) when there are any; `null` when nothing
-    /// finished. Plain arrays and a copied buffer: for the few outcomes
-    /// of a typical batch they are cheaper to make than typed arrays over Rust memory.
+    /// (see [`Finished`]), plus `waits`, `errors`, `logIds`, `logLevels` and `logLines`, and the
+    /// host calls (`callIds`, `callInvocations`, `callBindings`, `callNamespaces`,
+    /// `callOperations`, `callLengths`, `callData`; see [`HostCalls`]) when there are any (`waits`
+    /// when one is not zero: an uncontended batch, the common case, costs no extra array); `null`
+    /// when nothing finished. Plain arrays and a copied buffer: for the few outcomes of a typical
+    /// batch they are cheaper to make than typed arrays over Rust memory.
     pub(crate) fn take<'env>(&self, env: &'env Env) -> napi::Result<Option<Object<'env>>> {
         let f = {
             let mut guard = self.finished.lock().unwrap_or_else(|p| p.into_inner());
@@ -400,6 +413,9 @@ impl Dispatch {
         let mut o = Object::new(env)?;
         o.set("ids", f.ids)?;
         o.set("lengths", f.lengths)?;
+        if f.any_wait {
+            o.set("waits", f.waits)?;
+        }
         if f.data.len() <= COPY_LIMIT {
             o.set("data", &BufferSlice::copy_from(env, &f.data)?)?;
         } else {

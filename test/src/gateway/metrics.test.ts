@@ -21,6 +21,7 @@ import {
   type GatewayClients,
   type GatewayPki,
 } from './grpc-client.js';
+import { samples, valueOf, type Sample } from '../harness/prometheus-text.js';
 
 const REQUESTS = 'wasmesh_gateway_requests_total';
 const DURATION = 'wasmesh_gateway_request_duration_seconds';
@@ -34,32 +35,6 @@ let gateway: Gateway;
 let admin: GatewayClients;
 let reader: GatewayClients;
 let metricsUrl: string;
-
-/** One sample of the Prometheus text format. */
-interface Sample {
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** The samples of metric `name` in a scrape `text`. */
-function samples(text: string, name: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const labels: Record<string, string> = {};
-    for (const [, k, v] of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
-    out.push({ labels, value: Number(m[3]) });
-  }
-  return out;
-}
-
-/** The sum of the samples of `name` whose labels include `labels` (0 when there are none). */
-function valueOf(text: string, name: string, labels: Record<string, string> = {}): number {
-  return samples(text, name)
-    .filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-    .reduce((sum, s) => sum + s.value, 0);
-}
 
 async function scrape(): Promise<string> {
   const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(5000) });

@@ -17,6 +17,7 @@ import { actorApp } from '../app-manifests.js';
 import { actorPath } from '../fixtures.js';
 import { killOnExit } from '../harness/nats-server.js';
 import { startLattice, until, type LatticeFixture } from '../lattice/fixture.js';
+import { samples, valueOf } from '../harness/prometheus-text.js';
 
 const reconcilerBin = path.join(
   path.dirname(createRequire(import.meta.url).resolve('@wasmesh/apps/package.json')),
@@ -72,32 +73,6 @@ async function printed<T>(bin: BinProcess, what: string, find: () => T | undefin
     20_000,
   );
   return found!;
-}
-
-/** One sample of the Prometheus text format. */
-interface Sample {
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** The samples of metric `name` in a scrape `text`. */
-function samples(text: string, name: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const labels: Record<string, string> = {};
-    for (const [, k, v] of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
-    out.push({ labels, value: Number(m[3]) });
-  }
-  return out;
-}
-
-/** The sum of the samples of `name` whose labels include `labels` (0 when there are none). */
-function valueOf(text: string, name: string, labels: Record<string, string> = {}): number {
-  return samples(text, name)
-    .filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-    .reduce((sum, s) => sum + s.value, 0);
 }
 
 async function scrape(url: string): Promise<string> {

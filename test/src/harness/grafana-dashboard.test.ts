@@ -84,6 +84,7 @@ const SERIES = [
 /** Histograms, each served as `_bucket`, `_count` and `_sum`. */
 const HISTOGRAMS = [
   'wasmesh_actor_invocation_duration_seconds',
+  'wasmesh_actor_invocation_queue_wait_seconds',
   'wasmesh_host_call_duration_seconds',
   'http_server_request_duration_seconds',
   'wasmesh_keyvalue_operation_duration_seconds',

@@ -199,20 +199,28 @@ export class CallRecorder {
     });
   }
 
-  /** Runs `call` and records it under `base` plus its outcome. */
-  async record<T>(base: Record<string, string>, call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `call` and records it under `base` plus its outcome; `measured`, when given, is told the
+   * same duration and outcome (a caller's own counts, without timing the call a second time).
+   */
+  async record<T>(
+    base: Record<string, string>,
+    call: () => Promise<T>,
+    measured?: (seconds: number, failed: boolean) => void,
+  ): Promise<T> {
     const started = performance.now();
-    let series: Series | undefined;
+    let error: string | undefined;
     try {
-      const out = await call();
-      series = this.#seriesOf(base, undefined);
-      return out;
+      return await call();
     } catch (err) {
-      series = this.#seriesOf(base, errorType(err));
+      error = errorType(err);
       throw err;
     } finally {
-      series!.count++;
-      this.#duration.record((performance.now() - started) / 1000, series!.attributes);
+      const seconds = (performance.now() - started) / 1000;
+      const series = this.#seriesOf(base, error);
+      series.count++;
+      this.#duration.record(seconds, series.attributes);
+      measured?.(seconds, error !== undefined);
     }
   }
 

@@ -43,17 +43,21 @@ export interface TelemetryOptions {
   /** `host:port` of the Prometheus scrape endpoint (port 0: any free one); absent: none. */
   metricsListen?: string | undefined;
   /**
-   * More resource attributes (`wasmesh.lattice`, `service.instance.id`, …); a promise for one known
-   * only later (a host's id), which exporters wait for.
+   * `service.instance.id`: the process's id (a provider's), or `'later'` for one known only once
+   * the service started (a host's): {@link Telemetry.identify} names it, and exporters wait for it.
    */
-  attributes?: Record<string, string | Promise<string | undefined>>;
+  instanceId?: string;
+  /** More resource attributes (`wasmesh.lattice`, …). */
+  attributes?: Record<string, string>;
 }
 
 /** The telemetry of this process. */
 export interface Telemetry {
   /** The scrape URL when a metrics endpoint listens. */
   readonly metricsUrl: string | undefined;
-  /** Flushes what is buffered and stops exporting. Idempotent. */
+  /** Names the `service.instance.id` that was set up as `'later'`. */
+  identify(id: string): void;
+  /** Flushes what is buffered and stops exporting (an id still awaited is given up). Idempotent. */
   shutdown(): Promise<void>;
 }
 
@@ -67,11 +71,17 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   const metricsKind = metricsExporter();
   const listen = options.metricsListen;
   if (tracesKind === 'none' && metricsKind === 'none' && !listen) {
-    return { metricsUrl: undefined, shutdown: async () => {} };
+    return { metricsUrl: undefined, identify: () => {}, shutdown: async () => {} };
   }
+  let identify: (id: string | undefined) => void = () => {};
+  const instanceId =
+    options.instanceId === 'later'
+      ? new Promise<string | undefined>((resolve) => (identify = resolve))
+      : options.instanceId;
   const { resourceFromAttributes } = await import('@opentelemetry/resources');
   const resource = resourceFromAttributes({
     'service.name': process.env.OTEL_SERVICE_NAME || options.serviceName,
+    ...(instanceId !== undefined ? { 'service.instance.id': instanceId } : {}),
     ...options.attributes,
   });
   const shutdowns: (() => Promise<void>)[] = [];
@@ -85,7 +95,11 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   let done: Promise<void> | undefined;
   return {
     metricsUrl: endpoint?.url,
-    shutdown: () => (done ??= Promise.all(shutdowns.map((s) => s().catch(() => undefined))).then(() => undefined)),
+    identify,
+    shutdown: () => {
+      identify(undefined);
+      return (done ??= Promise.all(shutdowns.map((s) => s().catch(() => undefined))).then(() => undefined));
+    },
   };
 }
 

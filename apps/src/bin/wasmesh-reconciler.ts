@@ -64,14 +64,11 @@ const program = examples(
 ).action(async (opts: ReconcilerCommandOptions) => {
   // Before the reconciler exists: its instruments come from the meter set up here. Its id (random
   // unless --id) is known once it started; exporters wait for it.
-  let instanceId!: (id: string | undefined) => void;
   const telemetry = await setupTelemetry({
     serviceName: 'wasmesh-reconciler',
     metricsListen: opts.metricsListen || undefined,
-    attributes: {
-      'wasmesh.lattice': opts.lattice,
-      'service.instance.id': new Promise<string | undefined>((resolve) => (instanceId = resolve)),
-    },
+    instanceId: 'later',
+    attributes: { 'wasmesh.lattice': opts.lattice },
   });
   try {
     const reconciler = await Reconciler.start({
@@ -83,11 +80,8 @@ const program = examples(
       leaseMs: opts.leaseMs,
       ...(opts.timeoutMs ? { connectTimeoutMs: opts.timeoutMs } : {}),
       logger: createLogger({ component: 'reconciler' }),
-    }).catch((err: unknown) => {
-      instanceId(undefined);
-      throw err;
     });
-    instanceId(reconciler.id);
+    telemetry.identify(reconciler.id);
     const { metricsUrl } = telemetry;
     if (opts.json) printJson({ id: reconciler.id, lattice: opts.lattice, ...(metricsUrl ? { metricsUrl } : {}) });
     else {

@@ -8,6 +8,7 @@
  */
 import type { Attributes, Histogram } from '@opentelemetry/api';
 import { CallRecorder, DURATION_BUCKETS_S, meter } from '@wasmesh/lattice';
+import type { ActorStats } from './actor-stats.js';
 
 /** The instruments of one host's actors. */
 export class ActorMetrics {
@@ -32,9 +33,13 @@ export class ActorMetrics {
   /** `{ 'wasmesh.actor.id': id }` by actor id: made once per actor, not per call. */
   readonly #actor = new Map<string, Attributes>();
 
-  /** Measures `call`, an invocation of `actorId`'s `operation`. */
-  invocation<T>(actorId: string, operation: string, call: () => Promise<T>): Promise<T> {
-    return this.#invocations.record({ 'wasmesh.actor.id': actorId, 'wasmesh.operation': operation }, call);
+  /** Measures `call`, an invocation of `actorId`'s `operation`, and counts it in the actor's `stats` too. */
+  invocation<T>(actorId: string, operation: string, stats: ActorStats, call: () => Promise<T>): Promise<T> {
+    return this.#invocations.record(
+      { 'wasmesh.actor.id': actorId, 'wasmesh.operation': operation },
+      call,
+      stats.record,
+    );
   }
 
   /**

@@ -188,16 +188,8 @@ export class RunningActor {
   }
 
   /** One invocation, measured and counted; `local` when it came by local dispatch. */
-  async #run(inv: lattice.Invocation, trace: Context, local: boolean): Promise<lattice.IInvocationResult> {
-    const started = performance.now();
-    let failed = true;
-    try {
-      const result = await this.env.metrics.invocation(this.id, inv.operation, () => this.#execute(inv, trace, local));
-      failed = false;
-      return result;
-    } finally {
-      this.#stats.record((performance.now() - started) / 1000, failed);
-    }
+  #run(inv: lattice.Invocation, trace: Context, local: boolean): Promise<lattice.IInvocationResult> {
+    return this.env.metrics.invocation(this.id, inv.operation, this.#stats, () => this.#execute(inv, trace, local));
   }
 
   /** One invocation; `local` when it came by local dispatch (the response then stays inline, whatever its size). */

@@ -33,15 +33,11 @@ export interface HostCommandOptions {
 /** Runs the host until it is told to stop; resolves when it has drained. */
 export async function hostCommand(opts: HostCommandOptions): Promise<void> {
   const metricsListen = opts.metricsListen ?? (process.env.WASMESH_METRICS_LISTEN || undefined);
-  // The host's id is known once it started; exporters wait for it.
-  let hostId!: (id: string | undefined) => void;
   const telemetry = await setupTelemetry({
     serviceName: 'wasmesh-host',
     metricsListen,
-    attributes: {
-      'wasmesh.lattice': latticeName(opts.lattice ?? process.env.WASMESH_LATTICE),
-      'service.instance.id': new Promise<string | undefined>((resolve) => (hostId = resolve)),
-    },
+    instanceId: 'later', // the host's id, known once it started
+    attributes: { 'wasmesh.lattice': latticeName(opts.lattice ?? process.env.WASMESH_LATTICE) },
   });
   const logger = createLogger({ component: 'host' });
   const host = await LatticeHost.start({
@@ -65,11 +61,10 @@ export async function hostCommand(opts: HostCommandOptions): Promise<void> {
     labels: opts.label,
     logger,
   }).catch(async (err: unknown) => {
-    hostId(undefined);
     await telemetry.shutdown();
     throw err;
   });
-  hostId(host.id);
+  telemetry.identify(host.id);
   const ready = {
     hostId: host.id,
     friendlyName: host.friendlyName,

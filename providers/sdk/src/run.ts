@@ -27,8 +27,8 @@ export async function runProvider<R>(
     telemetry = await setupTelemetry({
       serviceName: `wasmesh-provider-${definition.name ?? definition.contract.slice(definition.contract.indexOf(':') + 1)}`,
       metricsListen: env.WASMESH_METRICS_LISTEN || undefined,
+      instanceId: resolved.providerId,
       attributes: {
-        'service.instance.id': resolved.providerId,
         'wasmesh.lattice': resolved.lattice,
         ...(resolved.hostId ? { 'wasmesh.host.id': resolved.hostId } : {}),
       },

@@ -86,14 +86,11 @@ const program = examples(
 ).action(async (opts: OperatorCommandOptions) => {
   // Before the operator exists: what it records comes from the meter set up here. Its id (host
   // name and a random suffix unless --id) is known once it started; exporters wait for it.
-  let instanceId!: (id: string | undefined) => void;
   const telemetry = await setupTelemetry({
     serviceName: 'wasmesh-operator',
     metricsListen: opts.metricsListen || undefined,
-    attributes: {
-      'wasmesh.lattice': opts.lattice,
-      'service.instance.id': new Promise<string | undefined>((resolve) => (instanceId = resolve)),
-    },
+    instanceId: 'later',
+    attributes: { 'wasmesh.lattice': opts.lattice },
   });
   try {
     const operator = await Operator.start({
@@ -107,11 +104,8 @@ const program = examples(
       ...withoutServers(flagsAccess(opts)),
       lattice: opts.lattice,
       logger: createLogger({ component: 'operator' }),
-    }).catch((err: unknown) => {
-      instanceId(undefined);
-      throw err;
     });
-    instanceId(operator.id);
+    telemetry.identify(operator.id);
     const { metricsUrl } = telemetry;
     if (opts.json) {
       printJson({

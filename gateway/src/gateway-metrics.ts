@@ -12,13 +12,9 @@
  * interceptor), so the attributes stay bounded.
  */
 import { ServerInterceptingCall, status as grpcStatus, type Deadline, type ServerInterceptor } from '@grpc/grpc-js';
-import { DURATION_BUCKETS_S, meter } from '@wasmesh/lattice';
+import { bucketHistogram, countsOf, DURATION_BUCKETS_S, type HistogramSeries } from '@wasmesh/lattice';
 import { ERROR_CODE_KEY } from './status.js';
 
-/** The meter's instruments (typed from it: the gateway does not depend on the OpenTelemetry API itself). */
-type Meter = ReturnType<typeof meter>;
-type Counter = ReturnType<Meter['createCounter']>;
-type Histogram = ReturnType<Meter['createHistogram']>;
 type Attributes = Record<string, string | number>;
 
 /** `/wasmesh.lattice.v1.Control/Ping` as `rpc.service` and `rpc.method`. */
@@ -33,21 +29,16 @@ function deadlineMs(deadline: Deadline): number {
 
 /** The instruments of one gateway's gRPC calls. */
 export class GatewayMetrics {
-  readonly #requests: Counter;
-  readonly #duration: Histogram;
-  /** Attribute sets by path, status code and error type: made once, not per call. */
-  readonly #attributes = new Map<string, Attributes>();
+  readonly #duration = bucketHistogram('wasmesh.gateway.request.duration', {
+    description: 'Time a gRPC call took, from its headers arriving to its status (a stream: how long it was open)',
+    unit: 's',
+    bounds: DURATION_BUCKETS_S,
+  });
 
   constructor() {
-    const m = meter();
-    this.#requests = m.createCounter('wasmesh.gateway.requests', {
+    countsOf(this.#duration, 'wasmesh.gateway.requests', {
       description: 'gRPC calls this gateway handled, by service, method and status code',
       unit: '{request}',
-    });
-    this.#duration = m.createHistogram('wasmesh.gateway.request.duration', {
-      description: 'Time a gRPC call took, from its headers arriving to its status (a stream: how long it was open)',
-      unit: 's',
-      advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_S] },
     });
   }
 
@@ -62,9 +53,7 @@ export class GatewayMetrics {
       const record = (code: grpcStatus, errorCode: string | undefined): void => {
         if (recorded) return;
         recorded = true;
-        const attributes = this.#attributesOf(method.path, code, errorCode);
-        this.#requests.add(1, attributes);
-        this.#duration.record((performance.now() - started) / 1000, attributes);
+        this.#seriesOf(method.path, code, errorCode).record((performance.now() - started) / 1000);
       };
       return new ServerInterceptingCall(call, {
         start: (next) =>
@@ -86,13 +75,13 @@ export class GatewayMetrics {
     };
   }
 
-  /** The attributes of a call of `path` that ended with `code` (and wasmesh code `errorCode`). */
-  #attributesOf(path: string, code: grpcStatus, errorCode: string | undefined): Attributes {
+  /** The duration series (and attributes) of a call of `path` that ended with `code` (and wasmesh code `errorCode`). */
+  #seriesOf(path: string, code: grpcStatus, errorCode: string | undefined): HistogramSeries {
     const key = `${path}\n${code}\n${errorCode ?? ''}`;
-    let attributes = this.#attributes.get(key);
-    if (!attributes) {
+    let series = this.#duration.find(key);
+    if (!series) {
       const { service, method } = rpcOf(path);
-      attributes =
+      const attributes: Attributes =
         code === grpcStatus.OK
           ? { 'rpc.service': service, 'rpc.method': method, 'rpc.grpc.status_code': code, 'wasmesh.outcome': 'ok' }
           : {
@@ -102,8 +91,8 @@ export class GatewayMetrics {
               'wasmesh.outcome': 'error',
               'error.type': errorCode ?? grpcStatus[code] ?? String(code),
             };
-      this.#attributes.set(key, attributes);
+      series = this.#duration.series(key, attributes);
     }
-    return attributes;
+    return series;
   }
 }

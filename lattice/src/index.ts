@@ -151,7 +151,16 @@ export {
   type TelemetryOptions,
 } from './telemetry.js';
 export {
+  BucketHistogram,
+  bucketHistogram,
+  histogramProducer,
+  HistogramSeries,
+  MAX_SERIES,
+  type BucketHistogramOptions,
+} from './bucket-histogram.js';
+export {
   CallRecorder,
+  countsOf,
   CONVERGE_BUCKETS_S,
   DURATION_BUCKETS_S,
   errorType,

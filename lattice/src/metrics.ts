@@ -10,8 +10,9 @@
  * `_total` (`wasmesh_actor_invocations_total`, `http_server_request_duration_seconds_bucket`).
  */
 import http from 'node:http';
-import { metrics, type Attributes, type Histogram, type Meter } from '@opentelemetry/api';
+import { metrics, type Meter } from '@opentelemetry/api';
 import type { MetricReader, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { bucketHistogram, type BucketHistogram, type HistogramSeries } from './bucket-histogram.js';
 import { WasmeshError } from './errors.js';
 import { checkListen, listenHost, listenPort } from './listen-address.js';
 
@@ -150,6 +151,22 @@ export function errorType(err: unknown): string {
   return typeof code === 'string' && code ? code : 'error';
 }
 
+/**
+ * Makes `counter` an observable counter of how many values each series of `histogram` holds: a
+ * count of calls whose durations are recorded anyway, at no cost per call.
+ */
+export function countsOf(
+  histogram: BucketHistogram,
+  counter: string,
+  options: { description: string; unit: string },
+): void {
+  meter()
+    .createObservableCounter(counter, options)
+    .addCallback((result) => {
+      for (const s of histogram.allSeries()) result.observe(s.count, s.attributes);
+    });
+}
+
 /** What a {@link CallRecorder} records into. */
 export interface CallInstrumentNames {
   /** The counter, e.g. `wasmesh.host_calls`. */
@@ -162,41 +179,25 @@ export interface CallInstrumentNames {
   unit: string;
 }
 
-/** The most attribute sets a {@link CallRecorder} counts apart (the SDK's default cardinality limit). */
-const MAX_SERIES = 2000;
-
-/** One attribute set a {@link CallRecorder} counts, and its count so far. */
-interface Series {
-  attributes: Attributes;
-  count: number;
-}
-
 /**
  * Counts and times one kind of call (invocations, host calls, backend operations, deliveries) by
  * its attributes plus its outcome: `wasmesh.outcome` `ok`, or `error` with `error.type`. The
  * shape every wasmesh call metric has, so a dashboard queries them alike.
  *
- * Each call costs one histogram record: the counter is an observable one, read from counts kept
- * here by the string of the attribute values (the SDK hashes the attributes on every add and
- * record, and that was a tenth of a loaded host's CPU with metrics on).
+ * A call costs one record into a {@link bucketHistogram} (the series found by the string of the
+ * attribute values); the counter is an observable one that reads the histogram's counts, so the
+ * SDK hashes nothing per call.
  */
 export class CallRecorder {
-  readonly #duration: Histogram;
-  /** Every attribute set counted so far, by its values. */
-  readonly #series = new Map<string, Series>();
+  readonly #duration: BucketHistogram;
 
   constructor(names: CallInstrumentNames) {
-    const m = meter();
-    m.createObservableCounter(names.counter, { description: names.description, unit: names.unit }).addCallback(
-      (result) => {
-        for (const s of this.#series.values()) result.observe(s.count, s.attributes);
-      },
-    );
-    this.#duration = m.createHistogram(names.duration, {
+    this.#duration = bucketHistogram(names.duration, {
       description: `Duration of: ${names.description.charAt(0).toLowerCase()}${names.description.slice(1)}`,
       unit: 's',
-      advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_S] },
+      bounds: DURATION_BUCKETS_S,
     });
+    countsOf(this.#duration, names.counter, { description: names.description, unit: names.unit });
   }
 
   /**
@@ -217,37 +218,24 @@ export class CallRecorder {
       throw err;
     } finally {
       const seconds = (performance.now() - started) / 1000;
-      const series = this.#seriesOf(base, error);
-      series.count++;
-      this.#duration.record(seconds, series.attributes);
+      this.#seriesOf(base, error).record(seconds);
       measured?.(seconds, error !== undefined);
     }
   }
 
-  /**
-   * The series of `base` with outcome ok (no `error`) or error. The values come from callers
-   * (an operation name may be anything): past {@link MAX_SERIES} sets, new ones share one
-   * overflow series, as the SDK does.
-   */
-  #seriesOf(base: Record<string, string>, error: string | undefined): Series {
+  /** The series of `base` with outcome ok (no `error`) or error. */
+  #seriesOf(base: Record<string, string>, error: string | undefined): HistogramSeries {
     let key = '';
     for (const k in base) key += `${base[k]}\n`;
     if (error !== undefined) key += `\u0000${error}`;
-    let series = this.#series.get(key);
-    if (!series) {
-      const overflow = this.#series.size >= MAX_SERIES;
-      if (overflow) key = '\u0000overflow';
-      series = this.#series.get(key);
-      if (!series) {
-        const attributes: Attributes = overflow
-          ? { 'otel.metric.overflow': true }
-          : error === undefined
-            ? { ...base, 'wasmesh.outcome': 'ok' }
-            : { ...base, 'wasmesh.outcome': 'error', 'error.type': error };
-        series = { attributes, count: 0 };
-        this.#series.set(key, series);
-      }
-    }
-    return series;
+    return (
+      this.#duration.find(key) ??
+      this.#duration.series(
+        key,
+        error === undefined
+          ? { ...base, 'wasmesh.outcome': 'ok' }
+          : { ...base, 'wasmesh.outcome': 'error', 'error.type': error },
+      )
+    );
   }
 }

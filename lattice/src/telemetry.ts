@@ -13,6 +13,7 @@ import { metrics, trace } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { enableContextManager, ensurePropagation } from './tracing.js';
+import { histogramProducer } from './bucket-histogram.js';
 import { MetricsEndpoint } from './metrics.js';
 
 /** Where a kind of signal goes, as the environment asks. */
@@ -149,7 +150,7 @@ async function setupMetrics(
     const reader = new (class PullReader extends sdk.MetricReader {
       protected override async onForceFlush(): Promise<void> {}
       protected override async onShutdown(): Promise<void> {}
-    })();
+    })({ metricProducers: [histogramProducer] });
     endpoint = await MetricsEndpoint.listen(listen, reader);
     readers.push(reader);
   }
@@ -162,6 +163,7 @@ async function setupMetrics(
     readers.push(
       new sdk.PeriodicExportingMetricReader({
         exporter,
+        metricProducers: [histogramProducer],
         exportIntervalMillis: interval,
         exportTimeoutMillis: Math.min(30_000, interval),
       }),

@@ -8,12 +8,11 @@
  * No instrument carries an app's name: app names come and go, and each would be a series the
  * scrape endpoint keeps until the process ends. The status of one app is in the app store.
  */
-import { CONVERGE_BUCKETS_S, errorType, meter } from '@wasmesh/lattice';
+import { bucketHistogram, CONVERGE_BUCKETS_S, errorType, meter } from '@wasmesh/lattice';
 
 /** The meter's instruments (typed from it: the apps package does not depend on the OpenTelemetry API itself). */
 type Meter = ReturnType<typeof meter>;
 type Counter = ReturnType<Meter['createCounter']>;
-type Histogram = ReturnType<Meter['createHistogram']>;
 type Attributes = Record<string, string>;
 
 /**
@@ -42,7 +41,12 @@ export class ReconcilerMetrics {
   readonly #rounds: Counter;
   readonly #actions: Counter;
   readonly #transitions: Counter;
-  readonly #converge: Histogram;
+  readonly #converge = bucketHistogram('wasmesh.app.converge.duration', {
+    description:
+      'Time from this reconciler first seeing a newly deployed app version to the round that found it deployed',
+    unit: 's',
+    bounds: CONVERGE_BUCKETS_S,
+  }).series('', {});
   /** Attribute sets made once: successful rounds and actions, transitions (few states, few kinds). */
   readonly #attributes = new Map<string, Attributes>();
   /** Deployed app versions not converged yet, by app name. */
@@ -62,12 +66,6 @@ export class ReconcilerMetrics {
     this.#transitions = m.createCounter('wasmesh.app.status_transitions', {
       description: 'App status changes this reconciler wrote, by the state before and after',
       unit: '{transition}',
-    });
-    this.#converge = m.createHistogram('wasmesh.app.converge.duration', {
-      description:
-        'Time from this reconciler first seeing a newly deployed app version to the round that found it deployed',
-      unit: 's',
-      advice: { explicitBucketBoundaries: [...CONVERGE_BUCKETS_S] },
     });
   }
 

@@ -6,8 +6,7 @@
  * (host-metrics.ts), not counted per call. One set of instruments per host, made when the host
  * starts, after the process set up its telemetry (an instrument made before that records nowhere).
  */
-import type { Attributes, Histogram } from '@opentelemetry/api';
-import { CallRecorder, DURATION_BUCKETS_S, meter } from '@wasmesh/lattice';
+import { bucketHistogram, CallRecorder, DURATION_BUCKETS_S } from '@wasmesh/lattice';
 import type { ActorStats } from './actor-stats.js';
 
 /** The instruments of one host's actors. */
@@ -24,14 +23,12 @@ export class ActorMetrics {
     description: 'Calls actors made through the host to providers and other actors',
     unit: '{call}',
   });
-  readonly #queueWait: Histogram = meter().createHistogram('wasmesh.actor.invocation.queue_wait', {
+  readonly #queueWait = bucketHistogram('wasmesh.actor.invocation.queue_wait', {
     description:
       "Time actor invocations waited for their actor's concurrency permit and a pool slot before their wasm started",
     unit: 's',
-    advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_S] },
+    bounds: DURATION_BUCKETS_S,
   });
-  /** `{ 'wasmesh.actor.id': id }` by actor id: made once per actor, not per call. */
-  readonly #actor = new Map<string, Attributes>();
 
   /** Measures `call`, an invocation of `actorId`'s `operation`, and counts it in the actor's `stats` too. */
   invocation<T>(actorId: string, operation: string, stats: ActorStats, call: () => Promise<T>): Promise<T> {
@@ -48,9 +45,7 @@ export class ActorMetrics {
    * `maxConcurrent` or the host's pool is too small for its traffic, not that the guest is slow.
    */
   queueWait(actorId: string, seconds: number): void {
-    let attributes = this.#actor.get(actorId);
-    if (!attributes) this.#actor.set(actorId, (attributes = { 'wasmesh.actor.id': actorId }));
-    this.#queueWait.record(seconds, attributes);
+    (this.#queueWait.find(actorId) ?? this.#queueWait.series(actorId, { 'wasmesh.actor.id': actorId })).record(seconds);
   }
 
   /** Measures `call`, a host call of `actorId` on `contract` (`wasmesh:actor` for another actor). */

@@ -12,11 +12,10 @@ import {
   SpanStatusCode,
   type Attributes,
   type Context,
-  type Histogram,
   type Span,
   type UpDownCounter,
 } from '@opentelemetry/api';
-import { DURATION_BUCKETS_S, inSpan, meter, SpanKind } from '@wasmesh/lattice';
+import { bucketHistogram, DURATION_BUCKETS_S, inSpan, meter, SpanKind, type BucketHistogram } from '@wasmesh/lattice';
 
 /** Methods named as they are; any other is `_OTHER` (the conventions' bound on cardinality). */
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
@@ -31,16 +30,16 @@ export interface ServedRequest {
 
 /** The span and instruments of one HTTP server provider. */
 export class RequestTelemetry {
-  readonly #duration: Histogram;
+  readonly #duration: BucketHistogram;
   readonly #active: UpDownCounter;
   readonly #activeBy = new Map<string, Attributes>();
 
   constructor() {
     const m = meter();
-    this.#duration = m.createHistogram('http.server.request.duration', {
+    this.#duration = bucketHistogram('http.server.request.duration', {
       description: 'Duration of HTTP server requests, from the head read to the answer written',
       unit: 's',
-      advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_S] },
+      bounds: DURATION_BUCKETS_S,
     });
     this.#active = m.createUpDownCounter('http.server.active_requests', {
       description: 'HTTP server requests being served now',
@@ -83,12 +82,17 @@ export class RequestTelemetry {
       );
     } finally {
       this.#active.add(-1, active);
-      this.#duration.record((performance.now() - started) / 1000, {
-        'http.request.method': method,
-        'url.scheme': 'http',
-        'http.response.status_code': res.statusCode,
-        ...(route !== undefined ? { 'http.route': route } : {}),
-      });
+      const status = res.statusCode;
+      const key = `${method} ${status} ${route ?? ''}`;
+      (
+        this.#duration.find(key) ??
+        this.#duration.series(key, {
+          'http.request.method': method,
+          'url.scheme': 'http',
+          'http.response.status_code': status,
+          ...(route !== undefined ? { 'http.route': route } : {}),
+        })
+      ).record((performance.now() - started) / 1000);
     }
   }
 }

@@ -24,6 +24,11 @@
  * with `concurrency` requests in flight (each completion issues the next: throughput, and the
  * latency under that load). Every response is checked against the payload.
  *
+ * The loaded mesh and observed cases also read the CPU time their host (and Jaeger) spent, per
+ * call: on 2 shared cores every process competes for the same CPU, so what observing costs the
+ * host per call (`observed_host_cpu_ratio`), and the receiver's share, say what bounds the
+ * throughput ratio more steadily than throughput does.
+ *
  * Configuration (flags win over environment):
  *   --seconds N       / BENCH_SECONDS          measured seconds per case (default 3)
  *   --warmup N        / BENCH_WARMUP_SECONDS   warm-up seconds per case (default 1)
@@ -36,6 +41,7 @@ import { actorPath } from '@wasmesh/actors';
 import { connectNats, LatticeClient } from '@wasmesh/lattice';
 import { HostProcess, JaegerServer, NatsServer } from '@wasmesh/test';
 import { ReadyChild, stopHost, tail, unwind } from './child.js';
+import { treeCpuMs } from './process-cpu.js';
 import { check, closedLoop, option, positive } from './runtime.js';
 import { LatencyRecorder, mean, percentile, round } from './stats.js';
 
@@ -54,7 +60,12 @@ interface Measured {
   mean_us: number;
   throughput_per_s: number;
   calls: number;
+  /** CPU each watched process spent per call while measured, µs, by name (`host`, `jaeger`). */
+  cpu_us_per_call: Record<string, number>;
 }
+
+/** Processes whose CPU time a measurement divides by its calls, by name. */
+type Watched = Record<string, number | undefined>;
 
 type Call = () => Promise<unknown>;
 
@@ -87,12 +98,22 @@ function describe(err: unknown, cfg: BusBenchConfig): string {
 }
 
 /** Warms `call` up, then runs it for `cfg.seconds` with `concurrency` in flight. */
-async function measure(label: string, call: Call, concurrency: number, cfg: BusBenchConfig): Promise<Measured> {
+async function measure(
+  label: string,
+  call: Call,
+  concurrency: number,
+  cfg: BusBenchConfig,
+  watched: Watched = {},
+): Promise<Measured> {
   log(`${label}: warm-up ${cfg.warmupSeconds}s, then ${cfg.seconds}s, ${concurrency} in flight`);
   try {
     await closedLoop(call, concurrency, cfg.warmupSeconds);
     const rec = new LatencyRecorder();
+    const cpuMs = (): Record<string, number> =>
+      Object.fromEntries(Object.entries(watched).map(([name, pid]) => [name, pid ? treeCpuMs(pid) : 0]));
+    const cpuBefore = cpuMs();
     const { completed, wallS } = await closedLoop(call, concurrency, cfg.seconds, rec);
+    const cpuAfter = cpuMs();
     const sorted = rec.sorted();
     const r: Measured = {
       p50_us: round(percentile(sorted, 50)),
@@ -100,8 +121,14 @@ async function measure(label: string, call: Call, concurrency: number, cfg: BusB
       mean_us: round(mean(sorted)),
       throughput_per_s: round(completed / wallS, 0),
       calls: completed,
+      cpu_us_per_call: Object.fromEntries(
+        Object.keys(watched).map((name) => [name, round(((cpuAfter[name]! - cpuBefore[name]!) * 1000) / completed, 1)]),
+      ),
     };
-    log(`${label}: p50 ${r.p50_us} µs, p99 ${r.p99_us} µs, ${r.throughput_per_s}/s (${completed} calls)`);
+    const cpu = Object.entries(r.cpu_us_per_call)
+      .map(([name, us]) => `, ${name} ${us} µs CPU/call`)
+      .join('');
+    log(`${label}: p50 ${r.p50_us} µs, p99 ${r.p99_us} µs, ${r.throughput_per_s}/s (${completed} calls)${cpu}`);
     return r;
   } catch (err) {
     throw new Error(`${label} failed: ${describe(err, cfg)}`, { cause: err });
@@ -120,6 +147,9 @@ function caseResult(seq: Measured, loaded: Measured, concurrency: number): Recor
     [`c${concurrency}_p99_us`]: loaded.p99_us,
     [`c${concurrency}_mean_us`]: loaded.mean_us,
     [`c${concurrency}_calls`]: loaded.calls,
+    ...Object.fromEntries(
+      Object.entries(loaded.cpu_us_per_call).map(([name, us]) => [`c${concurrency}_${name}_cpu_us_per_call`, us]),
+    ),
   };
 }
 
@@ -283,9 +313,15 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
     const secureSeq = await measure('secure sequential', secure, 1, cfg);
     const secureFloorSeq = await measure('secure floor sequential', secureFloor, 1, cfg);
     const floorLoaded = await measure(`floor c=${C}`, floor, C, cfg);
-    const meshLoaded = await measure(`mesh c=${C}`, mesh, C, cfg);
-    const observedLoaded = await measure(`observed c=${C}`, observed, C, cfg);
-    const sampledLoaded = await measure(`observed sampled c=${C}`, sampled, C, cfg);
+    const meshLoaded = await measure(`mesh c=${C}`, mesh, C, cfg, { host: host.pid });
+    const observedLoaded = await measure(`observed c=${C}`, observed, C, cfg, {
+      host: observedHost.pid,
+      jaeger: jaeger.pid,
+    });
+    const sampledLoaded = await measure(`observed sampled c=${C}`, sampled, C, cfg, {
+      host: sampledHost.pid,
+      jaeger: jaeger.pid,
+    });
     const observedCounted = await invocationsCounted(observedHost.metricsUrl!);
     if (observedCounted < observedSeq.calls + observedLoaded.calls) {
       throw new Error(
@@ -302,6 +338,9 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
       // Target: observed throughput >= 0.9x mesh throughput.
       observed_p50_ratio: round(observedSeq.p50_us / meshSeq.p50_us, 2),
       observed_throughput_ratio: round(observedLoaded.throughput_per_s / meshLoaded.throughput_per_s, 3),
+      // What bounds it on a shared machine: the CPU a call costs the host, and the receiver.
+      observed_host_cpu_ratio: cpuRatio(observedLoaded, meshLoaded),
+      observed_sampled_host_cpu_ratio: cpuRatio(sampledLoaded, meshLoaded),
       // Calls the observed host's metrics counted (warm-ups and the validation call included).
       observed_invocations_counted: observedCounted,
       observed_sampled: caseResult(sampledSeq, sampledLoaded, C),
@@ -335,6 +374,13 @@ export async function runBusBench(args: readonly string[]): Promise<Record<strin
   } finally {
     await unwind(cleanups, log);
   }
+}
+
+/** The host CPU per call of `observed` over `base`'s (measured under the same load). */
+function cpuRatio(observed: Measured, base: Measured): number | undefined {
+  const o = observed.cpu_us_per_call.host;
+  const b = base.cpu_us_per_call.host;
+  return o && b ? round(o / b, 2) : undefined;
 }
 
 /** The echo invocations a host's metrics endpoint at `url` counts (all outcomes). */

@@ -193,6 +193,11 @@ export abstract class OwnedServer implements AsyncDisposable {
     readonly dir: string,
   ) {}
 
+  /** The server's process id (a benchmark reads its CPU time). */
+  get pid(): number | undefined {
+    return this.server.child.pid;
+  }
+
   /** The server's output so far: print it when a test fails. */
   logs(): string {
     return this.server.log();

@@ -65,11 +65,6 @@ export class RedisServer extends OwnedServer {
     return launchInFreshDir('wasmesh-redis-', async (dir) => RedisServer.launch(binary, dir, await freePort()));
   }
 
-  /** Process id of the server. */
-  get pid(): number | undefined {
-    return this.server.child.pid;
-  }
-
   /**
    * Sends one command (e.g. `['CLIENT', 'PAUSE', '1000', 'WRITE']`) on a fresh connection and
    * resolves with the reply: a status or error line as sent (`+OK`, `-ERR …`), an integer as

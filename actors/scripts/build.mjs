@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Generates the SDK's codecs from the .proto files (generate-codecs.mjs), then compiles every actor
 // under actors/<name>/assembly/index.ts to actors/build/<name>.wasm with AssemblyScript. Skips
-// actors whose sources are older than their .wasm.
+// actors whose sources are older than their .wasm. Then the actors written in TypeScript, as
+// components (build-components.mjs).
 //
 // Build settings, chosen for waPC actors that get a fresh instance per invocation:
 //   --runtime stub  the bump allocator never frees, which is fine because each invocation's
@@ -10,6 +11,7 @@
 import { readdirSync, statSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import asc from 'assemblyscript/asc';
+import { buildComponents } from './build-components.mjs';
 import { actorsDir, buildDir, actorNames } from './paths.mjs';
 
 // The SDK's protobuf codecs come from the .proto files (sdk/assembly/gen, rewritten only when they change).
@@ -53,4 +55,5 @@ for (const name of actorNames()) {
     process.stdout.write(`actors: built ${path.relative(process.cwd(), out)}\n`);
   }
 }
+if (!(await buildComponents())) failed = true;
 if (failed) process.exit(1);

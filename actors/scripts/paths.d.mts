@@ -4,5 +4,7 @@ export declare const actorsDir: string;
 export declare const buildDir: string;
 /** Names of the actors in this package. */
 export declare function actorNames(): string[];
+/** Names of the actors written in TypeScript and built as components. */
+export declare function componentActorNames(): string[];
 /** Path of the compiled actor `name` (e.g. `echo`). */
 export declare function actorPath(name: string): string;

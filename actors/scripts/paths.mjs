@@ -19,6 +19,14 @@ export function actorNames() {
     .sort();
 }
 
+/** Names of the actors written in TypeScript and built as components (folders with component/index.ts). */
+export function componentActorNames() {
+  return readdirSync(actorsDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(path.join(actorsDir, d.name, 'component', 'index.ts')))
+    .map((d) => d.name)
+    .sort();
+}
+
 /** Path of the compiled actor `name` (e.g. `echo`). */
 export function actorPath(name) {
   return path.join(buildDir, `${name}.wasm`);

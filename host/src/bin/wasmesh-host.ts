@@ -60,7 +60,9 @@ invalid module), 4 limit (timeout, memory, fuel, response size), 7 untrusted act
 
 program
   .command('inspect')
-  .description('show imports, exports, size, hash and claims of a module, and whether it is a valid waPC actor')
+  .description(
+    'show the kind (core module or component), imports, exports, size, hash and claims of a binary, and whether it is a valid actor',
+  )
   .argument('<file.wasm>', 'the module')
   .option('--json', 'print a JSON object', false)
   .addHelpText(

@@ -54,10 +54,11 @@ export async function inspectCommand(file: string, opts: { json: boolean }): Pro
       `file:       ${file}`,
       `size:       ${info.size} bytes`,
       `sha256:     ${info.hash}`,
-      `waPC actor: ${info.validActor ? 'yes' : `no (${info.problem?.toLine() ?? 'unknown reason'})`}`,
+      `kind:       ${info.kind === 'component' ? 'component (Component Model, WASI 0.2)' : 'core module (waPC)'}`,
+      `actor:      ${info.validActor ? 'yes' : `no (${info.problem?.toLine() ?? 'unknown reason'})`}`,
       ...claimsLines(claims),
       `imports (${info.imports.length}):`,
-      ...info.imports.map((i) => `  ${i.module}.${i.name}  ${i.type}`),
+      ...info.imports.map((i) => `  ${i.module ? `${i.module}.` : ''}${i.name}  ${i.type}`),
       `exports (${info.exports.length}):`,
       ...info.exports.map((e) => `  ${e.name}  ${e.type}`),
     ];

@@ -45,6 +45,8 @@ export interface NativeItem {
 export interface NativeModuleInfo {
   hash: string;
   size: number;
+  /** A component of the Component Model, else a core module. */
+  component: boolean;
   imports: NativeItem[];
   exports: NativeItem[];
   validActor: boolean;

@@ -50,10 +50,12 @@ export interface ActorRuntimeOptions extends RuntimeOptions {
 /** Lifecycle of the runtime: `running` until `close()`, then `closed` for good. */
 export type RuntimeState = 'running' | 'closed';
 
-/** Describes a module (see `inspect`). */
+/** Describes a module or component (see `inspect`). */
 export interface ModuleInfo {
   hash: string;
   size: number;
+  /** `component`: a WASI 0.2 component (its imports and exports are interfaces); `module`: a core module (waPC). */
+  kind: 'module' | 'component';
   imports: { module: string; name: string; type: string }[];
   exports: { name: string; type: string }[];
   validActor: boolean;
@@ -210,13 +212,14 @@ export class ActorRuntime {
     return new Actor(native, this.pending, name, onLog, hostCall);
   }
 
-  /** Describes a module: hash, size, imports, exports and whether it is a valid waPC actor here. */
+  /** Describes a module or component: hash, size, imports, exports and whether it is a valid actor here. */
   async inspect(wasm: Uint8Array): Promise<ModuleInfo> {
     this.#ensureRunning();
     const info = await mapNative(() => this.native.inspect(toBuffer(wasm)));
     return {
       hash: info.hash,
       size: info.size,
+      kind: info.component ? 'component' : 'module',
       imports: info.imports.map(({ module, name, type }) => ({ module, name, type })),
       exports: info.exports.map(({ name, type }) => ({ name, type })),
       validActor: info.validActor,

@@ -150,7 +150,8 @@ test('inspect shows hash, size, imports, exports and the actor verdict', async (
   const r = await wasmesh(['inspect', actorPath('testbed')]);
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/sha256: +[0-9a-f]{64}/);
-  expect(r.stdout).toMatch(/waPC actor: yes/);
+  expect(r.stdout).toMatch(/kind: +core module \(waPC\)/);
+  expect(r.stdout).toMatch(/actor: +yes/);
   expect(r.stdout).toMatch(/claims: +none/);
   expect(r.stdout).toMatch(/wapc\.__guest_request +func \(i32, i32\) -> \(\)/);
   expect(r.stdout).toMatch(/__guest_call +func \(i32, i32\) -> \(i32\)/);

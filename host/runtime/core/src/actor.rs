@@ -1,5 +1,5 @@
-//! A loaded actor: its pre-linked module, limits and concurrency cap, and `invoke`, which runs
-//! one waPC call in a fresh instance.
+//! A loaded actor: its pre-linked module or component, limits and concurrency cap, and `invoke`,
+//! which runs one call in a fresh instance.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -8,10 +8,15 @@ use tokio::sync::Semaphore;
 use wasmtime::{Engine, InstancePre, ModuleExport, Store, Trap, UpdateDeadline, WasmBacktrace};
 use wasmtime_wasi::I32Exit;
 
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
 use crate::abi::{InvocationState, Violation};
 use crate::cache::CacheSource;
+use crate::component::{self, ComponentState, INCOMING_HANDLER};
+use crate::contracts::HTTP_SERVER_HANDLE_REQUEST;
 use crate::config::ActorLimits;
 use crate::error::{Error, Result};
+use crate::guest_io::GuestIo;
 use crate::host::Host;
 use crate::log_rate::LogRate;
 use crate::runtime::Shared;
@@ -28,12 +33,32 @@ pub struct Actor {
     inner: Arc<ActorInner>,
 }
 
+/// What an actor runs: a waPC module, or a component served through its exports.
+pub(crate) enum Code {
+    Module { pre: InstancePre<InvocationState>, guest_call: ModuleExport, init: Vec<ModuleExport> },
+    Component { pre: ProxyPre<ComponentState> },
+}
+
+impl Code {
+    /// A waPC module's code, with the exports every invocation calls looked up once.
+    pub(crate) fn module(pre: InstancePre<InvocationState>) -> Result<Self> {
+        let module = pre.module();
+        let guest_call = module
+            .get_export_index("__guest_call")
+            .ok_or_else(|| Error::internal("__guest_call vanished after validation"))?;
+        let init = INIT_EXPORTS
+            .iter()
+            .filter(|n| module.get_export(n).and_then(|t| t.func().cloned()).is_some_and(|f| f.params().len() == 0 && f.results().len() == 0))
+            .filter_map(|n| module.get_export_index(n))
+            .collect();
+        Ok(Code::Module { pre, guest_call, init })
+    }
+}
+
 struct ActorInner {
     shared: Arc<Shared>,
     engine: Engine,
-    pre: InstancePre<InvocationState>,
-    guest_call: ModuleExport,
-    init: Vec<ModuleExport>,
+    code: Code,
     limits: ActorLimits,
     concurrency: Semaphore,
     log_rate: Arc<Mutex<LogRate>>,
@@ -46,26 +71,20 @@ impl Actor {
     pub(crate) fn new(
         shared: Arc<Shared>,
         engine: Engine,
-        pre: InstancePre<InvocationState>,
+        code: Code,
         limits: ActorLimits,
         host: Arc<dyn Host>,
         hash: String,
         source: CacheSource,
-    ) -> Result<Self> {
-        let module = pre.module();
-        let guest_call = module
-            .get_export_index("__guest_call")
-            .ok_or_else(|| Error::internal("__guest_call vanished after validation"))?;
-        let init = INIT_EXPORTS
-            .iter()
-            .filter(|n| module.get_export(n).and_then(|t| t.func().cloned()).is_some_and(|f| f.params().len() == 0 && f.results().len() == 0))
-            .filter_map(|n| module.get_export_index(n))
-            .collect();
+    ) -> Self {
         let concurrency = Semaphore::new(limits.max_concurrent as usize);
         let log_rate = Arc::new(Mutex::new(LogRate::new(limits.log_rate_bytes_per_sec, limits.max_log_bytes)));
-        Ok(Self {
-            inner: Arc::new(ActorInner { shared, engine, pre, guest_call, init, limits, concurrency, log_rate, host, hash, source }),
-        })
+        Self { inner: Arc::new(ActorInner { shared, engine, code, limits, concurrency, log_rate, host, hash, source }) }
+    }
+
+    /// Whether this actor is a component (else a waPC module).
+    pub fn is_component(&self) -> bool {
+        matches!(self.inner.code, Code::Component { .. })
     }
 
     /// SHA-256 (hex) of the module bytes.
@@ -159,41 +178,80 @@ impl Actor {
         timeout: Duration,
         deliver: &mut Option<impl FnOnce(Result<Vec<u8>>)>,
     ) {
-        let (op_len, len) = (operation.len() as i32, payload.len() as i32);
-        let mut store = match self.store(invocation, operation, payload, deadline) {
-            Ok(s) => s,
-            Err(e) => {
-                if let Some(d) = deliver.take() {
-                    d(Err(e));
-                }
-                return;
+        let result = match &self.inner.code {
+            Code::Module { pre, guest_call, init } => {
+                self.run_module(pre, guest_call, init, invocation, operation, payload, deadline, timeout).await
             }
+            Code::Component { pre } => self.run_component(pre, invocation, operation, payload, deadline, timeout).await,
         };
-        let outcome = self.call_guest(&mut store, op_len, len).await;
-        let state = store.data_mut();
-        state.flush_stdio();
-        let result = classify(outcome, state, operation, timeout, self.inner.limits.fuel);
         if let Some(d) = deliver.take() {
             d(result);
         }
     }
 
-    /// A store for one invocation, with the actor's limits and the deadline armed.
-    fn store(&self, invocation: u64, operation: &str, payload: Vec<u8>, deadline: Instant) -> Result<Store<InvocationState>> {
+    /// One waPC call: `__guest_call` in a fresh instance of the module.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_module(
+        &self,
+        pre: &InstancePre<InvocationState>,
+        guest_call: &ModuleExport,
+        init: &[ModuleExport],
+        invocation: u64,
+        operation: &str,
+        payload: Vec<u8>,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<Vec<u8>> {
+        let (op_len, len) = (operation.len() as i32, payload.len() as i32);
         let a = &self.inner;
-        let state = InvocationState::new(
-            invocation,
-            operation.to_owned(),
-            payload,
-            a.limits.max_memory_bytes,
-            a.limits.max_response_bytes,
-            a.limits.max_log_bytes,
-            a.log_rate.clone(),
-            a.host.clone(),
-        );
+        let state = InvocationState::new(operation.to_owned(), payload, a.limits.max_memory_bytes, a.limits.max_response_bytes, self.io(invocation));
         let mut store = Store::new(&a.engine, state);
         store.limiter(|s| s);
-        if let Some(fuel) = a.limits.fuel {
+        self.arm(&mut store, deadline)?;
+        let outcome = call_guest(pre, guest_call, init, &mut store, op_len, len).await;
+        let state = store.data_mut();
+        state.io.flush();
+        classify(outcome, state, operation, timeout, a.limits.fuel)
+    }
+
+    /// One call of a component, through the export that serves `operation`.
+    async fn run_component(
+        &self,
+        pre: &ProxyPre<ComponentState>,
+        invocation: u64,
+        operation: &str,
+        payload: Vec<u8>,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<Vec<u8>> {
+        if operation != HTTP_SERVER_HANDLE_REQUEST {
+            return Err(Error::UnknownOperation {
+                operation: operation.to_owned(),
+                message: format!("the component serves `{HTTP_SERVER_HANDLE_REQUEST}` only (through `{INCOMING_HANDLER}`)"),
+            });
+        }
+        let a = &self.inner;
+        let mut store = Store::new(&a.engine, ComponentState::new(self.io(invocation), a.limits.max_memory_bytes));
+        store.limiter(|s| s);
+        self.arm(&mut store, deadline)?;
+        let outcome = component::serve_http(pre, &mut store, &payload, a.limits.max_response_bytes).await;
+        let state = store.data_mut();
+        state.io.flush();
+        outcome.map_err(|e| match e.downcast_ref::<Error>() {
+            Some(ours) => ours.clone(),
+            None => classify_failure(e, state.violation, None, timeout, a.limits.fuel),
+        })
+    }
+
+    /// What an invocation's guest may send out: its host calls and its log.
+    fn io(&self, invocation: u64) -> GuestIo {
+        let a = &self.inner;
+        GuestIo::new(invocation, a.host.clone(), a.limits.max_log_bytes, a.log_rate.clone())
+    }
+
+    /// Arms `store` with the actor's fuel and the invocation's deadline.
+    fn arm<T: 'static>(&self, store: &mut Store<T>, deadline: Instant) -> Result<()> {
+        if let Some(fuel) = self.inner.limits.fuel {
             store.set_fuel(fuel).map_err(Error::internal)?;
             store.fuel_async_yield_interval(Some(100_000)).map_err(Error::internal)?;
         }
@@ -201,28 +259,35 @@ impl Actor {
         store.epoch_deadline_callback(move |_| {
             Ok(if Instant::now() >= deadline { UpdateDeadline::Interrupt } else { UpdateDeadline::Yield(1) })
         });
-        Ok(store)
+        Ok(())
     }
+}
 
-    async fn call_guest(&self, store: &mut Store<InvocationState>, op_len: i32, len: i32) -> wasmtime::Result<i32> {
-        let a = &self.inner;
-        let instance = a.pre.instantiate_async(&mut *store).await?;
-        for export in &a.init {
-            if let Some(f) = instance.get_module_export(&mut *store, export).and_then(|e| e.into_func()) {
-                match f.typed::<(), ()>(&*store)?.call_async(&mut *store, ()).await {
-                    Ok(()) => {}
-                    // A WASI command's `_start` may end with proc_exit(0): initialised, not failed.
-                    Err(e) if e.downcast_ref::<I32Exit>().is_some_and(|x| x.0 == 0) => {}
-                    Err(e) => return Err(e),
-                }
+/// `__guest_call` in a fresh instance, after the module's initialisers.
+async fn call_guest(
+    pre: &InstancePre<InvocationState>,
+    guest_call: &ModuleExport,
+    init: &[ModuleExport],
+    store: &mut Store<InvocationState>,
+    op_len: i32,
+    len: i32,
+) -> wasmtime::Result<i32> {
+    let instance = pre.instantiate_async(&mut *store).await?;
+    for export in init {
+        if let Some(f) = instance.get_module_export(&mut *store, export).and_then(|e| e.into_func()) {
+            match f.typed::<(), ()>(&*store)?.call_async(&mut *store, ()).await {
+                Ok(()) => {}
+                // A WASI command's `_start` may end with proc_exit(0): initialised, not failed.
+                Err(e) if e.downcast_ref::<I32Exit>().is_some_and(|x| x.0 == 0) => {}
+                Err(e) => return Err(e),
             }
         }
-        let f = instance
-            .get_module_export(&mut *store, &a.guest_call)
-            .and_then(|e| e.into_func())
-            .ok_or_else(|| wasmtime::format_err!("__guest_call is not a function"))?;
-        f.typed::<(i32, i32), i32>(&*store)?.call_async(&mut *store, (op_len, len)).await
     }
+    let f = instance
+        .get_module_export(&mut *store, guest_call)
+        .and_then(|e| e.into_func())
+        .ok_or_else(|| wasmtime::format_err!("__guest_call is not a function"))?;
+    f.typed::<(i32, i32), i32>(&*store)?.call_async(&mut *store, (op_len, len)).await
 }
 
 /// Takes a permit, waiting at most until `deadline`; the uncontended path sets no timer.
@@ -270,12 +335,20 @@ fn classify(
             Err(Error::GuestError { message })
         }
         Ok(rc) => Err(Error::Protocol { message: format!("__guest_call returned {rc}; waPC allows only 1 (ok) or 0 (error)") }),
-        Err(e) => Err(classify_failure(e, state, timeout, fuel)),
+        Err(e) => Err(classify_failure(e, state.violation, state.guest_error.take(), timeout, fuel)),
     }
 }
 
-fn classify_failure(e: wasmtime::Error, state: &mut InvocationState, timeout: Duration, fuel: Option<u64>) -> Error {
-    match state.violation {
+/// A failed wasm call as a typed error: the host's own stop (`violation`), the deadline, fuel, or a
+/// trap (with what the guest reported before it, if anything).
+fn classify_failure(
+    e: wasmtime::Error,
+    violation: Option<Violation>,
+    guest_error: Option<String>,
+    timeout: Duration,
+    fuel: Option<u64>,
+) -> Error {
+    match violation {
         Some(Violation::MemoryLimit { limit, requested }) => {
             return Error::MemoryLimit { limit_bytes: limit, requested_bytes: requested };
         }
@@ -298,7 +371,7 @@ fn classify_failure(e: wasmtime::Error, state: &mut InvocationState, timeout: Du
         None => format!("{e:#}"),
     };
     // AssemblyScript's abort (and similar) report their reason through __guest_error, then trap.
-    if let Some(reason) = state.guest_error.take() {
+    if let Some(reason) = guest_error {
         message = format!("{message} (guest reported: {reason})");
     }
     Error::Trap { trap_code, message, backtrace }

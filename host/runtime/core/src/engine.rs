@@ -14,18 +14,55 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use crate::config::RuntimeConfig;
 use crate::error::{Error, Result};
 
-/// Builds an engine with a pooling allocator sized by `cfg`. `metered` turns on fuel.
-pub(crate) fn build_engine(cfg: &RuntimeConfig, metered: bool) -> Result<Engine> {
+/// What an engine compiles. Components get an engine of their own, made when the first one is
+/// loaded: their instances hold several core instances, memories and tables each, and a
+/// componentize-js component's function table alone is tens of thousands of entries, so their
+/// pool is shaped differently from the waPC modules' (one of each per instance).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    Core,
+    Component,
+}
+
+/// Core instances, memories and tables one component instance may hold (a componentize-js
+/// component has a handful of each: the engine, the WASI adapter, the shims between them).
+const CORE_INSTANCES_PER_COMPONENT: u32 = 32;
+const MEMORIES_PER_COMPONENT: u32 = 4;
+const TABLES_PER_COMPONENT: u32 = 8;
+/// A component's largest function table: SpiderMonkey's is about 20,000 entries.
+const COMPONENT_TABLE_ELEMENTS: usize = 100_000;
+
+/// Builds an engine for `flavor` with a pooling allocator sized by `cfg`. `metered` turns on fuel.
+pub(crate) fn build_engine(cfg: &RuntimeConfig, metered: bool, flavor: Flavor) -> Result<Engine> {
     let mut pool = PoolingAllocationConfig::new();
-    pool.total_core_instances(cfg.max_instances)
-        .total_memories(cfg.max_instances)
-        .total_tables(cfg.max_instances)
-        .total_stacks(cfg.max_instances)
-        .total_component_instances(0)
-        .max_memories_per_module(1)
-        .max_tables_per_module(1)
-        .table_elements(20_000)
-        .max_core_instance_size(1 << 20)
+    let n = cfg.max_instances;
+    match flavor {
+        Flavor::Core => {
+            pool.total_core_instances(n)
+                .total_memories(n)
+                .total_tables(n)
+                .total_component_instances(0)
+                .max_memories_per_module(1)
+                .max_tables_per_module(1)
+                .table_elements(20_000)
+                .max_core_instance_size(1 << 20);
+        }
+        Flavor::Component => {
+            pool.total_component_instances(n)
+                .total_core_instances(n.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
+                .total_memories(n.saturating_mul(MEMORIES_PER_COMPONENT))
+                .total_tables(n.saturating_mul(TABLES_PER_COMPONENT))
+                .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+                .max_memories_per_component(MEMORIES_PER_COMPONENT)
+                .max_tables_per_component(TABLES_PER_COMPONENT)
+                .max_memories_per_module(1)
+                .max_tables_per_module(TABLES_PER_COMPONENT)
+                .table_elements(COMPONENT_TABLE_ELEMENTS)
+                .max_core_instance_size(4 << 20)
+                .max_component_instance_size(1 << 20);
+        }
+    }
+    pool.total_stacks(n)
         .max_memory_size(cfg.max_memory_bytes as usize)
         // Keep the first pages of a reused slot resident: memset beats madvise + page faults for
         // the small heaps actors have.

@@ -6,10 +6,12 @@ use std::time::Duration;
 /// A failure to load or invoke an actor. `code()` is stable and documented in the README.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
-    /// The bytes are not a valid WebAssembly core module (or use something the runtime refuses).
+    /// The bytes are not a valid WebAssembly core module or component (or use something the
+    /// runtime refuses, such as an import it does not provide).
     #[error("invalid module: {message}")]
     InvalidModule { message: String },
-    /// The module lacks an export the waPC ABI requires (`__guest_call`, `memory`).
+    /// The module lacks an export the waPC ABI requires (`__guest_call`, `memory`), or the
+    /// component one wasmesh serves it through (`wasi:http/incoming-handler`).
     #[error("missing export `{name}`: {message}")]
     MissingExport { name: String, message: String },
     /// The guest trapped. `trap_code` names the kind (e.g. `stack_overflow`, `unreachable`).
@@ -40,6 +42,10 @@ pub enum Error {
     /// (Returning 1 without `__guest_response` is an empty response, as for a handler returning nothing.)
     #[error("guest protocol violation: {message}")]
     Protocol { message: String },
+    /// The embedder's request to the actor was malformed (an `HttpServer.HandleRequest` payload
+    /// that is not an `HttpRequest`, say).
+    #[error("bad request: {message}")]
+    BadRequest { message: String },
     /// Options were out of range.
     #[error("invalid configuration: {message}")]
     Config { message: String },
@@ -66,6 +72,7 @@ impl Error {
             Error::UnknownOperation { .. } => "WASMESH_ERR_UNKNOWN_OPERATION",
             Error::ResponseTooLarge { .. } => "WASMESH_ERR_RESPONSE_TOO_LARGE",
             Error::Protocol { .. } => "WASMESH_ERR_GUEST_PROTOCOL",
+            Error::BadRequest { .. } => "WASMESH_ERR_BAD_REQUEST",
             Error::Config { .. } => "WASMESH_ERR_CONFIG",
             Error::Closed => "WASMESH_ERR_CLOSED",
             Error::Internal { .. } => "WASMESH_ERR_INTERNAL",

@@ -1,5 +1,6 @@
 //! wasmesh's actor runtime: wasmtime with a pooling allocator, the waPC ABI with async host calls,
-//! per-actor limits (memory, deadline, fuel, concurrency) and a compiled-module cache on disk.
+//! WASI 0.2 components served through the contracts (component.rs), per-actor limits (memory,
+//! deadline, fuel, concurrency) and a compiled-code cache on disk.
 //!
 //! Every invocation gets a fresh instance from a pre-linked [`wasmtime::InstancePre`]; wasm runs
 //! inside tokio tasks (never on the caller's thread when called from Node), and host calls suspend
@@ -8,9 +9,12 @@
 mod abi;
 mod actor;
 mod cache;
+mod component;
 mod config;
+mod contracts;
 mod engine;
 mod error;
+mod guest_io;
 mod host;
 mod log_rate;
 mod module_check;

@@ -3,15 +3,20 @@
 
 use wasmtime::{ExternType, Module, ValType};
 
+use crate::engine::Flavor;
 use crate::error::{Error, Result};
 
 /// First bytes of every WebAssembly binary.
 const MAGIC: &[u8; 4] = b"\0asm";
 
-/// Refuses bytes that are not a core wasm module before they reach the compiler, naming what they
-/// look like but never quoting them: the bytes may be a file a caller had the host read, and an
-/// error reply must not leak what that file holds.
-pub(crate) fn check_header(wasm: &[u8]) -> Result<()> {
+/// Binary version and layer of a core module (`01 00 00 00`) and of a component (`0d 00 01 00`).
+const CORE_VERSION: [u8; 4] = [1, 0, 0, 0];
+const COMPONENT_VERSION: [u8; 4] = [0x0d, 0, 1, 0];
+
+/// Says whether the bytes are a core module or a component, and refuses anything else before it
+/// reaches the compiler, naming what it looks like but never quoting it: the bytes may be a file a
+/// caller had the host read, and an error reply must not leak what that file holds.
+pub(crate) fn flavor(wasm: &[u8]) -> Result<Flavor> {
     if wasm.len() < 8 || &wasm[..4] != MAGIC {
         return Err(Error::InvalidModule {
             message: format!(
@@ -21,15 +26,16 @@ pub(crate) fn check_header(wasm: &[u8]) -> Result<()> {
             ),
         });
     }
-    if wasm[4..8] != [1, 0, 0, 0] {
-        return Err(Error::InvalidModule {
+    match &wasm[4..8] {
+        v if v == CORE_VERSION => Ok(Flavor::Core),
+        v if v == COMPONENT_VERSION => Ok(Flavor::Component),
+        _ => Err(Error::InvalidModule {
             message: format!(
-                "unsupported binary version/layer {:02x?} at offset 4: wasmesh runs core modules (version 1), not components",
+                "unsupported binary version/layer {:02x?} at offset 4: wasmesh runs core modules (01 00 00 00) and components of the Component Model (0d 00 01 00)",
                 &wasm[4..8]
             ),
-        });
+        }),
     }
-    Ok(())
 }
 
 /// What a non-wasm input resembles, from well-known signatures, so a user who passed the wrong file

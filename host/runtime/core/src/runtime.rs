@@ -5,32 +5,68 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
-use wasmtime::{Engine, Linker, Module};
+use wasmtime::{Engine, Linker};
 
 use crate::abi::{self, InvocationState};
-use crate::actor::Actor;
-use crate::cache::ModuleCache;
+use crate::actor::{Actor, Code};
+use crate::cache::{CacheSource, Compiled, ModuleCache};
+use crate::component::{self, ComponentState};
 use crate::config::{ActorLimits, RuntimeConfig};
-use crate::engine::{self, EpochTicker};
+use crate::engine::{self, EpochTicker, Flavor};
 use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::module_check::{self, ItemInfo};
 
-/// One engine with its linker and cache key.
-struct EngineSet {
+/// One engine with its linker (`L`: of waPC modules or of components) and cache key.
+struct EngineSet<L> {
     engine: Arc<Engine>,
     key: String,
-    linker: Linker<InvocationState>,
+    linker: L,
 }
 
-impl EngineSet {
-    fn new(cfg: &RuntimeConfig, metered: bool, tick_list: &Mutex<Vec<Weak<Engine>>>) -> Result<Self> {
-        let engine = Arc::new(engine::build_engine(cfg, metered)?);
-        let mut linker = Linker::new(&engine);
-        abi::add_to_linker(&mut linker).map_err(Error::internal)?;
+type ModuleEngine = EngineSet<Linker<InvocationState>>;
+type ComponentEngine = EngineSet<wasmtime::component::Linker<ComponentState>>;
+
+impl<L> EngineSet<L> {
+    /// An engine for `flavor`, ticked by the epoch thread, with the linker `link` makes for it.
+    fn new(
+        cfg: &RuntimeConfig,
+        metered: bool,
+        flavor: Flavor,
+        tick_list: &Mutex<Vec<Weak<Engine>>>,
+        link: impl FnOnce(&Engine) -> wasmtime::Result<L>,
+    ) -> Result<Self> {
+        let engine = Arc::new(engine::build_engine(cfg, metered, flavor)?);
+        let linker = link(&engine).map_err(Error::internal)?;
         tick_list.lock().map_err(Error::internal)?.push(Arc::downgrade(&engine));
         Ok(Self { key: engine::compatibility_key(&engine), engine, linker })
     }
+
+    /// The compiled code for `wasm` from the caches, or compiled when `compile` (else `None`),
+    /// with the binary's hash.
+    fn compile(
+        &self,
+        cache: &ModuleCache,
+        wasm: &[u8],
+        flavor: Flavor,
+        compile: bool,
+    ) -> Result<Option<(Compiled, String, CacheSource)>> {
+        let hash = hex::encode(Sha256::digest(wasm));
+        let found = cache.get_or_compile(&self.engine, &self.key, &hash, wasm, flavor, compile)?;
+        Ok(found.map(|(code, source)| (code, hash, source)))
+    }
+}
+
+fn module_engine(cfg: &RuntimeConfig, metered: bool, tick_list: &Mutex<Vec<Weak<Engine>>>) -> Result<ModuleEngine> {
+    EngineSet::new(cfg, metered, Flavor::Core, tick_list, |engine| {
+        let mut linker = Linker::new(engine);
+        abi::add_to_linker(&mut linker)?;
+        Ok(linker)
+    })
+}
+
+fn component_engine(cfg: &RuntimeConfig, metered: bool, tick_list: &Mutex<Vec<Weak<Engine>>>) -> Result<ComponentEngine> {
+    EngineSet::new(cfg, metered, Flavor::Component, tick_list, component::linker)
 }
 
 /// State shared by the runtime and its actors.
@@ -39,15 +75,17 @@ pub(crate) struct Shared {
     pub(crate) slots: Semaphore,
 }
 
-/// What `inspect` reports about a module.
+/// What `inspect` reports about a module or component.
 #[derive(Debug, Clone)]
 pub struct ModuleInfo {
     /// SHA-256 of the bytes, hex.
     pub hash: String,
     pub size: usize,
+    /// A component of the Component Model (its imports and exports are interfaces), else a core module.
+    pub component: bool,
     pub imports: Vec<ItemInfo>,
     pub exports: Vec<ItemInfo>,
-    /// Whether the module can run as a waPC actor here.
+    /// Whether it can run as an actor here (a waPC module, or a component wasmesh can link and serve).
     pub valid_actor: bool,
     /// Why it cannot, when `valid_actor` is false.
     pub problem: Option<Error>,
@@ -72,8 +110,11 @@ pub struct Runtime {
 
 struct Inner {
     cfg: RuntimeConfig,
-    standard: EngineSet,
-    metered: OnceLock<EngineSet>,
+    standard: ModuleEngine,
+    metered: OnceLock<ModuleEngine>,
+    /// Made when the first component is loaded (and its metered twin when one needs fuel).
+    components: OnceLock<ComponentEngine>,
+    metered_components: OnceLock<ComponentEngine>,
     tick_list: Arc<Mutex<Vec<Weak<Engine>>>>,
     cache: ModuleCache,
     shared: Arc<Shared>,
@@ -86,7 +127,7 @@ impl Runtime {
     pub fn new(cfg: RuntimeConfig) -> Result<Self> {
         cfg.validate()?;
         let tick_list = Arc::new(Mutex::new(Vec::new()));
-        let standard = EngineSet::new(&cfg, false, &tick_list)?;
+        let standard = module_engine(&cfg, false, &tick_list)?;
         let ticker = EpochTicker::start(cfg.epoch_tick, tick_list.clone());
         Ok(Self {
             inner: Arc::new(Inner {
@@ -94,6 +135,8 @@ impl Runtime {
                 shared: Arc::new(Shared { slots: Semaphore::new(cfg.max_instances as usize) }),
                 standard,
                 metered: OnceLock::new(),
+                components: OnceLock::new(),
+                metered_components: OnceLock::new(),
                 tick_list,
                 closed: AtomicBool::new(false),
                 _ticker: ticker,
@@ -107,28 +150,16 @@ impl Runtime {
         &self.inner.cfg
     }
 
-    fn engine_set(&self, metered: bool) -> Result<&EngineSet> {
+    fn module_engine(&self, metered: bool) -> Result<&ModuleEngine> {
         if !metered {
             return Ok(&self.inner.standard);
         }
-        if let Some(s) = self.inner.metered.get() {
-            return Ok(s);
-        }
-        let set = EngineSet::new(&self.inner.cfg, true, &self.inner.tick_list)?;
-        Ok(self.inner.metered.get_or_init(|| set))
+        made(&self.inner.metered, || module_engine(&self.inner.cfg, true, &self.inner.tick_list))
     }
 
-    /// The module for `wasm` from the caches, or compiled when `compile` (else `None`).
-    fn compile(
-        &self,
-        set: &EngineSet,
-        wasm: &[u8],
-        compile: bool,
-    ) -> Result<Option<(Module, String, crate::CacheSource)>> {
-        module_check::check_header(wasm)?;
-        let hash = hex::encode(Sha256::digest(wasm));
-        let found = self.inner.cache.get_or_compile(&set.engine, &set.key, &hash, wasm, compile)?;
-        Ok(found.map(|(module, source)| (module, hash, source)))
+    fn component_engine(&self, metered: bool) -> Result<&ComponentEngine> {
+        let cell = if metered { &self.inner.metered_components } else { &self.inner.components };
+        made(cell, || component_engine(&self.inner.cfg, metered, &self.inner.tick_list))
     }
 
     /// Validates, compiles (or fetches from the cache) and links an actor. Blocking: compiling
@@ -141,8 +172,14 @@ impl Runtime {
     /// would have to be compiled. Quick (no compiling, no wasm runs: hash, map the artifact,
     /// link), so an async caller can run it in place instead of moving to a blocking thread.
     pub fn load_cached(&self, wasm: &[u8], limits: ActorLimits, host: Arc<dyn Host>) -> Result<Option<Actor>> {
-        if limits.fuel.is_some() && self.inner.metered.get().is_none() {
-            // Making the metered engine is slow; `load` does it on its thread.
+        // Making an engine is slow; `load` does it on its thread.
+        let engine_made = match module_check::flavor(wasm)? {
+            Flavor::Core => limits.fuel.is_none() || self.inner.metered.get().is_some(),
+            Flavor::Component => {
+                (if limits.fuel.is_some() { &self.inner.metered_components } else { &self.inner.components }).get().is_some()
+            }
+        };
+        if !engine_made {
             return Ok(None);
         }
         self.load_with(wasm, limits, host, false)
@@ -151,25 +188,67 @@ impl Runtime {
     fn load_with(&self, wasm: &[u8], limits: ActorLimits, host: Arc<dyn Host>, compile: bool) -> Result<Option<Actor>> {
         self.ensure_open()?;
         limits.validate(&self.inner.cfg)?;
-        let set = self.engine_set(limits.fuel.is_some())?;
-        let Some((module, hash, source)) = self.compile(set, wasm, compile)? else { return Ok(None) };
-        module_check::check_exports(&module)?;
-        let pre = set.linker.instantiate_pre(&module).map_err(|e| Error::InvalidModule {
-            message: format!("{e:#}; wasmesh provides the waPC imports (module `wapc`) and WASI preview1 (`wasi_snapshot_preview1`)"),
-        })?;
-        Actor::new(self.inner.shared.clone(), (*set.engine).clone(), pre, limits, host, hash, source).map(Some)
+        let flavor = module_check::flavor(wasm)?;
+        let metered = limits.fuel.is_some();
+        let (engine, code, hash, source) = match flavor {
+            Flavor::Core => {
+                let set = self.module_engine(metered)?;
+                let Some((Compiled::Module(module), hash, source)) = set.compile(&self.inner.cache, wasm, flavor, compile)? else {
+                    return Ok(None);
+                };
+                module_check::check_exports(&module)?;
+                let pre = set.linker.instantiate_pre(&module).map_err(|e| Error::InvalidModule {
+                    message: format!(
+                        "{e:#}; wasmesh provides the waPC imports (module `wapc`) and WASI preview1 (`wasi_snapshot_preview1`)"
+                    ),
+                })?;
+                (&set.engine, Code::module(pre)?, hash, source)
+            }
+            Flavor::Component => {
+                let set = self.component_engine(metered)?;
+                let Some((Compiled::Component(c), hash, source)) = set.compile(&self.inner.cache, wasm, flavor, compile)? else {
+                    return Ok(None);
+                };
+                (&set.engine, Code::Component { pre: component::prepare(&set.linker, &c)? }, hash, source)
+            }
+        };
+        Ok(Some(Actor::new(self.inner.shared.clone(), (**engine).clone(), code, limits, host, hash, source)))
     }
 
-    /// Describes a module and says whether it is a valid actor, without keeping it loaded.
+    /// Describes a module or component and says whether it is a valid actor, without keeping it loaded.
     pub fn inspect(&self, wasm: &[u8]) -> Result<ModuleInfo> {
-        let set = &self.inner.standard;
-        let (module, hash, _) =
-            self.compile(set, wasm, true)?.ok_or_else(|| Error::internal("compiling was allowed but gave no module"))?;
-        let (imports, exports) = module_check::items(&module);
-        let problem = module_check::check_exports(&module).err().or_else(|| {
-            set.linker.instantiate_pre(&module).err().map(|e| Error::InvalidModule { message: format!("{e:#}") })
-        });
-        Ok(ModuleInfo { hash, size: wasm.len(), imports, exports, valid_actor: problem.is_none(), problem })
+        let flavor = module_check::flavor(wasm)?;
+        let no_code = || Error::internal("compiling was allowed but gave no code");
+        let (hash, imports, exports, problem) = match flavor {
+            Flavor::Core => {
+                let set = &self.inner.standard;
+                let Some((Compiled::Module(module), hash, _)) = set.compile(&self.inner.cache, wasm, flavor, true)? else {
+                    return Err(no_code());
+                };
+                let (imports, exports) = module_check::items(&module);
+                let problem = module_check::check_exports(&module).err().or_else(|| {
+                    set.linker.instantiate_pre(&module).err().map(|e| Error::InvalidModule { message: format!("{e:#}") })
+                });
+                (hash, imports, exports, problem)
+            }
+            Flavor::Component => {
+                let set = self.component_engine(false)?;
+                let Some((Compiled::Component(c), hash, _)) = set.compile(&self.inner.cache, wasm, flavor, true)? else {
+                    return Err(no_code());
+                };
+                let (imports, exports) = component::items(&set.engine, &c);
+                (hash, imports, exports, component::prepare(&set.linker, &c).err())
+            }
+        };
+        Ok(ModuleInfo {
+            hash,
+            size: wasm.len(),
+            component: flavor == Flavor::Component,
+            imports,
+            exports,
+            valid_actor: problem.is_none(),
+            problem,
+        })
     }
 
     /// Counters for leak checks and metrics.
@@ -192,4 +271,13 @@ impl Runtime {
     fn ensure_open(&self) -> Result<()> {
         if self.inner.closed.load(Ordering::SeqCst) { Err(Error::Closed) } else { Ok(()) }
     }
+}
+
+/// The engine in `cell`, made by `make` the first time (a race makes two; one is kept).
+fn made<T>(cell: &OnceLock<T>, make: impl FnOnce() -> Result<T>) -> Result<&T> {
+    if let Some(set) = cell.get() {
+        return Ok(set);
+    }
+    let set = make()?;
+    Ok(cell.get_or_init(|| set))
 }

@@ -761,8 +761,9 @@ async fn failures_do_not_leak_pool_slots() {
 // Loading and inspecting modules
 // ---------------------------------------------------------------------------------------------
 
-/// Bytes that are not wasm, a truncated module and a component are `InvalidModule` errors whose
-/// message names the problem — from `load` and from `inspect`.
+/// Bytes that are not wasm, a truncated module and an unknown binary version are `InvalidModule`
+/// errors whose message names the problem — from `load` and from `inspect`. (Components are
+/// actors too: tests/components.rs.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_bytes_are_invalid_modules() {
     let rt = runtime();
@@ -771,7 +772,7 @@ async fn invalid_bytes_are_invalid_modules() {
         ("text", b"hello world, not wasm".to_vec(), "not a WebAssembly binary"),
         ("empty", vec![], "not a WebAssembly binary"),
         ("magic only", b"\0asm".to_vec(), "not a WebAssembly binary"),
-        ("component", b"\0asm\x0d\x00\x01\x00".to_vec(), "not components"),
+        ("unknown version", b"\0asm\x02\x00\x00\x00".to_vec(), "unsupported binary version/layer"),
         ("truncated", valid[..valid.len() / 2].to_vec(), "end"),
     ];
     for (what, bytes, expected) in cases {
@@ -1135,6 +1136,7 @@ fn error_codes_are_stable() {
         (Error::UnknownOperation { operation: s(), message: s() }, "WASMESH_ERR_UNKNOWN_OPERATION"),
         (Error::ResponseTooLarge { size: 0, limit: 0 }, "WASMESH_ERR_RESPONSE_TOO_LARGE"),
         (Error::Protocol { message: s() }, "WASMESH_ERR_GUEST_PROTOCOL"),
+        (Error::BadRequest { message: s() }, "WASMESH_ERR_BAD_REQUEST"),
         (Error::Config { message: s() }, "WASMESH_ERR_CONFIG"),
         (Error::Closed, "WASMESH_ERR_CLOSED"),
         (Error::Internal { message: s() }, "WASMESH_ERR_INTERNAL"),

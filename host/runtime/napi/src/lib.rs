@@ -59,6 +59,8 @@ pub struct NativeItem {
 pub struct NativeModuleInfo {
     pub hash: String,
     pub size: u32,
+    /// A component (its items are interfaces), else a core module.
+    pub component: bool,
     pub imports: Vec<NativeItem>,
     pub exports: Vec<NativeItem>,
     pub valid_actor: bool,
@@ -204,6 +206,7 @@ impl NativeRuntime {
         Ok(NativeModuleInfo {
             hash: info.hash,
             size: info.size as u32,
+            component: info.component,
             imports: items(info.imports),
             exports: items(info.exports),
             valid_actor: info.valid_actor,

@@ -1,0 +1,7 @@
+//! The contract messages and operation names the runtime maps components onto, generated from
+//! `proto/` by `build.rs` (proto/ is the one place they are defined).
+
+#![allow(missing_docs, clippy::all)]
+
+include!(concat!(env!("OUT_DIR"), "/wasmesh.contracts.v1.rs"));
+include!(concat!(env!("OUT_DIR"), "/operations.rs"));

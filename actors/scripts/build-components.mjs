@@ -72,7 +72,7 @@ function typeCheck(file) {
     noEmit: true,
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.ESNext,
-    lib: ['lib.es2022.d.ts', 'lib.webworker.d.ts'],
+    lib: ['lib.es2022.d.ts', 'lib.webworker.d.ts', 'lib.webworker.iterable.d.ts'],
     types: [],
   });
   const diagnostics = ts.getPreEmitDiagnostics(program);

@@ -18,6 +18,7 @@ import { generateKey, isAccountKey, isModuleKey } from './keys.js';
 import {
   customSection,
   isClaimsSection,
+  binaryHeader,
   moduleHash,
   readSections,
   encodeModule,
@@ -171,9 +172,9 @@ function payloadOf(c: ActorClaims): Record<string, unknown> {
 }
 
 /**
- * Reads and verifies the claims of the module `wasm` at time `now` (seconds). Throws
- * `WASMESH_ERR_INVALID_MODULE` only when `wasm` is not a core module; anything wrong with the
- * claims is the report's verdict.
+ * Reads and verifies the claims of the module (or component) `wasm` at time `now` (seconds). Throws
+ * `WASMESH_ERR_INVALID_MODULE` only when `wasm` is neither; anything wrong with the claims is the
+ * report's verdict.
  */
 export function readClaims(wasm: Uint8Array, now = nowSeconds()): ClaimsReport {
   const sections = readSections(wasm);
@@ -198,7 +199,7 @@ export function readClaims(wasm: Uint8Array, now = nowSeconds()): ClaimsReport {
   const report = (verdict: ClaimsVerdict, reason: string): ClaimsReport => ({ verdict, reason, claims, ...where });
   if (!decoded.signatureValid)
     return report('tampered', `the claims' signature does not match issuer ${claims.issuer}`);
-  const hash = moduleHash(sections);
+  const hash = moduleHash(sections, binaryHeader(wasm));
   if (hash !== claims.hash) {
     const old =
       (claims.revision ?? 0) < WASCAP_REVISION
@@ -220,10 +221,11 @@ export function readClaims(wasm: Uint8Array, now = nowSeconds()): ClaimsReport {
 }
 
 /**
- * Signs the module `wasm`: any claims it carries are replaced by new ones, issued by
- * `options.issuer` for the module's hash. Returns the signed module and its claims.
+ * Signs the module (or component) `wasm`: any claims it carries are replaced by new ones, issued
+ * by `options.issuer` for its hash. Returns the signed binary and its claims.
  */
 export function signModule(wasm: Uint8Array, options: SignOptions): { wasm: Buffer; claims: ActorClaims } {
+  const header = binaryHeader(wasm);
   const sections = readSections(wasm).filter((s) => !isClaimsSection(s));
   const issuer = options.issuer.getPublicKey();
   if (!isAccountKey(issuer)) {
@@ -247,7 +249,7 @@ export function signModule(wasm: Uint8Array, options: SignOptions): { wasm: Buff
     issuedAt: options.issuedAt ?? nowSeconds(),
     ...(options.expires === undefined ? {} : { expires: options.expires }),
     ...(options.notBefore === undefined ? {} : { notBefore: options.notBefore }),
-    hash: moduleHash(sections),
+    hash: moduleHash(sections, header),
     ...(options.name === undefined ? {} : { name: options.name }),
     ...(options.ver === undefined ? {} : { ver: options.ver }),
     ...(options.rev === undefined ? {} : { rev: options.rev }),
@@ -257,6 +259,6 @@ export function signModule(wasm: Uint8Array, options: SignOptions): { wasm: Buff
     revision: WASCAP_REVISION,
   };
   const jwt = encodeJwt(payloadOf(claims), options.issuer);
-  const signed = encodeModule([...sections, customSection(CLAIMS_SECTIONS[0]!, Buffer.from(jwt, 'utf8'))]);
+  const signed = encodeModule([...sections, customSection(CLAIMS_SECTIONS[0]!, Buffer.from(jwt, 'utf8'))], header);
   return { wasm: signed, claims };
 }

@@ -5,6 +5,10 @@
  * those sections — the 8-byte header, then every other section as `id`, canonical LEB128 size and
  * its payload, in order (wascap re-encodes with wasm-encoder, so a padded size in the input is
  * canonical in what is hashed).
+ *
+ * A component (the Component Model's binary) frames its top-level sections the same way, so its
+ * claims are a top-level custom section and its hash the same re-encoding under its own header.
+ * That is wasmesh's rule for components; agreement with wascap is checked for core modules only.
  */
 import { createHash } from 'node:crypto';
 import { WasmeshError } from '../errors.js';
@@ -13,6 +17,7 @@ import { WasmeshError } from '../errors.js';
 export const CLAIMS_SECTIONS: readonly string[] = Object.freeze(['wasmcloud_jwt', 'jwt']);
 
 const CORE_HEADER = Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
+const COMPONENT_HEADER = Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00);
 const MAGIC = CORE_HEADER.subarray(0, 4);
 const HIGHEST_SECTION_ID = 13; // tag section; data count is 12
 
@@ -58,17 +63,24 @@ function u32Leb(n: number): number[] {
 }
 
 /**
- * The sections of the core module `bytes`, in order. Refuses anything that is not a core module
- * (a component, a truncated section, an unknown section id, a custom section whose name does not
- * fit or is not UTF-8) with `WASMESH_ERR_INVALID_MODULE`.
+ * The 8-byte header of `bytes`: a core module's or a component's. Anything else is
+ * `WASMESH_ERR_INVALID_MODULE`.
+ */
+export function binaryHeader(bytes: Uint8Array): Uint8Array {
+  if (bytes.length < 8 || !MAGIC.every((b, i) => bytes[i] === b)) throw malformed('no \\0asm header');
+  for (const header of [CORE_HEADER, COMPONENT_HEADER]) if (header.every((b, i) => bytes[i] === b)) return header;
+  throw malformed('neither a core module (version 1) nor a component (version 0x0d, layer 1)', {
+    version: [...bytes.subarray(4, 8)],
+  });
+}
+
+/**
+ * The top-level sections of the core module or component `bytes`, in order. Refuses anything else
+ * (a truncated section, an unknown section id, a custom section whose name does not fit or is not
+ * UTF-8) with `WASMESH_ERR_INVALID_MODULE`.
  */
 export function readSections(bytes: Uint8Array): WasmSection[] {
-  if (bytes.length < 8 || !MAGIC.every((b, i) => bytes[i] === b)) throw malformed('no \\0asm header');
-  if (!CORE_HEADER.every((b, i) => bytes[i] === b)) {
-    throw malformed('not a core module (version 1); components are not supported', {
-      version: [...bytes.subarray(4, 8)],
-    });
-  }
+  binaryHeader(bytes);
   const sections: WasmSection[] = [];
   let offset = 8;
   while (offset < bytes.length) {
@@ -102,9 +114,9 @@ export function isClaimsSection(s: WasmSection): boolean {
   return s.id === 0 && s.name !== undefined && CLAIMS_SECTIONS.includes(s.name);
 }
 
-/** Encodes a module from its sections (header + canonical section sizes). */
-export function encodeModule(sections: readonly WasmSection[]): Buffer {
-  const parts: Uint8Array[] = [CORE_HEADER];
+/** Encodes a module (or, with a component's `header`, a component) from its sections, with canonical section sizes. */
+export function encodeModule(sections: readonly WasmSection[], header: Uint8Array = CORE_HEADER): Buffer {
+  const parts: Uint8Array[] = [header];
   for (const s of sections) parts.push(Uint8Array.from([s.id, ...u32Leb(s.payload.length)]), s.payload);
   return Buffer.concat(parts);
 }
@@ -116,12 +128,15 @@ export function customSection(name: string, data: Uint8Array): WasmSection {
   return { id: 0, payload, name, data: payload.subarray(payload.length - data.length) };
 }
 
-/** The module without its claims sections, encoded as wascap encodes it before hashing. */
-export function stripClaims(sections: readonly WasmSection[]): Buffer {
-  return encodeModule(sections.filter((s) => !isClaimsSection(s)));
+/** The module (or component: its `header`) without its claims sections, encoded as wascap encodes it before hashing. */
+export function stripClaims(sections: readonly WasmSection[], header: Uint8Array = CORE_HEADER): Buffer {
+  return encodeModule(
+    sections.filter((s) => !isClaimsSection(s)),
+    header,
+  );
 }
 
-/** wascap's module hash: upper-case hex SHA-256 of the module without its claims sections. */
-export function moduleHash(sections: readonly WasmSection[]): string {
-  return createHash('sha256').update(stripClaims(sections)).digest('hex').toUpperCase();
+/** wascap's module hash: upper-case hex SHA-256 of the module (or component) without its claims sections. */
+export function moduleHash(sections: readonly WasmSection[], header: Uint8Array = CORE_HEADER): string {
+  return createHash('sha256').update(stripClaims(sections, header)).digest('hex').toUpperCase();
 }

@@ -3,6 +3,7 @@
  * every verdict, module keys, the trust policy and capabilities. (End to end through a lattice:
  * test/src/lattice/claims.test.ts; against wasmCloud's wascap crate: wascap-interop.test.ts.)
  */
+import { readFileSync } from 'node:fs';
 import type { WasmeshError } from '@wasmesh/lattice';
 import {
   accountKeyPair,
@@ -23,6 +24,7 @@ import {
   signModule,
   stripClaims,
 } from '@wasmesh/lattice';
+import { actorPath } from '../fixtures.js';
 import { customSectionBytes, jwtOf, paddedSizes, replaceJwt, unsignedActor } from './wasm-edit.js';
 
 const issuerKey = generateKey('account');
@@ -122,13 +124,28 @@ describe('signing and reading', () => {
     expect(readClaims(sign(padded)).verdict).toBe('valid');
   });
 
-  test('an unsigned module is unsigned; something that is not a core module is an error', () => {
+  test('an unsigned module or component is unsigned; something that is neither is an error', () => {
     expect(readClaims(echo)).toEqual({ verdict: 'unsigned', reason: 'the module carries no claims' });
     expect(() => readClaims(Buffer.from('#!/bin/sh\n'))).toThrow(
       expect.objectContaining({ code: 'WASMESH_ERR_INVALID_MODULE' }),
     );
-    expect(() => readClaims(Buffer.from([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0]))).toThrow(/components are not supported/);
+    expect(readClaims(Buffer.from([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0]))).toMatchObject({ verdict: 'unsigned' });
+    expect(() => readClaims(Buffer.from([0, 0x61, 0x73, 0x6d, 0x02, 0, 0, 0]))).toThrow(
+      /neither a core module .* nor a component/,
+    );
     expect(() => readClaims(echo.subarray(0, echo.length - 3))).toThrow(/runs past the end/);
+  });
+
+  test('a component is signed like a module: its claims are a top-level section, its hash its own', () => {
+    const component = readFileSync(actorPath('hello-ts'));
+    const { wasm: signed, claims } = signModule(component, { issuer, name: 'hello-ts', caps: ['wasmesh:httpserver'] });
+    expect([...signed.subarray(4, 8)]).toEqual([0x0d, 0, 1, 0]);
+    expect(readClaims(signed)).toMatchObject({ verdict: 'valid', claims: { name: 'hello-ts', hash: claims.hash } });
+    expect(claims.hash).not.toBe(moduleHash(readSections(component)));
+    // Any change to what it runs breaks the signature's hash.
+    const tampered = Buffer.from(signed);
+    tampered[signed.length - customSectionBytes('wasmcloud_jwt', jwtOf(signed)).length - 1]! ^= 1;
+    expect(readClaims(tampered).verdict).toBe('tampered');
   });
 
   test('claims in the legacy "jwt" section are read too', () => {

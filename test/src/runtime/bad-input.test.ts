@@ -50,11 +50,19 @@ describe('loading', () => {
     expect(err.message).toMatch(/offset|unexpected end/i);
   });
 
-  test('a component (not a core module) is refused with a clear reason', async () => {
-    const component = Buffer.from([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0]);
-    await expect(runtime.load(component)).rejects.toMatchObject({
+  test('a binary of an unknown version is refused with a clear reason', async () => {
+    const future = Buffer.from([0, 0x61, 0x73, 0x6d, 0x02, 0, 0, 0]);
+    await expect(runtime.load(future)).rejects.toMatchObject({
       code: 'WASMESH_ERR_INVALID_MODULE',
-      message: expect.stringContaining('not components'),
+      message: expect.stringContaining('unsupported binary version/layer'),
+    });
+  });
+
+  test('a component that serves nothing is not an actor, and the error names the export it needs', async () => {
+    const empty = Buffer.from([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0]);
+    await expect(runtime.load(empty)).rejects.toMatchObject({
+      code: 'WASMESH_ERR_MISSING_EXPORT',
+      details: expect.objectContaining({ export: 'wasi:http/incoming-handler' }),
     });
   });
 

@@ -4,7 +4,9 @@
  * on Node's own WebAssembly through `@wapc/host` (one reused instance, main thread), plus the
  * first-ever compile time and the cold-load time of a new process with a warm disk cache. Cases:
  * `echo` (a call and its answer), `fib` (CPU-bound guest), `host_call` (a guest calling out to
- * the embedder and back, which crosses threads twice more than a plain call).
+ * the embedder and back, which crosses threads twice more than a plain call), and `component_*`:
+ * the TypeScript hello, a 12+ MB componentize-js component, answering the HTTP server contract
+ * (its first compile, its cold load from the disk cache in a new process, its calls).
  *
  * Configuration (flags win over environment):
  *   --seconds N       / BENCH_SECONDS          measured seconds per case (default 3)
@@ -25,6 +27,7 @@ import { promisify } from 'node:util';
 import { instantiate } from '@wapc/host';
 import { actorPath } from '@wasmesh/actors';
 import { ActorRuntime } from '@wasmesh/host';
+import { contracts, Operation } from '@wasmesh/proto';
 import { LatencyRecorder, mean, median, percentile, round } from './stats.js';
 
 const execFileAsync = promisify(execFile);
@@ -216,14 +219,19 @@ async function calibrateFib(
 }
 
 /** Times the cold load in a new process, `runs` times; returns each run's ms and source. */
-async function coldLoads(cacheDir: string, wasmPath: string, runs: number): Promise<ColdRun[]> {
+async function coldLoads(
+  cacheDir: string,
+  wasmPath: string,
+  runs: number,
+  kind: 'echo' | 'http' = 'echo',
+): Promise<ColdRun[]> {
   const script = fileURLToPath(new URL('./cold-load.js', import.meta.url));
   const out: ColdRun[] = [];
   for (let i = 0; i < runs; i++) {
-    const { stdout } = await execFileAsync(process.execPath, [script, cacheDir, wasmPath], { encoding: 'utf8' });
+    const { stdout } = await execFileAsync(process.execPath, [script, cacheDir, wasmPath, kind], { encoding: 'utf8' });
     const line = stdout.trim().split('\n').pop() ?? '';
     const r = JSON.parse(line) as ColdRun;
-    log(`cold load ${i + 1}/${runs}: ${round(r.ms, 2)} ms (source ${r.source})`);
+    log(`cold load of ${path.basename(wasmPath)} ${i + 1}/${runs}: ${round(r.ms, 2)} ms (source ${r.source})`);
     out.push(r);
   }
   return out;
@@ -363,6 +371,32 @@ export async function runRuntimeBench(args: readonly string[]): Promise<Record<s
       cfg,
     );
 
+    // A component: the TypeScript hello (componentize-js, 12+ MB with its JS engine), over the
+    // HTTP server contract. Its first-ever compile, its cold load in new processes, and its calls.
+    const componentPath = actorPath('hello-ts');
+    const componentWasm = readFileSync(componentPath);
+    const c0 = process.hrtime.bigint();
+    const component = await runtime.load(componentWasm, { name: 'hello-ts', ...actorOpts });
+    const componentCompileMs = Number(process.hrtime.bigint() - c0) / 1e6;
+    log(`compile hello-ts (${(componentWasm.length / 1e6).toFixed(1)} MB): ${round(componentCompileMs, 2)} ms`);
+    const componentCold = await coldLoads(cacheDir, componentPath, cfg.coldRuns, 'http');
+    const httpRequest = Buffer.from(
+      contracts.HttpRequest.encode({
+        method: 'GET',
+        path: '/hello/bench',
+        headers: [{ name: 'host', value: 'bench' }],
+      }).finish(),
+    );
+    const hello = contracts.HttpResponse.decode(
+      await component.invoke(Operation.HttpServer.HandleRequest, httpRequest),
+    );
+    if (hello.status !== 200 || Buffer.from(hello.body).toString() !== 'Hello, bench!\n') {
+      throw new Error(`hello-ts answered ${hello.status} ${JSON.stringify(Buffer.from(hello.body).toString())}`);
+    }
+    const componentCall = (): Promise<unknown> => component.invoke(Operation.HttpServer.HandleRequest, httpRequest);
+    const componentSeq = await measureCase('component call sequential', componentCall, 1, cfg);
+    const componentLoad = await measureCase('component call', componentCall, C, cfg);
+
     const coldMs = cold.map((r) => r.ms);
     return {
       echo: {
@@ -378,6 +412,14 @@ export async function runRuntimeBench(args: readonly string[]): Promise<Record<s
       cold_load_runs_ms: coldMs.map((ms) => round(ms, 2)),
       cold_runtime_create_ms: round(median(cold.map((r) => r.createMs)), 2),
       compile_source: fib.source,
+      // The TypeScript hello component. Target: component_cold_load_ms <= 5.
+      component_cold_load_ms: round(median(componentCold.map((r) => r.ms)), 2),
+      component_cold_load_runs_ms: componentCold.map((r) => round(r.ms, 2)),
+      component_call_p50_us: componentSeq.invoke_p50_us,
+      component_call_p99_us: componentSeq.invoke_p99_us,
+      component_throughput_per_s: componentLoad.throughput_per_s,
+      component_compile_ms: round(componentCompileMs, 2),
+      component_bytes: componentWasm.length,
       fib_n: fibN,
       fib_calibrated_mean_us: fibCalibratedUs === null ? null : round(fibCalibratedUs),
       fib_target_us: cfg.fibTargetUs,

@@ -87,7 +87,7 @@ impl Actor {
         matches!(self.inner.code, Code::Component { .. })
     }
 
-    /// SHA-256 (hex) of the module bytes.
+    /// The binary's content key in the compiled-code cache: its BLAKE3 digest (hex).
     pub fn hash(&self) -> &str {
         &self.inner.hash
     }

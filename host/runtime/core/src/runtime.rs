@@ -43,7 +43,10 @@ impl<L> EngineSet<L> {
     }
 
     /// The compiled code for `wasm` from the caches, or compiled when `compile` (else `None`),
-    /// with the binary's hash.
+    /// with the binary's content key: its BLAKE3 digest (hex). BLAKE3, not SHA-256: the key is
+    /// computed on every load, and for a 12 MB component SHA-256 alone took 9 ms of a cold load
+    /// (BLAKE3 is several times faster and as collision-resistant, which the key needs: the cache
+    /// hands out native code by it).
     fn compile(
         &self,
         cache: &ModuleCache,
@@ -51,7 +54,7 @@ impl<L> EngineSet<L> {
         flavor: Flavor,
         compile: bool,
     ) -> Result<Option<(Compiled, String, CacheSource)>> {
-        let hash = hex::encode(Sha256::digest(wasm));
+        let hash = blake3::hash(wasm).to_hex().to_string();
         let found = cache.get_or_compile(&self.engine, &self.key, &hash, wasm, flavor, compile)?;
         Ok(found.map(|(code, source)| (code, hash, source)))
     }
@@ -129,7 +132,8 @@ impl Runtime {
         let tick_list = Arc::new(Mutex::new(Vec::new()));
         let standard = module_engine(&cfg, false, &tick_list)?;
         let ticker = EpochTicker::start(cfg.epoch_tick, tick_list.clone());
-        Ok(Self {
+        let ticks = tick_list.clone();
+        let runtime = Self {
             inner: Arc::new(Inner {
                 cache: ModuleCache::new(cfg.cache_dir.clone()),
                 shared: Arc::new(Shared { slots: Semaphore::new(cfg.max_instances as usize) }),
@@ -142,7 +146,20 @@ impl Runtime {
                 _ticker: ticker,
                 cfg,
             }),
-        })
+        };
+        // The components' engine is made off the caller's thread now, not on the first component
+        // load (about 2 ms: its pool's reservations), so a host's first cold start does not wait.
+        // The thread holds the runtime only to hand the engine over: a runtime dropped meanwhile
+        // is not kept alive (with its caches' mappings) by it.
+        let (inner, cfg, ticks) = (Arc::downgrade(&runtime.inner), runtime.inner.cfg.clone(), ticks);
+        let _ = std::thread::Builder::new().name("wasmesh-component-engine".into()).spawn(move || {
+            if let Ok(set) = component_engine(&cfg, false, &ticks)
+                && let Some(inner) = inner.upgrade()
+            {
+                let _ = inner.components.set(set);
+            }
+        });
+        Ok(runtime)
     }
 
     /// The settings this runtime was built with.
@@ -219,29 +236,29 @@ impl Runtime {
     pub fn inspect(&self, wasm: &[u8]) -> Result<ModuleInfo> {
         let flavor = module_check::flavor(wasm)?;
         let no_code = || Error::internal("compiling was allowed but gave no code");
-        let (hash, imports, exports, problem) = match flavor {
+        let (imports, exports, problem) = match flavor {
             Flavor::Core => {
                 let set = &self.inner.standard;
-                let Some((Compiled::Module(module), hash, _)) = set.compile(&self.inner.cache, wasm, flavor, true)? else {
+                let Some((Compiled::Module(module), _, _)) = set.compile(&self.inner.cache, wasm, flavor, true)? else {
                     return Err(no_code());
                 };
                 let (imports, exports) = module_check::items(&module);
                 let problem = module_check::check_exports(&module).err().or_else(|| {
                     set.linker.instantiate_pre(&module).err().map(|e| Error::InvalidModule { message: format!("{e:#}") })
                 });
-                (hash, imports, exports, problem)
+                (imports, exports, problem)
             }
             Flavor::Component => {
                 let set = self.component_engine(false)?;
-                let Some((Compiled::Component(c), hash, _)) = set.compile(&self.inner.cache, wasm, flavor, true)? else {
+                let Some((Compiled::Component(c), _, _)) = set.compile(&self.inner.cache, wasm, flavor, true)? else {
                     return Err(no_code());
                 };
                 let (imports, exports) = component::items(&set.engine, &c);
-                (hash, imports, exports, component::prepare(&set.linker, &c).err())
+                (imports, exports, component::prepare(&set.linker, &c).err())
             }
         };
         Ok(ModuleInfo {
-            hash,
+            hash: hex::encode(Sha256::digest(wasm)),
             size: wasm.len(),
             component: flavor == Flavor::Component,
             imports,

@@ -915,7 +915,7 @@ async fn actor_reports_hash_limits_and_source() {
     let bytes = guest(ECHO);
     let limits = ActorLimits { max_concurrent: 3, ..ActorLimits::default() };
     let first = load_with(&rt, &bytes, limits, Arc::new(NoHost));
-    assert_eq!(first.hash(), hex::encode(Sha256::digest(&bytes)));
+    assert_eq!(first.hash(), blake3::hash(&bytes).to_hex().as_str(), "the cache key is the BLAKE3 digest");
     assert_eq!(first.limits().max_concurrent, 3);
     assert_eq!(first.source(), CacheSource::Compiled);
     assert_eq!(first.in_flight(), 0);

@@ -13,6 +13,7 @@ import { registerGet } from './commands/get.js';
 import { registerTop } from './commands/top.js';
 import { registerKeysCommands } from './commands/keys.js';
 import { registerLinkCommands } from './commands/link.js';
+import { registerNew } from './commands/new.js';
 import { registerObserveCommands } from './commands/observe.js';
 import { registerProviderCommands } from './commands/provider.js';
 import { registerPush } from './commands/push.js';
@@ -57,6 +58,7 @@ Examples:
   $ wasmesh spy echo                                              # live calls into and out of an actor
   $ wasmesh keys gen account --out issuer.nk                      # an issuer key for signing actors
   $ wasmesh sign echo.wasm --issuer-seed issuer.nk -o echo.signed.wasm --cap wasmesh:actor
+  $ wasmesh new actor --lang ts greeter                            # an actor in TypeScript (a component)
 
 Lattice commands take --nats URL (env WASMESH_NATS_URL, default nats://127.0.0.1:4222),
 --creds FILE and --tls-ca FILE (env WASMESH_NATS_CREDS, WASMESH_NATS_CA; next to \`wasmesh up\` they
@@ -86,6 +88,7 @@ Run 'wasmesh <command> --help' for a command's flags and examples.`,
   registerAppCommands(program);
   registerKeysCommands(program);
   registerSign(program);
+  registerNew(program);
   registerCompletion(program);
   return program;
 }

@@ -8,6 +8,8 @@
  *   kvcounter          GET /kv/counter/bench → … → the `kvcounter` actor → its keyvalue link (the
  *                      keyvalue provider, also in-process: local dispatch) → NATS JetStream KV →
  *                      back. One hot key.
+ *   component_hello    GET /ts/hello/bench → as hello, to `hello-ts`: the same greeting written in
+ *                      TypeScript, a 12 MB componentize-js component serving wasi:http (issue 14).
  *   hello_process      as hello, with the providers as the host's supervised child processes:
  *                      provider → NATS → host → actor → NATS → provider.
  *   kvcounter_process  as kvcounter, with the providers as processes (two more NATS round trips).
@@ -55,7 +57,7 @@ export interface HttpBenchConfig {
 }
 
 /** The measured cases, in the order they run. */
-const CASES = ['hello', 'kvcounter', 'hello_process', 'kvcounter_process'] as const;
+const CASES = ['hello', 'component_hello', 'kvcounter', 'hello_process', 'kvcounter_process'] as const;
 type HttpCase = (typeof CASES)[number];
 
 /** One case's figures. */
@@ -210,6 +212,7 @@ export async function runHttpBench(args: readonly string[]): Promise<Record<stri
     const refs = {
       hello: await objects.pushArtifact(readFileSync(actorPath('hello'))),
       kvcounter: await objects.pushArtifact(readFileSync(actorPath('kvcounter'))),
+      'hello-ts': await objects.pushArtifact(readFileSync(actorPath('hello-ts'))),
     };
     /** The providers in `mode` and actors linked to them (ids suffixed by the mode); the HTTP base URL. */
     const deploy = async (mode: 'in-process' | 'process'): Promise<string> => {
@@ -230,7 +233,7 @@ export async function runHttpBench(args: readonly string[]): Promise<Record<stri
       });
       const base = (await state.providers.get(id('http')))?.annotations?.url;
       if (!base) throw new Error(`the ${mode} http-server provider registered no url`);
-      for (const name of ['hello', 'kvcounter'] as const) {
+      for (const name of ['hello', 'kvcounter', 'hello-ts'] as const) {
         await control.startActor({
           hostId: started.hostId,
           actorId: id(name),
@@ -240,6 +243,13 @@ export async function runHttpBench(args: readonly string[]): Promise<Record<stri
       }
       await state.putConfig(id('route-hello'), { path: '/hello' });
       await state.putConfig(id('route-kv'), { path: '/kv', strip_prefix: 'true' });
+      await state.putConfig(id('route-ts'), { path: '/ts', strip_prefix: 'true' });
+      await state.putLink({
+        sourceId: id('hello-ts'),
+        contract: ContractId.HTTPSERVER,
+        targetId: id('http'),
+        config: [id('route-ts')],
+      });
       await state.putLink({
         sourceId: id('hello'),
         contract: ContractId.HTTPSERVER,
@@ -255,6 +265,7 @@ export async function runHttpBench(args: readonly string[]): Promise<Record<stri
       await state.putLink({ sourceId: id('kvcounter'), contract: ContractId.KEYVALUE, targetId: id('kv') });
       await waitFor200(`${base}/hello/bench`);
       await waitFor200(`${base}/kv/counter/warm`);
+      await waitFor200(`${base}/ts/hello/bench`);
       return base;
     };
     const wants = (mode: 'in-process' | 'process'): boolean =>
@@ -278,9 +289,9 @@ export async function runHttpBench(args: readonly string[]): Promise<Record<stri
     const results: Record<string, unknown> = {};
     for (const c of cfg.cases) {
       const url = base[c.endsWith('_process') ? 'process' : 'in-process'];
-      const figures = c.startsWith('hello')
-        ? await measure(c, `${url}/hello/bench`, /^Hello, bench!\n$/, cfg, mesh)
-        : await measure(c, `${url}/kv/counter/bench`, /^\d+\n$/, cfg, mesh);
+      const figures = c.startsWith('kvcounter')
+        ? await measure(c, `${url}/kv/counter/bench`, /^\d+\n$/, cfg, mesh)
+        : await measure(c, `${url}${c === 'component_hello' ? '/ts' : ''}/hello/bench`, /^Hello, bench!\n$/, cfg, mesh);
       results[c] = figures;
       results[`${c}_vs_ceiling`] = ratio(figures);
       if (figures.cpu_us_per_req && ceiling.cpu_us_per_req) {

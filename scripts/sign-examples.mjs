@@ -16,6 +16,7 @@ const CAPS = {
   fib: [],
   hello: ['wasmesh:httpserver'],
   'hello-ts': ['wasmesh:httpserver'],
+  'kvcounter-ts': ['wasmesh:keyvalue', 'wasmesh:httpserver'],
   kvcounter: ['wasmesh:keyvalue', 'wasmesh:httpserver'],
   responder: ['wasmesh:messaging'],
 };

@@ -6,8 +6,13 @@
 //   node componentize-ts.mjs <src/index.ts> <wit/world.wit> <out.wasm>
 //
 // The TypeScript is type-checked (strict, with the web worker's globals StarlingMonkey provides:
-// fetch events, Request, Response, URL, …) and transpiled to one ES module. A build takes 5 to 20 s
-// on 2 cores, and the component is 10+ MB.
+// fetch events, Request, Response, URL, …, and the typings of the interfaces wasmesh provides) and
+// transpiled to one ES module. A build takes 5 to 20 s on 2 cores, and the component is 10+ MB.
+//
+// The interfaces wasmesh provides beyond WASI 0.2 (wasi:keyvalue, wasi:logging, wasi:config) come
+// with wasmesh: their WIT under `deps/` and the TypeScript view of them under `types/`, in
+// proto/wit in the repository and in `wasmesh-wit/` next to this script in a project
+// `wasmesh new actor` made.
 //
 // The WASI WIT the world refers to comes from jco (an npm dependency of componentize-js), the one
 // copy of it on the package registries. Its version is a later 0.2 point release than the one
@@ -15,7 +20,7 @@
 // (read from the engine itself). WASI 0.2 point releases only add items, and componentize-js checks
 // the engine's imports against this WIT when it builds the component, so a mismatch fails the
 // build rather than making a broken component.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -56,9 +61,21 @@ function writeWasiDeps(jcoDir, version, depsDir) {
   return shipped;
 }
 
-/** Throws with the compiler's messages if `file` does not type-check. */
-function typeCheck(file) {
-  const program = ts.createProgram([file], {
+/** The directory of wasmesh's own WIT packages (`deps/`) and their typings (`types/`). */
+function wasmeshWitDir() {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const dir of [path.join(here, 'wasmesh-wit'), path.join(here, '..', '..', 'proto', 'wit')]) {
+    if (existsSync(path.join(dir, 'deps'))) return dir;
+  }
+  throw new Error(`cannot find wasmesh's WIT (wasmesh-wit/ next to ${here})`);
+}
+
+/** Throws with the compiler's messages if `file` does not type-check (with the typings in `typesDir`). */
+function typeCheck(file, typesDir) {
+  const typings = readdirSync(typesDir)
+    .filter((f) => f.endsWith('.d.ts'))
+    .map((f) => path.join(typesDir, f));
+  const program = ts.createProgram([file, ...typings], {
     strict: true,
     noEmit: true,
     target: ts.ScriptTarget.ES2022,
@@ -83,7 +100,8 @@ export async function componentizeTs({ source, world, out, workDir }) {
     path.dirname(fileURLToPath(import.meta.resolve('@bytecodealliance/componentize-js'))),
   );
   const { componentize } = await import('@bytecodealliance/componentize-js');
-  typeCheck(source);
+  const wasmeshWit = wasmeshWitDir();
+  typeCheck(source, path.join(wasmeshWit, 'types'));
   mkdirSync(workDir, { recursive: true });
   const jsPath = path.join(workDir, `${path.basename(out, '.wasm')}.js`);
   const js = ts.transpileModule(readFileSync(source, 'utf8'), {
@@ -106,6 +124,9 @@ export async function componentizeTs({ source, world, out, workDir }) {
     engine,
     path.join(witDir, 'deps'),
   );
+  for (const pkg of readdirSync(path.join(wasmeshWit, 'deps'))) {
+    cpSync(path.join(wasmeshWit, 'deps', pkg), path.join(witDir, 'deps', pkg), { recursive: true });
+  }
   const { component } = await componentize({ sourcePath: jsPath, witPath: witDir, worldName });
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, component);

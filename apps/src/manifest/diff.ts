@@ -46,7 +46,7 @@ function identity(c: AppComponent): string {
 /** Config names a component uses (its own and its links'). */
 function configNames(c: AppComponent): string[] {
   if (c.kind === 'provider') return [...c.config];
-  if (c.kind === 'actor') return c.links.flatMap((l) => l.config);
+  if (c.kind === 'actor') return [...c.config, ...c.links.flatMap((l) => l.config)];
   return [];
 }
 

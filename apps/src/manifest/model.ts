@@ -78,6 +78,8 @@ export interface AppActor {
   readonly image: string;
   readonly scaler: Scaler;
   readonly links: readonly AppLink[];
+  /** Named config the actor reads as its own (contract `wasmesh:config`), in merge order. */
+  readonly config: readonly string[];
 }
 
 /** A capability provider the app runs. */
@@ -215,6 +217,7 @@ export function normalize(raw: RawManifest): AppManifest {
         image: c.properties.image!,
         scaler: scalerOf(c.traits),
         links,
+        config: use(resolveConfig(app, providerConfigBase(app, c.name), c.properties.config, path)),
       };
     }
     if (c.properties.application) {

@@ -251,9 +251,7 @@ function checkOwnedConfig(app: string, components: readonly RawComponent[], repo
   };
   components.forEach((c, ci) => {
     const at: PathSegment[] = ['spec', 'components', ci];
-    if (!isActor(c)) {
-      claim(resolveConfig(app, providerConfigBase(app, c.name), c.properties.config, [...at, 'properties', 'config']));
-    }
+    claim(resolveConfig(app, providerConfigBase(app, c.name), c.properties.config, [...at, 'properties', 'config']));
     (c.traits ?? []).forEach((t, ti) => {
       if (t.type !== 'link') return;
       const path = [...at, 'traits', ti, 'properties', 'config'];

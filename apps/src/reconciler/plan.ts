@@ -30,6 +30,8 @@ export interface StartActor {
   artifactRef: string;
   maxConcurrent: number;
   annotations: Record<string, string>;
+  /** Named config the actor reads as its own, in merge order. */
+  config: string[];
   /**
    * The host's module must be replaced (or refreshed) first, see {@link needsUpdate}: `actor.update`
    * swaps it in place (calls in flight finish on the old one), since `actor.start` only changes the
@@ -81,6 +83,8 @@ export interface PlanInput {
 /** Whether the running actor already is what `want` asks for. */
 function actorMatches(running: lattice.IActorDescription, want: StartActor): boolean {
   if ((running.maxConcurrent ?? 0) !== want.maxConcurrent) return false;
+  const config = running.config ?? [];
+  if (config.length !== want.config.length || config.some((c, i) => want.config[i] !== c)) return false;
   return want.artifactRef.startsWith('sha256:')
     ? running.digest === want.artifactRef
     : running.artifactRef === want.artifactRef;
@@ -190,6 +194,7 @@ export function planApp(input: PlanInput): Plan {
             artifactRef: component.image,
             maxConcurrent: count,
             annotations: { [APP_ANNOTATION]: manifest.name, [APP_VERSION_ANNOTATION]: manifest.version },
+            config: [...component.config],
           };
           const running = view.hosts.get(hostId)?.actors.get(component.id);
           if (running && needsUpdate(running, want, manifest.version)) want.replace = true;

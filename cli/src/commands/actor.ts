@@ -4,8 +4,9 @@
  * actor_stopped, actor_updated, or actor_failed with the error) before it reports.
  */
 import { Option, type Command } from 'commander';
-import { intFlag, keyValueFlag, UsageError, WasmeshError } from '@wasmesh/lattice';
+import { checkToken, intFlag, keyValueFlag, UsageError, WasmeshError } from '@wasmesh/lattice';
 import {
+  collect,
   commandGroup,
   examples,
   latticeOptions,
@@ -46,6 +47,7 @@ interface StartOptions extends LatticeOptions {
   host?: string;
   constraint?: Record<string, string>;
   maxConcurrent?: number;
+  config?: string[];
 }
 
 interface ScaleOptions extends LatticeOptions {
@@ -126,12 +128,18 @@ function registerStart(program: Command): void {
           '--max-concurrent <n>',
           "invocations at once on the host (default: the host's default)",
           intFlag('--max-concurrent', 1, 100_000),
+        )
+        .option(
+          '--config <name>',
+          'named config the actor reads as its own: wasi:config, allowed_outbound_hosts (repeatable; later names win)',
+          collect,
         ),
       TIMEOUT,
     ),
     [
       'REF=$(wasmesh push actors/build/echo.wasm) && wasmesh start actor "$REF" --id echo',
       'wasmesh start actor sha256:3f…9a --id echo --constraint zone=eu-1 --max-concurrent 16',
+      'wasmesh config put fetcher allowed_outbound_hosts=https://api.example.com && wasmesh start actor fetcher.wasm --config fetcher',
       'wasmesh start actor /srv/actors/hello.wasm --host NBX3…QW      # actor id "hello"',
       'wasmesh start actor sha256:3f…9a --id echo --json',
       'wasmesh start actor oci://ghcr.io/me/echo:v1 --id echo     # the host pulls it (docker config credentials)',
@@ -172,6 +180,7 @@ function registerStart(program: Command): void {
           actorId,
           artifactRef: artifact.ref,
           ...(opts.maxConcurrent === undefined ? {} : { maxConcurrent: opts.maxConcurrent }),
+          config: (opts.config ?? []).map((name) => checkToken('--config name', name)),
         });
         if (opts.json) {
           printJson({
@@ -268,6 +277,7 @@ function registerScale(program: Command): void {
                 actorId,
                 artifactRef: template.actor.artifactRef,
                 maxConcurrent: template.actor.maxConcurrent,
+                config: template.actor.config ?? [],
               }),
             ),
             (i) => chosen[i]!.hostId,

@@ -6,7 +6,7 @@
  * npm packages: `npm install && npm run build`.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -43,6 +43,15 @@ function actorsFile(...parts: string[]): string {
   return path.join(actorsDir, ...parts);
 }
 
+/**
+ * The WIT of the interfaces wasmesh provides (wasi:keyvalue, wasi:logging, wasi:config) and their
+ * TypeScript typings, in the proto package: the project gets a copy (`wasmesh-wit/`), which its
+ * build script and tsconfig use.
+ */
+function wasmeshWitDir(): string {
+  return path.join(path.dirname(fileURLToPath(import.meta.resolve('@wasmesh/proto/package.json'))), 'wit');
+}
+
 /** Writes the project for actor `name` into `dir`; returns the files written (relative to `dir`). */
 async function scaffoldTs(name: string, dir: string): Promise<string[]> {
   const world = (await readFile(actorsFile('hello-ts', 'component', 'world.wit'), 'utf8'))
@@ -73,7 +82,7 @@ async function scaffoldTs(name: string, dir: string): Promise<string[]> {
           lib: ['ES2022', 'WebWorker', 'WebWorker.Iterable'],
           types: [],
         },
-        include: ['src'],
+        include: ['src', 'wasmesh-wit/types'],
       },
       null,
       2,
@@ -87,7 +96,15 @@ async function scaffoldTs(name: string, dir: string): Promise<string[]> {
   for (const [file, text] of Object.entries(files)) await writeFile(path.join(dir, file), text);
   await copyFile(actorsFile('hello-ts', 'component', 'index.ts'), path.join(dir, 'src', 'index.ts'));
   await copyFile(actorsFile('scripts', 'componentize-ts.mjs'), path.join(dir, 'componentize-ts.mjs'));
-  return [...Object.keys(files), 'src/index.ts', 'componentize-ts.mjs'].sort();
+  const wit: string[] = [];
+  for (const sub of ['deps', 'types']) {
+    await cp(path.join(wasmeshWitDir(), sub), path.join(dir, 'wasmesh-wit', sub), { recursive: true });
+    const listed = await readdir(path.join(dir, 'wasmesh-wit', sub), { recursive: true, withFileTypes: true });
+    for (const f of listed.filter((e) => e.isFile())) {
+      wit.push(path.relative(dir, path.join(f.parentPath, f.name)).split(path.sep).join('/'));
+    }
+  }
+  return [...Object.keys(files), 'src/index.ts', 'componentize-ts.mjs', ...wit].sort();
 }
 
 function readme(name: string): string {
@@ -103,7 +120,10 @@ wasmesh inspect build/${name}.wasm # kind: component; actor: yes
 \`\`\`
 
 Edit \`src/index.ts\`: an HTTP request arrives as a \`fetch\` event, and the \`Response\` you give
-\`respondWith\` is the answer. \`wit/world.wit\` says what the component imports and exports.
+\`respondWith\` is the answer. \`wit/world.wit\` says what the component imports and exports; to
+use a key-value store, logging or the actor's config, import what wasmesh provides
+(\`wasmesh-wit/deps\`, typed in \`wasmesh-wit/types\`), e.g. \`import wasi:keyvalue/store@0.2.0-draft;\`
+in the world and \`import { open } from 'wasi:keyvalue/store@0.2.0-draft';\` in the code.
 
 Sign it, push it and route HTTP requests to it on a lattice (\`wasmesh up\` in another shell):
 

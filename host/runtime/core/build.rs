@@ -1,13 +1,18 @@
-//! Generates the Rust types of the contract messages the runtime maps components onto (the HTTP
-//! server contract today) from `proto/`, the one place they are defined.
+//! Generates the Rust types of the contract messages the runtime maps components onto (HTTP server,
+//! keyvalue, actor config), their contract ids and operation names, from `proto/`, the one place
+//! they are defined.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use prost_types::FileDescriptorSet;
+use prost_reflect::DescriptorPool;
 
 /// The contracts the runtime reads and writes, relative to `proto/`.
-const PROTOS: [&str; 1] = ["wasmesh/contracts/v1/httpserver.proto"];
+const PROTOS: [&str; 3] = [
+    "wasmesh/contracts/v1/httpserver.proto",
+    "wasmesh/contracts/v1/keyvalue.proto",
+    "wasmesh/contracts/v1/actorconfig.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../proto");
@@ -16,23 +21,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rerun-if-changed={}", f.display());
     }
     println!("cargo:rerun-if-changed={}", root.join("wasmesh/contracts/v1/contract.proto").display());
-    let descriptors = protox::compile(&files, [&root])?;
-    write_operations(&descriptors)?;
-    prost_build::Config::new().compile_fds(descriptors)?;
+    println!("cargo:rerun-if-changed={}", root.join("wit").display());
+    let mut compiler = protox::Compiler::new([&root])?;
+    compiler.open_files(&files)?;
+    write_operations(&compiler.descriptor_pool())?;
+    prost_build::Config::new().compile_fds(compiler.file_descriptor_set())?;
     Ok(())
 }
 
-/// Writes `operations.rs`: a constant per operation of the contracts, named `SERVICE_METHOD` in
-/// upper snake case and holding the operation name callers send (`HttpServer.HandleRequest`).
-fn write_operations(descriptors: &FileDescriptorSet) -> Result<(), Box<dyn std::error::Error>> {
+/// Writes `operations.rs`: per service of the contracts, its contract id (the `contract_id`
+/// option) as `SERVICE_CONTRACT`, and a constant per operation, named `SERVICE_METHOD` in upper
+/// snake case and holding the operation name callers send (`HttpServer.HandleRequest`).
+fn write_operations(pool: &DescriptorPool) -> Result<(), Box<dyn std::error::Error>> {
+    let contract_id = pool
+        .get_extension_by_name("wasmesh.contracts.v1.contract_id")
+        .ok_or("contract.proto defines no contract_id option")?;
     let mut out = String::new();
-    for file in descriptors.file.iter().filter(|f| f.package() == "wasmesh.contracts.v1") {
-        for service in &file.service {
-            for method in &service.method {
-                let (s, m) = (service.name(), method.name());
-                writeln!(out, "/// The `{s}.{m}` operation.")?;
-                writeln!(out, "pub const {}_{}: &str = \"{s}.{m}\";", upper_snake(s), upper_snake(m))?;
-            }
+    for service in pool.services().filter(|s| s.package_name() == "wasmesh.contracts.v1") {
+        let s = service.name();
+        let options = service.options();
+        let id = options.get_extension(&contract_id);
+        let id = id.as_str().filter(|id| !id.is_empty()).ok_or_else(|| format!("service {s} has no contract_id"))?;
+        writeln!(out, "/// The contract id of `{s}`.")?;
+        writeln!(out, "pub const {}_CONTRACT: &str = \"{id}\";", upper_snake(s))?;
+        for method in service.methods() {
+            let m = method.name();
+            writeln!(out, "/// The `{s}.{m}` operation.")?;
+            writeln!(out, "pub const {}_{}: &str = \"{s}.{m}\";", upper_snake(s), upper_snake(m))?;
         }
     }
     std::fs::write(PathBuf::from(std::env::var("OUT_DIR")?).join("operations.rs"), out)?;

@@ -6,6 +6,9 @@
  * actor, the contract and the link name. Both stay within the caller's deadline and trace, and reach a target served in this
  * host's process directly (local dispatch) while it accepts calls.
  *
+ * Contract `wasmesh:config` (the actor's own config, whether it may make an outgoing HTTP request)
+ * is answered here, by the host, for every actor (actor-config.ts).
+ *
  * A signed actor calls only the contracts its claims grant (`caps`; `wasmesh:actor` for other
  * actors): anything else fails with `WASMESH_ERR_CAPABILITY_DENIED` before any link is looked up,
  * so a link never widens what a signed actor may do.
@@ -26,6 +29,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { HostCallHandler } from '../runtime/runtime.js';
 import type { InvocationContext } from './running-actor.js';
 import type { ActorMetrics } from './actor-metrics.js';
+import { ACTOR_CONFIG_CONTRACT, answerActorConfig } from './actor-config.js';
 
 /** What the host calls of an actor need from the host. */
 export interface HostCallEnv {
@@ -39,6 +43,8 @@ export interface HostCallEnv {
   local: LocalDispatch | undefined;
   /** Where host calls are counted and timed. */
   metrics: ActorMetrics;
+  /** The merged values of the named config actor `actorId` runs with (contract `wasmesh:config`). */
+  actorConfig: (actorId: string) => Promise<Record<string, string>>;
 }
 
 /**
@@ -46,7 +52,7 @@ export interface HostCallEnv {
  * signed claims grant (`undefined` for an unsigned module: unrestricted).
  */
 export function hostCallHandler(env: HostCallEnv, caps: readonly string[] | undefined): HostCallHandler {
-  const { nc, subjects, objects, links, fallbackTimeoutMs, local, metrics } = env;
+  const { nc, subjects, objects, links, fallbackTimeoutMs, local, metrics, actorConfig } = env;
   return (call) => {
     const caller = (call.context as InvocationContext | undefined)?.actorId ?? 'unknown';
     return metrics.hostCall(caller, call.namespace, () => hostCall(call, caller));
@@ -57,6 +63,9 @@ export function hostCallHandler(env: HostCallEnv, caps: readonly string[] | unde
     caller: string,
   ): Promise<Uint8Array> {
     const inv = ctx as InvocationContext | undefined;
+    if (namespace === ACTOR_CONFIG_CONTRACT) {
+      return answerActorConfig(caller, operation, payload, () => actorConfig(caller), caps);
+    }
     checkCapability(caller, namespace, caps);
     let target: InvocationTarget = { actor: binding };
     let linkName: string | undefined;

@@ -59,12 +59,14 @@ export class ActorLifecycle {
   /**
    * Handles `actor.start`: a new actor is served once its module is loaded; an actor already running
    * the same reference gets the new maximum concurrency (a swap to a module loaded again) or, when
-   * only the annotations differ, the new annotations. Another reference is a conflict: that is an update.
+   * only the annotations or config names differ, the new ones. Another reference is a conflict: that
+   * is an update.
    */
   async start(req: lattice.IStartActorRequest): Promise<string> {
     const actorId = checkToken('actor id', req.actorId ?? '');
     const annotations = req.annotations ?? {};
     checkAnnotations(actorId, annotations);
+    const config = (req.config ?? []).map((name) => checkToken('config name', name));
     const ref = req.artifactRef ?? '';
     if (!ref) throw new WasmeshError('WASMESH_ERR_BAD_REQUEST', 'start-actor request without an artifact reference');
     const { hostId } = this.env;
@@ -77,7 +79,7 @@ export class ActorLifecycle {
         { details: { actor: actorId, running: existing.module.ref, requested: ref } },
       );
     }
-    if (existing && existing.module.maxConcurrent === maxConcurrent) return this.#annotate(existing, annotations);
+    if (existing && existing.module.maxConcurrent === maxConcurrent) return this.#annotate(existing, annotations, config);
     let module: ActorModule;
     try {
       const bytes = await this.#modules.fetch(actorId, ref);
@@ -87,11 +89,12 @@ export class ActorLifecycle {
     }
     if (existing) {
       const previousDigest = existing.swap(module, req.annotations ?? undefined);
+      existing.configure(config);
       await this.#recordClaims(actorId, module);
       this.env.publish('actor_updated', { hostId, actor: existing.describe(), previousDigest });
       return `actor ${actorId} now allows ${maxConcurrent} concurrent invocations`;
     }
-    const running = new RunningActor(actorId, module, annotations, this.env);
+    const running = new RunningActor(actorId, module, annotations, config, this.env);
     this.actors.set(actorId, running);
     running.serve();
     await this.env.nc.flush();
@@ -157,21 +160,23 @@ export class ActorLifecycle {
 
   /**
    * A start of an actor that already runs as asked: its annotations become the request's when it
-   * gives other ones (a new app version names itself there; the reconciler compares it), announced
-   * by `actor_updated`; the module is not touched.
+   * gives other ones (a new app version names itself there; the reconciler compares it), and its
+   * config names the request's, announced by `actor_updated`; the module is not touched.
    */
-  #annotate(running: RunningActor, annotations: Record<string, string>): string {
+  #annotate(running: RunningActor, annotations: Record<string, string>, config: readonly string[]): string {
     const current = running.annotations;
     const keys = Object.keys(annotations);
     const same = keys.length === Object.keys(current).length && keys.every((k) => current[k] === annotations[k]);
-    if (keys.length === 0 || same) return `actor ${running.id} already running`;
-    running.annotate(annotations);
+    const sameConfig = config.length === running.config.length && config.every((c, i) => running.config[i] === c);
+    if ((keys.length === 0 || same) && sameConfig) return `actor ${running.id} already running`;
+    if (keys.length > 0 && !same) running.annotate(annotations);
+    running.configure(config);
     this.env.publish('actor_updated', {
       hostId: this.env.hostId,
       actor: running.describe(),
       previousDigest: running.module.digest,
     });
-    return `actor ${running.id} already running; annotations updated`;
+    return `actor ${running.id} already running; ${sameConfig ? 'annotations' : 'config'} updated`;
   }
 
   /** Announces that `actorId` could not get the module of `ref` (`actor_failed`) and throws the typed error. */

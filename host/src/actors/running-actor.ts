@@ -71,6 +71,7 @@ export class RunningActor {
   #answer: AnswerOptions | undefined;
   #revision = 1;
   #annotations: Record<string, string>;
+  #config: readonly string[];
   readonly startedAtMs = Date.now();
   /** Records each invocation's wait for a slot (one function for all of them, not one per call). */
   readonly #onQueueWait = (seconds: number): void => this.env.metrics.queueWait(this.id, seconds);
@@ -79,10 +80,22 @@ export class RunningActor {
     readonly id: string,
     module: ActorModule,
     annotations: Record<string, string>,
+    config: readonly string[],
     private readonly env: RunningActorEnv,
   ) {
     this.#module = module;
     this.#annotations = annotations;
+    this.#config = config;
+  }
+
+  /** The named config it reads as its own (contract `wasmesh:config`), in merge order. */
+  get config(): readonly string[] {
+    return this.#config;
+  }
+
+  /** Replaces the named config it reads; the next call that reads config sees the change. */
+  configure(config: readonly string[]): void {
+    this.#config = config;
   }
 
   /** The module new invocations run on. */
@@ -104,6 +117,7 @@ export class RunningActor {
       maxConcurrent: this.#module.maxConcurrent,
       inFlight: this.#inFlight.count,
       annotations: this.#annotations,
+      config: [...this.#config],
       startedAtMs: this.startedAtMs,
       revision: this.#revision,
       stats: this.#stats.describe(),

@@ -30,6 +30,7 @@ import { lattice } from '@wasmesh/proto';
 import { ActorRuntime } from '../runtime/runtime.js';
 import { ActorLifecycle } from '../actors/lifecycle.js';
 import { LinkTable } from '../actors/link-table.js';
+import { readActorConfig } from '../actors/actor-config.js';
 import type { RunningActor } from '../actors/running-actor.js';
 import { ControlHandlers } from './control.js';
 import { LabelEditor } from './labels.js';
@@ -250,6 +251,7 @@ export class LatticeHost {
       metrics: new ActorMetrics(),
       objects: () => this.objects(),
       links: () => this.links(),
+      actorConfig: async (id) => readActorConfig(await this.linkState(), this.actors.get(id)?.config ?? []),
       claims: () => this.claims(),
       publish: (type, data) => this.publish(type, data),
       options: this.options,

@@ -195,8 +195,7 @@ export class ActorRuntime {
     const onLog = (level: string, line: string, hostContext: unknown): void => {
       log ??= logger.child({ actor: name });
       const fields = { stream: 'guest', ...guestLog?.(hostContext, level, line) };
-      if (level === 'warn') log.warn(fields, line);
-      else log.info(fields, line);
+      log[GUEST_LOG_LEVELS.has(level) ? (level as GuestLogLevel) : 'info'](fields, line);
     };
     // Cached code loads synchronously (about 0.2 ms, no wasm runs); compiling goes to a thread.
     let native: NativeActor | null;
@@ -245,6 +244,10 @@ export class ActorRuntime {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** The levels a guest logs at (`wasi:logging`'s, critical as pino's fatal); stdout is info, stderr warn. */
+type GuestLogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+const GUEST_LOG_LEVELS: ReadonlySet<string> = new Set<GuestLogLevel>(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
 
 function toBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);

@@ -40,6 +40,11 @@ test('a new TypeScript actor builds into a component that answers HTTP', async (
       'package.json',
       'src/index.ts',
       'tsconfig.json',
+      'wasmesh-wit/deps/config/store.wit',
+      'wasmesh-wit/deps/keyvalue/store.wit',
+      'wasmesh-wit/deps/logging/logging.wit',
+      'wasmesh-wit/types/wasi-keyvalue.d.ts',
+      'wasmesh-wit/types/wasi-logging-config.d.ts',
       'wit/world.wit',
     ],
   });

@@ -4,7 +4,8 @@
  * wasi:http/incoming-handler, with the limits, logs and errors a waPC actor has.
  */
 import { contracts } from '@wasmesh/proto';
-import type { ActorRuntime } from '@wasmesh/host';
+import { WasmeshError } from '@wasmesh/lattice';
+import type { ActorRuntime, HostCallHandler } from '@wasmesh/host';
 import { actorBytes, captureLogger, newRuntime } from './helpers.js';
 
 const HANDLE_REQUEST = 'HttpServer.HandleRequest';
@@ -128,15 +129,92 @@ test('stdout and stderr go to the host log as the guest stream', async () => {
   );
 });
 
-test('an outgoing HTTP request is denied, and the host log names where it was going', async () => {
+test('an outgoing HTTP request the host does not allow is denied, and the host log says where and why', async () => {
   const { logger, lines } = captureLogger();
-  const testbed = await runtime.load(actorBytes('testbed-ts'), { name: 'testbed-ts' }, { logger });
+  const asked: string[] = [];
+  const hostCall: HostCallHandler = async ({ namespace, operation, payload }) => {
+    asked.push(`${namespace} ${operation}`);
+    const { scheme, authority } = contracts.CheckOutgoingRequest.decode(payload);
+    return contracts.CheckOutgoingResponse.encode({ allowed: false, reason: `${scheme}://${authority} is not listed` }).finish();
+  };
+  const testbed = await runtime.load(actorBytes('testbed-ts'), { name: 'testbed-ts' }, { logger, hostCall });
   const r = answer(await testbed.invoke(HANDLE_REQUEST, request('/fetch/api.example.com')));
   expect(r.status).toBe(502);
   expect(r.body).toMatch(/fetch failed/);
+  expect(asked).toEqual(['wasmesh:config ActorConfig.CheckOutgoing']);
   expect(lines).toContainEqual(
-    expect.objectContaining({ msg: expect.stringMatching(/outgoing HTTP request to `api\.example\.com` denied/) }),
+    expect.objectContaining({
+      msg: 'outgoing HTTP request to http://api.example.com denied: http://api.example.com is not listed',
+    }),
   );
+});
+
+test('wasi:logging goes to the host log at its level, with its context', async () => {
+  const { logger, lines } = captureLogger();
+  const testbed = await runtime.load(actorBytes('testbed-ts'), { name: 'testbed-ts' }, { logger });
+  expect(answer(await testbed.invoke(HANDLE_REQUEST, request('/wasilog/disk%20full'))).body).toBe('logged');
+  expect(lines).toContainEqual(
+    expect.objectContaining({ actor: 'testbed-ts', stream: 'guest', level: 50, msg: 'testbed: disk full' }),
+  );
+});
+
+test('wasi:keyvalue and wasi:config calls are host calls of the keyvalue and config contracts', async () => {
+  const calls: string[] = [];
+  const store = new Map<string, Uint8Array>();
+  const kv = contracts;
+  const hostCall: HostCallHandler = async ({ binding, namespace, operation, payload }) => {
+    calls.push(`${binding}|${namespace}|${operation}`);
+    if (namespace === 'wasmesh:config') return kv.GetAllConfigResponse.encode({ values: { greeting: 'hi' } }).finish();
+    if (binding !== 'main') throw new WasmeshError('WASMESH_ERR_NO_LINK', `no link named "${binding}"`);
+    switch (operation) {
+      case 'KeyValue.Set': {
+        const { key, value } = kv.SetRequest.decode(payload);
+        store.set(key, value);
+        return kv.SetResponse.encode({}).finish();
+      }
+      case 'KeyValue.Get': {
+        const value = store.get(kv.GetRequest.decode(payload).key);
+        return kv.GetResponse.encode({ found: value !== undefined, value: value ?? new Uint8Array() }).finish();
+      }
+      case 'KeyValue.Exists':
+        return kv.ExistsResponse.encode({ exists: store.has(kv.ExistsRequest.decode(payload).key) }).finish();
+      case 'KeyValue.Increment': {
+        const { key, delta } = kv.IncrementRequest.decode(payload);
+        const value = Number(new TextDecoder().decode(store.get(key) ?? new Uint8Array())) + Number(delta);
+        store.set(key, new TextEncoder().encode(String(value)));
+        return kv.IncrementResponse.encode({ value }).finish();
+      }
+      case 'KeyValue.Keys':
+        return kv.KeysResponse.encode({ keys: [...store.keys()].sort() }).finish();
+      case 'KeyValue.Delete':
+        return kv.DeleteResponse.encode({ existed: store.delete(kv.DeleteRequest.decode(payload).key) }).finish();
+      default:
+        throw new Error(`unexpected ${operation}`);
+    }
+  };
+  const testbed = await runtime.load(actorBytes('testbed-ts'), { name: 'testbed-ts' }, { hostCall });
+  const r = answer(await testbed.invoke(HANDLE_REQUEST, request('/kv/main')));
+  expect(JSON.parse(r.body)).toEqual({
+    steps: [
+      ['get', 'hello'],
+      ['get-missing', null],
+      ['exists', true],
+      ['increment', '5'],
+      ['increment-0', '5'],
+      ['get-many', [['greeting', 'hello'], null]],
+      ['list-keys', ['count', 'greeting']],
+      ['exists-after-delete', false],
+    ],
+  });
+  expect(calls[0]).toBe('main|wasmesh:keyvalue|KeyValue.Set');
+  // No link of that name: the guest sees wasi:keyvalue's no-such-store.
+  const missing = answer(await testbed.invoke(HANDLE_REQUEST, request('/kv/nope')));
+  expect({ status: missing.status, body: JSON.parse(missing.body) }).toEqual({
+    status: 500,
+    body: { steps: [], error: { tag: 'no-such-store' } },
+  });
+  const config = answer(await testbed.invoke(HANDLE_REQUEST, request('/config/greeting')));
+  expect(JSON.parse(config.body)).toEqual({ value: 'hi', all: [['greeting', 'hi']] });
 });
 
 test('an operation the component does not serve, and a malformed request, are typed errors', async () => {

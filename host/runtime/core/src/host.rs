@@ -24,18 +24,30 @@ impl HostCall {
 /// Severity of a guest log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogLevel {
-    /// `__console_log` and WASI stdout.
+    /// `wasi:logging` trace.
+    Trace,
+    /// `wasi:logging` debug.
+    Debug,
+    /// `__console_log`, WASI stdout and `wasi:logging` info.
     Info,
-    /// WASI stderr.
+    /// WASI stderr, `wasi:logging` warn and the runtime's own notes on a guest.
     Warn,
+    /// `wasi:logging` error.
+    Error,
+    /// `wasi:logging` critical.
+    Critical,
 }
 
 impl LogLevel {
-    /// Lower-case name as used by pino-style loggers.
+    /// The name pino-style loggers use for the level (`critical` is pino's `fatal`).
     pub fn as_str(self) -> &'static str {
         match self {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
             LogLevel::Info => "info",
             LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+            LogLevel::Critical => "fatal",
         }
     }
 }

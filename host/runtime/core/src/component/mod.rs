@@ -13,12 +13,20 @@
 //! provider keep seeing one kind of actor (an operation in, bytes out), so links, routes, local
 //! dispatch, deadlines, metrics and traces need no second path.
 //!
-//! Outgoing `wasi:http` requests are denied (the guest sees `HTTP-request-denied`, the host log
-//! says which authority it asked for).
+//! It imports, besides WASI 0.2 and `wasi:http/types`, what `proto/wit/world.wit` lists, each
+//! mapped onto the lattice in a module of its own: `wasi:keyvalue` onto the keyvalue contract
+//! through the actor's links (keyvalue.rs), `wasi:logging` onto the host log (logging.rs),
+//! `wasi:config/store` onto the actor's config (config.rs); its outgoing `wasi:http` requests go out
+//! only where the host allows (outgoing.rs).
 
+mod bindings;
+mod config;
+mod keyvalue;
+mod logging;
+mod outgoing;
+
+use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::future::Future;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -30,20 +38,20 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::abi::{Violation, cap_memory};
 use crate::contracts::{Header, HttpRequest, HttpResponse};
 use crate::error::{Error, Result};
 use crate::guest_io::GuestIo;
-use crate::host::{Host, LogLevel};
+use crate::host::{HostCall, HostCallFuture};
 use crate::module_check::ItemInfo;
 
 /// The export through which a component serves HTTP (any 0.2.x version).
 pub(crate) const INCOMING_HANDLER: &str = "wasi:http/incoming-handler";
 
 /// The interfaces wasmesh provides to components, for the error that names an import it does not.
-const PROVIDED: &str = "WASI 0.2 (wasi:cli, wasi:clocks, wasi:random, wasi:io, wasi:filesystem and wasi:sockets with nothing granted) and wasi:http (types, outgoing-handler)";
+const PROVIDED: &str = "WASI 0.2 (wasi:cli, wasi:clocks, wasi:random, wasi:io, wasi:filesystem and wasi:sockets with nothing granted), wasi:http 0.2 (types, outgoing-handler), wasi:keyvalue@0.2.0-draft (store, atomics, batch), wasi:logging@0.1.0-draft and wasi:config@0.2.0-draft";
 
 /// Per-invocation store data of a component.
 pub(crate) struct ComponentState {
@@ -54,7 +62,9 @@ pub(crate) struct ComponentState {
     table: ResourceTable,
     wasi: WasiCtx,
     http: WasiHttpCtx,
-    outgoing: DenyOutgoing,
+    outgoing: outgoing::Outgoing,
+    /// The actor's config, once the guest asked for it in this invocation.
+    config: Option<BTreeMap<String, String>>,
 }
 
 impl ComponentState {
@@ -67,8 +77,20 @@ impl ComponentState {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
-        let outgoing = DenyOutgoing { host: io.host.clone(), invocation: io.invocation };
-        Self { io, violation: None, max_memory, table: ResourceTable::new(), wasi, http: WasiHttpCtx::new(), outgoing }
+        let outgoing = outgoing::Outgoing { host: io.host.clone(), invocation: io.invocation };
+        let table = ResourceTable::new();
+        Self { io, violation: None, max_memory, table, wasi, http: WasiHttpCtx::new(), outgoing, config: None }
+    }
+
+    /// A host call made for the guest, answered by the embedder as a waPC guest's `__host_call`.
+    fn host_call(&self, binding: &str, namespace: &str, operation: &str, payload: Vec<u8>) -> HostCallFuture {
+        self.io.host.host_call(HostCall {
+            invocation: self.io.invocation,
+            binding: binding.to_owned(),
+            namespace: namespace.to_owned(),
+            operation: operation.to_owned(),
+            payload,
+        })
     }
 }
 
@@ -94,43 +116,12 @@ impl ResourceLimiter for ComponentState {
     }
 }
 
-/// The outgoing-request policy: every request is denied, and the host log says which one.
-struct DenyOutgoing {
-    host: Arc<dyn Host>,
-    invocation: u64,
-}
-
-type SendFuture = Box<
-    dyn Future<
-            Output = wasmtime_wasi_http::Result<(
-                http::Response<WasiBody>,
-                Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
-            )>,
-        > + Send,
->;
-
-impl WasiHttpHooks for DenyOutgoing {
-    fn send_request(
-        &mut self,
-        request: http::Request<WasiBody>,
-        _options: Option<RequestOptions>,
-        _fut: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
-    ) -> SendFuture {
-        let authority = request.uri().authority().map_or_else(String::new, |a| a.to_string());
-        self.host.log(
-            self.invocation,
-            LogLevel::Warn,
-            format!("outgoing HTTP request to `{authority}` denied: components may not make outgoing requests"),
-        );
-        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
-    }
-}
-
-/// The linker of component actors: WASI 0.2 and wasi:http.
+/// The linker of component actors: WASI 0.2, wasi:http and the interfaces of `proto/wit/world.wit`.
 pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<ComponentState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    bindings::ComponentHost::add_to_linker::<_, wasmtime::component::HasSelf<ComponentState>>(&mut linker, |s| s)?;
     Ok(linker)
 }
 

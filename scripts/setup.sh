@@ -53,6 +53,12 @@ command -v cargo >/dev/null || fail "cargo is missing: install Rust 1.95 or newe
 rust_version=$(rustc --version | awk '{print $2}')
 printf '%s\n%s\n' 1.95.0 "$rust_version" | sort -V -C \
   || fail "Rust $rust_version is too old: wasmtime 48 needs 1.95 or newer (rustup update stable)"
+# Rust's WASI 0.2 target: the build compiles a component with it (actors/hello-rs), a toolchain
+# that knows nothing of wasmesh. rustup downloads it once.
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-wasip2; then
+  echo "setup: installing Rust's wasm32-wasip2 target (rustup)"
+  rustup target add wasm32-wasip2 >/dev/null || fail "rustup could not install the wasm32-wasip2 target"
+fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

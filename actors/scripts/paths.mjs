@@ -27,6 +27,14 @@ export function componentActorNames() {
     .sort();
 }
 
+/** Names of the actors written in Rust and built as components by cargo (folders with Cargo.toml). */
+export function rustActorNames() {
+  return readdirSync(actorsDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(path.join(actorsDir, d.name, 'Cargo.toml')))
+    .map((d) => d.name)
+    .sort();
+}
+
 /** Path of the compiled actor `name` (e.g. `echo`). */
 export function actorPath(name) {
   return path.join(buildDir, `${name}.wasm`);

@@ -1,7 +1,9 @@
 /**
  * A component actor served over HTTP on a real lattice, like a waPC one: the TypeScript hello
- * (a componentize-js component speaking wasi:http) and the AssemblyScript hello, started on two
- * hosts and linked to one HTTP server provider under their own routes, answer the same requests,
+ * (a componentize-js component speaking wasi:http), the Rust hello (a component built by Rust's
+ * wasm32-wasip2 target with the WASI project's bindings: a toolchain that knows nothing of wasmesh)
+ * and the AssemblyScript hello, started on two hosts and linked to one HTTP server provider under
+ * their own routes, answer the same requests,
  * under 200 concurrent requests, in both provider modes. A component fails the way a waPC actor
  * does: its deadline becomes the HTTP server's 504.
  */
@@ -39,6 +41,7 @@ describe.each(['in-process', 'process'] as const)('component actors over HTTP, p
     for (const [actorId, file] of [
       ['hello-ts', 'hello-ts'],
       ['hello-as', 'hello'],
+      ['hello-rs', 'hello-rs'],
       ['testbed-ts', 'testbed-ts'],
     ] as const) {
       const ref = await objects.pushArtifact(readFileSync(actorPath(file)));
@@ -71,8 +74,8 @@ describe.each(['in-process', 'process'] as const)('component actors over HTTP, p
     await lat?.[Symbol.asyncDispose]();
   });
 
-  test('the TypeScript component answers as the AssemblyScript actor does', async () => {
-    for (const actor of ['hello-ts', 'hello-as']) {
+  test('the TypeScript and Rust components answer as the AssemblyScript actor does', async () => {
+    for (const actor of ['hello-ts', 'hello-rs', 'hello-as']) {
       const r = await fetch(`${base}/${actor}/hello/Ada`);
       expect({ actor, status: r.status, body: await r.text() }).toEqual({ actor, status: 200, body: 'Hello, Ada!\n' });
     }

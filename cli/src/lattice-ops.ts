@@ -42,6 +42,8 @@ export interface ActorView {
   maxConcurrent: number;
   inFlight: number;
   annotations: Record<string, string>;
+  /** Named config it reads as its own (contract wasmesh:config), in merge order. */
+  config: string[];
   startedAtMs: number;
   revision: number;
 }
@@ -93,6 +95,7 @@ export function actorView(a: RawActor | null | undefined): ActorView {
     maxConcurrent: a?.maxConcurrent ?? 0,
     inFlight: a?.inFlight ?? 0,
     annotations: { ...(a?.annotations ?? {}) },
+    config: [...(a?.config ?? [])],
     startedAtMs: toNumber(a?.startedAtMs),
     revision: toNumber(a?.revision),
   };
@@ -370,14 +373,20 @@ async function describeOn(ctx: OpContext, hostId: string, actorId: string): Prom
 export function startOn(
   ctx: OpContext,
   host: HostRef,
-  req: { actorId: string; artifactRef: string; maxConcurrent?: number },
+  req: { actorId: string; artifactRef: string; maxConcurrent?: number; config?: string[] },
 ): Promise<ActorView> {
   const { hostId } = host;
   const { actorId } = req;
   return awaitOutcome<ActorView>({
     ctx,
     send: () =>
-      ctx.control.startActor({ hostId, actorId, artifactRef: req.artifactRef, maxConcurrent: req.maxConcurrent ?? 0 }),
+      ctx.control.startActor({
+        hostId,
+        actorId,
+        artifactRef: req.artifactRef,
+        maxConcurrent: req.maxConcurrent ?? 0,
+        config: req.config ?? [],
+      }),
     match: (e) => {
       if ((e.type === 'actor_started' || e.type === 'actor_updated') && e.data.hostId === hostId) {
         return e.data.actor?.actorId === actorId ? { ok: actorView(e.data.actor) } : undefined;

@@ -29,4 +29,9 @@ export type { HostOptions, ResolvedHostOptions } from './node/options.js';
 export { resolveProviderEntry, resolveInProcessModule } from './providers/reference.js';
 export { providerEnvironment } from './providers/environment.js';
 export { SupervisedProvider, type ProviderDescription, type ProviderState } from './providers/supervised-provider.js';
-export { allowsOutbound, ALLOWED_OUTBOUND_HOSTS, OUTGOING_HTTP_CAPABILITY } from './actors/actor-config.js';
+export {
+  allowsOutbound,
+  answerActorConfig,
+  ALLOWED_OUTBOUND_HOSTS,
+  OUTGOING_HTTP_CAPABILITY,
+} from './actors/actor-config.js';

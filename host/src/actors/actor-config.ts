@@ -41,7 +41,7 @@ export async function answerActorConfig(
 ): Promise<Uint8Array> {
   switch (operation) {
     case Operation.ActorConfig.GetAll:
-      return contracts.GetAllConfigResponse.encode({ values: await config() }).finish();
+      return contracts.GetAllConfigResponse.encode({ values: configValues(await config()) }).finish();
     case Operation.ActorConfig.CheckOutgoing: {
       const { scheme, authority } = contracts.CheckOutgoingRequest.decode(payload);
       const reason = await outgoingRefusal(scheme, authority, config, caps);
@@ -54,6 +54,13 @@ export async function answerActorConfig(
         { details: { actor, contract: ACTOR_CONFIG_CONTRACT, operation } },
       );
   }
+}
+
+/** `values` as the contract's list, sorted by key. */
+function configValues(values: Record<string, string>): contracts.IConfigValue[] {
+  return Object.entries(values)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key, value]) => ({ key, value }));
 }
 
 /** Why `scheme://authority` is refused to the actor, or `undefined` when it is allowed. */

@@ -164,7 +164,9 @@ test('wasi:keyvalue and wasi:config calls are host calls of the keyvalue and con
   const kv = contracts;
   const hostCall: HostCallHandler = async ({ binding, namespace, operation, payload }) => {
     calls.push(`${binding}|${namespace}|${operation}`);
-    if (namespace === 'wasmesh:config') return kv.GetAllConfigResponse.encode({ values: { greeting: 'hi' } }).finish();
+    if (namespace === 'wasmesh:config') {
+      return kv.GetAllConfigResponse.encode({ values: [{ key: 'greeting', value: 'hi' }] }).finish();
+    }
     if (binding !== 'main') throw new WasmeshError('WASMESH_ERR_NO_LINK', `no link named "${binding}"`);
     switch (operation) {
       case 'KeyValue.Set': {

@@ -21,7 +21,7 @@ impl ComponentState {
             let values = GetAllConfigResponse::decode(bytes.as_slice())
                 .map_err(|e| Error::Upstream(format!("the host answered with a malformed config: {e}")))?
                 .values;
-            self.config = Some(values.into_iter().collect());
+            self.config = Some(values.into_iter().map(|v| (v.key, v.value)).collect());
         }
         Ok(self.config.get_or_insert_default())
     }

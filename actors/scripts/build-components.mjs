@@ -36,7 +36,15 @@ function buildRustComponents() {
       const started = Date.now();
       execFileSync(
         'cargo',
-        ['build', '--release', '--locked', '--target', 'wasm32-wasip2', '--manifest-path', path.join(src, 'Cargo.toml')],
+        [
+          'build',
+          '--release',
+          '--locked',
+          '--target',
+          'wasm32-wasip2',
+          '--manifest-path',
+          path.join(src, 'Cargo.toml'),
+        ],
         { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, CARGO_TARGET_DIR: targetDir } },
       );
       const crate = name.replaceAll('-', '_');

@@ -25,3 +25,18 @@ export const providerFixtureDir = path.resolve(
 export function providerFixturePath(name: string): string {
   return path.join(providerFixtureDir, `${name}.mjs`);
 }
+
+/**
+ * What testbed-ts's `/kv/<store>` route answers on an empty store: each wasi:keyvalue step and its
+ * result (the runtime and lattice tests of components expect the same).
+ */
+export const TESTBED_KV_STEPS = [
+  ['get', 'hello'],
+  ['get-missing', null],
+  ['exists', true],
+  ['increment', '5'],
+  ['increment-0', '5'],
+  ['get-many', [['greeting', 'hello'], null]],
+  ['list-keys', ['count', 'greeting']],
+  ['exists-after-delete', false],
+];

@@ -24,10 +24,13 @@ import { log } from 'wasi:logging/logging@0.1.0-draft';
 let calls = 0;
 
 const json = (value: unknown, status = 200): Response =>
-  new Response(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)), {
-    status,
-    headers: { 'content-type': 'application/json' },
-  });
+  new Response(
+    JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+    {
+      status,
+      headers: { 'content-type': 'application/json' },
+    },
+  );
 
 /** Every operation of the store named `name`, in order, and what each returned. */
 function keyvalueSteps(name: string): Response {
@@ -42,7 +45,10 @@ function keyvalueSteps(name: string): Response {
     steps.push(['exists', bucket.exists('greeting')]);
     steps.push(['increment', increment(bucket, 'count', 5n)]);
     steps.push(['increment-0', increment(bucket, 'count', 0n)]);
-    steps.push(['get-many', getMany(bucket, ['greeting', 'missing']).map((e) => (e ? [e[0], text.decode(e[1])] : null))]);
+    steps.push([
+      'get-many',
+      getMany(bucket, ['greeting', 'missing']).map((e) => (e ? [e[0], text.decode(e[1])] : null)),
+    ]);
     steps.push(['list-keys', bucket.listKeys(undefined).keys]);
     bucket.delete('greeting');
     steps.push(['exists-after-delete', bucket.exists('greeting')]);

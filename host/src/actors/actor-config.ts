@@ -75,27 +75,20 @@ async function outgoingRefusal(
   }
   const list = (await config())[ALLOWED_OUTBOUND_HOSTS];
   if (!list?.trim()) {
-    return `the actor's config has no ${ALLOWED_OUTBOUND_HOSTS} (give it one, e.g. ${ALLOWED_OUTBOUND_HOSTS}=${hostOf(authority)})`;
+    return `the actor's config has no ${ALLOWED_OUTBOUND_HOSTS} (give it one, e.g. ${ALLOWED_OUTBOUND_HOSTS}=${splitAuthority(authority, scheme).host})`;
   }
   const entries = list.split(/[\s,]+/).filter((e) => e !== '');
   if (entries.some((e) => allowsOutbound(e, scheme, authority))) return undefined;
   return `${ALLOWED_OUTBOUND_HOSTS} (${entries.join(', ')}) does not list ${authority}`;
 }
 
-/** The host part of `host[:port]` (IPv6 literals keep their brackets). */
-function hostOf(authority: string): string {
-  const at = authority.lastIndexOf('@');
-  const hostPort = authority.slice(at + 1);
-  const colon = hostPort.lastIndexOf(':');
-  return colon > hostPort.lastIndexOf(']') ? hostPort.slice(0, colon) : hostPort;
-}
-
-/** The port of `authority`, or the scheme's default. */
-function portOf(authority: string, scheme: string): string {
+/** `[user@]host[:port]` as host (IPv6 literals keep their brackets) and port (the scheme's default when absent). */
+function splitAuthority(authority: string, scheme: string): { host: string; port: string } {
   const hostPort = authority.slice(authority.lastIndexOf('@') + 1);
   const colon = hostPort.lastIndexOf(':');
-  if (colon > hostPort.lastIndexOf(']')) return hostPort.slice(colon + 1);
-  return scheme === 'https' ? '443' : '80';
+  return colon > hostPort.lastIndexOf(']')
+    ? { host: hostPort.slice(0, colon), port: hostPort.slice(colon + 1) }
+    : { host: hostPort, port: scheme === 'https' ? '443' : '80' };
 }
 
 /** Whether the allow-list entry `entry` admits `scheme://authority`. */
@@ -108,10 +101,9 @@ export function allowsOutbound(entry: string, scheme: string, authority: string)
   }
   rest = rest.replace(/\/+$/, '');
   if (rest === '*') return true;
-  const host = hostOf(authority).toLowerCase();
-  const pattern = hostOf(rest);
-  const port = rest.length > pattern.length ? rest.slice(pattern.length + 1) : portOf('', scheme);
-  if (port !== '*' && port !== portOf(authority, scheme)) return false;
-  if (pattern.startsWith('*.')) return host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1;
-  return host === pattern;
+  const target = splitAuthority(authority.toLowerCase(), scheme);
+  const allowed = splitAuthority(rest, scheme);
+  if (allowed.port !== '*' && allowed.port !== target.port) return false;
+  if (allowed.host.startsWith('*.')) return target.host.endsWith(allowed.host.slice(1));
+  return target.host === allowed.host;
 }

@@ -79,7 +79,8 @@ export class ActorLifecycle {
         { details: { actor: actorId, running: existing.module.ref, requested: ref } },
       );
     }
-    if (existing && existing.module.maxConcurrent === maxConcurrent) return this.#annotate(existing, annotations, config);
+    if (existing && existing.module.maxConcurrent === maxConcurrent)
+      return this.#annotate(existing, annotations, config);
     let module: ActorModule;
     try {
       const bytes = await this.#modules.fetch(actorId, ref);

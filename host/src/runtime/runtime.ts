@@ -247,7 +247,14 @@ const EMPTY = new Uint8Array(0);
 
 /** The levels a guest logs at (`wasi:logging`'s, critical as pino's fatal); stdout is info, stderr warn. */
 type GuestLogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
-const GUEST_LOG_LEVELS: ReadonlySet<string> = new Set<GuestLogLevel>(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
+const GUEST_LOG_LEVELS: ReadonlySet<string> = new Set<GuestLogLevel>([
+  'trace',
+  'debug',
+  'info',
+  'warn',
+  'error',
+  'fatal',
+]);
 
 function toBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);

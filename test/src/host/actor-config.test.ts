@@ -48,7 +48,9 @@ describe('the host answers whether an actor may send an outgoing request', () =>
     });
     expect(await check({}, undefined)).toMatchObject({
       allowed: false,
-      reason: expect.stringContaining('has no allowed_outbound_hosts (give it one, e.g. allowed_outbound_hosts=api.example.com)'),
+      reason: expect.stringContaining(
+        'has no allowed_outbound_hosts (give it one, e.g. allowed_outbound_hosts=api.example.com)',
+      ),
     });
   });
 
@@ -65,7 +67,9 @@ describe('the host answers whether an actor may send an outgoing request', () =>
     expect(contracts.GetAllConfigResponse.decode(all).values).toEqual([
       { key: 'allowed_outbound_hosts', value: listed.allowed_outbound_hosts },
     ]);
-    await expect(answerActorConfig('a', 'ActorConfig.Nope', new Uint8Array(), async () => ({}), undefined)).rejects.toMatchObject({
+    await expect(
+      answerActorConfig('a', 'ActorConfig.Nope', new Uint8Array(), async () => ({}), undefined),
+    ).rejects.toMatchObject({
       code: 'WASMESH_ERR_UNKNOWN_OPERATION',
     });
   });

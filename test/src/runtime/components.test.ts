@@ -7,6 +7,7 @@ import { contracts } from '@wasmesh/proto';
 import { WasmeshError } from '@wasmesh/lattice';
 import type { ActorRuntime, HostCallHandler } from '@wasmesh/host';
 import { actorBytes, captureLogger, newRuntime } from './helpers.js';
+import { TESTBED_KV_STEPS } from '../fixtures.js';
 
 const HANDLE_REQUEST = 'HttpServer.HandleRequest';
 
@@ -135,7 +136,10 @@ test('an outgoing HTTP request the host does not allow is denied, and the host l
   const hostCall: HostCallHandler = async ({ namespace, operation, payload }) => {
     asked.push(`${namespace} ${operation}`);
     const { scheme, authority } = contracts.CheckOutgoingRequest.decode(payload);
-    return contracts.CheckOutgoingResponse.encode({ allowed: false, reason: `${scheme}://${authority} is not listed` }).finish();
+    return contracts.CheckOutgoingResponse.encode({
+      allowed: false,
+      reason: `${scheme}://${authority} is not listed`,
+    }).finish();
   };
   const testbed = await runtime.load(actorBytes('testbed-ts'), { name: 'testbed-ts' }, { logger, hostCall });
   const r = answer(await testbed.invoke(HANDLE_REQUEST, request('/fetch/api.example.com')));
@@ -196,18 +200,7 @@ test('wasi:keyvalue and wasi:config calls are host calls of the keyvalue and con
   };
   const testbed = await runtime.load(actorBytes('testbed-ts'), { name: 'testbed-ts' }, { hostCall });
   const r = answer(await testbed.invoke(HANDLE_REQUEST, request('/kv/main')));
-  expect(JSON.parse(r.body)).toEqual({
-    steps: [
-      ['get', 'hello'],
-      ['get-missing', null],
-      ['exists', true],
-      ['increment', '5'],
-      ['increment-0', '5'],
-      ['get-many', [['greeting', 'hello'], null]],
-      ['list-keys', ['count', 'greeting']],
-      ['exists-after-delete', false],
-    ],
-  });
+  expect(JSON.parse(r.body)).toEqual({ steps: TESTBED_KV_STEPS });
   expect(calls[0]).toBe('main|wasmesh:keyvalue|KeyValue.Set');
   // No link of that name: the guest sees wasi:keyvalue's no-such-store.
   const missing = answer(await testbed.invoke(HANDLE_REQUEST, request('/kv/nope')));

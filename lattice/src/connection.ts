@@ -7,7 +7,6 @@
  */
 import {
   createInbox,
-  credsAuthenticator,
   errors as natsErrors,
   type ConnectionOptions,
   type NatsConnection,
@@ -17,6 +16,7 @@ import { inboxPrefixOf } from './auth/roles.js';
 import { WasmeshError } from './errors.js';
 import type { Logger } from './logger.js';
 import { connectNatsTransport as connect } from './nats-transport.js';
+import { jwtNkeyAuthenticator } from './nkeys.js';
 import { NATS_URL_SOURCE, parseNatsUrls, redactUrl } from './nats-url.js';
 import { observeNats } from './nats-metrics.js';
 
@@ -75,7 +75,7 @@ function authOptions(
   });
   if (access.creds) {
     const creds = readCredentials(access.creds);
-    options.authenticator = credsAuthenticator(new TextEncoder().encode(creds.text));
+    options.authenticator = jwtNkeyAuthenticator(creds.jwt, creds.seed);
     // Lattice processes get replies under their own prefix; `app` users keep NATS's default
     // inboxes, as every NATS client does (see auth/roles.ts).
     if (creds.role !== 'app') options.inboxPrefix = inboxPrefixOf(creds.userKey);

@@ -67,6 +67,7 @@ export {
   type TimeoutSpec,
 } from './service-command.js';
 export { LatticeAuthority, type IssueOptions } from './auth/authority.js';
+export { createNkey, nkeyFromSeed, verifyNkeySignature } from './nkeys.js';
 export {
   readCredentials,
   parseCredentials,

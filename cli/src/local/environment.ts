@@ -35,8 +35,8 @@ import {
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createServer } from '@nats-io/nkeys';
-import { checkListen, listenHost, WasmeshError } from '@wasmesh/lattice';
+import { Prefix } from '@nats-io/nkeys';
+import { checkListen, createNkey, listenHost, WasmeshError } from '@wasmesh/lattice';
 import { prepareGatewayTls } from './gateway-tls.js';
 import { prepareLocalSecurity, writeEnvFile, writeNatsConfig, type LocalSecurity } from './security.js';
 import { alive, leftoverChildren, readUpState, stateFile, type UpState } from './state.js';
@@ -195,7 +195,7 @@ export class LocalEnvironment {
       parts: {},
     };
     this.#supervisor = new Supervisor((e) => this.#restarted(e));
-    this.#hostSeed = options.insecure ? new TextDecoder().decode(createServer().getSeed()) : undefined;
+    this.#hostSeed = options.insecure ? new TextDecoder().decode(createNkey(Prefix.Server).getSeed()) : undefined;
   }
 
   /** What runs. */

@@ -12,8 +12,8 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ensureServerTls, LatticeAuthority, readCredentials, type Role } from '@wasmesh/lattice';
-import { createServer } from '@nats-io/nkeys';
+import { Prefix } from '@nats-io/nkeys';
+import { createNkey, ensureServerTls, LatticeAuthority, readCredentials, type Role } from '@wasmesh/lattice';
 import { alive, readUpState } from './state.js';
 
 /** What the processes of a secured local lattice are given. */
@@ -73,7 +73,7 @@ async function ensureCreds(authority: LatticeAuthority, home: string, lattice: s
     }
   }
   // Host credentials name a new host id (an nkey server public key), kept from then on.
-  const name = role === 'host' ? createServer().getPublicKey() : `local-${role}`;
+  const name = role === 'host' ? createNkey(Prefix.Server).getPublicKey() : `local-${role}`;
   writeFileSync(file, await authority.issue({ lattice, role, name }), { mode: 0o600 });
   return file;
 }

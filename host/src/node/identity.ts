@@ -4,14 +4,14 @@
  */
 import os from 'node:os';
 import { randomInt } from 'node:crypto';
-import { createServer, fromSeed, type KeyPair } from '@nats-io/nkeys';
-import { isHostGroup, WasmeshError, type Credentials } from '@wasmesh/lattice';
+import { Prefix, type KeyPair } from '@nats-io/nkeys';
+import { createNkey, isHostGroup, nkeyFromSeed, WasmeshError, type Credentials } from '@wasmesh/lattice';
 
 /** The host's key pair: from `seed` (an `SN…` server seed) or newly generated. */
 export function hostKeyPair(seed?: string): KeyPair {
-  if (!seed) return createServer();
+  if (!seed) return createNkey(Prefix.Server);
   try {
-    const kp = fromSeed(new TextEncoder().encode(seed.trim()));
+    const kp = nkeyFromSeed(seed.trim());
     if (!kp.getPublicKey().startsWith('N')) throw new Error('not a server key');
     return kp;
   } catch (err) {
@@ -33,7 +33,7 @@ export function hostKeyPair(seed?: string): KeyPair {
  */
 export function hostId(seed: string | undefined, creds: Credentials | undefined): string {
   const fromSeed = seed ? hostKeyPair(seed).getPublicKey() : undefined;
-  if (!creds || isHostGroup(creds)) return fromSeed ?? createServer().getPublicKey();
+  if (!creds || isHostGroup(creds)) return fromSeed ?? createNkey(Prefix.Server).getPublicKey();
   if (!/^N[A-Z2-7]{55}$/.test(creds.name)) {
     throw new WasmeshError(
       'WASMESH_ERR_CONFIG',

@@ -29,8 +29,9 @@ import {
   newScopedSigner,
   type SigningKey,
 } from '@nats-io/jwt';
-import { createAccount, createOperator, createUser, fromSeed, type KeyPair } from '@nats-io/nkeys';
+import { Prefix, type KeyPair } from '@nats-io/nkeys';
 import { WasmeshError } from '../errors.js';
+import { createNkey, nkeyFromSeed } from '../nkeys.js';
 import { checkToken, Subjects } from '../subjects.js';
 import { ROLES, rolePermissions, type Role } from './roles.js';
 import { appendSigners, type SignerRole } from './credentials.js';
@@ -87,8 +88,8 @@ export class LatticeAuthority {
     chmodSync(dir, 0o700);
     return new LatticeAuthority(
       dir,
-      loadOrCreateKey(path.join(dir, 'operator.nk'), createOperator),
-      loadOrCreateKey(path.join(dir, 'system.nk'), createAccount),
+      loadOrCreateKey(path.join(dir, 'operator.nk'), () => createNkey(Prefix.Operator)),
+      loadOrCreateKey(path.join(dir, 'system.nk'), () => createNkey(Prefix.Account)),
     );
   }
 
@@ -130,7 +131,7 @@ export class LatticeAuthority {
       throw new WasmeshError('WASMESH_ERR_BAD_REQUEST', `group credentials are for hosts only, not role ${role}`);
     }
     this.ensureLattice(lattice);
-    const user = createUser();
+    const user = createNkey(Prefix.User);
     const jwt = await encodeUser(
       name,
       user,
@@ -226,11 +227,11 @@ export class LatticeAuthority {
 
   #account(lattice: string): KeyPair {
     mkdirSync(this.#latticeDir(lattice), { recursive: true, mode: 0o700 });
-    return loadOrCreateKey(path.join(this.#latticeDir(lattice), 'account.nk'), createAccount);
+    return loadOrCreateKey(path.join(this.#latticeDir(lattice), 'account.nk'), () => createNkey(Prefix.Account));
   }
 
   #roleKey(lattice: string, role: Role): KeyPair {
-    return loadOrCreateKey(path.join(this.#latticeDir(lattice), `${role}.nk`), createAccount);
+    return loadOrCreateKey(path.join(this.#latticeDir(lattice), `${role}.nk`), () => createNkey(Prefix.Account));
   }
 }
 
@@ -254,7 +255,7 @@ function loadOrCreateKey(file: string, create: () => KeyPair): KeyPair {
     }
   }
   try {
-    return fromSeed(new TextEncoder().encode(readFileSync(file, 'utf8').trim()));
+    return nkeyFromSeed(readFileSync(file, 'utf8').trim());
   } catch (err) {
     throw new WasmeshError('WASMESH_ERR_CONFIG', `${file} does not hold an nkey seed: ${(err as Error).message}`, {
       cause: err,

@@ -11,7 +11,8 @@
  * read the first JWT and the first user seed and ignore the rest.
  */
 import { encodeUser, fmtCreds, Algorithms } from '@nats-io/jwt';
-import { createUser, fromSeed, type KeyPair } from '@nats-io/nkeys';
+import { Prefix, type KeyPair } from '@nats-io/nkeys';
+import { createNkey, nkeyFromSeed } from '../nkeys.js';
 import { WasmeshError } from '../errors.js';
 import { readConfigFile } from '../file-jail.js';
 import type { Role } from './roles.js';
@@ -31,6 +32,8 @@ export interface Credentials {
   /** The whole text, as NATS clients read it. */
   text: string;
   jwt: string;
+  /** The user's nkey seed (a secret, as in `text`): what answers the server's nonce. */
+  seed: string;
   /** The user's public key (`U…`). */
   userKey: string;
   /** The user's name: a host's id, a provider's id. */
@@ -78,7 +81,7 @@ export function parseCredentials(text: string, file: string): Credentials {
   }
   let user: KeyPair;
   try {
-    user = fromSeed(new TextEncoder().encode(seed));
+    user = nkeyFromSeed(seed);
   } catch (err) {
     throw bad(`its seed is invalid (${(err as Error).message})`);
   }
@@ -93,6 +96,7 @@ export function parseCredentials(text: string, file: string): Credentials {
     file,
     text,
     jwt,
+    seed,
     userKey: claims.sub,
     name: claims.name ?? '',
     account: claims.nats?.issuer_account ?? claims.iss ?? '',
@@ -127,8 +131,8 @@ export async function mintFromSigner(from: Credentials, role: SignerRole, name: 
       { details: { file: from.file, role } },
     );
   }
-  const signer = fromSeed(new TextEncoder().encode(seed));
-  const user = createUser();
+  const signer = nkeyFromSeed(seed);
+  const user = createNkey(Prefix.User);
   const jwt = await encodeUser(
     name,
     user,

@@ -4,7 +4,8 @@
  * other `alg` when it validates a token, so that is the header written; `ed25519-nkey` (the header
  * of NATS's own JWTs, same signature scheme) is accepted when reading.
  */
-import { fromPublic, type KeyPair } from '@nats-io/nkeys';
+import type { KeyPair } from '@nats-io/nkeys';
+import { verifyNkeySignature } from '../nkeys.js';
 
 /** The header wascap writes and requires. */
 const HEADER = Object.freeze({ typ: 'jwt', alg: 'Ed25519' });
@@ -61,13 +62,8 @@ export function decodeJwt(token: string): DecodedJwt {
   }
   const payload = parseJson(body, 'JWT payload');
   const signature = fromB64(sig, 'JWT signature');
-  let signatureValid = false;
-  if (typeof payload.iss === 'string') {
-    try {
-      signatureValid = fromPublic(payload.iss).verify(Buffer.from(`${head}.${body}`, 'utf8'), signature);
-    } catch {
-      signatureValid = false;
-    }
-  }
+  const signatureValid =
+    typeof payload.iss === 'string' &&
+    verifyNkeySignature(payload.iss, Buffer.from(`${head}.${body}`, 'utf8'), signature);
   return { payload, signatureValid };
 }

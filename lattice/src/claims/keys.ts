@@ -1,15 +1,15 @@
 /**
  * nkeys of signed actors: issuers are account keys (`A…`, seeds `SA…`) and actors are module keys
- * (`M…`, seeds `SM…`), as in wasmCloud. `@nats-io/nkeys` does all the cryptography (random seeds,
- * ed25519 via tweetnacl, base32 and CRC-16); it only lacks the module prefix (byte 12 << 3 of the
- * Rust `nkeys` crate), so module keys reuse its codec with that prefix: a module key is the same
- * ed25519 key as the account key of the same seed, printed with another prefix.
+ * (`M…`, seeds `SM…`), as in wasmCloud. `@nats-io/nkeys` encodes them (base32, CRC-16) and
+ * node:crypto does the ed25519 (see ../nkeys.ts); the codec only lacks the module prefix (byte
+ * 12 << 3 of the Rust `nkeys` crate), which it encodes all the same.
  */
-import { createAccount, fromPublic, fromSeed, Prefix, type KeyPair } from '@nats-io/nkeys';
+import { fromPublic, Prefix, type KeyPair } from '@nats-io/nkeys';
 // The codec is internal to @nats-io/nkeys (no `exports` map, so the path is reachable); it is the
 // library's own encoder, used here only for the module prefix it does not list.
 import { Codec } from '@nats-io/nkeys/lib/codec.js';
 import { WasmeshError } from '../errors.js';
+import { createNkey, nkeyFromSeed } from '../nkeys.js';
 
 /** The nkey prefix byte of modules (`M…`), as defined by the Rust nkeys crate wasmCloud uses. */
 const MODULE_PREFIX = 12 << 3;
@@ -36,42 +36,33 @@ function badKey(what: string, value: string, expected: string, cause?: unknown):
   });
 }
 
-/** The raw 32-byte ed25519 seed of an encoded seed, and the prefix byte of its role. */
-function decodeSeed(seed: string): { role: number; raw: Uint8Array } {
+/** The prefix byte of an encoded seed's role; throws when `seed` is not a seed. */
+function seedRole(seed: string): number {
   const raw = Codec._decode(bytes(seed));
   const [kind, role] = Codec._decodePrefix(raw);
   if (kind !== Prefix.Seed || raw.length !== 34) throw new Error('not a seed');
-  return { role: role!, raw: raw.slice(2) };
+  return role!;
 }
 
-/** The module key of a raw ed25519 seed. */
-function moduleKeyOf(rawSeed: Uint8Array): NamedKey {
-  const account = fromSeed(Codec._encode(true, Prefix.Account, rawSeed));
-  const rawPublic = Codec.decode(Prefix.Account, bytes(account.getPublicKey()));
-  account.clear();
-  return {
-    kind: 'module',
-    publicKey: text(Codec._encode(false, MODULE_PREFIX, rawPublic)),
-    seed: text(Codec._encode(true, MODULE_PREFIX, rawSeed)),
-  };
+/** `kp` as a named key of `kind` (the pair is cleared: only the returned text remains). */
+function namedKey(kind: KeyKind, kp: KeyPair): NamedKey {
+  try {
+    return { kind, publicKey: kp.getPublicKey(), seed: text(kp.getSeed()) };
+  } finally {
+    kp.clear();
+  }
 }
 
 /** Generates a new key of `kind`. */
 export function generateKey(kind: KeyKind): NamedKey {
-  const account = createAccount();
-  try {
-    if (kind === 'account') return { kind, publicKey: account.getPublicKey(), seed: text(account.getSeed()) };
-    return moduleKeyOf(decodeSeed(text(account.getSeed())).raw);
-  } finally {
-    account.clear();
-  }
+  return namedKey(kind, createNkey(kind === 'account' ? Prefix.Account : MODULE_PREFIX));
 }
 
 /** The signing key pair of an account seed (`SA…`); `what` names the input in errors. */
 export function accountKeyPair(seed: string, what = 'issuer seed'): KeyPair {
   let kp: KeyPair;
   try {
-    kp = fromSeed(bytes(seed.trim()));
+    kp = nkeyFromSeed(seed.trim());
   } catch (err) {
     throw badKey(what, seed, 'an nkey account seed (SA…)', err);
   }
@@ -81,14 +72,14 @@ export function accountKeyPair(seed: string, what = 'issuer seed'): KeyPair {
 
 /** The module key of a module seed (`SM…`). */
 export function moduleKeyFromSeed(seed: string, what = 'module seed'): NamedKey {
-  let decoded: { role: number; raw: Uint8Array };
+  let role: number;
   try {
-    decoded = decodeSeed(seed.trim());
+    role = seedRole(seed.trim());
   } catch (err) {
     throw badKey(what, seed, 'an nkey module seed (SM…)', err);
   }
-  if (decoded.role !== MODULE_PREFIX) throw badKey(what, seed, 'an nkey module seed (SM…), not another kind');
-  return moduleKeyOf(decoded.raw);
+  if (role !== MODULE_PREFIX) throw badKey(what, seed, 'an nkey module seed (SM…), not another kind');
+  return namedKey('module', nkeyFromSeed(seed.trim()));
 }
 
 /** True when `key` is a well-formed account public key (`A…`, checksum valid). */

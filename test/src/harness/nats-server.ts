@@ -9,8 +9,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from '@nats-io/nkeys';
+import { Prefix } from '@nats-io/nkeys';
 import {
+  createNkey,
   ensureServerTls,
   LatticeAuthority,
   type IssueOptions,
@@ -120,7 +121,7 @@ export class NatsServer implements AsyncDisposable {
   async access(lattice: string, role: Role = 'admin', name?: string): Promise<NatsAccess & { servers: string }> {
     const security = this.security;
     if (!security) return { servers: this.url };
-    const user = name ?? (role === 'host' ? createServer().getPublicKey() : role);
+    const user = name ?? (role === 'host' ? createNkey(Prefix.Server).getPublicKey() : role);
     return {
       servers: this.url,
       creds: await this.credsFile({ lattice, role, name: user }),

@@ -9,10 +9,11 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ControlClient, type LinkState } from '@wasmesh/lattice';
+import type { ControlClient, LinkState } from '@wasmesh/lattice';
 import { actorPath, TESTBED_KV_STEPS } from '../fixtures.js';
 import { freePort } from '../harness/redis-server.js';
-import { EventLog, startLattice, type LatticeFixture } from '../lattice/fixture.js';
+import type { EventLog, LatticeFixture } from '../lattice/fixture.js';
+import { startHttpLattice } from './helpers.js';
 
 describe.each(['in-process', 'process'] as const)('components on the lattice, providers %s', (mode) => {
   let lat: LatticeFixture;
@@ -40,22 +41,9 @@ describe.each(['in-process', 'process'] as const)('components on the lattice, pr
     await new Promise<void>((resolve) => allowed.listen(0, '127.0.0.1', resolve));
     allowedPort = (allowed.address() as AddressInfo).port;
 
-    lat = await startLattice({ hosts: [{}, {}] });
-    const [a, b] = lat.hosts as [(typeof lat.hosts)[0], (typeof lat.hosts)[0]];
-    state = await lat.client.state();
-    control = new ControlClient(lat.client.nc, lat.client.subjects, 60_000);
-    events = new EventLog(lat.client, ['link_status']);
-
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    await state.putConfig('http-main', { address: `127.0.0.1:${port}` });
-    await control.startProvider({
-      hostId: a.hostId,
-      providerId: 'http',
-      artifactRef: 'builtin:http-server',
-      config: ['http-main'],
-      mode,
-    });
+    const f = await startHttpLattice(mode, ['link_status'], 60_000);
+    ({ lat, state, control, events, base } = f);
+    const [a, b] = f.hosts;
     await control.startProvider({
       hostId: b.hostId,
       providerId: 'kv',

@@ -1,5 +1,9 @@
-/** Helpers of the provider tests: a keyvalue client that calls a provider as a linked actor would. */
+/**
+ * Helpers of the provider tests: a keyvalue client that calls a provider as a linked actor would,
+ * and the two-host lattice with an HTTP server the HTTP suites start from.
+ */
 import {
+  ControlClient,
   createLogger,
   decode,
   encode,
@@ -8,9 +12,49 @@ import {
   type Decoder,
   type Encoder,
   type LatticeClient,
+  type LatticeEvent,
+  type LinkState,
   type Logger,
+  type ProviderMode,
 } from '@wasmesh/lattice';
 import { contracts } from '@wasmesh/proto';
+import { freePort } from '../harness/redis-server.js';
+import { EventLog, startLattice, type LatticeFixture } from '../lattice/fixture.js';
+
+/** A lattice of two hosts whose first runs the http-server provider `http` listening at `base`. */
+export interface HttpLattice {
+  lat: LatticeFixture;
+  hosts: [LatticeFixture['hosts'][0], LatticeFixture['hosts'][0]];
+  state: LinkState;
+  control: ControlClient;
+  /** Lattice events of `eventTypes`, recorded from the start. */
+  events: EventLog;
+  /** `http://127.0.0.1:<port>`, where the provider listens. */
+  base: string;
+}
+
+/** Starts an {@link HttpLattice} with the provider in `mode`; control requests wait up to `controlTimeoutMs`. */
+export async function startHttpLattice(
+  mode: ProviderMode,
+  eventTypes: LatticeEvent['type'][],
+  controlTimeoutMs: number,
+): Promise<HttpLattice> {
+  const lat = await startLattice({ hosts: [{}, {}] });
+  const hosts = lat.hosts as HttpLattice['hosts'];
+  const state = await lat.client.state();
+  const control = new ControlClient(lat.client.nc, lat.client.subjects, controlTimeoutMs);
+  const events = new EventLog(lat.client, eventTypes);
+  const port = await freePort();
+  await state.putConfig('http-main', { address: `127.0.0.1:${port}` });
+  await control.startProvider({
+    hostId: hosts[0].hostId,
+    providerId: 'http',
+    artifactRef: 'builtin:http-server',
+    config: ['http-main'],
+    mode,
+  });
+  return { lat, hosts, state, control, events, base: `http://127.0.0.1:${port}` };
+}
 
 /** A logger for providers run in the test process: silent unless WASMESH_TEST_LOG is set. */
 export function testLogger(): Logger {

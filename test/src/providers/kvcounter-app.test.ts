@@ -9,11 +9,12 @@
  * processes of their own (only there can a provider be SIGKILLed apart from its host).
  */
 import { readFileSync } from 'node:fs';
-import { ControlClient, type LinkState } from '@wasmesh/lattice';
+import type { ControlClient, LinkState } from '@wasmesh/lattice';
 import { actorPath, providerFixturePath } from '../fixtures.js';
-import { freePort, RedisServer } from '../harness/redis-server.js';
+import { RedisServer } from '../harness/redis-server.js';
 import { isGone } from '../harness/processes.js';
-import { EventLog, startLattice, until, type LatticeFixture } from '../lattice/fixture.js';
+import { until, type EventLog, type LatticeFixture } from '../lattice/fixture.js';
+import { startHttpLattice, type HttpLattice } from './helpers.js';
 
 describe.each(['in-process', 'process'] as const)('built-in providers %s', (mode) => {
   let lat: LatticeFixture;
@@ -27,22 +28,13 @@ describe.each(['in-process', 'process'] as const)('built-in providers %s', (mode
   const HTTP = 'wasmesh:httpserver';
 
   beforeAll(async () => {
-    [lat, redis] = await Promise.all([startLattice({ hosts: [{}, {}] }), RedisServer.start()]);
-    const [a, b] = lat.hosts as [(typeof lat.hosts)[0], (typeof lat.hosts)[0]];
-    state = await lat.client.state();
-    control = new ControlClient(lat.client.nc, lat.client.subjects, 30_000);
-    events = new EventLog(lat.client, ['link_status', 'provider_started']);
-
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    await state.putConfig('http-main', { address: `127.0.0.1:${port}` });
-    await control.startProvider({
-      hostId: a.hostId,
-      providerId: 'http',
-      artifactRef: 'builtin:http-server',
-      config: ['http-main'],
-      mode,
-    });
+    let f: HttpLattice;
+    [f, redis] = await Promise.all([
+      startHttpLattice(mode, ['link_status', 'provider_started'], 30_000),
+      RedisServer.start(),
+    ]);
+    ({ lat, state, control, events, base } = f);
+    const [a, b] = f.hosts;
     await control.startProvider({ hostId: b.hostId, providerId: 'kv', artifactRef: 'builtin:keyvalue', mode });
     const inv = await lat.client.control.inventory(a.hostId);
     expect(inv.providers.find((p) => p.providerId === 'http')?.mode).toBe(mode);

@@ -156,7 +156,7 @@ struct Inner {
     components: OnceLock<ComponentEngine>,
     metered_components: OnceLock<ComponentEngine>,
     /// Held while an engine is made, so that two callers never make the same one.
-    building: Mutex<()>,
+    building: Arc<Mutex<()>>,
     tick_list: Arc<Mutex<Vec<Weak<Engine>>>>,
     cache: ModuleCache,
     shared: Arc<Shared>,
@@ -181,7 +181,7 @@ impl Runtime {
                 metered: OnceLock::new(),
                 components: OnceLock::new(),
                 metered_components: OnceLock::new(),
-                building: Mutex::new(()),
+                building: Arc::new(Mutex::new(())),
                 tick_list,
                 closed: AtomicBool::new(false),
                 _ticker: ticker,
@@ -190,16 +190,26 @@ impl Runtime {
         };
         // The components' engine is made off the caller's thread now, not on the first component
         // load (about 2 ms: its pool's reservations), so a host's first cold start does not wait
-        // for all of it; a load arriving meanwhile waits for this build (see `made`). A runtime
-        // dropped before the thread starts is not made alive again by it.
-        let inner = Arc::downgrade(&runtime.inner);
+        // for all of it; a load arriving meanwhile waits for this build (see `made`). The thread
+        // holds the runtime only to hand the engine over: a runtime dropped meanwhile is not kept
+        // alive (with its caches' mappings) by it.
+        let (inner, cfg, ticks) = (
+            Arc::downgrade(&runtime.inner),
+            runtime.inner.cfg.clone(),
+            runtime.inner.tick_list.clone(),
+        );
+        let building = runtime.inner.building.clone();
         let _ = std::thread::Builder::new()
             .name("wasmesh-component-engine".into())
             .spawn(move || {
-                if let Some(inner) = inner.upgrade() {
-                    let _ = made(&inner.components, &inner.building, || {
-                        component_engine(&inner.cfg, false, &inner.tick_list)
-                    });
+                let _building = building.lock().unwrap_or_else(|p| p.into_inner());
+                if inner.upgrade().is_none_or(|i| i.components.get().is_some()) {
+                    return;
+                }
+                if let Ok(set) = component_engine(&cfg, false, &ticks)
+                    && let Some(inner) = inner.upgrade()
+                {
+                    let _ = inner.components.set(set);
                 }
             });
         Ok(runtime)

@@ -20,10 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
     }
-    println!(
-        "cargo:rerun-if-changed={}",
-        root.join("wasmesh/contracts/v1/contract.proto").display()
-    );
+    println!("cargo:rerun-if-changed={}", root.join("wasmesh/contracts/v1/contract.proto").display());
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
     let mut compiler = protox::Compiler::new([&root])?;
     compiler.open_files(&files)?;
@@ -40,38 +37,20 @@ fn write_operations(pool: &DescriptorPool) -> Result<(), Box<dyn std::error::Err
         .get_extension_by_name("wasmesh.contracts.v1.contract_id")
         .ok_or("contract.proto defines no contract_id option")?;
     let mut out = String::new();
-    for service in pool
-        .services()
-        .filter(|s| s.package_name() == "wasmesh.contracts.v1")
-    {
+    for service in pool.services().filter(|s| s.package_name() == "wasmesh.contracts.v1") {
         let s = service.name();
         let options = service.options();
         let id = options.get_extension(&contract_id);
-        let id = id
-            .as_str()
-            .filter(|id| !id.is_empty())
-            .ok_or_else(|| format!("service {s} has no contract_id"))?;
+        let id = id.as_str().filter(|id| !id.is_empty()).ok_or_else(|| format!("service {s} has no contract_id"))?;
         writeln!(out, "/// The contract id of `{s}`.")?;
-        writeln!(
-            out,
-            "pub const {}_CONTRACT: &str = \"{id}\";",
-            upper_snake(s)
-        )?;
+        writeln!(out, "pub const {}_CONTRACT: &str = \"{id}\";", upper_snake(s))?;
         for method in service.methods() {
             let m = method.name();
             writeln!(out, "/// The `{s}.{m}` operation.")?;
-            writeln!(
-                out,
-                "pub const {}_{}: &str = \"{s}.{m}\";",
-                upper_snake(s),
-                upper_snake(m)
-            )?;
+            writeln!(out, "pub const {}_{}: &str = \"{s}.{m}\";", upper_snake(s), upper_snake(m))?;
         }
     }
-    std::fs::write(
-        PathBuf::from(std::env::var("OUT_DIR")?).join("operations.rs"),
-        out,
-    )?;
+    std::fs::write(PathBuf::from(std::env::var("OUT_DIR")?).join("operations.rs"), out)?;
     Ok(())
 }
 

@@ -222,6 +222,18 @@ describe('defaults', () => {
     expect(app.externalConfig).toEqual(['kv-defaults']);
   });
 
+  test("an actor's own config (wasi:config): a map is owned config named after it, a list merges in order", () => {
+    const m = base();
+    C(m)[0].properties.config = { greeting: 'hi' };
+    let app = validateManifest(m);
+    expect((app.components[0] as AppActor).config).toEqual(['shop-web']);
+    expect(app.config).toContainEqual({ name: 'shop-web', values: { greeting: 'hi' } });
+    C(m)[0].properties.config = [{ name: 'site-defaults' }, { properties: { greeting: 'hi' } }];
+    app = validateManifest(m);
+    expect((app.components[0] as AppActor).config).toEqual(['site-defaults', 'shop-web-1']);
+    expect(app.externalConfig).toEqual(['site-defaults']);
+  });
+
   test('a shared capability of another app', () => {
     const m = base();
     m.metadata.annotations['wasmesh.dev/shared-providers'] = 'true';
@@ -358,11 +370,18 @@ const INVALID: [string, (m: M) => unknown, string[]][] = [
     ['missing required field "image" at spec.components[0].properties'],
   ],
   [
-    'unknown prop (actor config)',
+    'unknown prop of an actor',
     (m) => {
-      C(m)[0].properties.config = { a: 'b' };
+      C(m)[0].properties.env = { a: 'b' };
     },
-    ['unknown field "config" at spec.components[0].properties; expected one of: image, id'],
+    ['unknown field "env" at spec.components[0].properties; expected one of: image, id, config'],
+  ],
+  [
+    "an actor's config that is neither a map nor a list",
+    (m) => {
+      C(m)[0].properties.config = 'greeting=hi';
+    },
+    ['spec.components[0].properties.config: expected an object or a list, got string "greeting=hi"'],
   ],
   [
     'typo in trait props',

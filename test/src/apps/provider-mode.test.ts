@@ -83,7 +83,9 @@ test('an actor has no mode', () => {
     '        image: actors/build/web.wasm\n',
     '        image: actors/build/web.wasm\n        mode: in-process\n',
   );
-  expect(problems(text)).toEqual(['unknown field "mode" at spec.components[0].properties; expected one of: image, id']);
+  expect(problems(text)).toEqual([
+    'unknown field "mode" at spec.components[0].properties; expected one of: image, id, config',
+  ]);
 });
 
 test('a shared capability has no mode: the app that runs it chooses', () => {

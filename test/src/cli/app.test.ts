@@ -34,7 +34,7 @@ test('an invalid manifest exits 2 with every problem on its own line', async () 
     `wasmesh: WASMESH_ERR_INVALID_MANIFEST: invalid app manifest ${file}: 3 problems\n` +
       '  - missing required field "annotations" at metadata\n' +
       '  - missing required field "image" at spec.components[0].properties\n' +
-      '  - unknown field "imagez" at spec.components[0].properties; expected one of: image, id\n',
+      '  - unknown field "imagez" at spec.components[0].properties; expected one of: image, id, config\n',
   );
   const json = await wasmesh(['app', 'validate', file, '--json']);
   expect(json.code).toBe(2);

@@ -16,6 +16,7 @@ import { tempDir } from '../runtime/helpers.js';
 test('the contract ids and capability names', () => {
   expect(ContractId).toEqual({
     ACTOR: 'wasmesh:actor',
+    CONFIG: 'wasmesh:config', // an actor's own config, answered by its host (wasi:config)
     HTTPSERVER: 'wasmesh:httpserver',
     KEYVALUE: 'wasmesh:keyvalue',
     MESSAGING: 'wasmesh:messaging',

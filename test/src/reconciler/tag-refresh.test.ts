@@ -85,6 +85,7 @@ test('a tag image placed by another app version is refreshed: update with the sa
       actorId: 'echo',
       artifactRef: TAG,
       maxConcurrent: 4,
+      config: [],
       annotations: { [APP_ANNOTATION]: 'tags', [APP_VERSION_ANNOTATION]: 'v2' },
       replace: true,
     },

@@ -45,13 +45,7 @@ pub(crate) struct InvocationState {
 }
 
 impl InvocationState {
-    pub(crate) fn new(
-        operation: String,
-        payload: Vec<u8>,
-        max_memory: u64,
-        max_response: u64,
-        io: GuestIo,
-    ) -> Self {
+    pub(crate) fn new(operation: String, payload: Vec<u8>, max_memory: u64, max_response: u64, io: GuestIo) -> Self {
         Self {
             operation,
             payload,
@@ -79,21 +73,11 @@ impl InvocationState {
 }
 
 impl ResourceLimiter for InvocationState {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         cap_memory(self.max_memory, desired, &mut self.violation)
     }
 
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        _desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _current: usize, _desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         Ok(true)
     }
 }
@@ -101,16 +85,9 @@ impl ResourceLimiter for InvocationState {
 /// Lets a memory grow to `desired` bytes if that is within `max`; otherwise records the violation
 /// and stops the guest (a trap the caller sees as `MEMORY_LIMIT`, not a failed `memory.grow` the
 /// guest might survive in a confusing state).
-pub(crate) fn cap_memory(
-    max: u64,
-    desired: usize,
-    violation: &mut Option<Violation>,
-) -> wasmtime::Result<bool> {
+pub(crate) fn cap_memory(max: u64, desired: usize, violation: &mut Option<Violation>) -> wasmtime::Result<bool> {
     if desired as u64 > max {
-        *violation = Some(Violation::MemoryLimit {
-            limit: max,
-            requested: desired as u64,
-        });
+        *violation = Some(Violation::MemoryLimit { limit: max, requested: desired as u64 });
         return Err(wasmtime::Error::new(Stopped));
     }
     Ok(true)
@@ -129,128 +106,82 @@ fn read(caller: &mut Caller<'_, InvocationState>, ptr: i32, len: i32) -> wasmtim
     let data = mem.data(&caller);
     match data.get(ptr..ptr.saturating_add(len)) {
         Some(s) => Ok(s.to_vec()),
-        None => wasmtime::bail!(
-            "guest passed an out-of-bounds buffer ({len} bytes at {ptr}, memory is {} bytes)",
-            data.len()
-        ),
+        None => wasmtime::bail!("guest passed an out-of-bounds buffer ({len} bytes at {ptr}, memory is {} bytes)", data.len()),
     }
 }
 
-fn read_string(
-    caller: &mut Caller<'_, InvocationState>,
-    ptr: i32,
-    len: i32,
-) -> wasmtime::Result<String> {
+fn read_string(caller: &mut Caller<'_, InvocationState>, ptr: i32, len: i32) -> wasmtime::Result<String> {
     Ok(String::from_utf8_lossy(&read(caller, ptr, len)?).into_owned())
 }
 
 fn write(caller: &mut Caller<'_, InvocationState>, ptr: i32, bytes: &[u8]) -> wasmtime::Result<()> {
     let mem = memory(caller)?;
-    mem.write(caller, ptr as u32 as usize, bytes).map_err(|_| {
-        wasmtime::format_err!(
-            "guest passed an out-of-bounds buffer for {} bytes at {}",
-            bytes.len(),
-            ptr as u32
-        )
-    })
+    mem.write(caller, ptr as u32 as usize, bytes)
+        .map_err(|_| wasmtime::format_err!("guest passed an out-of-bounds buffer for {} bytes at {}", bytes.len(), ptr as u32))
 }
 
 /// Defines the `wapc` host functions and WASI preview1 in `linker`.
 pub(crate) fn add_to_linker(linker: &mut Linker<InvocationState>) -> wasmtime::Result<()> {
     p1::add_to_linker_async(linker, |s: &mut InvocationState| s.wasi())?;
 
-    linker.func_wrap(
-        "wapc",
-        "__guest_request",
-        |mut c: Caller<'_, InvocationState>, op_ptr: i32, ptr: i32| {
-            let op = std::mem::take(&mut c.data_mut().operation);
-            let payload = std::mem::take(&mut c.data_mut().payload);
-            let r = write(&mut c, op_ptr, op.as_bytes()).and_then(|_| write(&mut c, ptr, &payload));
-            let s = c.data_mut();
-            s.operation = op;
-            s.payload = payload;
-            r
-        },
-    )?;
-    linker.func_wrap(
-        "wapc",
-        "__guest_response",
-        |mut c: Caller<'_, InvocationState>, ptr: i32, len: i32| {
-            let (size, limit) = (len as u32 as u64, c.data().max_response);
-            if size > limit {
-                c.data_mut().violation = Some(Violation::ResponseTooLarge { size, limit });
-                return Err(wasmtime::Error::new(Stopped));
-            }
-            let bytes = read(&mut c, ptr, len)?;
-            c.data_mut().response = Some(bytes);
-            Ok(())
-        },
-    )?;
-    linker.func_wrap(
-        "wapc",
-        "__guest_error",
-        |mut c: Caller<'_, InvocationState>, ptr: i32, len: i32| {
-            let msg = read_string(&mut c, ptr, len.min(64 << 10))?;
-            c.data_mut().guest_error = Some(msg);
-            Ok(())
-        },
-    )?;
-    linker.func_wrap(
-        "wapc",
-        "__console_log",
-        |mut c: Caller<'_, InvocationState>, ptr: i32, len: i32| {
-            let len = len.min(64 << 10);
-            // Over budget: count it without copying it out of the guest.
-            if !c.data_mut().io.admit(len.max(0) as usize) {
-                return Ok(());
-            }
-            let line = read_string(&mut c, ptr, len)?;
-            c.data().io.send(LogLevel::Info, line);
-            Ok(())
-        },
-    )?;
-    linker.func_wrap(
-        "wapc",
-        "__host_response_len",
-        |c: Caller<'_, InvocationState>| {
-            c.data()
-                .host_response
-                .as_ref()
-                .map_or(0, |r| r.len() as i32)
-        },
-    )?;
-    linker.func_wrap(
-        "wapc",
-        "__host_response",
-        |mut c: Caller<'_, InvocationState>, ptr: i32| {
-            if let Some(r) = c.data_mut().host_response.take() {
-                write(&mut c, ptr, &r)?;
-                c.data_mut().host_response = Some(r);
-            }
-            Ok(())
-        },
-    )?;
-    linker.func_wrap(
-        "wapc",
-        "__host_error_len",
-        |c: Caller<'_, InvocationState>| c.data().host_error.as_ref().map_or(0, |e| e.len() as i32),
-    )?;
-    linker.func_wrap(
-        "wapc",
-        "__host_error",
-        |mut c: Caller<'_, InvocationState>, ptr: i32| {
-            if let Some(e) = c.data_mut().host_error.take() {
-                write(&mut c, ptr, e.as_bytes())?;
-                c.data_mut().host_error = Some(e);
-            }
-            Ok(())
-        },
-    )?;
+    linker.func_wrap("wapc", "__guest_request", |mut c: Caller<'_, InvocationState>, op_ptr: i32, ptr: i32| {
+        let op = std::mem::take(&mut c.data_mut().operation);
+        let payload = std::mem::take(&mut c.data_mut().payload);
+        let r = write(&mut c, op_ptr, op.as_bytes()).and_then(|_| write(&mut c, ptr, &payload));
+        let s = c.data_mut();
+        s.operation = op;
+        s.payload = payload;
+        r
+    })?;
+    linker.func_wrap("wapc", "__guest_response", |mut c: Caller<'_, InvocationState>, ptr: i32, len: i32| {
+        let (size, limit) = (len as u32 as u64, c.data().max_response);
+        if size > limit {
+            c.data_mut().violation = Some(Violation::ResponseTooLarge { size, limit });
+            return Err(wasmtime::Error::new(Stopped));
+        }
+        let bytes = read(&mut c, ptr, len)?;
+        c.data_mut().response = Some(bytes);
+        Ok(())
+    })?;
+    linker.func_wrap("wapc", "__guest_error", |mut c: Caller<'_, InvocationState>, ptr: i32, len: i32| {
+        let msg = read_string(&mut c, ptr, len.min(64 << 10))?;
+        c.data_mut().guest_error = Some(msg);
+        Ok(())
+    })?;
+    linker.func_wrap("wapc", "__console_log", |mut c: Caller<'_, InvocationState>, ptr: i32, len: i32| {
+        let len = len.min(64 << 10);
+        // Over budget: count it without copying it out of the guest.
+        if !c.data_mut().io.admit(len.max(0) as usize) {
+            return Ok(());
+        }
+        let line = read_string(&mut c, ptr, len)?;
+        c.data().io.send(LogLevel::Info, line);
+        Ok(())
+    })?;
+    linker.func_wrap("wapc", "__host_response_len", |c: Caller<'_, InvocationState>| {
+        c.data().host_response.as_ref().map_or(0, |r| r.len() as i32)
+    })?;
+    linker.func_wrap("wapc", "__host_response", |mut c: Caller<'_, InvocationState>, ptr: i32| {
+        if let Some(r) = c.data_mut().host_response.take() {
+            write(&mut c, ptr, &r)?;
+            c.data_mut().host_response = Some(r);
+        }
+        Ok(())
+    })?;
+    linker.func_wrap("wapc", "__host_error_len", |c: Caller<'_, InvocationState>| {
+        c.data().host_error.as_ref().map_or(0, |e| e.len() as i32)
+    })?;
+    linker.func_wrap("wapc", "__host_error", |mut c: Caller<'_, InvocationState>, ptr: i32| {
+        if let Some(e) = c.data_mut().host_error.take() {
+            write(&mut c, ptr, e.as_bytes())?;
+            c.data_mut().host_error = Some(e);
+        }
+        Ok(())
+    })?;
     linker.func_wrap_async(
         "wapc",
         "__host_call",
-        |mut c: Caller<'_, InvocationState>,
-         (bp, bl, np, nl, op, ol, pp, pl): (i32, i32, i32, i32, i32, i32, i32, i32)| {
+        |mut c: Caller<'_, InvocationState>, (bp, bl, np, nl, op, ol, pp, pl): (i32, i32, i32, i32, i32, i32, i32, i32)| {
             Box::new(async move {
                 let call = HostCall {
                     invocation: c.data().io.invocation,
@@ -271,8 +202,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<InvocationState>) -> wasmtime::R
                         1
                     }
                     Err(msg) => {
-                        s.failed_host_call
-                            .get_or_insert_with(|| (target, msg.clone()));
+                        s.failed_host_call.get_or_insert_with(|| (target, msg.clone()));
                         s.host_error = Some(msg);
                         0
                     }

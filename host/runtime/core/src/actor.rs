@@ -13,8 +13,8 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use crate::abi::{InvocationState, Violation};
 use crate::cache::CacheSource;
 use crate::component::{self, ComponentState, INCOMING_HANDLER};
-use crate::config::ActorLimits;
 use crate::contracts::HTTP_SERVER_HANDLE_REQUEST;
+use crate::config::ActorLimits;
 use crate::error::{Error, Result};
 use crate::guest_io::GuestIo;
 use crate::host::Host;
@@ -22,10 +22,7 @@ use crate::log_rate::LogRate;
 use crate::runtime::Shared;
 
 /// How waPC guest SDKs word an unknown operation: wapc-rs and our SDK, then @wapc/as-guest.
-const UNKNOWN_OPERATION_PREFIXES: [&str; 2] = [
-    "No handler registered for function",
-    "Could not find function",
-];
+const UNKNOWN_OPERATION_PREFIXES: [&str; 2] = ["No handler registered for function", "Could not find function"];
 
 /// Exports run, in this order, before `__guest_call` in every fresh instance (wapc-rs order).
 const INIT_EXPORTS: [&str; 3] = ["_start", "_initialize", "wapc_init"];
@@ -38,14 +35,8 @@ pub struct Actor {
 
 /// What an actor runs: a waPC module, or a component served through its exports.
 pub(crate) enum Code {
-    Module {
-        pre: InstancePre<InvocationState>,
-        guest_call: ModuleExport,
-        init: Vec<ModuleExport>,
-    },
-    Component {
-        pre: ProxyPre<ComponentState>,
-    },
+    Module { pre: InstancePre<InvocationState>, guest_call: ModuleExport, init: Vec<ModuleExport> },
+    Component { pre: ProxyPre<ComponentState> },
 }
 
 impl Code {
@@ -57,19 +48,10 @@ impl Code {
             .ok_or_else(|| Error::internal("__guest_call vanished after validation"))?;
         let init = INIT_EXPORTS
             .iter()
-            .filter(|n| {
-                module
-                    .get_export(n)
-                    .and_then(|t| t.func().cloned())
-                    .is_some_and(|f| f.params().len() == 0 && f.results().len() == 0)
-            })
+            .filter(|n| module.get_export(n).and_then(|t| t.func().cloned()).is_some_and(|f| f.params().len() == 0 && f.results().len() == 0))
             .filter_map(|n| module.get_export_index(n))
             .collect();
-        Ok(Code::Module {
-            pre,
-            guest_call,
-            init,
-        })
+        Ok(Code::Module { pre, guest_call, init })
     }
 }
 
@@ -96,23 +78,8 @@ impl Actor {
         source: CacheSource,
     ) -> Self {
         let concurrency = Semaphore::new(limits.max_concurrent as usize);
-        let log_rate = Arc::new(Mutex::new(LogRate::new(
-            limits.log_rate_bytes_per_sec,
-            limits.max_log_bytes,
-        )));
-        Self {
-            inner: Arc::new(ActorInner {
-                shared,
-                engine,
-                code,
-                limits,
-                concurrency,
-                log_rate,
-                host,
-                hash,
-                source,
-            }),
-        }
+        let log_rate = Arc::new(Mutex::new(LogRate::new(limits.log_rate_bytes_per_sec, limits.max_log_bytes)));
+        Self { inner: Arc::new(ActorInner { shared, engine, code, limits, concurrency, log_rate, host, hash, source }) }
     }
 
     /// Whether this actor is a component (else a waPC module).
@@ -142,12 +109,7 @@ impl Actor {
 
     /// Runs `operation` with `payload` in a fresh instance and returns the guest's response.
     /// `timeout` (default: the actor's) covers waiting for a slot as well as execution.
-    pub async fn invoke(
-        &self,
-        operation: &str,
-        payload: Vec<u8>,
-        timeout: Option<Duration>,
-    ) -> Result<Vec<u8>> {
+    pub async fn invoke(&self, operation: &str, payload: Vec<u8>, timeout: Option<Duration>) -> Result<Vec<u8>> {
         self.invoke_as(0, operation, payload, timeout).await
     }
 
@@ -161,10 +123,7 @@ impl Actor {
         timeout: Option<Duration>,
     ) -> Result<Vec<u8>> {
         let mut outcome = None;
-        self.invoke_then(invocation, operation, payload, timeout, |r, _| {
-            outcome = Some(r)
-        })
-        .await;
+        self.invoke_then(invocation, operation, payload, timeout, |r, _| outcome = Some(r)).await;
         outcome.unwrap_or_else(|| Err(Error::internal("the invocation ended without an outcome")))
     }
 
@@ -201,21 +160,11 @@ impl Actor {
         };
         let queued = start.elapsed();
         let mut deliver = Some(move |outcome: Result<Vec<u8>>| deliver(outcome, queued));
-        let run = self.run(
-            invocation,
-            operation,
-            payload,
-            deadline,
-            timeout,
-            &mut deliver,
-        );
+        let run = self.run(invocation, operation, payload, deadline, timeout, &mut deliver);
         if tokio::time::timeout_at(tdeadline, run).await.is_err()
             && let Some(d) = deliver.take()
         {
-            d(Err(Error::Timeout {
-                timeout,
-                queued: false,
-            }));
+            d(Err(Error::Timeout { timeout, queued: false }));
         }
     }
 
@@ -236,23 +185,14 @@ impl Actor {
             }
         };
         match &self.inner.code {
-            Code::Module {
-                pre,
-                guest_call,
-                init,
-            } => {
-                let (result, store) = self
-                    .run_module(
-                        pre, guest_call, init, invocation, operation, payload, deadline, timeout,
-                    )
-                    .await;
+            Code::Module { pre, guest_call, init } => {
+                let (result, store) =
+                    self.run_module(pre, guest_call, init, invocation, operation, payload, deadline, timeout).await;
                 hand_over(result);
                 drop(store);
             }
             Code::Component { pre } => {
-                let (result, store) = self
-                    .run_component(pre, invocation, operation, payload, deadline, timeout)
-                    .await;
+                let (result, store) = self.run_component(pre, invocation, operation, payload, deadline, timeout).await;
                 hand_over(result);
                 drop(store);
             }
@@ -274,13 +214,7 @@ impl Actor {
     ) -> (Result<Vec<u8>>, Store<InvocationState>) {
         let (op_len, len) = (operation.len() as i32, payload.len() as i32);
         let a = &self.inner;
-        let state = InvocationState::new(
-            operation.to_owned(),
-            payload,
-            a.limits.max_memory_bytes,
-            a.limits.max_response_bytes,
-            self.io(invocation),
-        );
+        let state = InvocationState::new(operation.to_owned(), payload, a.limits.max_memory_bytes, a.limits.max_response_bytes, self.io(invocation));
         let mut store = Store::new(&a.engine, state);
         store.limiter(|s| s);
         if let Err(e) = self.arm(&mut store, deadline) {
@@ -289,10 +223,7 @@ impl Actor {
         let outcome = call_guest(pre, guest_call, init, &mut store, op_len, len).await;
         let state = store.data_mut();
         state.io.flush();
-        (
-            classify(outcome, state, operation, timeout, a.limits.fuel),
-            store,
-        )
+        (classify(outcome, state, operation, timeout, a.limits.fuel), store)
     }
 
     /// One call of a component, through the export that serves `operation`.
@@ -306,28 +237,16 @@ impl Actor {
         timeout: Duration,
     ) -> (Result<Vec<u8>>, Option<Store<ComponentState>>) {
         if operation != HTTP_SERVER_HANDLE_REQUEST {
-            let message = format!(
-                "the component serves `{HTTP_SERVER_HANDLE_REQUEST}` only (through `{INCOMING_HANDLER}`)"
-            );
-            return (
-                Err(Error::UnknownOperation {
-                    operation: operation.to_owned(),
-                    message,
-                }),
-                None,
-            );
+            let message = format!("the component serves `{HTTP_SERVER_HANDLE_REQUEST}` only (through `{INCOMING_HANDLER}`)");
+            return (Err(Error::UnknownOperation { operation: operation.to_owned(), message }), None);
         }
         let a = &self.inner;
-        let mut store = Store::new(
-            &a.engine,
-            ComponentState::new(self.io(invocation), a.limits.max_memory_bytes),
-        );
+        let mut store = Store::new(&a.engine, ComponentState::new(self.io(invocation), a.limits.max_memory_bytes));
         store.limiter(|s| s);
         if let Err(e) = self.arm(&mut store, deadline) {
             return (Err(e), Some(store));
         }
-        let outcome =
-            component::serve_http(pre, &mut store, &payload, a.limits.max_response_bytes).await;
+        let outcome = component::serve_http(pre, &mut store, &payload, a.limits.max_response_bytes).await;
         let state = store.data_mut();
         state.io.flush();
         let result = outcome.map_err(|e| match e.downcast_ref::<Error>() {
@@ -340,29 +259,18 @@ impl Actor {
     /// What an invocation's guest may send out: its host calls and its log.
     fn io(&self, invocation: u64) -> GuestIo {
         let a = &self.inner;
-        GuestIo::new(
-            invocation,
-            a.host.clone(),
-            a.limits.max_log_bytes,
-            a.log_rate.clone(),
-        )
+        GuestIo::new(invocation, a.host.clone(), a.limits.max_log_bytes, a.log_rate.clone())
     }
 
     /// Arms `store` with the actor's fuel and the invocation's deadline.
     fn arm<T: 'static>(&self, store: &mut Store<T>, deadline: Instant) -> Result<()> {
         if let Some(fuel) = self.inner.limits.fuel {
             store.set_fuel(fuel).map_err(Error::internal)?;
-            store
-                .fuel_async_yield_interval(Some(100_000))
-                .map_err(Error::internal)?;
+            store.fuel_async_yield_interval(Some(100_000)).map_err(Error::internal)?;
         }
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
-            Ok(if Instant::now() >= deadline {
-                UpdateDeadline::Interrupt
-            } else {
-                UpdateDeadline::Yield(1)
-            })
+            Ok(if Instant::now() >= deadline { UpdateDeadline::Interrupt } else { UpdateDeadline::Yield(1) })
         });
         Ok(())
     }
@@ -379,15 +287,8 @@ async fn call_guest(
 ) -> wasmtime::Result<i32> {
     let instance = pre.instantiate_async(&mut *store).await?;
     for export in init {
-        if let Some(f) = instance
-            .get_module_export(&mut *store, export)
-            .and_then(|e| e.into_func())
-        {
-            match f
-                .typed::<(), ()>(&*store)?
-                .call_async(&mut *store, ())
-                .await
-            {
+        if let Some(f) = instance.get_module_export(&mut *store, export).and_then(|e| e.into_func()) {
+            match f.typed::<(), ()>(&*store)?.call_async(&mut *store, ()).await {
                 Ok(()) => {}
                 // A WASI command's `_start` may end with proc_exit(0): initialised, not failed.
                 Err(e) if e.downcast_ref::<I32Exit>().is_some_and(|x| x.0 == 0) => {}
@@ -399,9 +300,7 @@ async fn call_guest(
         .get_module_export(&mut *store, guest_call)
         .and_then(|e| e.into_func())
         .ok_or_else(|| wasmtime::format_err!("__guest_call is not a function"))?;
-    f.typed::<(i32, i32), i32>(&*store)?
-        .call_async(&mut *store, (op_len, len))
-        .await
+    f.typed::<(i32, i32), i32>(&*store)?.call_async(&mut *store, (op_len, len)).await
 }
 
 /// Takes a permit, waiting at most until `deadline`; the uncontended path sets no timer.
@@ -413,15 +312,10 @@ async fn acquire(
     match sem.try_acquire() {
         Ok(p) => Ok(p),
         Err(tokio::sync::TryAcquireError::Closed) => Err(Error::Closed),
-        Err(tokio::sync::TryAcquireError::NoPermits) => {
-            tokio::time::timeout_at(deadline, sem.acquire())
-                .await
-                .map_err(|_| Error::Timeout {
-                    timeout,
-                    queued: true,
-                })?
-                .map_err(|_| Error::Closed)
-        }
+        Err(tokio::sync::TryAcquireError::NoPermits) => tokio::time::timeout_at(deadline, sem.acquire())
+            .await
+            .map_err(|_| Error::Timeout { timeout, queued: true })?
+            .map_err(|_| Error::Closed),
     }
 }
 
@@ -439,46 +333,22 @@ fn classify(
     match outcome {
         Ok(1) => Ok(state.response.take().unwrap_or_default()),
         Ok(0) => {
-            let message = state
-                .guest_error
-                .take()
-                .unwrap_or_else(|| "the guest failed without an error message".into());
+            let message = state.guest_error.take().unwrap_or_else(|| "the guest failed without an error message".into());
             if let Some((target, host_message)) = state.failed_host_call.take() {
                 // A host call is given what is left of the invocation's time: when that ran out,
                 // the invocation timed out, whichever noticed first (the call or the epoch timer).
                 if host_message.starts_with(HOST_TIMEOUT_PREFIX) {
-                    return Err(Error::Timeout {
-                        timeout,
-                        queued: false,
-                    });
+                    return Err(Error::Timeout { timeout, queued: false });
                 }
-                return Err(Error::HostCallFailed {
-                    target,
-                    host_message,
-                    guest_message: message,
-                });
+                return Err(Error::HostCallFailed { target, host_message, guest_message: message });
             }
-            if UNKNOWN_OPERATION_PREFIXES
-                .iter()
-                .any(|p| message.starts_with(p))
-            {
-                return Err(Error::UnknownOperation {
-                    operation: operation.to_owned(),
-                    message,
-                });
+            if UNKNOWN_OPERATION_PREFIXES.iter().any(|p| message.starts_with(p)) {
+                return Err(Error::UnknownOperation { operation: operation.to_owned(), message });
             }
             Err(Error::GuestError { message })
         }
-        Ok(rc) => Err(Error::Protocol {
-            message: format!("__guest_call returned {rc}; waPC allows only 1 (ok) or 0 (error)"),
-        }),
-        Err(e) => Err(classify_failure(
-            e,
-            state.violation,
-            state.guest_error.take(),
-            timeout,
-            fuel,
-        )),
+        Ok(rc) => Err(Error::Protocol { message: format!("__guest_call returned {rc}; waPC allows only 1 (ok) or 0 (error)") }),
+        Err(e) => Err(classify_failure(e, state.violation, state.guest_error.take(), timeout, fuel)),
     }
 }
 
@@ -493,38 +363,19 @@ fn classify_failure(
 ) -> Error {
     match violation {
         Some(Violation::MemoryLimit { limit, requested }) => {
-            return Error::MemoryLimit {
-                limit_bytes: limit,
-                requested_bytes: requested,
-            };
+            return Error::MemoryLimit { limit_bytes: limit, requested_bytes: requested };
         }
-        Some(Violation::ResponseTooLarge { size, limit }) => {
-            return Error::ResponseTooLarge { size, limit };
-        }
+        Some(Violation::ResponseTooLarge { size, limit }) => return Error::ResponseTooLarge { size, limit },
         None => {}
     }
     if let Some(exit) = e.downcast_ref::<I32Exit>() {
-        return Error::GuestError {
-            message: format!("the guest called proc_exit({}) during the call", exit.0),
-        };
+        return Error::GuestError { message: format!("the guest called proc_exit({}) during the call", exit.0) };
     }
-    let backtrace = e
-        .downcast_ref::<WasmBacktrace>()
-        .map(|b| b.to_string())
-        .filter(|b| !b.is_empty());
+    let backtrace = e.downcast_ref::<WasmBacktrace>().map(|b| b.to_string()).filter(|b| !b.is_empty());
     let trap = e.downcast_ref::<Trap>().copied();
     match trap {
-        Some(Trap::Interrupt) => {
-            return Error::Timeout {
-                timeout,
-                queued: false,
-            };
-        }
-        Some(Trap::OutOfFuel) => {
-            return Error::FuelExhausted {
-                fuel: fuel.unwrap_or(0),
-            };
-        }
+        Some(Trap::Interrupt) => return Error::Timeout { timeout, queued: false },
+        Some(Trap::OutOfFuel) => return Error::FuelExhausted { fuel: fuel.unwrap_or(0) },
         _ => {}
     }
     let trap_code = trap.map_or_else(|| "host_function".to_owned(), trap_name);
@@ -536,11 +387,7 @@ fn classify_failure(
     if let Some(reason) = guest_error {
         message = format!("{message} (guest reported: {reason})");
     }
-    Error::Trap {
-        trap_code,
-        message,
-        backtrace,
-    }
+    Error::Trap { trap_code, message, backtrace }
 }
 
 /// `Trap::StackOverflow` → `stack_overflow`.

@@ -64,10 +64,7 @@ pub(crate) struct ModuleCache {
 
 impl ModuleCache {
     pub(crate) fn new(dir: Option<PathBuf>) -> Self {
-        Self {
-            memory: Mutex::new(HashMap::new()),
-            dir,
-        }
+        Self { memory: Mutex::new(HashMap::new()), dir }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -89,21 +86,12 @@ impl ModuleCache {
         if let Some(m) = self.memory.lock().map_err(Error::internal)?.get(&key) {
             return Ok(Some((m.clone(), CacheSource::Memory)));
         }
-        let path = self
-            .dir
-            .as_ref()
-            .map(|d| d.join(engine_key).join(format!("{hash}.cwasm")));
-        let (module, source) = match path
-            .as_deref()
-            .and_then(|p| load_artifact(engine, p, flavor))
-        {
+        let path = self.dir.as_ref().map(|d| d.join(engine_key).join(format!("{hash}.cwasm")));
+        let (module, source) = match path.as_deref().and_then(|p| load_artifact(engine, p, flavor)) {
             Some(m) => (m, CacheSource::Disk),
             None if !compile => return Ok(None),
             None => {
-                let m =
-                    Compiled::compile(engine, wasm, flavor).map_err(|e| Error::InvalidModule {
-                        message: format!("{e:#}"),
-                    })?;
+                let m = Compiled::compile(engine, wasm, flavor).map_err(|e| Error::InvalidModule { message: format!("{e:#}") })?;
                 if let Some(p) = &path {
                     // A cache we cannot write is not fatal: the module still runs.
                     let _ = store_artifact(&m, p);
@@ -111,10 +99,7 @@ impl ModuleCache {
                 (m, CacheSource::Compiled)
             }
         };
-        self.memory
-            .lock()
-            .map_err(Error::internal)?
-            .insert(key, module.clone());
+        self.memory.lock().map_err(Error::internal)?.insert(key, module.clone());
         Ok(Some((module, source)))
     }
 }
@@ -127,9 +112,7 @@ fn load_artifact(engine: &Engine, path: &Path, flavor: Flavor) -> Option<Compile
     // wrote (atomically, via rename); wasmtime also checks the engine compatibility header.
     let loaded = match flavor {
         Flavor::Core => unsafe { Module::deserialize_file(engine, path) }.map(Compiled::Module),
-        Flavor::Component => {
-            unsafe { Component::deserialize_file(engine, path) }.map(Compiled::Component)
-        }
+        Flavor::Component => unsafe { Component::deserialize_file(engine, path) }.map(Compiled::Component),
     };
     match loaded {
         Ok(m) => Some(m),
@@ -143,15 +126,9 @@ fn load_artifact(engine: &Engine, path: &Path, flavor: Flavor) -> Option<Compile
 
 fn store_artifact(module: &Compiled, path: &Path) -> std::io::Result<()> {
     let bytes = module.serialize().map_err(std::io::Error::other)?;
-    let dir = path
-        .parent()
-        .ok_or_else(|| std::io::Error::other("no parent"))?;
+    let dir = path.parent().ok_or_else(|| std::io::Error::other("no parent"))?;
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        std::process::id(),
-        path.file_name().and_then(|f| f.to_str()).unwrap_or("m")
-    ));
+    let tmp = dir.join(format!(".{}.{}.tmp", std::process::id(), path.file_name().and_then(|f| f.to_str()).unwrap_or("m")));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
 }

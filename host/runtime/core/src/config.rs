@@ -42,10 +42,7 @@ impl RuntimeConfig {
     /// Checks ranges; called by `Runtime::new`.
     pub fn validate(&self) -> Result<()> {
         if self.max_instances == 0 || self.max_instances > 100_000 {
-            return Err(Error::config(format!(
-                "maxInstances must be in 1..=100000, got {}",
-                self.max_instances
-            )));
+            return Err(Error::config(format!("maxInstances must be in 1..=100000, got {}", self.max_instances)));
         }
         if self.max_memory_bytes < WASM_PAGE || self.max_memory_bytes > 4 << 30 {
             return Err(Error::config(format!(

@@ -16,32 +16,19 @@ pub enum Error {
     MissingExport { name: String, message: String },
     /// The guest trapped. `trap_code` names the kind (e.g. `stack_overflow`, `unreachable`).
     #[error("guest trapped ({trap_code}): {message}")]
-    Trap {
-        trap_code: String,
-        message: String,
-        backtrace: Option<String>,
-    },
+    Trap { trap_code: String, message: String, backtrace: Option<String> },
     /// The invocation ran past its deadline (queued or executing).
     #[error("invocation exceeded its deadline of {} ms{}", .timeout.as_millis(), if *.queued { " while waiting for a free slot" } else { "" })]
     Timeout { timeout: Duration, queued: bool },
     /// The guest tried to grow linear memory past its cap.
     #[error("guest exceeded its memory limit of {limit_bytes} bytes (asked for {requested_bytes})")]
-    MemoryLimit {
-        limit_bytes: u64,
-        requested_bytes: u64,
-    },
+    MemoryLimit { limit_bytes: u64, requested_bytes: u64 },
     /// The guest consumed all the fuel it was given.
     #[error("guest ran out of fuel (budget {fuel})")]
     FuelExhausted { fuel: u64 },
     /// The guest failed after a host call it made was refused; both messages are kept.
-    #[error(
-        "host call {target} failed: {host_message}; the guest then failed with: {guest_message}"
-    )]
-    HostCallFailed {
-        target: String,
-        host_message: String,
-        guest_message: String,
-    },
+    #[error("host call {target} failed: {host_message}; the guest then failed with: {guest_message}")]
+    HostCallFailed { target: String, host_message: String, guest_message: String },
     /// The guest returned an error through `__guest_error`.
     #[error("guest error: {message}")]
     GuestError { message: String },
@@ -93,15 +80,11 @@ impl Error {
     }
 
     pub(crate) fn internal(e: impl std::fmt::Display) -> Self {
-        Error::Internal {
-            message: e.to_string(),
-        }
+        Error::Internal { message: e.to_string() }
     }
 
     pub(crate) fn config(message: impl Into<String>) -> Self {
-        Error::Config {
-            message: message.into(),
-        }
+        Error::Config { message: message.into() }
     }
 }
 

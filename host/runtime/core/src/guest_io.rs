@@ -29,35 +29,15 @@ pub(crate) struct GuestIo {
 }
 
 impl GuestIo {
-    pub(crate) fn new(
-        invocation: u64,
-        host: Arc<dyn Host>,
-        max_log: usize,
-        log_rate: Arc<Mutex<LogRate>>,
-    ) -> Self {
-        Self {
-            invocation,
-            host,
-            max_log,
-            log_used: 0,
-            log_dropped: (0, 0),
-            log_rate,
-            stdio: None,
-        }
+    pub(crate) fn new(invocation: u64, host: Arc<dyn Host>, max_log: usize, log_rate: Arc<Mutex<LogRate>>) -> Self {
+        Self { invocation, host, max_log, log_used: 0, log_dropped: (0, 0), log_rate, stdio: None }
     }
 
     /// Pipes for the guest's WASI stdout and stderr, each holding at most the call's log budget;
     /// [`GuestIo::flush`] sends what they hold to the host log.
     pub(crate) fn stdio(&mut self) -> (MemoryOutputPipe, MemoryOutputPipe) {
         let max_log = self.max_log;
-        self.stdio
-            .get_or_insert_with(|| {
-                (
-                    MemoryOutputPipe::new(max_log),
-                    MemoryOutputPipe::new(max_log),
-                )
-            })
-            .clone()
+        self.stdio.get_or_insert_with(|| (MemoryOutputPipe::new(max_log), MemoryOutputPipe::new(max_log))).clone()
     }
 
     /// Whether a guest log line of `len` bytes fits the call's budget and the actor's rate; counts
@@ -83,15 +63,11 @@ impl GuestIo {
             (bucket.admit(len, Instant::now()), bucket.bytes_per_sec())
         };
         match admission {
-            Admission::Admitted {
-                dropped_before: Some((lines, bytes)),
-            } => {
+            Admission::Admitted { dropped_before: Some((lines, bytes)) } => {
                 self.send(LogLevel::Warn, format!("{lines} guest log lines ({bytes} bytes) over the actor's log rate were dropped"));
                 true
             }
-            Admission::Admitted {
-                dropped_before: None,
-            } => true,
+            Admission::Admitted { dropped_before: None } => true,
             Admission::Dropped { first } => {
                 if first {
                     self.send(
@@ -122,22 +98,14 @@ impl GuestIo {
         if let Some((out, err)) = self.stdio.take() {
             for (pipe, level) in [(out, LogLevel::Info), (err, LogLevel::Warn)] {
                 let bytes = pipe.contents();
-                for line in String::from_utf8_lossy(&bytes)
-                    .lines()
-                    .filter(|l| !l.is_empty())
-                {
+                for line in String::from_utf8_lossy(&bytes).lines().filter(|l| !l.is_empty()) {
                     self.log(level, line.to_owned());
                 }
             }
         }
         let (lines, bytes) = self.log_dropped;
         if lines > 0 {
-            self.send(
-                LogLevel::Warn,
-                format!(
-                    "{lines} guest log lines ({bytes} bytes) over the call's budget were dropped"
-                ),
-            );
+            self.send(LogLevel::Warn, format!("{lines} guest log lines ({bytes} bytes) over the call's budget were dropped"));
         }
     }
 }

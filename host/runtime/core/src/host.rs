@@ -70,11 +70,7 @@ pub struct NoHost;
 impl Host for NoHost {
     fn host_call(&self, call: HostCall) -> HostCallFuture {
         let target = call.target();
-        Box::pin(async move {
-            Err(format!(
-                "no host call handler is configured (call to {target})"
-            ))
-        })
+        Box::pin(async move { Err(format!("no host call handler is configured (call to {target})")) })
     }
     fn log(&self, _invocation: u64, _level: LogLevel, _line: String) {}
 }

@@ -31,18 +31,8 @@ pub(crate) struct LogRate {
 impl LogRate {
     /// A full bucket refilling at `bytes_per_sec`, holding one second of it but at least `min_burst`.
     pub(crate) fn new(bytes_per_sec: usize, min_burst: usize) -> Self {
-        let capacity = if bytes_per_sec == 0 {
-            0.0
-        } else {
-            bytes_per_sec.max(min_burst) as f64
-        };
-        Self {
-            rate: bytes_per_sec as f64,
-            capacity,
-            tokens: capacity,
-            refilled: Instant::now(),
-            dropped: (0, 0),
-        }
+        let capacity = if bytes_per_sec == 0 { 0.0 } else { bytes_per_sec.max(min_burst) as f64 };
+        Self { rate: bytes_per_sec as f64, capacity, tokens: capacity, refilled: Instant::now(), dropped: (0, 0) }
     }
 
     /// The configured rate, for messages.
@@ -58,9 +48,7 @@ impl LogRate {
         if len as f64 <= self.tokens {
             self.tokens -= len as f64;
             let dropped = std::mem::take(&mut self.dropped);
-            return Admission::Admitted {
-                dropped_before: (dropped.0 > 0).then_some(dropped),
-            };
+            return Admission::Admitted { dropped_before: (dropped.0 > 0).then_some(dropped) };
         }
         let first = self.dropped.0 == 0;
         self.dropped.0 += 1;
@@ -78,28 +66,13 @@ mod tests {
     fn a_burst_passes_then_lines_drop_until_the_bucket_refills() {
         let t0 = Instant::now();
         let mut r = LogRate::new(1000, 100);
-        assert_eq!(
-            r.admit(600, t0),
-            Admission::Admitted {
-                dropped_before: None
-            }
-        );
-        assert_eq!(
-            r.admit(400, t0),
-            Admission::Admitted {
-                dropped_before: None
-            }
-        );
+        assert_eq!(r.admit(600, t0), Admission::Admitted { dropped_before: None });
+        assert_eq!(r.admit(400, t0), Admission::Admitted { dropped_before: None });
         assert_eq!(r.admit(10, t0), Admission::Dropped { first: true });
         assert_eq!(r.admit(20, t0), Admission::Dropped { first: false });
         // Half a second refills 500 bytes: the next line goes and reports what was lost.
         let t1 = t0 + Duration::from_millis(500);
-        assert_eq!(
-            r.admit(500, t1),
-            Admission::Admitted {
-                dropped_before: Some((2, 30))
-            }
-        );
+        assert_eq!(r.admit(500, t1), Admission::Admitted { dropped_before: Some((2, 30)) });
         assert_eq!(r.admit(1, t1), Admission::Dropped { first: true });
     }
 
@@ -108,21 +81,13 @@ mod tests {
         let t0 = Instant::now();
         let mut r = LogRate::new(100, 300);
         let later = t0 + Duration::from_secs(3600);
-        assert_eq!(
-            r.admit(300, later),
-            Admission::Admitted {
-                dropped_before: None
-            }
-        );
+        assert_eq!(r.admit(300, later), Admission::Admitted { dropped_before: None });
         assert_eq!(r.admit(1, later), Admission::Dropped { first: true });
     }
 
     #[test]
     fn a_zero_rate_drops_everything() {
         let mut r = LogRate::new(0, 1 << 16);
-        assert_eq!(
-            r.admit(1, Instant::now()),
-            Admission::Dropped { first: true }
-        );
+        assert_eq!(r.admit(1, Instant::now()), Admission::Dropped { first: true });
     }
 }

@@ -46,10 +46,7 @@ fn looks_like(bytes: &[u8]) -> &'static str {
         (b"\x1f\x8b", "a gzip archive"),
         (b"PK\x03\x04", "a zip archive"),
         (b"#!", "a script"),
-        (
-            b"(module",
-            "WebAssembly text (compile it with wat2wasm first)",
-        ),
+        (b"(module", "WebAssembly text (compile it with wat2wasm first)"),
     ];
     if bytes.is_empty() {
         return "an empty file";
@@ -58,10 +55,7 @@ fn looks_like(bytes: &[u8]) -> &'static str {
         return kind;
     }
     let head = &bytes[..bytes.len().min(64)];
-    if head
-        .iter()
-        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
-    {
+    if head.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
         "text"
     } else {
         "binary data of another format"
@@ -99,19 +93,11 @@ fn describe(ty: &ExternType) -> String {
 pub(crate) fn items(module: &Module) -> (Vec<ItemInfo>, Vec<ItemInfo>) {
     let imports = module
         .imports()
-        .map(|i| ItemInfo {
-            module: i.module().to_owned(),
-            name: i.name().to_owned(),
-            ty: describe(&i.ty()),
-        })
+        .map(|i| ItemInfo { module: i.module().to_owned(), name: i.name().to_owned(), ty: describe(&i.ty()) })
         .collect();
     let exports = module
         .exports()
-        .map(|e| ItemInfo {
-            module: String::new(),
-            name: e.name().to_owned(),
-            ty: describe(&e.ty()),
-        })
+        .map(|e| ItemInfo { module: String::new(), name: e.name().to_owned(), ty: describe(&e.ty()) })
         .collect();
     (imports, exports)
 }
@@ -120,18 +106,12 @@ pub(crate) fn items(module: &Module) -> (Vec<ItemInfo>, Vec<ItemInfo>) {
 pub(crate) fn check_exports(module: &Module) -> Result<()> {
     match module.get_export("__guest_call") {
         Some(ExternType::Func(f)) => {
-            let ok = f
-                .params()
-                .map(|t| matches!(t, ValType::I32))
-                .eq([true, true])
+            let ok = f.params().map(|t| matches!(t, ValType::I32)).eq([true, true])
                 && f.results().map(|t| matches!(t, ValType::I32)).eq([true]);
             if !ok {
                 return Err(Error::MissingExport {
                     name: "__guest_call".into(),
-                    message: format!(
-                        "it has type {}, but waPC requires func (i32, i32) -> (i32)",
-                        describe(&ExternType::Func(f))
-                    ),
+                    message: format!("it has type {}, but waPC requires func (i32, i32) -> (i32)", describe(&ExternType::Func(f))),
                 });
             }
         }

@@ -38,15 +38,8 @@ impl<L> EngineSet<L> {
     ) -> Result<Self> {
         let engine = Arc::new(engine::build_engine(cfg, metered, flavor)?);
         let linker = link(&engine).map_err(Error::internal)?;
-        tick_list
-            .lock()
-            .map_err(Error::internal)?
-            .push(Arc::downgrade(&engine));
-        Ok(Self {
-            key: engine::compatibility_key(&engine),
-            engine,
-            linker,
-        })
+        tick_list.lock().map_err(Error::internal)?.push(Arc::downgrade(&engine));
+        Ok(Self { key: engine::compatibility_key(&engine), engine, linker })
     }
 
     /// The compiled code for `wasm` from the caches, or compiled when `compile` (else `None`),
@@ -76,18 +69,10 @@ fn content_key(wasm: &[u8]) -> String {
     if wasm.len() < PARALLEL_HASH_BYTES {
         return blake3::hash(wasm).to_hex().to_string();
     }
-    blake3::Hasher::new()
-        .update_rayon(wasm)
-        .finalize()
-        .to_hex()
-        .to_string()
+    blake3::Hasher::new().update_rayon(wasm).finalize().to_hex().to_string()
 }
 
-fn module_engine(
-    cfg: &RuntimeConfig,
-    metered: bool,
-    tick_list: &Mutex<Vec<Weak<Engine>>>,
-) -> Result<ModuleEngine> {
+fn module_engine(cfg: &RuntimeConfig, metered: bool, tick_list: &Mutex<Vec<Weak<Engine>>>) -> Result<ModuleEngine> {
     EngineSet::new(cfg, metered, Flavor::Core, tick_list, |engine| {
         let mut linker = Linker::new(engine);
         abi::add_to_linker(&mut linker)?;
@@ -95,18 +80,8 @@ fn module_engine(
     })
 }
 
-fn component_engine(
-    cfg: &RuntimeConfig,
-    metered: bool,
-    tick_list: &Mutex<Vec<Weak<Engine>>>,
-) -> Result<ComponentEngine> {
-    EngineSet::new(
-        cfg,
-        metered,
-        Flavor::Component,
-        tick_list,
-        component::linker,
-    )
+fn component_engine(cfg: &RuntimeConfig, metered: bool, tick_list: &Mutex<Vec<Weak<Engine>>>) -> Result<ComponentEngine> {
+    EngineSet::new(cfg, metered, Flavor::Component, tick_list, component::linker)
 }
 
 /// State shared by the runtime and its actors.
@@ -171,12 +146,11 @@ impl Runtime {
         let tick_list = Arc::new(Mutex::new(Vec::new()));
         let standard = module_engine(&cfg, false, &tick_list)?;
         let ticker = EpochTicker::start(cfg.epoch_tick, tick_list.clone());
+        let ticks = tick_list.clone();
         let runtime = Self {
             inner: Arc::new(Inner {
                 cache: ModuleCache::new(cfg.cache_dir.clone()),
-                shared: Arc::new(Shared {
-                    slots: Semaphore::new(cfg.max_instances as usize),
-                }),
+                shared: Arc::new(Shared { slots: Semaphore::new(cfg.max_instances as usize) }),
                 standard,
                 metered: OnceLock::new(),
                 components: OnceLock::new(),
@@ -193,25 +167,19 @@ impl Runtime {
         // for all of it; a load arriving meanwhile waits for this build (see `made`). The thread
         // holds the runtime only to hand the engine over: a runtime dropped meanwhile is not kept
         // alive (with its caches' mappings) by it.
-        let (inner, cfg, ticks) = (
-            Arc::downgrade(&runtime.inner),
-            runtime.inner.cfg.clone(),
-            runtime.inner.tick_list.clone(),
-        );
+        let (inner, cfg, ticks) = (Arc::downgrade(&runtime.inner), runtime.inner.cfg.clone(), ticks);
         let building = runtime.inner.building.clone();
-        let _ = std::thread::Builder::new()
-            .name("wasmesh-component-engine".into())
-            .spawn(move || {
-                let _building = building.lock().unwrap_or_else(|p| p.into_inner());
-                if inner.upgrade().is_none_or(|i| i.components.get().is_some()) {
-                    return;
-                }
-                if let Ok(set) = component_engine(&cfg, false, &ticks)
-                    && let Some(inner) = inner.upgrade()
-                {
-                    let _ = inner.components.set(set);
-                }
-            });
+        let _ = std::thread::Builder::new().name("wasmesh-component-engine".into()).spawn(move || {
+            let _building = building.lock().unwrap_or_else(|p| p.into_inner());
+            if inner.upgrade().is_none_or(|i| i.components.get().is_some()) {
+                return;
+            }
+            if let Ok(set) = component_engine(&cfg, false, &ticks)
+                && let Some(inner) = inner.upgrade()
+            {
+                let _ = inner.components.set(set);
+            }
+        });
         Ok(runtime)
     }
 
@@ -224,48 +192,30 @@ impl Runtime {
         if !metered {
             return Ok(&self.inner.standard);
         }
-        made(&self.inner.metered, &self.inner.building, || {
-            module_engine(&self.inner.cfg, true, &self.inner.tick_list)
-        })
+        made(&self.inner.metered, &self.inner.building, || module_engine(&self.inner.cfg, true, &self.inner.tick_list))
     }
 
     fn component_engine(&self, metered: bool) -> Result<&ComponentEngine> {
-        let cell = if metered {
-            &self.inner.metered_components
-        } else {
-            &self.inner.components
-        };
-        made(cell, &self.inner.building, || {
-            component_engine(&self.inner.cfg, metered, &self.inner.tick_list)
-        })
+        let cell = if metered { &self.inner.metered_components } else { &self.inner.components };
+        made(cell, &self.inner.building, || component_engine(&self.inner.cfg, metered, &self.inner.tick_list))
     }
 
     /// Validates, compiles (or fetches from the cache) and links an actor. Blocking: compiling
     /// can take a while, so async callers run it on a blocking thread.
     pub fn load(&self, wasm: &[u8], limits: ActorLimits, host: Arc<dyn Host>) -> Result<Actor> {
-        self.load_with(wasm, limits, host, true)?
-            .ok_or_else(|| Error::internal("compiling was allowed but gave no module"))
+        self.load_with(wasm, limits, host, true)?.ok_or_else(|| Error::internal("compiling was allowed but gave no module"))
     }
 
     /// [`Runtime::load`] when the compiled code is in the memory or disk cache, `None` when it
     /// would have to be compiled. Quick (no compiling, no wasm runs: hash, map the artifact,
     /// link), so an async caller can run it in place instead of moving to a blocking thread.
-    pub fn load_cached(
-        &self,
-        wasm: &[u8],
-        limits: ActorLimits,
-        host: Arc<dyn Host>,
-    ) -> Result<Option<Actor>> {
+    pub fn load_cached(&self, wasm: &[u8], limits: ActorLimits, host: Arc<dyn Host>) -> Result<Option<Actor>> {
         // Making an engine is slow; `load` does it on its thread.
         let engine_made = match module_check::flavor(wasm)? {
             Flavor::Core => limits.fuel.is_none() || self.inner.metered.get().is_some(),
-            Flavor::Component => (if limits.fuel.is_some() {
-                &self.inner.metered_components
-            } else {
-                &self.inner.components
-            })
-            .get()
-            .is_some(),
+            Flavor::Component => {
+                (if limits.fuel.is_some() { &self.inner.metered_components } else { &self.inner.components }).get().is_some()
+            }
         };
         if !engine_made {
             return Ok(None);
@@ -273,13 +223,7 @@ impl Runtime {
         self.load_with(wasm, limits, host, false)
     }
 
-    fn load_with(
-        &self,
-        wasm: &[u8],
-        limits: ActorLimits,
-        host: Arc<dyn Host>,
-        compile: bool,
-    ) -> Result<Option<Actor>> {
+    fn load_with(&self, wasm: &[u8], limits: ActorLimits, host: Arc<dyn Host>, compile: bool) -> Result<Option<Actor>> {
         self.ensure_open()?;
         limits.validate(&self.inner.cfg)?;
         let flavor = module_check::flavor(wasm)?;
@@ -287,9 +231,7 @@ impl Runtime {
         let (engine, code, hash, source) = match flavor {
             Flavor::Core => {
                 let set = self.module_engine(metered)?;
-                let Some((Compiled::Module(module), hash, source)) =
-                    set.compile(&self.inner.cache, wasm, flavor, compile)?
-                else {
+                let Some((Compiled::Module(module), hash, source)) = set.compile(&self.inner.cache, wasm, flavor, compile)? else {
                     return Ok(None);
                 };
                 module_check::check_exports(&module)?;
@@ -302,30 +244,13 @@ impl Runtime {
             }
             Flavor::Component => {
                 let set = self.component_engine(metered)?;
-                let Some((Compiled::Component(c), hash, source)) =
-                    set.compile(&self.inner.cache, wasm, flavor, compile)?
-                else {
+                let Some((Compiled::Component(c), hash, source)) = set.compile(&self.inner.cache, wasm, flavor, compile)? else {
                     return Ok(None);
                 };
-                (
-                    &set.engine,
-                    Code::Component {
-                        pre: component::prepare(&set.linker, &c)?,
-                    },
-                    hash,
-                    source,
-                )
+                (&set.engine, Code::Component { pre: component::prepare(&set.linker, &c)? }, hash, source)
             }
         };
-        Ok(Some(Actor::new(
-            self.inner.shared.clone(),
-            (**engine).clone(),
-            code,
-            limits,
-            host,
-            hash,
-            source,
-        )))
+        Ok(Some(Actor::new(self.inner.shared.clone(), (**engine).clone(), code, limits, host, hash, source)))
     }
 
     /// Describes a module or component and says whether it is a valid actor, without keeping it loaded.
@@ -335,27 +260,18 @@ impl Runtime {
         let (imports, exports, problem) = match flavor {
             Flavor::Core => {
                 let set = &self.inner.standard;
-                let Some((Compiled::Module(module), _, _)) =
-                    set.compile(&self.inner.cache, wasm, flavor, true)?
-                else {
+                let Some((Compiled::Module(module), _, _)) = set.compile(&self.inner.cache, wasm, flavor, true)? else {
                     return Err(no_code());
                 };
                 let (imports, exports) = module_check::items(&module);
                 let problem = module_check::check_exports(&module).err().or_else(|| {
-                    set.linker
-                        .instantiate_pre(&module)
-                        .err()
-                        .map(|e| Error::InvalidModule {
-                            message: format!("{e:#}"),
-                        })
+                    set.linker.instantiate_pre(&module).err().map(|e| Error::InvalidModule { message: format!("{e:#}") })
                 });
                 (imports, exports, problem)
             }
             Flavor::Component => {
                 let set = self.component_engine(false)?;
-                let Some((Compiled::Component(c), _, _)) =
-                    set.compile(&self.inner.cache, wasm, flavor, true)?
-                else {
+                let Some((Compiled::Component(c), _, _)) = set.compile(&self.inner.cache, wasm, flavor, true)? else {
                     return Err(no_code());
                 };
                 let (imports, exports) = component::items(&set.engine, &c);
@@ -391,20 +307,12 @@ impl Runtime {
     }
 
     fn ensure_open(&self) -> Result<()> {
-        if self.inner.closed.load(Ordering::SeqCst) {
-            Err(Error::Closed)
-        } else {
-            Ok(())
-        }
+        if self.inner.closed.load(Ordering::SeqCst) { Err(Error::Closed) } else { Ok(()) }
     }
 }
 
 /// The engine in `cell`, made by `make` the first time (once: concurrent callers wait for it).
-fn made<'a, T>(
-    cell: &'a OnceLock<T>,
-    building: &Mutex<()>,
-    make: impl FnOnce() -> Result<T>,
-) -> Result<&'a T> {
+fn made<'a, T>(cell: &'a OnceLock<T>, building: &Mutex<()>, make: impl FnOnce() -> Result<T>) -> Result<&'a T> {
     if let Some(set) = cell.get() {
         return Ok(set);
     }

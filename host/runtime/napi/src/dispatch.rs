@@ -143,11 +143,7 @@ impl LingerRole<'_> {
 
 impl Drop for LingerRole<'_> {
     fn drop(&mut self) {
-        self.0
-            .submitted
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .lingering = false;
+        self.0.submitted.lock().unwrap_or_else(|p| p.into_inner()).lingering = false;
     }
 }
 
@@ -201,12 +197,7 @@ impl Dispatch {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         if !self.linger.is_zero() {
             // JS calls `wait_finished` at the end of this turn (see host/src/runtime/pending.ts).
-            let _ = self.js_state.compare_exchange(
-                JS_IDLE,
-                JS_WATCHING,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            );
+            let _ = self.js_state.compare_exchange(JS_IDLE, JS_WATCHING, Ordering::AcqRel, Ordering::Acquire);
         }
         let spawn = {
             let mut q = self.submitted.lock().unwrap_or_else(|p| p.into_inner());
@@ -222,10 +213,7 @@ impl Dispatch {
     /// Starts `jobs`, or every submitted job: the last runs in this task, the others get a task
     /// each, so idle workers steal them and every core runs wasm. Then lingers for more. (Boxed:
     /// the tasks it spawns may spawn it again.)
-    fn drain(
-        self: Arc<Self>,
-        mut jobs: Option<Vec<Job>>,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    fn drain(self: Arc<Self>, mut jobs: Option<Vec<Job>>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(async move {
             loop {
                 let mut batch = jobs.take().unwrap_or_else(|| self.take_submitted());
@@ -234,9 +222,7 @@ impl Dispatch {
                     tokio::spawn(self.clone().run_then_linger(job));
                 }
                 let Some(job) = last else { return };
-                let Some(role) = self.run(job).await else {
-                    return;
-                };
+                let Some(role) = self.run(job).await else { return };
                 match self.linger(role).await {
                     Some(more) => jobs = Some(more),
                     None => return,
@@ -266,15 +252,9 @@ impl Dispatch {
         let id = job.id;
         let mut role = None;
         job.actor
-            .invoke_then(
-                u64::from(id),
-                &job.operation,
-                job.payload,
-                job.timeout,
-                |outcome, queued| {
-                    role = self.finish(id, outcome, queued);
-                },
-            )
+            .invoke_then(u64::from(id), &job.operation, job.payload, job.timeout, |outcome, queued| {
+                role = self.finish(id, outcome, queued);
+            })
             .await;
         role
     }
@@ -299,12 +279,7 @@ impl Dispatch {
     /// Queues invocation `id`'s outcome and its queue wait for JS. When it was the last in flight,
     /// its task takes the lingering role, before JS can see the outcome, so a job JS submits in
     /// reply finds a lingering worker instead of spawning a task of its own.
-    fn finish(
-        &self,
-        id: u32,
-        outcome: rt::Result<Vec<u8>>,
-        queued: Duration,
-    ) -> Option<LingerRole<'_>> {
+    fn finish(&self, id: u32, outcome: rt::Result<Vec<u8>>, queued: Duration) -> Option<LingerRole<'_>> {
         let last = self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1;
         let free = last && !self.linger.is_zero() && {
             let mut q = self.submitted.lock().unwrap_or_else(|p| p.into_inner());
@@ -350,17 +325,11 @@ impl Dispatch {
             }
         }
         // Closed only when the runtime drops the call unanswered (it is going away).
-        answer.await.unwrap_or_else(|_| {
-            Err("the host call was dropped unanswered: the runtime is closing".to_owned())
-        })
+        answer.await.unwrap_or_else(|_| Err("the host call was dropped unanswered: the runtime is closing".to_owned()))
     }
 
     /// Queues the host call for JS; the receiver gets the answer, or is closed if it is dropped.
-    fn queue_host_call(
-        &self,
-        invocation: u32,
-        call: rt::HostCall,
-    ) -> oneshot::Receiver<HostCallOutcome> {
+    fn queue_host_call(&self, invocation: u32, call: rt::HostCall) -> oneshot::Receiver<HostCallOutcome> {
         let (tx, rx) = oneshot::channel();
         let id = {
             let mut a = self.awaited.lock().unwrap_or_else(|p| p.into_inner());
@@ -390,12 +359,7 @@ impl Dispatch {
     /// Delivers JS's answer to host call `id` (JS thread); an unknown id (already answered, or
     /// its invocation gone) is ignored.
     pub(crate) fn answer_host_call(&self, id: u32, outcome: HostCallOutcome) {
-        let sender = self
-            .awaited
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .senders
-            .remove(&id);
+        let sender = self.awaited.lock().unwrap_or_else(|p| p.into_inner()).senders.remove(&id);
         if let Some(tx) = sender {
             let _ = tx.send(outcome);
         }
@@ -423,15 +387,8 @@ impl Dispatch {
         if !first {
             return;
         }
-        let handed_off = self
-            .js_state
-            .compare_exchange(
-                JS_WATCHING,
-                JS_HANDED_OFF,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            )
-            .is_ok();
+        let handed_off =
+            self.js_state.compare_exchange(JS_WATCHING, JS_HANDED_OFF, Ordering::AcqRel, Ordering::Acquire).is_ok();
         if !handed_off && let Ok(wake) = self.wake_js.read() {
             wake.call((), ThreadsafeFunctionCallMode::NonBlocking);
         }
@@ -510,15 +467,9 @@ impl Dispatch {
     }
 
     /// References (keeps Node alive) or unreferences the wake-up callback.
-    #[allow(
-        deprecated,
-        reason = "napi_ref/unref_threadsafe_function is exactly the uv_ref/unref we want"
-    )]
+    #[allow(deprecated, reason = "napi_ref/unref_threadsafe_function is exactly the uv_ref/unref we want")]
     pub(crate) fn set_active(&self, env: &Env, active: bool) -> napi::Result<()> {
-        let mut f = self
-            .wake_js
-            .write()
-            .map_err(|_| napi::Error::from_reason("wake-up lock poisoned"))?;
+        let mut f = self.wake_js.write().map_err(|_| napi::Error::from_reason("wake-up lock poisoned"))?;
         if active { f.refer(env) } else { f.unref(env) }
     }
 }

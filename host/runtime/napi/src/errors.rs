@@ -12,11 +12,7 @@ pub(crate) fn to_js(e: rt::Error) -> NapiError {
     ];
     let mut put = |k: &str, v: String| fields.push((k.to_owned(), v));
     match &e {
-        rt::Error::Trap {
-            trap_code,
-            backtrace,
-            ..
-        } => {
+        rt::Error::Trap { trap_code, backtrace, .. } => {
             put("trapCode", json_str(trap_code));
             if let Some(b) = backtrace {
                 put("backtrace", json_str(b));
@@ -26,18 +22,11 @@ pub(crate) fn to_js(e: rt::Error) -> NapiError {
             put("timeoutMs", timeout.as_millis().to_string());
             put("queued", queued.to_string());
         }
-        rt::Error::MemoryLimit {
-            limit_bytes,
-            requested_bytes,
-        } => {
+        rt::Error::MemoryLimit { limit_bytes, requested_bytes } => {
             put("limitBytes", limit_bytes.to_string());
             put("requestedBytes", requested_bytes.to_string());
         }
-        rt::Error::HostCallFailed {
-            target,
-            host_message,
-            guest_message,
-        } => {
+        rt::Error::HostCallFailed { target, host_message, guest_message } => {
             put("target", json_str(target));
             put("hostMessage", json_str(host_message));
             put("guestMessage", json_str(guest_message));
@@ -55,10 +44,7 @@ pub(crate) fn to_js(e: rt::Error) -> NapiError {
         rt::Error::FuelExhausted { fuel } => put("fuel", fuel.to_string()),
         _ => {}
     }
-    let body: Vec<String> = fields
-        .iter()
-        .map(|(k, v)| format!("{}:{v}", json_str(k)))
-        .collect();
+    let body: Vec<String> = fields.iter().map(|(k, v)| format!("{}:{v}", json_str(k))).collect();
     NapiError::new(Status::GenericFailure, format!("{{{}}}", body.join(",")))
 }
 

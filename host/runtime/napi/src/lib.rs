@@ -77,13 +77,7 @@ pub struct NativeStats {
 }
 
 fn items(v: Vec<rt::ItemInfo>) -> Vec<NativeItem> {
-    v.into_iter()
-        .map(|i| NativeItem {
-            module: i.module,
-            name: i.name,
-            r#type: i.ty,
-        })
-        .collect()
+    v.into_iter().map(|i| NativeItem { module: i.module, name: i.name, r#type: i.ty }).collect()
 }
 
 fn limits(opts: &NativeActorOptions) -> napi::Result<rt::ActorLimits> {
@@ -99,15 +93,11 @@ fn limits(opts: &NativeActorOptions) -> napi::Result<rt::ActorLimits> {
 }
 
 fn js_host(handles_calls: bool, dispatch: &Arc<Dispatch>) -> Arc<dyn rt::Host> {
-    Arc::new(JsHost {
-        handles_calls,
-        dispatch: dispatch.clone(),
-    })
+    Arc::new(JsHost { handles_calls, dispatch: dispatch.clone() })
 }
 
 fn bytes(n: i64, what: &str) -> napi::Result<u64> {
-    u64::try_from(n)
-        .map_err(|_| NapiError::new(Status::InvalidArg, format!("{what} must not be negative")))
+    u64::try_from(n).map_err(|_| NapiError::new(Status::InvalidArg, format!("{what} must not be negative")))
 }
 
 /// The process's wasm runtime (engine, pool, cache).
@@ -135,10 +125,7 @@ impl NativeRuntime {
         dispatch.set_active(&env, false)?;
         // Start napi's tokio runtime (its worker threads) now rather than on the first load.
         napi::bindgen_prelude::spawn(async {});
-        Ok(Self {
-            inner: rt::Runtime::new(cfg).map_err(to_js)?,
-            dispatch,
-        })
+        Ok(Self { inner: rt::Runtime::new(cfg).map_err(to_js)?, dispatch })
     }
 
     /// Keeps Node alive while invocations are outstanding (`true`), or lets it exit (`false`).
@@ -152,8 +139,7 @@ impl NativeRuntime {
     /// turn in which it invoked (with 0 when it does not spin); see `Dispatch::wait_finished`.
     #[napi]
     pub fn wait_completed(&self, max_micros: u32) -> bool {
-        self.dispatch
-            .wait_finished(Duration::from_micros(u64::from(max_micros)))
+        self.dispatch.wait_finished(Duration::from_micros(u64::from(max_micros)))
     }
 
     /// Every invocation outcome finished since the last call, or `null` (see `Dispatch::take`).
@@ -185,14 +171,8 @@ impl NativeRuntime {
         handles_calls: bool,
     ) -> napi::Result<Option<NativeActor>> {
         let limits = limits(&opts)?;
-        let actor = self
-            .inner
-            .load_cached(wasm, limits, js_host(handles_calls, &self.dispatch))
-            .map_err(to_js)?;
-        Ok(actor.map(|inner| NativeActor {
-            inner,
-            dispatch: self.dispatch.clone(),
-        }))
+        let actor = self.inner.load_cached(wasm, limits, js_host(handles_calls, &self.dispatch)).map_err(to_js)?;
+        Ok(actor.map(|inner| NativeActor { inner, dispatch: self.dispatch.clone() }))
     }
 
     /// Validates, compiles (or fetches from the cache) and links an actor on a blocking thread.
@@ -211,10 +191,7 @@ impl NativeRuntime {
             .await
             .map_err(|e| NapiError::from_reason(format!("load task failed: {e}")))?
             .map_err(to_js)?;
-        Ok(NativeActor {
-            inner: actor,
-            dispatch: self.dispatch.clone(),
-        })
+        Ok(NativeActor { inner: actor, dispatch: self.dispatch.clone() })
     }
 
     /// Describes a module, off the JS thread.

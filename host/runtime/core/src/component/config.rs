@@ -15,18 +15,11 @@ impl ComponentState {
         if self.config.is_none() {
             let request = GetAllConfigRequest {}.encode_to_vec();
             let bytes = self
-                .host_call(
-                    "",
-                    contracts::ACTOR_CONFIG_CONTRACT,
-                    contracts::ACTOR_CONFIG_GET_ALL,
-                    request,
-                )
+                .host_call("", contracts::ACTOR_CONFIG_CONTRACT, contracts::ACTOR_CONFIG_GET_ALL, request)
                 .await
                 .map_err(Error::Upstream)?;
             let values = GetAllConfigResponse::decode(bytes.as_slice())
-                .map_err(|e| {
-                    Error::Upstream(format!("the host answered with a malformed config: {e}"))
-                })?
+                .map_err(|e| Error::Upstream(format!("the host answered with a malformed config: {e}")))?
                 .values;
             self.config = Some(values.into_iter().map(|v| (v.key, v.value)).collect());
         }
@@ -40,9 +33,6 @@ impl Host for ComponentState {
     }
 
     async fn get_all(&mut self) -> wasmtime::Result<Result<Vec<(String, String)>, Error>> {
-        Ok(self
-            .config()
-            .await
-            .map(|c| c.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
+        Ok(self.config().await.map(|c| c.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
     }
 }

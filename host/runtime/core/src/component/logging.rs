@@ -6,12 +6,7 @@ use super::bindings::wasi::logging::logging::{Host, Level};
 use crate::host::LogLevel;
 
 impl Host for ComponentState {
-    async fn log(
-        &mut self,
-        level: Level,
-        context: String,
-        message: String,
-    ) -> wasmtime::Result<()> {
+    async fn log(&mut self, level: Level, context: String, message: String) -> wasmtime::Result<()> {
         let level = match level {
             Level::Trace => LogLevel::Trace,
             Level::Debug => LogLevel::Debug,
@@ -20,11 +15,7 @@ impl Host for ComponentState {
             Level::Error => LogLevel::Error,
             Level::Critical => LogLevel::Critical,
         };
-        let line = if context.is_empty() {
-            message
-        } else {
-            format!("{context}: {message}")
-        };
+        let line = if context.is_empty() { message } else { format!("{context}: {message}") };
         self.io.log(level, line);
         Ok(())
     }

@@ -77,31 +77,13 @@ impl ComponentState {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
-        let outgoing = outgoing::Outgoing {
-            host: io.host.clone(),
-            invocation: io.invocation,
-        };
+        let outgoing = outgoing::Outgoing { host: io.host.clone(), invocation: io.invocation };
         let table = ResourceTable::new();
-        Self {
-            io,
-            violation: None,
-            max_memory,
-            table,
-            wasi,
-            http: WasiHttpCtx::new(),
-            outgoing,
-            config: None,
-        }
+        Self { io, violation: None, max_memory, table, wasi, http: WasiHttpCtx::new(), outgoing, config: None }
     }
 
     /// A host call made for the guest, answered by the embedder as a waPC guest's `__host_call`.
-    fn host_call(
-        &self,
-        binding: &str,
-        namespace: &str,
-        operation: &str,
-        payload: Vec<u8>,
-    ) -> HostCallFuture {
+    fn host_call(&self, binding: &str, namespace: &str, operation: &str, payload: Vec<u8>) -> HostCallFuture {
         self.io.host.host_call(HostCall {
             invocation: self.io.invocation,
             binding: binding.to_owned(),
@@ -114,39 +96,22 @@ impl ComponentState {
 
 impl WasiView for ComponentState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
 impl WasiHttpView for ComponentState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.outgoing,
-        }
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.outgoing }
     }
 }
 
 impl ResourceLimiter for ComponentState {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         cap_memory(self.max_memory, desired, &mut self.violation)
     }
 
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        _desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _current: usize, _desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         Ok(true)
     }
 }
@@ -156,24 +121,16 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<ComponentState>
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-    bindings::ComponentHost::add_to_linker::<_, wasmtime::component::HasSelf<ComponentState>>(
-        &mut linker,
-        |s| s,
-    )?;
+    bindings::ComponentHost::add_to_linker::<_, wasmtime::component::HasSelf<ComponentState>>(&mut linker, |s| s)?;
     Ok(linker)
 }
 
 /// Links `component` and checks it has an export wasmesh serves; the error names the import it
 /// cannot provide or the export it lacks.
-pub(crate) fn prepare(
-    linker: &Linker<ComponentState>,
-    component: &Component,
-) -> Result<ProxyPre<ComponentState>> {
-    let pre = linker
-        .instantiate_pre(component)
-        .map_err(|e| Error::InvalidModule {
-            message: format!("{e:#}; wasmesh provides {PROVIDED}"),
-        })?;
+pub(crate) fn prepare(linker: &Linker<ComponentState>, component: &Component) -> Result<ProxyPre<ComponentState>> {
+    let pre = linker.instantiate_pre(component).map_err(|e| Error::InvalidModule {
+        message: format!("{e:#}; wasmesh provides {PROVIDED}"),
+    })?;
     ProxyPre::new(pre).map_err(|e| Error::MissingExport {
         name: INCOMING_HANDLER.to_owned(),
         message: format!(
@@ -200,10 +157,7 @@ pub(crate) fn items(engine: &Engine, component: &Component) -> (Vec<ItemInfo>, V
         }
         .to_owned(),
     };
-    (
-        ty.imports(engine).map(describe).collect(),
-        ty.exports(engine).map(describe).collect(),
-    )
+    (ty.imports(engine).map(describe).collect(), ty.exports(engine).map(describe).collect())
 }
 
 /// Serves one `HttpServer.HandleRequest` call with the component's `wasi:http/incoming-handler`:
@@ -220,15 +174,10 @@ pub(crate) async fn serve_http(
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let (req, out) = {
         let mut http = store.data_mut().http();
-        (
-            http.new_incoming_request(Scheme::Http, request)?,
-            http.new_response_outparam(sender)?,
-        )
+        (http.new_incoming_request(Scheme::Http, request)?, http.new_response_outparam(sender)?)
     };
     let proxy = pre.instantiate_async(&mut *store).await?;
-    let guest = proxy
-        .wasi_http_incoming_handler()
-        .call_handle(&mut *store, req, out);
+    let guest = proxy.wasi_http_incoming_handler().call_handle(&mut *store, req, out);
     let response = response_of(receiver, max_response);
     tokio::pin!(guest, response);
     let mut guest_returned = false;
@@ -245,12 +194,8 @@ pub(crate) async fn serve_http(
 }
 
 /// The contract's `HttpRequest` as a `wasi:http` request (authority from its `host` header).
-fn incoming_request(
-    payload: &[u8],
-) -> Result<http::Request<http_body_util::combinators::BoxBody<Bytes, Infallible>>> {
-    let bad = |what: String| Error::BadRequest {
-        message: format!("{what} (in the HttpServer.HandleRequest payload)"),
-    };
+fn incoming_request(payload: &[u8]) -> Result<http::Request<http_body_util::combinators::BoxBody<Bytes, Infallible>>> {
+    let bad = |what: String| Error::BadRequest { message: format!("{what} (in the HttpServer.HandleRequest payload)") };
     let req = HttpRequest::decode(payload).map_err(|e| bad(format!("not an HttpRequest: {e}")))?;
     let authority = req
         .headers
@@ -258,40 +203,28 @@ fn incoming_request(
         .find(|h| h.name.eq_ignore_ascii_case("host"))
         .map_or("localhost", |h| h.value.as_str())
         .to_owned();
-    let path = if req.path.is_empty() {
-        "/"
-    } else {
-        req.path.as_str()
-    };
+    let path = if req.path.is_empty() { "/" } else { req.path.as_str() };
     let uri = if req.query.is_empty() {
         format!("http://{authority}{path}")
     } else {
         format!("http://{authority}{path}?{}", req.query)
     };
-    let mut builder = http::Request::builder()
-        .method(req.method.as_str())
-        .uri(uri);
+    let mut builder = http::Request::builder().method(req.method.as_str()).uri(uri);
     for Header { name, value } in &req.headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
-    builder
-        .body(Full::new(Bytes::from(req.body)).boxed())
-        .map_err(|e| bad(format!("not a valid HTTP request: {e}")))
+    builder.body(Full::new(Bytes::from(req.body)).boxed()).map_err(|e| bad(format!("not a valid HTTP request: {e}")))
 }
 
 /// Waits for the response the guest sets and reads its body into the contract's `HttpResponse`.
 async fn response_of(
-    receiver: tokio::sync::oneshot::Receiver<
-        std::result::Result<http::Response<HyperOutgoingBody>, ErrorCode>,
-    >,
+    receiver: tokio::sync::oneshot::Receiver<std::result::Result<http::Response<HyperOutgoingBody>, ErrorCode>>,
     max_response: u64,
 ) -> wasmtime::Result<Vec<u8>> {
     let response = match receiver.await {
         Ok(Ok(r)) => r,
         Ok(Err(code)) => {
-            return Err(wasmtime::Error::new(Error::GuestError {
-                message: format!("the component answered with error {code:?}"),
-            }));
+            return Err(wasmtime::Error::new(Error::GuestError { message: format!("the component answered with error {code:?}") }));
         }
         Err(_) => {
             return Err(wasmtime::Error::new(Error::Protocol {
@@ -303,17 +236,12 @@ async fn response_of(
     let mut bytes = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
-            wasmtime::Error::new(Error::GuestError {
-                message: format!("the component's response body failed: {e}"),
-            })
+            wasmtime::Error::new(Error::GuestError { message: format!("the component's response body failed: {e}") })
         })?;
         if let Ok(data) = frame.into_data() {
             let size = (bytes.len() + data.len()) as u64;
             if size > max_response {
-                return Err(wasmtime::Error::new(Error::ResponseTooLarge {
-                    size,
-                    limit: max_response,
-                }));
+                return Err(wasmtime::Error::new(Error::ResponseTooLarge { size, limit: max_response }));
             }
             bytes.extend_from_slice(&data);
         }
@@ -321,15 +249,7 @@ async fn response_of(
     let headers = parts
         .headers
         .iter()
-        .map(|(name, value)| Header {
-            name: name.as_str().to_owned(),
-            value: String::from_utf8_lossy(value.as_bytes()).into_owned(),
-        })
+        .map(|(name, value)| Header { name: name.as_str().to_owned(), value: String::from_utf8_lossy(value.as_bytes()).into_owned() })
         .collect();
-    Ok(HttpResponse {
-        status: u32::from(parts.status.as_u16()),
-        headers,
-        body: bytes,
-    }
-    .encode_to_vec())
+    Ok(HttpResponse { status: u32::from(parts.status.as_u16()), headers, body: bytes }.encode_to_vec())
 }

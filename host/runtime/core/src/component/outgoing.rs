@@ -41,47 +41,29 @@ impl WasiHttpHooks for Outgoing {
             let authority = uri.authority().map_or_else(String::new, |a| a.to_string());
             let scheme = uri.scheme_str().unwrap_or("http").to_owned();
             if let Some(reason) = refusal(&host, invocation, &scheme, &authority).await {
-                host.log(
-                    invocation,
-                    LogLevel::Warn,
-                    format!("outgoing HTTP request to {scheme}://{authority} denied: {reason}"),
-                );
+                host.log(invocation, LogLevel::Warn, format!("outgoing HTTP request to {scheme}://{authority} denied: {reason}"));
                 return Err(wasmtime_wasi_http::Error::HttpRequestDenied);
             }
             let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
-            ))
+            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as Box<dyn Future<Output = _> + Send>))
         })
     }
 }
 
 /// Why the host refuses the request, or `None` when it allows it.
-async fn refusal(
-    host: &Arc<dyn Host>,
-    invocation: u64,
-    scheme: &str,
-    authority: &str,
-) -> Option<String> {
+async fn refusal(host: &Arc<dyn Host>, invocation: u64, scheme: &str, authority: &str) -> Option<String> {
     let call = HostCall {
         invocation,
         binding: String::new(),
         namespace: contracts::ACTOR_CONFIG_CONTRACT.to_owned(),
         operation: contracts::ACTOR_CONFIG_CHECK_OUTGOING.to_owned(),
-        payload: CheckOutgoingRequest {
-            scheme: scheme.to_owned(),
-            authority: authority.to_owned(),
-        }
-        .encode_to_vec(),
+        payload: CheckOutgoingRequest { scheme: scheme.to_owned(), authority: authority.to_owned() }.encode_to_vec(),
     };
     match host.host_call(call).await {
         Ok(bytes) => match CheckOutgoingResponse::decode(bytes.as_slice()) {
             Ok(r) if r.allowed => None,
             Ok(r) => Some(r.reason),
-            Err(e) => Some(format!(
-                "the host answered the check with a malformed message: {e}"
-            )),
+            Err(e) => Some(format!("the host answered the check with a malformed message: {e}")),
         },
         Err(message) => Some(message),
     }

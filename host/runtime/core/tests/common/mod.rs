@@ -7,9 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
-use wasmesh_runtime::{
-    Actor, ActorLimits, Error, Host, HostCall, HostCallFuture, LogLevel, Runtime, RuntimeConfig,
-};
+use wasmesh_runtime::{Actor, ActorLimits, Error, Host, HostCall, HostCallFuture, LogLevel, Runtime, RuntimeConfig};
 
 // Guest memory layout used by every guest built with [`Guest`].
 
@@ -23,11 +21,9 @@ pub const SCRATCH: u32 = 4096;
 pub const PAYLOAD: u32 = 8192;
 
 /// Responds with the request payload.
-pub const ECHO: &str =
-    "(call $guest_response (i32.const 8192) (local.get $msg_len)) (return (i32.const 1))";
+pub const ECHO: &str = "(call $guest_response (i32.const 8192) (local.get $msg_len)) (return (i32.const 1))";
 /// Responds with the operation name.
-pub const RESPOND_OP: &str =
-    "(call $guest_response (i32.const 0) (local.get $op_len)) (return (i32.const 1))";
+pub const RESPOND_OP: &str = "(call $guest_response (i32.const 0) (local.get $op_len)) (return (i32.const 1))";
 /// Traps with `unreachable`.
 pub const UNREACHABLE: &str = "(unreachable)";
 /// Loops forever.
@@ -37,8 +33,7 @@ pub const RECURSE: &str = "(drop (call $recurse (i32.const 0)))";
 /// Returns 7 from `__guest_call`, which waPC does not allow.
 pub const RETURN_7: &str = "(return (i32.const 7))";
 /// Responds with a buffer that runs past the end of a one-page memory.
-pub const OOB_RESPONSE: &str =
-    "(call $guest_response (i32.const 65530) (i32.const 16)) (return (i32.const 1))";
+pub const OOB_RESPONSE: &str = "(call $guest_response (i32.const 65530) (i32.const 16)) (return (i32.const 1))";
 /// Counts down from 100 000 (about half a million units of fuel), then responds with "done".
 pub const BUSY_100K: &str = "(local.set $i (i32.const 100000))
     (loop $count (local.set $i (i32.sub (local.get $i) (i32.const 1))) (br_if $count (local.get $i)))
@@ -80,14 +75,7 @@ impl Default for Guest {
 impl Guest {
     /// A guest with a one-page memory and an empty body.
     pub fn new() -> Self {
-        Self {
-            memory: "1".into(),
-            imports: Vec::new(),
-            items: Vec::new(),
-            strings: Vec::new(),
-            next_string: STRINGS,
-            body: String::new(),
-        }
+        Self { memory: "1".into(), imports: Vec::new(), items: Vec::new(), strings: Vec::new(), next_string: STRINGS, body: String::new() }
     }
 
     /// Sets the memory's limits, as in `(memory min max?)`, e.g. `"4"` or `"1 2"`.
@@ -164,13 +152,7 @@ impl Guest {
 
     /// Body snippet: makes a host call and responds with the host's response; when the host
     /// call fails, fails with `"<prefix><host error>"` (read through `__host_error`).
-    pub fn forward(
-        &mut self,
-        binding: &str,
-        namespace: &str,
-        operation: &str,
-        prefix: &str,
-    ) -> String {
+    pub fn forward(&mut self, binding: &str, namespace: &str, operation: &str, prefix: &str) -> String {
         let call = self.host_call(binding, namespace, operation);
         let (p, n) = self.string(prefix);
         let after = SCRATCH + n;
@@ -201,11 +183,8 @@ impl Guest {
 
     /// The module's WAT text.
     pub fn wat(&self) -> String {
-        let data: String = self
-            .strings
-            .iter()
-            .map(|(p, b)| format!("  (data (i32.const {p}) \"{}\")\n", wat_bytes(b)))
-            .collect();
+        let data: String =
+            self.strings.iter().map(|(p, b)| format!("  (data (i32.const {p}) \"{}\")\n", wat_bytes(b))).collect();
         format!(
             r#"(module
   (import "wapc" "__guest_request" (func $guest_request (param i32 i32)))
@@ -267,9 +246,7 @@ pub struct TestHost {
 
 impl TestHost {
     /// A host answering every host call with `respond`.
-    pub fn new(
-        respond: impl Fn(&HostCall) -> Result<Vec<u8>, String> + Send + Sync + 'static,
-    ) -> Self {
+    pub fn new(respond: impl Fn(&HostCall) -> Result<Vec<u8>, String> + Send + Sync + 'static) -> Self {
         Self {
             respond: Box::new(respond),
             delay: Duration::ZERO,
@@ -315,27 +292,17 @@ impl Host for TestHost {
 
 /// The runtime most tests use: default settings with a smaller pool.
 pub fn runtime() -> Runtime {
-    Runtime::new(RuntimeConfig {
-        max_instances: 32,
-        ..RuntimeConfig::default()
-    })
-    .expect("runtime")
+    Runtime::new(RuntimeConfig { max_instances: 32, ..RuntimeConfig::default() }).expect("runtime")
 }
 
 /// Loads `wasm` with `limits` and `host`, panicking with the error if that fails.
 pub fn load_with(rt: &Runtime, wasm: &[u8], limits: ActorLimits, host: Arc<dyn Host>) -> Actor {
-    rt.load(wasm, limits, host)
-        .unwrap_or_else(|e| panic!("load failed: {e} ({e:?})"))
+    rt.load(wasm, limits, host).unwrap_or_else(|e| panic!("load failed: {e} ({e:?})"))
 }
 
 /// Loads `wasm` with default limits and a host that refuses host calls.
 pub fn load(rt: &Runtime, wasm: &[u8]) -> Actor {
-    load_with(
-        rt,
-        wasm,
-        ActorLimits::default(),
-        Arc::new(wasmesh_runtime::NoHost),
-    )
+    load_with(rt, wasm, ActorLimits::default(), Arc::new(wasmesh_runtime::NoHost))
 }
 
 /// The error `load` fails with (panics if it succeeds).
@@ -347,27 +314,16 @@ pub fn load_err(rt: &Runtime, wasm: &[u8], limits: ActorLimits) -> Error {
 }
 
 /// Invokes and expects an error.
-pub async fn invoke_err(
-    actor: &Actor,
-    op: &str,
-    payload: &[u8],
-    timeout: Option<Duration>,
-) -> Error {
+pub async fn invoke_err(actor: &Actor, op: &str, payload: &[u8], timeout: Option<Duration>) -> Error {
     match actor.invoke(op, payload.to_vec(), timeout).await {
-        Ok(r) => panic!(
-            "invoke `{op}` succeeded with {:?}, but an error was expected",
-            String::from_utf8_lossy(&r)
-        ),
+        Ok(r) => panic!("invoke `{op}` succeeded with {:?}, but an error was expected", String::from_utf8_lossy(&r)),
         Err(e) => e,
     }
 }
 
 /// Invokes and expects a response.
 pub async fn invoke_ok(actor: &Actor, op: &str, payload: &[u8]) -> Vec<u8> {
-    actor
-        .invoke(op, payload.to_vec(), None)
-        .await
-        .unwrap_or_else(|e| panic!("invoke `{op}` failed: {e} ({e:?})"))
+    actor.invoke(op, payload.to_vec(), None).await.unwrap_or_else(|e| panic!("invoke `{op}` failed: {e} ({e:?})"))
 }
 
 /// A fresh directory under the system temp dir, removed on drop.
@@ -376,14 +332,9 @@ pub struct TempDir(PathBuf);
 impl TempDir {
     pub fn new(tag: &str) -> Self {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "wasmesh-test-{tag}-{}-{nanos}-{n}",
-            std::process::id()
-        ));
+        let dir = std::env::temp_dir().join(format!("wasmesh-test-{tag}-{}-{nanos}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create temp dir");
         Self(dir)
     }

@@ -36,14 +36,6 @@ function badKey(what: string, value: string, expected: string, cause?: unknown):
   });
 }
 
-/** The prefix byte of an encoded seed's role; throws when `seed` is not a seed. */
-function seedRole(seed: string): number {
-  const raw = Codec._decode(bytes(seed));
-  const [kind, role] = Codec._decodePrefix(raw);
-  if (kind !== Prefix.Seed || raw.length !== 34) throw new Error('not a seed');
-  return role!;
-}
-
 /** `kp` as a named key of `kind` (the pair is cleared: only the returned text remains). */
 function namedKey(kind: KeyKind, kp: KeyPair): NamedKey {
   try {
@@ -58,28 +50,27 @@ export function generateKey(kind: KeyKind): NamedKey {
   return namedKey(kind, createNkey(kind === 'account' ? Prefix.Account : MODULE_PREFIX));
 }
 
-/** The signing key pair of an account seed (`SA…`); `what` names the input in errors. */
-export function accountKeyPair(seed: string, what = 'issuer seed'): KeyPair {
+/** The key pair of `seed`, whose public keys must start with `letter`; `expected` says what in errors. */
+function seedOfKind(seed: string, what: string, letter: 'A' | 'M', expected: string): KeyPair {
   let kp: KeyPair;
   try {
     kp = nkeyFromSeed(seed.trim());
   } catch (err) {
-    throw badKey(what, seed, 'an nkey account seed (SA…)', err);
+    throw badKey(what, seed, expected, err);
   }
-  if (!kp.getPublicKey().startsWith('A')) throw badKey(what, seed, 'an nkey account seed (SA…), not another kind');
-  return kp;
+  if (kp.getPublicKey().startsWith(letter)) return kp;
+  kp.clear();
+  throw badKey(what, seed, `${expected}, not another kind`);
+}
+
+/** The signing key pair of an account seed (`SA…`); `what` names the input in errors. */
+export function accountKeyPair(seed: string, what = 'issuer seed'): KeyPair {
+  return seedOfKind(seed, what, 'A', 'an nkey account seed (SA…)');
 }
 
 /** The module key of a module seed (`SM…`). */
 export function moduleKeyFromSeed(seed: string, what = 'module seed'): NamedKey {
-  let role: number;
-  try {
-    role = seedRole(seed.trim());
-  } catch (err) {
-    throw badKey(what, seed, 'an nkey module seed (SM…)', err);
-  }
-  if (role !== MODULE_PREFIX) throw badKey(what, seed, 'an nkey module seed (SM…), not another kind');
-  return namedKey('module', nkeyFromSeed(seed.trim()));
+  return namedKey('module', seedOfKind(seed, what, 'M', 'an nkey module seed (SM…)'));
 }
 
 /** True when `key` is a well-formed account public key (`A…`, checksum valid). */
